@@ -1,0 +1,91 @@
+// A memberlist 0.2.2 member: SWIM failure detection with Lifeguard, gossip dissemination,
+// push/pull anti-entropy, refutation, wire-compatible with Go's memberlist (wire spec §3-6).
+// Single-threaded: every method must be called on the scheduler's event loop.
+#pragma once
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <random>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "agent/gossip/config.h"
+#include "agent/gossip/delegate.h"
+#include "agent/gossip/runtime.h"
+#include "agent/gossip/types.h"
+
+namespace kc::gossip {
+
+class Keyring;
+
+struct Delegates {
+  Delegate* delegate = nullptr;
+  EventDelegate* events = nullptr;
+  PingDelegate* ping = nullptr;
+  ConflictDelegate* conflict = nullptr;
+};
+
+// Counters for metrics and tests (drops are counted, never crash).
+struct GossipStats {
+  uint64_t packets_received = 0;
+  uint64_t packets_sent = 0;
+  uint64_t packets_dropped = 0;  // undecodable, bad CRC, undecryptable, unknown type
+  uint64_t streams_received = 0;
+  uint64_t streams_dropped = 0;
+  uint64_t push_pulls = 0;
+  uint64_t probes = 0;
+  uint64_t probe_failures = 0;
+  uint64_t refutations = 0;
+  uint64_t handoff_dropped = 0;
+};
+
+class Memberlist {
+ public:
+  Memberlist(Config config, Scheduler& scheduler, Transport& transport, Delegates delegates,
+             std::shared_ptr<Keyring> keyring = nullptr);
+  ~Memberlist();
+  Memberlist(const Memberlist&) = delete;
+  Memberlist& operator=(const Memberlist&) = delete;
+
+  // Announces ourselves (alive, incarnation 1) and starts the probe, gossip and push/pull timers.
+  void start();
+
+  // Push/pull with each address ("host:port" or "name/host:port"); done(number joined, errors).
+  void join(const std::vector<std::string>& addresses,
+            std::function<void(int joined, std::string error)> done);
+
+  // Broadcasts our leave (dead about ourselves from ourselves) and waits until it has been
+  // sent to others (or timeout). Probing stops.
+  void leave(Duration timeout, std::function<void(bool timed_out)> done);
+
+  // Stops all timers and closes the transport (no leave message).
+  void shutdown();
+
+  // Re-broadcasts our alive with fresh metadata (after a tag change).
+  void update_node();
+
+  // A user message over UDP (memberlist prepends the 08 type byte), as Go's SendTo.
+  void send_user_packet(const Address& to, std::span<const uint8_t> msg);
+
+  const Node& local_node() const;
+  std::vector<Node> members() const;  // every node in the table, any state
+  const Node* find(const std::string& name) const;
+  size_t num_nodes() const;           // the table size (the "n" of memberlist's formulas)
+  size_t num_alive() const;           // alive (and suspect) other than dead/left, incl. self
+  int health_score() const;
+  std::shared_ptr<Keyring> keyring() const { return keyring_; }
+  const GossipStats& stats() const { return stats_; }
+  const Config& config() const { return config_; }
+  bool leaving() const;
+
+ private:
+  class Impl;
+  std::unique_ptr<Impl> impl_;
+  std::shared_ptr<Keyring> keyring_;
+  GossipStats stats_;
+  Config config_;
+};
+
+}  // namespace kc::gossip

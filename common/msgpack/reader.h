@@ -1,0 +1,85 @@
+// Lenient msgpack decoding in the manner of go-msgpack (wire spec §2.2): any key order,
+// unknown keys ignored, missing keys and nil give zero values, strings accept the str
+// family, byte slices accept str or bin, integers any width (checked against the field's
+// width), bools also 0/1, floats also integers. Parsing is done by msgpack-cxx with size
+// and depth limits so that a short hostile input cannot claim gigabytes.
+#pragma once
+
+#include <msgpack.hpp>
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace kc::mp {
+
+using Bytes = std::vector<uint8_t>;
+
+// Malformed or mistyped input. The message names the field when known.
+class DecodeError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// The input ends before the object does (only meaningful for stream parsing).
+class NeedMoreData : public DecodeError {
+ public:
+  NeedMoreData() : DecodeError("msgpack: unexpected end of input") {}
+};
+
+// A view of one decoded msgpack value; valid while its Document lives.
+class Value {
+ public:
+  Value() = default;
+  explicit Value(const msgpack::object* o) : o_(o) {}
+
+  bool is_nil() const;
+  bool is_map() const;
+  bool is_array() const;
+
+  std::string string() const;  // str family (or nil → ""); bin is an error, as in Go
+  Bytes bytes() const;         // str, bin, array of small ints, or nil → empty
+  uint64_t uint(uint64_t max = UINT64_MAX) const;
+  uint32_t u32() const { return static_cast<uint32_t>(uint(UINT32_MAX)); }
+  uint16_t u16() const { return static_cast<uint16_t>(uint(UINT16_MAX)); }
+  uint8_t u8() const { return static_cast<uint8_t>(uint(UINT8_MAX)); }
+  int64_t sint() const;
+  bool boolean() const;
+  double f64() const;
+
+  // Map field by exact key; a missing key (or a nil map) gives a nil Value.
+  Value get(std::string_view key) const;
+  bool has(std::string_view key) const;
+  // Array elements (nil → none).
+  std::vector<Value> items() const;
+  // Map entries with string keys (nil → none).
+  std::vector<std::pair<std::string, Value>> entries() const;
+
+ private:
+  void require(bool ok, const char* what) const;
+  const msgpack::object* o_ = nullptr;
+};
+
+// Owns one decoded object.
+class Document {
+ public:
+  // Decodes one object from data[offset...], advancing offset past it.
+  // Throws NeedMoreData when the data ends early, DecodeError when it is malformed.
+  static Document parse(std::span<const uint8_t> data, size_t& offset);
+  // Decodes exactly one object that must span all of `data`... or at least start it:
+  // trailing bytes are allowed and ignored (as Go's decoder on a buffer does).
+  static Document parse(std::span<const uint8_t> data) {
+    size_t off = 0;
+    return parse(data, off);
+  }
+  Value root() const { return Value(&handle_->get()); }
+
+ private:
+  std::shared_ptr<msgpack::object_handle> handle_;
+};
+
+}  // namespace kc::mp

@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Installs every system package that the build, the tests and the demo need.
+# Idempotent: a second run installs nothing. Needs root (or sudo) for apt-get.
+set -euo pipefail
+
+packages=(
+  # build
+  cmake g++ make pkg-config clang libclang-rt-14-dev
+  libboost-all-dev nlohmann-json3-dev libmsgpack-cxx-dev libssl-dev zlib1g-dev
+  libcli11-dev libspdlog-dev libgtest-dev libgmock-dev libpq-dev libcpprest-dev
+  prometheus-cpp-dev
+  # tests and demo: real peers and real servers
+  serf postgresql iproute2 iptables procps psmisc python3 python3-kubernetes python3-yaml
+  prometheus openssl
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "deps: installing ${missing[*]}"
+  SUDO=""
+  [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  export DEBIAN_FRONTEND=noninteractive
+  $SUDO apt-get update -q
+  $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
+else
+  echo "deps: all ${#packages[@]} packages present"
+fi
+
+# kubectl is not a Debian package; the machines ship it. Tests that need it skip with a
+# clear message when it is absent.
+command -v kubectl >/dev/null || echo "deps: note: kubectl not found; kube-sim client tests will be skipped"
