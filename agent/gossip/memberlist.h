@@ -38,7 +38,6 @@ struct GossipStats {
   uint64_t probes = 0;
   uint64_t probe_failures = 0;
   uint64_t refutations = 0;
-  uint64_t handoff_dropped = 0;
 };
 
 class Memberlist {
@@ -75,17 +74,15 @@ class Memberlist {
   size_t num_nodes() const;           // the table size (the "n" of memberlist's formulas)
   size_t num_alive() const;           // alive (and suspect) other than dead/left, incl. self
   int health_score() const;
-  std::shared_ptr<Keyring> keyring() const { return keyring_; }
-  const GossipStats& stats() const { return stats_; }
-  const Config& config() const { return config_; }
+  std::shared_ptr<Keyring> keyring() const;
+  const GossipStats& stats() const;
+  const Config& config() const;
   bool leaving() const;
 
- private:
   class Impl;
+
+ private:
   std::unique_ptr<Impl> impl_;
-  std::shared_ptr<Keyring> keyring_;
-  GossipStats stats_;
-  Config config_;
 };
 
 }  // namespace kc::gossip

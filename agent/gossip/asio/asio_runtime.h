@@ -1,0 +1,77 @@
+// The production Scheduler and Transport on one Boost.Asio io_context: a UDP socket and a
+// TCP listener on the same port, timers as steady_timers. No threads of its own.
+#pragma once
+
+#include <boost/asio.hpp>
+#include <memory>
+#include <unordered_map>
+
+#include "agent/gossip/runtime.h"
+
+namespace kc::gossip {
+
+class AsioScheduler : public Scheduler {
+ public:
+  explicit AsioScheduler(boost::asio::io_context& io) : io_(io) {}
+  ~AsioScheduler() override;
+  TimePoint now() const override { return Clock::now(); }
+  TimerId schedule(Duration delay, std::function<void()> fn) override;
+  void cancel(TimerId id) override;
+
+ private:
+  struct Pending {
+    std::unique_ptr<boost::asio::steady_timer> timer;
+    std::function<void()> fn;
+  };
+  boost::asio::io_context& io_;
+  std::unordered_map<TimerId, Pending> pending_;
+  TimerId next_ = 1;
+};
+
+struct AsioTransportOptions {
+  std::string bind = "0.0.0.0:7946";  // port 0 picks a free port (same for UDP and TCP)
+  Duration stream_timeout = 10s;      // a whole inbound exchange
+  size_t max_inbound_streams = 128;   // memberlist's push/pull concurrency limit
+};
+
+class AsioTransport : public Transport {
+ public:
+  // Binds at once; throws std::system_error naming the address on failure.
+  AsioTransport(boost::asio::io_context& io, AsioTransportOptions options);
+  ~AsioTransport() override;
+
+  Address local_address() const override { return local_; }
+  void send_packet(const Address& to, Bytes data) override;
+  void stream_request(const Address& to, Bytes request, bool expect_reply, Duration timeout,
+                      ReplyHandler done) override;
+  void set_handlers(PacketHandler on_packet, StreamHandler on_stream) override;
+  void close() override;
+
+  uint64_t packets_send_failed() const { return send_failed_; }
+
+ private:
+  class InboundStream;
+  class OutboundStream;
+  void receive_packet();
+  void accept();
+
+  boost::asio::io_context& io_;
+  AsioTransportOptions options_;
+  boost::asio::ip::udp::socket udp_;
+  boost::asio::ip::tcp::acceptor acceptor_;
+  Address local_;
+  PacketHandler on_packet_;
+  StreamHandler on_stream_;
+  std::array<uint8_t, 65536> recv_buf_{};
+  boost::asio::ip::udp::endpoint recv_from_;
+  size_t inbound_streams_ = 0;
+  uint64_t send_failed_ = 0;
+  bool closed_ = false;
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+};
+
+// Conversions between the wire address form and Asio endpoints.
+boost::asio::ip::address to_asio(const Bytes& ip);
+Address from_asio(const boost::asio::ip::address& ip, uint16_t port);
+
+}  // namespace kc::gossip

@@ -1,0 +1,123 @@
+// Internal state of Memberlist, split over files by job:
+//   memberlist.cpp  lifecycle, public API, timers
+//   state.cpp       alive / suspect / dead handling, refutation
+//   probe.cpp       the probe cycle (direct, indirect, TCP fallback) and ack handlers
+//   net.cpp         receiving packets and streams, sending with piggybacked broadcasts
+//   push_pull.cpp   state exchange, join, periodic anti-entropy
+#pragma once
+
+#include <map>
+#include <memory>
+#include <random>
+#include <unordered_map>
+
+#include "agent/gossip/broadcast_queue.h"
+#include "agent/gossip/compound.h"
+#include "agent/gossip/envelope.h"
+#include "agent/gossip/memberlist.h"
+#include "agent/gossip/messages.h"
+#include "agent/gossip/suspicion.h"
+#include "common/logging.h"
+#include "common/msgpack/reader.h"
+
+namespace kc::gossip {
+
+class Memberlist::Impl {
+ public:
+  Impl(Memberlist& outer, Config config, Scheduler& scheduler, Transport& transport,
+       Delegates delegates, std::shared_ptr<Keyring> keyring);
+
+  // --- lifecycle (memberlist.cpp)
+  void start();
+  void shutdown();
+  void schedule_probe(Duration delay);
+  void schedule_gossip(Duration delay);
+  void schedule_push_pull(Duration delay);
+  Duration random_duration(Duration upper);
+  Node make_local_node() const;
+
+  // --- state (state.cpp)
+  struct Entry {
+    Node node;
+    std::unique_ptr<Suspicion> suspicion;
+  };
+  void alive_node(const Alive& a, bool bootstrap, BroadcastQueue::Finished notify = {});
+  void suspect_node(const Suspect& s);
+  void dead_node(const Dead& d);
+  void refute(Entry& me, uint32_t accused_incarnation);
+  void broadcast(const std::string& name, Bytes msg, BroadcastQueue::Finished notify = {});
+  Entry* entry(const std::string& name);
+  Entry& local();
+  bool any_alive_other() const;
+  void reap_dead_nodes();
+  std::vector<Entry*> random_nodes(size_t k, const std::function<bool(const Entry&)>& exclude);
+
+  // --- probing (probe.cpp)
+  struct AckHandler {
+    std::function<void(const Bytes& payload)> on_ack;
+    std::function<void()> on_nack;
+    std::unique_ptr<Timer> timeout;
+  };
+  void probe();
+  void probe_node(const std::string& name);
+  uint32_t next_seq() { return seq_++; }
+  void set_ack_handler(uint32_t seq, AckHandler handler, Duration timeout,
+                       std::function<void()> on_timeout);
+  void handle_ack(const Ack& ack);
+  void handle_nack(const Nack& nack);
+  void handle_ping(const Ping& p, const Address& from);
+  void handle_indirect_ping(const IndirectPing& ind, const Address& from);
+
+  // --- network (net.cpp)
+  void on_packet(const Address& from, std::span<const uint8_t> data);
+  void handle_message(std::span<const uint8_t> msg, const Address& from, int depth);
+  void on_stream(const Address& from, Bytes request, Transport::Respond respond);
+  void send_msg(const Address& to, Bytes msg);  // with piggybacked broadcasts, no CRC
+  void send_raw(const Address& to, const Node* node, Bytes msg);
+  std::vector<Bytes> get_broadcasts(size_t overhead, size_t limit);
+  void gossip();
+
+  // --- push/pull (push_pull.cpp)
+  Bytes encode_local_state(bool join);
+  struct RemoteState {
+    bool join = false;
+    std::vector<PushNodeState> nodes;
+    Bytes user_state;
+  };
+  static RemoteState decode_remote_state(std::span<const uint8_t> msg);  // msg starts with 06
+  bool merge_remote_state(const RemoteState& remote, std::string& error);
+  std::string verify_protocol(const std::vector<PushNodeState>& remote) const;
+  void push_pull_node(const Address& to, bool join, std::function<void(std::string error)> done);
+  void push_pull();
+  void join(const std::vector<std::string>& addresses,
+            std::function<void(int joined, std::string error)> done);
+
+  Memberlist& outer_;
+  Config config_;
+  Scheduler& sched_;
+  Transport& transport_;
+  Delegates delegates_;
+  std::shared_ptr<Keyring> keyring_;
+  Envelope envelope_;
+  std::shared_ptr<spdlog::logger> log_;
+  std::mt19937_64 rng_;
+
+  std::vector<std::unique_ptr<Entry>> nodes_;  // shuffled probe order
+  std::unordered_map<std::string, Entry*> node_map_;
+  size_t probe_index_ = 0;
+  uint32_t seq_ = 1;
+  uint32_t incarnation_ = 0;
+  Awareness awareness_;
+  BroadcastQueue broadcasts_;
+  std::unordered_map<uint32_t, AckHandler> ack_handlers_;
+  bool leaving_ = false;
+  bool shutdown_ = false;
+  bool probing_ = false;  // a probe is in flight: ticks that come meanwhile are skipped
+  BroadcastQueue::Finished leave_done_;
+  GossipStats stats_;
+  Timer probe_timer_, gossip_timer_, push_pull_timer_;
+  // Liveness token for callbacks that may outlive us (transport completions).
+  std::shared_ptr<bool> alive_token_ = std::make_shared<bool>(true);
+};
+
+}  // namespace kc::gossip

@@ -1,0 +1,188 @@
+// Receiving datagrams and streams, sending with piggybacked broadcasts, and the gossip
+// round (memberlist net.go / state.go gossip, wire spec §3.2, §4.2, §6.10).
+#include "agent/gossip/compound.h"
+#include "agent/gossip/memberlist_impl.h"
+
+namespace kc::gossip {
+
+namespace {
+
+template <typename T>
+T decode_msg(std::span<const uint8_t> body, T (*decoder)(const mp::Value&)) {
+  return decoder(mp::Document::parse(body).root());
+}
+
+constexpr size_t kUserMsgOverhead = 1;
+
+}  // namespace
+
+void Memberlist::Impl::on_packet(const Address& from, std::span<const uint8_t> data) {
+  if (shutdown_) return;
+  ++stats_.packets_received;
+  std::string why;
+  auto msg = envelope_.open_packet(data, why);
+  if (!msg) {
+    ++stats_.packets_dropped;
+    log_->debug("Dropping packet from {}: {}", from.to_string(), why);
+    return;
+  }
+  handle_message(*msg, from, 0);
+}
+
+void Memberlist::Impl::handle_message(std::span<const uint8_t> msg, const Address& from, int depth) {
+  // Never index an empty part (Go panics there); nesting is bounded against crafted input.
+  if (msg.empty() || depth > 4) {
+    ++stats_.packets_dropped;
+    return;
+  }
+  auto body = msg.subspan(1);
+  try {
+    switch (static_cast<MsgType>(msg[0])) {
+      case MsgType::Compound: {
+        auto parts = split_compound(body);
+        if (!parts) throw mp::DecodeError("truncated compound header");
+        if (parts->truncated) {
+          ++stats_.packets_dropped;
+          log_->warn("Compound request had {} truncated messages", body[0] - parts->parts.size());
+        }
+        for (auto part : parts->parts) handle_message(part, from, depth + 1);
+        return;
+      }
+      case MsgType::Compress: {
+        auto inflated = decompress_message(body, kMaxPacketExpansion);
+        if (!inflated) throw mp::DecodeError("failed to decompress payload");
+        handle_message(*inflated, from, depth + 1);
+        return;
+      }
+      case MsgType::Ping: return handle_ping(decode_msg(body, decode_ping), from);
+      case MsgType::IndirectPing:
+        return handle_indirect_ping(decode_msg(body, decode_indirect_ping), from);
+      case MsgType::Ack: return handle_ack(decode_msg(body, decode_ack));
+      case MsgType::Nack: return handle_nack(decode_msg(body, decode_nack));
+      case MsgType::Suspect: return suspect_node(decode_msg(body, decode_suspect));
+      case MsgType::Alive: {
+        auto a = decode_msg(body, decode_alive);
+        if (a.node.empty() || (a.addr.size() != 4 && a.addr.size() != 16))
+          throw mp::DecodeError("alive without a name or a valid address");
+        return alive_node(a, false);
+      }
+      case MsgType::Dead: return dead_node(decode_msg(body, decode_dead));
+      case MsgType::User:
+        if (delegates_.delegate && !body.empty()) delegates_.delegate->notify_msg(body);
+        return;
+      default:
+        ++stats_.packets_dropped;
+        log_->warn("Received unsupported message type {} from {}", int(msg[0]), from.to_string());
+        return;
+    }
+  } catch (const mp::DecodeError& e) {
+    ++stats_.packets_dropped;
+    log_->warn("Dropping message type {} from {}: {}", int(msg[0]), from.to_string(), e.what());
+  }
+}
+
+void Memberlist::Impl::on_stream(const Address& from, Bytes request, Transport::Respond respond) {
+  if (shutdown_) return respond({});
+  ++stats_.streams_received;
+  std::string why;
+  auto msg = envelope_.open_stream(request, why);
+  if (!msg) {
+    ++stats_.streams_dropped;
+    log_->error("Failed to receive stream from {}: {}", from.to_string(), why);
+    return respond(envelope_.seal_stream(encode(ErrResp{why})));
+  }
+  try {
+    auto body = std::span(*msg).subspan(1);
+    switch (static_cast<MsgType>((*msg)[0])) {
+      case MsgType::PushPull: {
+        auto remote = decode_remote_state(*msg);
+        ++stats_.push_pulls;
+        respond(envelope_.seal_stream(encode_local_state(remote.join)));
+        std::string error;
+        if (!merge_remote_state(remote, error))
+          log_->error("Failed push/pull merge from {}: {}", from.to_string(), error);
+        return;
+      }
+      case MsgType::Ping: {
+        auto p = decode_msg(body, decode_ping);
+        if (!p.node.empty() && p.node != config_.name) return respond({});
+        return respond(envelope_.seal_stream(encode(Ack{p.seq_no, {}})));
+      }
+      case MsgType::User: {
+        size_t off = 0;
+        auto header = decode_user_msg_header(mp::Document::parse(body, off).root());
+        auto payload = body.subspan(off);
+        if (header.user_msg_len < 0 || size_t(header.user_msg_len) > payload.size())
+          throw mp::DecodeError("user message shorter than its header says");
+        if (delegates_.delegate && header.user_msg_len > 0)
+          delegates_.delegate->notify_msg(payload.first(size_t(header.user_msg_len)));
+        return respond({});
+      }
+      default:
+        throw mp::DecodeError("invalid stream message type " + std::to_string((*msg)[0]));
+    }
+  } catch (const mp::DecodeError& e) {
+    ++stats_.streams_dropped;
+    log_->error("Failed to handle stream from {}: {}", from.to_string(), e.what());
+    respond(envelope_.seal_stream(encode(ErrResp{e.what()})));
+  }
+}
+
+std::vector<Bytes> Memberlist::Impl::get_broadcasts(size_t overhead, size_t limit) {
+  auto out = broadcasts_.get(overhead, limit);
+  if (!delegates_.delegate) return out;
+  size_t used = 0;
+  for (auto& m : out) used += m.size() + overhead;
+  if (limit <= used) return out;
+  size_t avail = limit - used;
+  if (avail <= overhead + kUserMsgOverhead) return out;
+  for (auto& user : delegates_.delegate->get_broadcasts(overhead + kUserMsgOverhead, avail)) {
+    Bytes framed{static_cast<uint8_t>(MsgType::User)};
+    framed.insert(framed.end(), user.begin(), user.end());
+    out.push_back(std::move(framed));
+  }
+  return out;
+}
+
+void Memberlist::Impl::send_msg(const Address& to, Bytes msg) {
+  size_t budget = config_.udp_buffer_size;
+  size_t used = msg.size() + kCompoundHeaderOverhead + envelope_.packet_overhead();
+  std::vector<Bytes> extra = used < budget ? get_broadcasts(kCompoundOverhead, budget - used)
+                                           : std::vector<Bytes>{};
+  if (extra.empty()) return send_raw(to, nullptr, std::move(msg));
+  extra.insert(extra.begin(), std::move(msg));
+  if (extra.size() > 255) extra.resize(255);
+  send_raw(to, nullptr, make_compound(extra));
+}
+
+void Memberlist::Impl::send_raw(const Address& to, const Node* node, Bytes msg) {
+  if (shutdown_) return;
+  // CRC only when the node is known and speaks protocol 5, exactly when Go adds it.
+  bool crc = node && node->pmax() >= 5;
+  ++stats_.packets_sent;
+  transport_.send_packet(to, envelope_.seal_packet(std::move(msg), crc));
+}
+
+void Memberlist::Impl::gossip() {
+  if (shutdown_) return;
+  TimePoint now = sched_.now();
+  auto targets = random_nodes(size_t(config_.gossip_nodes), [&](const Entry& e) {
+    if (e.node.name == config_.name) return true;
+    switch (e.node.state) {
+      case NodeState::Alive:
+      case NodeState::Suspect: return false;
+      case NodeState::Dead: return now - e.node.state_change > config_.gossip_to_the_dead_time;
+      default: return true;
+    }
+  });
+  size_t budget = config_.udp_buffer_size - kCompoundHeaderOverhead - envelope_.packet_overhead();
+  for (Entry* target : targets) {
+    auto msgs = get_broadcasts(kCompoundOverhead, budget);
+    if (msgs.empty()) return;
+    if (msgs.size() > 255) msgs.resize(255);
+    Bytes packet = msgs.size() == 1 ? std::move(msgs[0]) : make_compound(msgs);
+    send_raw(target->node.addr, &target->node, std::move(packet));
+  }
+}
+
+}  // namespace kc::gossip

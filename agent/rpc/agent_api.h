@@ -1,0 +1,143 @@
+// What the RPC server needs from the agent. The lead implements this over the Serf layer;
+// tests implement it with a fake. Every method is called on the event loop, and every
+// callback must be invoked on the event loop too, and never from inside the call that
+// registered it when the Go agent would answer later (events, query records): the server
+// sends a command's reply before anything that command causes, as serf does.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+namespace kc::rpc {
+
+using Bytes = std::vector<uint8_t>;
+using Tags = std::map<std::string, std::string>;
+// An error as serf puts it on the wire: "" means success.
+using Error = std::string;
+
+// A member as the RPC `Member` record carries it (wire spec §9.3).
+struct MemberInfo {
+  std::string name;
+  Bytes addr;  // net.IP: 4 bytes for IPv4, 16 for IPv6
+  uint16_t port = 0;
+  Tags tags;
+  std::string status;  // "alive", "leaving", "left", "failed" (or "none")
+  // Memberlist protocol range and current version, then the delegate (Serf) ones.
+  uint8_t protocol_min = 1, protocol_max = 5, protocol_cur = 2;
+  uint8_t delegate_min = 2, delegate_max = 5, delegate_cur = 5;
+};
+
+// Outcome of a cluster-wide key operation (serf.KeyResponse).
+struct KeyResult {
+  Error error;
+  std::map<std::string, std::string> messages;  // node name -> message (failures, notes)
+  std::map<std::string, int> keys;              // list only: base64 key -> nodes having it
+  int num_nodes = 0;
+  int num_resp = 0;
+  int num_err = 0;
+};
+
+enum class KeyOp { Install, Use, Remove, List };
+
+// A Vivaldi network coordinate (serf/coordinate.Coordinate).
+struct Coordinate {
+  std::vector<double> vec;
+  double error = 0;
+  double adjustment = 0;
+  double height = 0;
+};
+
+struct QueryParams {
+  std::vector<std::string> filter_nodes;
+  Tags filter_tags;  // tag -> regex
+  bool request_ack = false;
+  uint8_t relay_factor = 0;
+  std::chrono::nanoseconds timeout{0};  // 0 = serf's default for the cluster size
+  std::string name;
+  Bytes payload;
+};
+
+// One ack or response to a query this agent started.
+struct QueryRecord {
+  enum class Type { Ack, Response } type = Type::Ack;
+  std::string from;
+  Bytes payload;  // responses only
+};
+
+// Events delivered to `stream` subscribers (what serf's agent gives its event handlers).
+struct MemberEvent {
+  std::string type;  // "member-join", "member-leave", "member-failed", "member-update", "member-reap"
+  std::vector<MemberInfo> members;
+};
+struct UserEvent {
+  uint64_t ltime = 0;
+  std::string name;
+  Bytes payload;
+  bool coalesce = false;
+};
+struct QueryEvent {
+  uint64_t ltime = 0;
+  std::string name;
+  Bytes payload;
+  uint64_t handle = 0;  // the agent's id for respond(); opaque to the server
+  std::chrono::steady_clock::time_point deadline;  // after it, respond() is refused
+};
+using Event = std::variant<MemberEvent, UserEvent, QueryEvent>;
+
+class AgentApi {
+ public:
+  virtual ~AgentApi() = default;
+
+  // Everyone this agent knows, in any order (the server does not sort).
+  virtual std::vector<MemberInfo> members() = 0;
+
+  // Joins through the given "host:port" addresses; `done(contacted, error)`. With
+  // replay=false, user events older than the join are ignored (serf's ignoreOld).
+  virtual void join(const std::vector<std::string>& addrs, bool replay,
+                    std::function<void(int, Error)> done) = 0;
+  // serf RemoveFailedNode / RemoveFailedNodePrune; `done` once the intent was broadcast.
+  virtual void force_leave(const std::string& node, bool prune,
+                           std::function<void(Error)> done) = 0;
+  // Graceful leave (intent, propagation wait, memberlist leave); `done` when finished.
+  virtual void leave(std::function<void(Error)> done) = 0;
+  // Called after a `leave` reply has been written: the agent process should stop, as serf's
+  // does. Must not destroy the RPC server from inside this call (post the teardown).
+  virtual void shutdown() = 0;
+
+  // serf.UserEvent (size limits give serf's error text).
+  virtual Error user_event(const std::string& name, const Bytes& payload, bool coalesce) = 0;
+
+  // The local node's current tags, and replacing them all (the server merges a `tags`
+  // request into the current set first, as serf's agent does).
+  virtual Tags local_tags() = 0;
+  virtual Error set_tags(const Tags& tags) = 0;
+
+  // Cluster-wide keyring operations; `key` is base64 (empty for List).
+  virtual void key_op(KeyOp op, const std::string& key, std::function<void(KeyResult)> done) = 0;
+
+  // Starts a query. On success (""), `on_record` gets acks and responses as they arrive and
+  // `on_done` is called once at the deadline; neither is called when an error is returned.
+  // The server has already refused `_serf_` names other than a payload-less `_serf_ping`.
+  virtual Error query(const QueryParams& params, std::function<void(const QueryRecord&)> on_record,
+                      std::function<void()> on_done) = 0;
+  // Responds to a query received through a stream (QueryEvent::handle).
+  virtual Error respond(uint64_t handle, const Bytes& payload) = 0;
+
+  // Event subscription for `stream`; the callback gets every event, the server filters.
+  virtual uint64_t subscribe_events(std::function<void(const Event&)> callback) = 0;
+  virtual void unsubscribe_events(uint64_t id) = 0;
+
+  // serf's agent Stats(): sections agent, runtime, serf, tags, event_handlers.
+  virtual std::map<std::string, std::map<std::string, std::string>> stats() = 0;
+
+  // The cached coordinate of a node, if any.
+  virtual std::optional<Coordinate> coordinate(const std::string& node) = 0;
+};
+
+}  // namespace kc::rpc

@@ -1,0 +1,103 @@
+#include "agent/rpc/connection.h"
+
+#include <boost/asio/post.hpp>
+#include <boost/asio/write.hpp>
+
+#include "agent/rpc/server.h"
+#include "common/logging.h"
+
+namespace kc::rpc {
+
+namespace asio = boost::asio;
+
+Connection::Connection(asio::ip::tcp::socket socket, Server& server,
+                       std::weak_ptr<char> server_alive)
+    : socket_(std::move(socket)), server_(server), server_alive_(std::move(server_alive)) {}
+
+void Connection::start(AgentApi& api, LogSource* logs, const std::string& auth_key,
+                       const SessionLimits& limits, SessionCounters* counters) {
+  boost::system::error_code ec;
+  auto peer = socket_.remote_endpoint(ec);
+  std::string name = ec ? "unknown" : peer.address().to_string() + ":" + std::to_string(peer.port());
+  kc::log::get("rpc")->info("agent.ipc: Accepted client: {}", name);
+  session_.emplace(api, logs, *this, auth_key, name, limits, counters);
+  read();
+}
+
+void Connection::read() {
+  if (reading_ || closed_ || finishing_ || !session_ || !session_->accepting_input()) return;
+  reading_ = true;
+  socket_.async_read_some(asio::buffer(buf_), [self = shared_from_this()](
+                                                  boost::system::error_code ec, size_t n) {
+    self->reading_ = false;
+    if (self->closed_) return;
+    if (ec) {
+      // EOF or reset: like serf, stop processing; replies already queued still go out.
+      self->session_->close();
+      self->finish({});
+      return;
+    }
+    self->session_->feed(std::span<const uint8_t>(self->buf_.data(), n));
+    self->read();
+  });
+}
+
+void Connection::send(Bytes data) {
+  if (closed_ || data.empty()) return;
+  backlog_ += data.size();
+  queue_.push_back(std::move(data));
+  if (!writing_) write_next();
+}
+
+void Connection::write_next() {
+  if (queue_.empty() || closed_) return;
+  writing_ = true;
+  asio::async_write(socket_, asio::buffer(queue_.front()),
+                    [self = shared_from_this()](boost::system::error_code ec, size_t) {
+                      self->writing_ = false;
+                      if (self->closed_) return;
+                      self->backlog_ -= self->queue_.front().size();
+                      self->queue_.pop_front();
+                      if (ec) {
+                        self->close();
+                        return;
+                      }
+                      if (!self->queue_.empty()) {
+                        self->write_next();
+                      } else if (self->finishing_) {
+                        self->close();
+                        return;
+                      }
+                      self->session_->drained();
+                    });
+}
+
+void Connection::finish(std::function<void()> after) {
+  if (closed_) return;
+  finishing_ = true;
+  if (after) after_ = std::move(after);
+  if (!writing_ && queue_.empty()) {
+    // Closing from inside the session's own call stack would destroy it under its feet.
+    asio::post(socket_.get_executor(), [self = shared_from_this()] { self->close(); });
+  }
+}
+
+void Connection::close() {
+  if (closed_) return;
+  closed_ = true;
+  if (session_) session_->close();
+  boost::system::error_code ec;
+  socket_.shutdown(asio::ip::tcp::socket::shutdown_both, ec);
+  socket_.close(ec);
+  queue_.clear();
+  backlog_ = 0;
+  // Leave the server's set (and run a pending `after`) outside of any session callback.
+  asio::post(socket_.get_executor(), [self = shared_from_this()] { self->closed_cleanup(); });
+}
+
+void Connection::closed_cleanup() {
+  if (!server_alive_.expired()) server_.remove(shared_from_this());
+  if (auto after = std::move(after_)) after();
+}
+
+}  // namespace kc::rpc

@@ -1,0 +1,53 @@
+// A Session bound to a TCP socket: reads feed the session, replies are queued and written
+// one at a time. Reading pauses while the session holds a full input buffer or the peer
+// does not read its replies (the session's backlog limits), so memory stays bounded.
+#pragma once
+
+#include <boost/asio/ip/tcp.hpp>
+
+#include <array>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <optional>
+
+#include "agent/rpc/session.h"
+
+namespace kc::rpc {
+
+class Server;
+
+class Connection : public SessionOutput, public std::enable_shared_from_this<Connection> {
+ public:
+  Connection(boost::asio::ip::tcp::socket socket, Server& server, std::weak_ptr<char> server_alive);
+  void start(AgentApi& api, LogSource* logs, const std::string& auth_key,
+             const SessionLimits& limits, SessionCounters* counters);
+  // Closes the socket at once (server shutdown, I/O error).
+  void close();
+
+  // SessionOutput
+  void send(Bytes data) override;
+  size_t backlog() const override { return backlog_; }
+  void finish(std::function<void()> after) override;
+  void input_space() override { read(); }
+
+ private:
+  void read();
+  void write_next();
+  void closed_cleanup();
+
+  boost::asio::ip::tcp::socket socket_;
+  Server& server_;
+  std::weak_ptr<char> server_alive_;
+  std::optional<Session> session_;
+  std::array<uint8_t, 64 * 1024> buf_{};
+  std::deque<Bytes> queue_;
+  size_t backlog_ = 0;
+  bool reading_ = false;
+  bool writing_ = false;
+  bool finishing_ = false;
+  bool closed_ = false;
+  std::function<void()> after_;
+};
+
+}  // namespace kc::rpc

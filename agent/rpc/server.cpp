@@ -1,0 +1,117 @@
+#include "agent/rpc/server.h"
+
+#include <boost/asio/ip/address.hpp>
+
+#include <charconv>
+#include <stdexcept>
+
+#include "agent/rpc/connection.h"
+#include "common/logging.h"
+
+namespace kc::rpc {
+
+namespace asio = boost::asio;
+using asio::ip::tcp;
+
+std::pair<std::string, uint16_t> split_host_port(const std::string& addr) {
+  std::string host;
+  std::string port;
+  if (!addr.empty() && addr.front() == '[') {
+    auto close = addr.find(']');
+    if (close == std::string::npos || close + 1 >= addr.size() || addr[close + 1] != ':')
+      throw std::invalid_argument("invalid address '" + addr + "': expected [IPv6]:port");
+    host = addr.substr(1, close - 1);
+    port = addr.substr(close + 2);
+  } else {
+    auto colon = addr.rfind(':');
+    if (colon == std::string::npos || addr.find(':') != colon)
+      throw std::invalid_argument("invalid address '" + addr + "': expected host:port");
+    host = addr.substr(0, colon);
+    port = addr.substr(colon + 1);
+  }
+  unsigned value = 0;
+  auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), value);
+  if (port.empty() || ec != std::errc() || end != port.data() + port.size() || value > 65535)
+    throw std::invalid_argument("invalid port in address '" + addr + "'");
+  if (host.empty()) host = "0.0.0.0";  // ":7373", as Go's net.Listen reads it
+  return {host, static_cast<uint16_t>(value)};
+}
+
+Server::Server(asio::io_context& io, AgentApi& api, LogSource* logs, ServerOptions options)
+    : io_(io),
+      api_(api),
+      logs_(logs),
+      options_(std::move(options)),
+      acceptor_(io),
+      retry_timer_(io) {}
+
+Server::~Server() { stop(); }
+
+void Server::start() {
+  auto [host, port] = split_host_port(options_.bind);
+  boost::system::error_code ec;
+  auto address = asio::ip::make_address(host, ec);
+  if (ec) throw std::runtime_error("RPC address " + options_.bind + ": '" + host + "' is not an IP address");
+  tcp::endpoint ep(address, port);
+  acceptor_.open(ep.protocol(), ec);
+  if (!ec) acceptor_.set_option(tcp::acceptor::reuse_address(true), ec);
+  if (!ec) acceptor_.bind(ep, ec);
+  if (!ec) acceptor_.listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) {
+    acceptor_.close();
+    throw std::runtime_error("cannot listen for RPC on " + options_.bind + ": " + ec.message());
+  }
+  stopped_ = false;
+  kc::log::get("rpc")->info("agent.ipc: RPC listening on {}", options_.bind);
+  accept();
+}
+
+tcp::endpoint Server::local_endpoint() const {
+  boost::system::error_code ec;
+  return acceptor_.local_endpoint(ec);
+}
+
+void Server::accept() {
+  std::weak_ptr<char> alive = alive_;
+  acceptor_.async_accept([this, alive](boost::system::error_code ec, tcp::socket socket) {
+    if (alive.expired() || stopped_) return;
+    if (ec) {
+      if (ec == asio::error::operation_aborted) return;
+      // E.g. out of file descriptors: back off instead of spinning on the error.
+      kc::log::get("rpc")->error("agent.ipc: Failed to accept client: {}", ec.message());
+      retry_timer_.expires_after(std::chrono::milliseconds(100));
+      retry_timer_.async_wait([this, alive](boost::system::error_code wec) {
+        if (!wec && !alive.expired() && !stopped_) accept();
+      });
+      return;
+    }
+    if (connections_.size() >= options_.max_connections) {
+      ++rejected_;
+      kc::log::get("rpc")->warn("agent.ipc: too many RPC connections ({}), refusing one",
+                                connections_.size());
+      boost::system::error_code ignored;
+      socket.close(ignored);
+    } else {
+      ++accepted_;
+      auto c = std::make_shared<Connection>(std::move(socket), *this, alive_);
+      connections_.insert(c);
+      c->start(api_, logs_, options_.auth_key, options_.limits, &counters_);
+    }
+    accept();
+  });
+}
+
+void Server::remove(const std::shared_ptr<Connection>& c) { connections_.erase(c); }
+
+void Server::stop() {
+  if (stopped_) return;
+  stopped_ = true;
+  boost::system::error_code ec;
+  acceptor_.close(ec);
+  retry_timer_.cancel();
+  auto all = std::move(connections_);
+  connections_.clear();
+  for (auto& c : all) c->close();
+}
+
+}  // namespace kc::rpc

@@ -1,0 +1,71 @@
+// The RPC listener: a TCP acceptor on the process's io_context and one Session per
+// connection, all on the event loop thread (no thread per connection). Idle connections
+// stay open as serf's do; the number of connections is capped.
+#pragma once
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include <memory>
+#include <set>
+#include <string>
+
+#include "agent/rpc/agent_api.h"
+#include "agent/rpc/log_source.h"
+#include "agent/rpc/session.h"
+
+namespace kc::rpc {
+
+struct ServerOptions {
+  std::string bind = "127.0.0.1:7373";  // IP literal and port; port 0 picks a free one
+  std::string auth_key;                 // cluster_rpc_auth; "" = no authentication
+  size_t max_connections = 128;
+  SessionLimits limits;
+};
+
+class Connection;
+
+class Server {
+ public:
+  // `logs` may be null (monitor then streams nothing). `api` and `logs` must outlive the
+  // server.
+  Server(boost::asio::io_context& io, AgentApi& api, LogSource* logs, ServerOptions options);
+  ~Server();
+  Server(const Server&) = delete;
+  Server& operator=(const Server&) = delete;
+
+  // Binds and starts accepting. Throws std::runtime_error naming the address on failure.
+  void start();
+  // Stops accepting and closes every connection. Idempotent.
+  void stop();
+
+  boost::asio::ip::tcp::endpoint local_endpoint() const;
+  size_t connections() const { return connections_.size(); }
+  const SessionCounters& counters() const { return counters_; }
+  uint64_t accepted() const { return accepted_; }
+  uint64_t rejected() const { return rejected_; }
+
+ private:
+  friend class Connection;
+  void accept();
+  void remove(const std::shared_ptr<Connection>& c);
+
+  boost::asio::io_context& io_;
+  AgentApi& api_;
+  LogSource* logs_;
+  ServerOptions options_;
+  boost::asio::ip::tcp::acceptor acceptor_;
+  boost::asio::steady_timer retry_timer_;
+  std::set<std::shared_ptr<Connection>> connections_;
+  SessionCounters counters_;
+  uint64_t accepted_ = 0;
+  uint64_t rejected_ = 0;
+  bool stopped_ = false;
+  std::shared_ptr<char> alive_ = std::make_shared<char>();
+};
+
+// "host:port" / "[v6]:port" -> parts; throws std::invalid_argument on a malformed address.
+std::pair<std::string, uint16_t> split_host_port(const std::string& addr);
+
+}  // namespace kc::rpc

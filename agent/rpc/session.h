@@ -1,0 +1,152 @@
+// One RPC client connection's protocol state machine, without a socket: bytes go in with
+// feed(), replies and stream records come out through SessionOutput. The Asio server wraps
+// it around a TCP socket; the unit tests and the fuzz target drive it directly.
+//
+// It follows serf's agent IPC (cmd/serf/command/agent/ipc.go) request by request: a request
+// is processed only after the previous one has been answered (join, force-leave, leave and
+// key operations wait for the agent), while stream, monitor and query records flow in
+// between. Session rules (wire spec §9.2): handshake first, otherwise "Handshake required"
+// and close; with an auth key, "Authentication required" without consuming the body;
+// unknown command "Unsupported command" and close; undecodable input closes silently.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+
+#include "agent/rpc/agent_api.h"
+#include "agent/rpc/filters.h"
+#include "agent/rpc/log_source.h"
+#include "agent/rpc/protocol.h"
+
+namespace kc::rpc {
+
+class SessionOutput {
+ public:
+  virtual ~SessionOutput() = default;
+  // Queues bytes for the peer (a whole reply or record per call).
+  virtual void send(Bytes data) = 0;
+  // Bytes queued and not yet written.
+  virtual size_t backlog() const = 0;
+  // The session is over: write what is queued, close, then run `after` (may be empty).
+  // Must not destroy the session from inside this call.
+  virtual void finish(std::function<void()> after) = 0;
+  // The session has room for more input again (reading may resume).
+  virtual void input_space() {}
+};
+
+struct SessionLimits {
+  size_t max_object = 4u << 20;      // one request object larger than this closes the session
+  size_t max_buffered = 8u << 20;    // input held while a command is in progress
+  size_t reply_backlog = 4u << 20;   // above this much unsent output, requests wait
+  size_t stream_backlog = 1u << 20;  // above it, stream and monitor records are dropped
+};
+
+// Shared by all sessions of a server, for metrics.
+struct SessionCounters {
+  uint64_t requests = 0;
+  uint64_t protocol_errors = 0;  // closed for undecodable input or a protocol violation
+  uint64_t dropped_records = 0;  // stream/monitor records dropped for a slow reader
+};
+
+class Session {
+ public:
+  Session(AgentApi& api, LogSource* logs, SessionOutput& out, std::string auth_key,
+          std::string peer, SessionLimits limits = {}, SessionCounters* counters = nullptr);
+  ~Session();
+  Session(const Session&) = delete;
+  Session& operator=(const Session&) = delete;
+
+  // Appends received bytes and processes every complete request.
+  void feed(std::span<const uint8_t> data);
+  // Output was written: requests held back by a full backlog continue.
+  void drained();
+  // The peer went away: drop subscriptions; nothing more is sent.
+  void close();
+
+  bool closed() const { return closed_; }
+  // Whether the owner should keep reading: not closed and the input buffer has room.
+  bool accepting_input() const;
+  size_t buffered() const { return in_.size() - off_; }
+
+ private:
+  struct Stream {
+    std::vector<EventFilter> filters;
+    uint64_t subscription = 0;
+  };
+  struct Monitor {
+    uint64_t seq = 0;
+    int min_rank = 0;
+    uint64_t subscription = 0;
+  };
+  struct PendingQuery {
+    uint64_t handle = 0;
+    std::chrono::steady_clock::time_point deadline;
+  };
+
+  void process();
+  bool step();
+  std::optional<mp::Document> next_object();
+  void dispatch(const proto::RequestHeader& h, const mp::Value& body);
+  void protocol_error(const std::string& why);
+  void finish(std::function<void()> after = {});
+  void drop_subscriptions();
+
+  // Replies: a header, optionally followed by a body written by `body`.
+  void reply(uint64_t seq, std::string_view error,
+             const std::function<void(mp::Writer&)>& body = {});
+  static Bytes frame(uint64_t seq, std::string_view error,
+                     const std::function<void(mp::Writer&)>& body);
+
+  // Runs an agent call whose answer comes later; requests wait until `complete` runs.
+  template <typename... Args>
+  std::function<void(Args...)> async_reply(std::function<void(Args...)> complete);
+
+  void handle_members(uint64_t seq, const mp::Value* filter_body);
+  void handle_key(uint64_t seq, KeyOp op, const std::string& key);
+  void handle_tags(uint64_t seq, const proto::TagsRequest& req);
+  void handle_stream(uint64_t seq, const proto::StreamRequest& req);
+  void handle_monitor(uint64_t seq, const proto::MonitorRequest& req);
+  void handle_stop(uint64_t seq, const proto::StopRequest& req);
+  void handle_query(uint64_t seq, const proto::QueryRequest& req);
+  void handle_respond(uint64_t seq, const proto::RespondRequest& req);
+  void handle_leave(uint64_t seq);
+
+  void deliver_event(uint64_t seq, const Event& e);
+  void deliver_log(const kc::log::Line& line);
+  bool room_for_record();
+
+  AgentApi& api_;
+  LogSource* logs_;
+  SessionOutput& out_;
+  std::string auth_key_;
+  std::string peer_;
+  SessionLimits limits_;
+  SessionCounters* counters_;
+  SessionCounters own_counters_;
+  std::shared_ptr<char> alive_ = std::make_shared<char>();  // callbacks hold a weak_ptr
+
+  Bytes in_;
+  size_t off_ = 0;
+  size_t need_ = 0;  // lower bound on buffered bytes before a rescan can succeed
+  std::optional<proto::RequestHeader> pending_;  // header read, body still to come
+  proto::RequestHeader last_header_;             // fields persist, as in serf's decoder
+  int32_t version_ = 0;
+  bool authed_ = false;
+  bool busy_ = false;
+  bool closed_ = false;
+  bool processing_ = false;
+  bool dropping_ = false;
+
+  std::map<uint64_t, Stream> streams_;
+  std::optional<Monitor> monitor_;
+  std::map<uint64_t, PendingQuery> queries_;  // per-connection query IDs handed to clients
+  uint64_t next_query_id_ = 0;
+};
+
+}  // namespace kc::rpc
