@@ -1,6 +1,7 @@
 // PgClient: connecting, losing the connection, reconnecting.
 #include <boost/asio/ip/address.hpp>
 #include <boost/asio/post.hpp>
+#include <algorithm>
 #include <fstream>
 #include <sstream>
 
@@ -43,8 +44,12 @@ void PgClient::connect() {
   // PQconnectStart and stall the event loop.
   boost::system::error_code ec;
   boost::asio::ip::make_address(config_.host, ec);
-  if (config_.host.front() == '/' || !ec) {
+  if (config_.host.front() == '/') {
     start_connect("");
+    return;
+  }
+  if (!ec) {
+    start_connect(config_.host);  // as hostaddr: libpq then skips getaddrinfo altogether
     return;
   }
   resolver_.async_resolve(
@@ -56,11 +61,17 @@ void PgClient::connect() {
           connect_failed("cannot resolve " + config_.host + ": " + ec.message());
           return;
         }
-        // Rotate through the addresses across attempts so one dead address is not retried forever.
-        auto index = static_cast<size_t>(attempt_ % results.size());
-        auto it = results.begin();
-        std::advance(it, static_cast<long>(index));
-        start_connect(it->endpoint().address().to_string());
+        // Hand libpq every address: it tries them in turn within this one attempt
+        // (an IPv6 ::1 first, say, then 127.0.0.1), swapping sockets as it goes.
+        std::vector<std::string> seen;
+        std::string addrs;
+        for (auto& entry : results) {
+          auto ip = entry.endpoint().address().to_string();
+          if (std::find(seen.begin(), seen.end(), ip) != seen.end()) continue;
+          seen.push_back(ip);
+          addrs += (addrs.empty() ? "" : ",") + ip;
+        }
+        start_connect(addrs);
       }));
 }
 
@@ -76,8 +87,12 @@ void PgClient::start_connect(const std::string& hostaddr) {
   }
   std::string port = std::to_string(config_.port);
   const char* sslmode = !config_.ssl ? "disable" : config_.ssl_verify ? "verify-full" : "require";
+  // With several addresses libpq wants as many host names (for TLS verification).
+  std::string hosts = config_.host;
+  for (char c : hostaddr)
+    if (c == ',') hosts += "," + config_.host;
   std::vector<std::pair<const char*, std::string>> params = {
-      {"host", config_.host},
+      {"host", hosts},
       {"port", port},
       {"user", config_.user},
       {"dbname", config_.database},

@@ -112,8 +112,8 @@ void Memberlist::Impl::probe_node(const std::string& name) {
   }
 
   // After ProbeTimeout without an ack: indirect pings and the TCP fallback.
-  auto indirect_timer = std::make_shared<Timer>(sched_);
-  indirect_timer->arm(config_.probe_timeout, [this, run, ping, conclude, live, indirect_timer] {
+  // A plain scheduled call (no Timer): it checks liveness itself and must not own its timer.
+  sched_.schedule(config_.probe_timeout, [this, run, ping, conclude, live] {
     if (!live() || run->acked || run->finished) return;
     Entry* target = entry(run->target);
     if (!target) return;

@@ -29,6 +29,16 @@ Bytes encode(const T& req) {
 
 Clock::time_point deadline_after(std::chrono::milliseconds d) { return Clock::now() + d; }
 
+// Replies that do not decode as the expected struct are a connection-level failure.
+template <typename F>
+auto decoded(F&& f) -> decltype(f()) {
+  try {
+    return f();
+  } catch (const mp::DecodeError& e) {
+    throw ClientError(std::string("malformed reply from the agent: ") + e.what());
+  }
+}
+
 }  // namespace
 
 Client::Client(ClientOptions options) : options_(std::move(options)), socket_(io_) {
@@ -205,15 +215,6 @@ Client::Reply Client::expect_ok(std::string_view command, const Bytes* body, boo
   if (!r.error.empty()) throw RemoteError(r.error);
   if (reply_body && !r.body) throw ClientError("reply without a body");
   return r;
-}
-
-template <typename F>
-auto decoded(F&& f) -> decltype(f()) {
-  try {
-    return f();
-  } catch (const mp::DecodeError& e) {
-    throw ClientError(std::string("malformed reply from the agent: ") + e.what());
-  }
 }
 
 std::vector<MemberInfo> Client::members() {

@@ -192,7 +192,8 @@ void Session::reply(uint64_t seq, std::string_view error,
 }
 
 template <typename... Args>
-std::function<void(Args...)> Session::async_reply(std::function<void(Args...)> complete) {
+std::function<void(Args...)> Session::async_reply(
+    std::type_identity_t<std::function<void(Args...)>> complete) {
   busy_ = true;
   std::weak_ptr<char> alive = alive_;
   return [this, alive, complete = std::move(complete)](Args... args) {

@@ -18,6 +18,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <type_traits>
 
 #include "agent/rpc/agent_api.h"
 #include "agent/rpc/filters.h"
@@ -105,7 +106,8 @@ class Session {
 
   // Runs an agent call whose answer comes later; requests wait until `complete` runs.
   template <typename... Args>
-  std::function<void(Args...)> async_reply(std::function<void(Args...)> complete);
+  std::function<void(Args...)> async_reply(
+      std::type_identity_t<std::function<void(Args...)>> complete);
 
   void handle_members(uint64_t seq, const mp::Value* filter_body);
   void handle_key(uint64_t seq, KeyOp op, const std::string& key);

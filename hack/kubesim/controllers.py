@@ -3,7 +3,7 @@ garbage collection (ownerReferences), CRD establishing and cleanup, namespace de
 import copy
 
 from . import util
-from .resources import ResourceType, version_priority
+from .resources import ResourceType
 
 CRD_KEY = ("apiextensions.k8s.io", "customresourcedefinitions")
 NS_KEY = ("", "namespaces")
@@ -289,4 +289,3 @@ def bootstrap(store):
     for ns in ("default", "kube-system", "kube-public", "kube-node-lease"):
         store.create(rt, "", {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}},
                      Ctx(manager="kube-apiserver"))
-    _ = version_priority

@@ -746,7 +746,7 @@ def _parse_rv(rv):
             raise ValueError
         return n
     except (TypeError, ValueError):
-        raise errors.bad_request('invalid resource version "%s"' % rv) if False else errors.ApiError(
+        raise errors.ApiError(
             400, "BadRequest", "resourceVersion: Invalid value: \"%s\": strconv.ParseUint: parsing \"%s\": "
                                "invalid syntax" % (rv, rv))
 
