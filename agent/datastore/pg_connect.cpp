@@ -1,7 +1,7 @@
 // PgClient: connecting, losing the connection, reconnecting.
+#include <algorithm>
 #include <boost/asio/ip/address.hpp>
 #include <boost/asio/post.hpp>
-#include <algorithm>
 #include <fstream>
 #include <sstream>
 

@@ -100,7 +100,11 @@ void Registrar::purge_tick() {
         }
         metrics_.purged_rows += out.purged.size();
         metrics_.adopted_rows += out.adopted;
-        for (auto& name : out.purged) log_->info("purged expired nodes row {}", name);
+        if (!out.purged.empty()) {
+          std::string names;
+          for (auto& name : out.purged) names += (names.empty() ? "" : ", ") + name;
+          log_->info("purged {} expired nodes rows: {}", out.purged.size(), names);
+        }
         if (out.adopted)
           log_->info("gave {} nodes rows without a TTL one of {} s", out.adopted,
                      options_.ttl_on_failure.count());

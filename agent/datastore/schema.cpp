@@ -1,8 +1,5 @@
 #include "agent/datastore/schema.h"
 
-#include <map>
-#include <set>
-
 #include "common/logging.h"
 
 namespace kc::datastore {
@@ -29,11 +26,11 @@ const char* const kKongTtlsDdl =
 namespace {
 
 // Only create what is missing (to_regclass), as Kong's own migrations do for indexes:
-// CREATE ... IF NOT EXISTS would still demand CREATE rights on the schema.
+// CREATE ... IF NOT EXISTS would still demand CREATE rights on the schema. The index comes
+// with a table we create; on an existing table it is Kong's business, not ours.
 std::string create_missing_sql() {
   return std::string("DO $kc$ BEGIN\n") + "IF to_regclass('nodes') IS NULL THEN " + kKongNodesDdl +
-         "; END IF;\n" + "IF to_regclass('nodes_cluster_listening_address_idx') IS NULL THEN " +
-         kKongNodesIndexDdl + "; END IF;\n" + "IF to_regclass('ttls') IS NULL THEN " +
+         "; " + kKongNodesIndexDdl + "; END IF;\n" + "IF to_regclass('ttls') IS NULL THEN " +
          kKongTtlsDdl + "; END IF;\n" + "END $kc$";
 }
 
@@ -61,26 +58,19 @@ std::string record_version_sql() {
          "END $kc$";
 }
 
-const std::map<std::string, std::set<std::string>>& required_columns() {
-  static const std::map<std::string, std::set<std::string>> cols = {
-      {"nodes", {"name", "cluster_listening_address", "created_at"}},
-      {"ttls",
-       {"primary_key_value", "primary_uuid_value", "table_name", "primary_key_name", "expire_at"}},
-  };
-  return cols;
-}
-
-// An error message naming the missing columns, or "" when both tables fit.
-std::string check_columns(const Rows& rows) {
-  std::map<std::string, std::set<std::string>> have;
-  for (size_t i = 0; i < rows.rows.size(); ++i)
-    have[rows.get(i, "relname").value_or("")].insert(rows.get(i, "attname").value_or(""));
-  std::string missing;
-  for (auto& [table, cols] : required_columns())
-    for (auto& c : cols)
-      if (!have[table].count(c)) missing += (missing.empty() ? "" : ", ") + table + "." + c;
-  return missing.empty() ? "" : "existing tables are not Kong 0.10's: missing " + missing;
-}
+// Refuses, inside the transaction (so a refusal leaves nothing behind), tables named
+// nodes/ttls that lack a column we use: someone else's tables, not Kong's.
+const char* const kCheckColumnsSql = R"SQL(DO $kc$ DECLARE missing text; BEGIN
+SELECT string_agg(r.t || '.' || r.c, ', ' ORDER BY r.t, r.c) INTO missing
+FROM (VALUES ('nodes', 'name'), ('nodes', 'cluster_listening_address'), ('nodes', 'created_at'),
+             ('ttls', 'primary_key_value'), ('ttls', 'primary_uuid_value'), ('ttls', 'table_name'),
+             ('ttls', 'primary_key_name'), ('ttls', 'expire_at')) AS r(t, c)
+WHERE NOT EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = to_regclass(r.t)
+                  AND a.attname = r.c AND a.attnum > 0 AND NOT a.attisdropped);
+IF missing IS NOT NULL THEN
+  RAISE EXCEPTION 'existing tables are not Kong 0.10''s: missing %', missing USING ERRCODE = 'undefined_column';
+END IF;
+END $kc$)SQL";
 
 }  // namespace
 
@@ -93,45 +83,29 @@ void migrate(PgClient& client, MigrateHandler done) {
        "had_ttls",
        {}},
       {create_missing_sql(), {}},
+      {kCheckColumnsSql, {}},
       {record_version_sql(), {}},
-      {"SELECT c.relname::text AS relname, a.attname::text AS attname FROM pg_attribute a"
-       " JOIN pg_class c ON c.oid = a.attrelid"
-       " WHERE a.attrelid IN (to_regclass('nodes'), to_regclass('ttls')) AND a.attnum > 0 AND NOT "
-       "a.attisdropped",
-       {}},
       {"SELECT current_setting('kong_cluster.schema_version', true) AS version", {}},
   };
-  client.transaction(
-      std::move(steps), [cfg = client.config(), done = std::move(done)](Result r) mutable {
-        MigrationReport report;
-        if (!r.ok()) {
-          done(r.error, report);
-          return;
-        }
-        report.created_nodes = r.statements[1].get(0, "had_nodes") == "f";
-        report.created_ttls = r.statements[1].get(0, "had_ttls") == "f";
-        if (auto problem = check_columns(r.statements[4]); !problem.empty()) {
-          PgError e;
-          e.kind = PgError::Kind::query;
-          e.message = problem;
-          e.sqlstate = "42703";  // undefined_column
-          e.host = cfg.host;
-          e.port = cfg.port;
-          e.database = cfg.database;
-          done(e, report);
-          return;
-        }
-        auto version = r.statements[5].get(0, "version").value_or("");
-        auto log = kc::log::get("datastore");
-        if (version.empty())
-          log->warn("schema version not recorded: no privilege to create kong_cluster_schema");
-        else
-          report.recorded_version = std::stoi(version);
-        if (report.recorded_version > kSchemaVersion)
-          log->info("schema version {} was recorded by a newer agent; this one uses version {}",
-                    report.recorded_version, kSchemaVersion);
-        done(std::nullopt, report);
-      });
+  client.transaction(std::move(steps), [done = std::move(done)](Result r) mutable {
+    MigrationReport report;
+    if (!r.ok()) {
+      done(r.error, report);
+      return;
+    }
+    report.created_nodes = r.statements[1].get(0, "had_nodes") == "f";
+    report.created_ttls = r.statements[1].get(0, "had_ttls") == "f";
+    auto version = r.statements[5].get(0, "version").value_or("");
+    auto log = kc::log::get("datastore");
+    if (version.empty())
+      log->warn("schema version not recorded: no privilege to create kong_cluster_schema");
+    else
+      report.recorded_version = std::stoi(version);
+    if (report.recorded_version > kSchemaVersion)
+      log->info("schema version {} was recorded by a newer agent; this one uses version {}",
+                report.recorded_version, kSchemaVersion);
+    done(std::nullopt, report);
+  });
 }
 
 }  // namespace kc::datastore

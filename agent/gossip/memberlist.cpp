@@ -178,6 +178,12 @@ size_t Memberlist::num_alive() const {
   return n;
 }
 
+size_t Memberlist::count(NodeState state) const {
+  size_t n = 0;
+  for (auto& e : impl_->nodes_) n += e->node.state == state;
+  return n;
+}
+
 int Memberlist::health_score() const { return impl_->awareness_.score(); }
 std::shared_ptr<Keyring> Memberlist::keyring() const { return impl_->keyring_; }
 const GossipStats& Memberlist::stats() const { return impl_->stats_; }

@@ -73,6 +73,7 @@ class Memberlist {
   const Node* find(const std::string& name) const;
   size_t num_nodes() const;           // the table size (the "n" of memberlist's formulas)
   size_t num_alive() const;           // alive (and suspect) other than dead/left, incl. self
+  size_t count(NodeState state) const;  // nodes in `state` (no copies: cheap for big tables)
   int health_score() const;
   std::shared_ptr<Keyring> keyring() const;
   const GossipStats& stats() const;

@@ -19,7 +19,7 @@ void Connection::start(AgentApi& api, LogSource* logs, const std::string& auth_k
   boost::system::error_code ec;
   auto peer = socket_.remote_endpoint(ec);
   std::string name = ec ? "unknown" : peer.address().to_string() + ":" + std::to_string(peer.port());
-  kc::log::get("rpc")->info("agent.ipc: Accepted client: {}", name);
+  kc::log::get("rpc")->info("Accepted client: {}", name);
   session_.emplace(api, logs, *this, auth_key, name, limits, counters);
   read();
 }

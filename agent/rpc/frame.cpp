@@ -86,6 +86,12 @@ FrameScan scan_object(std::span<const uint8_t> data, size_t max_size, size_t max
   };
 
   while (true) {
+    // The item about to be read leaves its container's count now, so `outstanding` only
+    // counts the items after it.
+    if (depth > 0) {
+      --left[depth - 1];
+      --outstanding;
+    }
     if (pos >= data.size()) return need(1);
     uint8_t b = data[pos];
     Head h = classify(b);
@@ -97,10 +103,6 @@ FrameScan scan_object(std::span<const uint8_t> data, size_t max_size, size_t max
     if (data.size() - pos < size) return need(size);
     pos += size;
 
-    if (depth > 0) {
-      --left[depth - 1];
-      --outstanding;
-    }
     if (h.children > 0) {
       if (depth >= max_depth) return {FrameScan::Status::Invalid, 0, 0};
       if (pos + outstanding + h.children > max_size) return {FrameScan::Status::TooLarge, 0, 0};

@@ -62,7 +62,8 @@ void Server::start() {
     throw std::runtime_error("cannot listen for RPC on " + options_.bind + ": " + ec.message());
   }
   stopped_ = false;
-  kc::log::get("rpc")->info("agent.ipc: RPC listening on {}", options_.bind);
+  auto bound = local_endpoint();
+  kc::log::get("rpc")->info("RPC listening on {}:{}", bound.address().to_string(), bound.port());
   accept();
 }
 
@@ -78,7 +79,7 @@ void Server::accept() {
     if (ec) {
       if (ec == asio::error::operation_aborted) return;
       // E.g. out of file descriptors: back off instead of spinning on the error.
-      kc::log::get("rpc")->error("agent.ipc: Failed to accept client: {}", ec.message());
+      kc::log::get("rpc")->error("Failed to accept client: {}", ec.message());
       retry_timer_.expires_after(std::chrono::milliseconds(100));
       retry_timer_.async_wait([this, alive](boost::system::error_code wec) {
         if (!wec && !alive.expired() && !stopped_) accept();
@@ -87,7 +88,7 @@ void Server::accept() {
     }
     if (connections_.size() >= options_.max_connections) {
       ++rejected_;
-      kc::log::get("rpc")->warn("agent.ipc: too many RPC connections ({}), refusing one",
+      kc::log::get("rpc")->warn("too many RPC connections ({}), refusing one",
                                 connections_.size());
       boost::system::error_code ignored;
       socket.close(ignored);

@@ -84,7 +84,7 @@ void Session::finish(std::function<void()> after) {
 
 void Session::protocol_error(const std::string& why) {
   ++counters_->protocol_errors;
-  logger()->error("agent.ipc: closing client {}: {}", peer_, why);
+  logger()->error("closing client {}: {}", peer_, why);
   finish();
 }
 
@@ -146,13 +146,13 @@ bool Session::step() {
     if (!auth_key_.empty() && !authed_ && h.command != cmd::kAuth &&
         h.command != cmd::kHandshake) {
       // serf answers without reading the body; whatever follows is taken as a header.
-      logger()->warn("agent.ipc: Client sending commands before auth");
+      logger()->warn("Client sending commands before auth");
       reply(h.seq, err::kAuthRequired);
       return true;
     }
     if (!proto::command_shape(h.command)) {
       reply(h.seq, err::kUnsupportedCommand);
-      logger()->error("agent.ipc: Failed to evaluate request: command '{}' not recognized",
+      logger()->error("Failed to evaluate request: command '{}' not recognized",
                       h.command);
       ++counters_->protocol_errors;
       finish();
@@ -366,14 +366,14 @@ void Session::handle_stop(uint64_t seq, const proto::StopRequest& req) {
 }
 
 void Session::handle_leave(uint64_t seq) {
-  logger()->info("agent.ipc: Graceful leave triggered");
+  logger()->info("Graceful leave triggered");
   AgentApi* api = &api_;
   std::weak_ptr<char> alive = alive_;
   busy_ = true;
   // serf shuts the agent down after answering, whether or not the leave worked and even
   // when the client has gone.
   api_.leave([this, api, alive, seq](Error e) {
-    if (!e.empty()) logger()->error("agent.ipc: leave failed: {}", e);
+    if (!e.empty()) logger()->error("leave failed: {}", e);
     if (alive.expired() || closed_) {
       api->shutdown();
       return;
@@ -440,7 +440,7 @@ bool Session::room_for_record() {
     return true;
   }
   ++counters_->dropped_records;
-  if (!dropping_) logger()->warn("agent.ipc: Dropping events and logs to {}", peer_);
+  if (!dropping_) logger()->warn("Dropping events and logs to {}", peer_);
   dropping_ = true;
   return false;
 }

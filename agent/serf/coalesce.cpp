@@ -27,8 +27,7 @@ void Coalescer::flush() {
 bool MemberEventCoalescer::handles(const Event& e) const {
   auto t = event_type(e);
   return t == EventType::MemberJoin || t == EventType::MemberLeave ||
-         t == EventType::MemberFailed || t == EventType::MemberUpdate ||
-         t == EventType::MemberReap;
+         t == EventType::MemberFailed || t == EventType::MemberUpdate || t == EventType::MemberReap;
 }
 
 void MemberEventCoalescer::coalesce(const Event& e) {

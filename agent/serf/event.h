@@ -25,13 +25,20 @@ enum class EventType {
 // "query" (the names event handlers and RPC streams use).
 inline const char* to_string(EventType t) {
   switch (t) {
-    case EventType::MemberJoin: return "member-join";
-    case EventType::MemberLeave: return "member-leave";
-    case EventType::MemberFailed: return "member-failed";
-    case EventType::MemberUpdate: return "member-update";
-    case EventType::MemberReap: return "member-reap";
-    case EventType::User: return "user";
-    case EventType::Query: return "query";
+    case EventType::MemberJoin:
+      return "member-join";
+    case EventType::MemberLeave:
+      return "member-leave";
+    case EventType::MemberFailed:
+      return "member-failed";
+    case EventType::MemberUpdate:
+      return "member-update";
+    case EventType::MemberReap:
+      return "member-reap";
+    case EventType::User:
+      return "user";
+    case EventType::Query:
+      return "query";
   }
   return "unknown";
 }

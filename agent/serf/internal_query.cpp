@@ -111,8 +111,8 @@ std::optional<FittedKeyResponse> fit_key_list_response(const Query& q, NodeKeyRe
     Bytes raw = encode(qresp);
     if (raw.size() > limit) {
       if (resp.keys && resp.keys->size() > i) resp.keys->resize(i);
-      resp.message = "truncated key list response, showing first " + std::to_string(i) +
-                     " of " + std::to_string(actual) + " keys";
+      resp.message = "truncated key list response, showing first " + std::to_string(i) + " of " +
+                     std::to_string(actual) + " keys";
       continue;
     }
     return FittedKeyResponse{std::move(raw), std::move(qresp)};

@@ -12,8 +12,8 @@ namespace kc::serf {
 std::string base64_error(const std::string& text) {
   // The first byte outside the alphabet, or the length where the padding goes wrong.
   auto ok = [](char c) {
-    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-           c == '+' || c == '/' || c == '=' || c == '\r' || c == '\n';
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '+' ||
+           c == '/' || c == '=' || c == '\r' || c == '\n';
   };
   size_t pos = 0;
   while (pos < text.size() && ok(text[pos])) ++pos;
@@ -62,8 +62,8 @@ void KeyManager::request(const std::string& key_base64, const std::string& query
     auto& r = st->resp;
     std::string error;
     if (r.num_err != 0) {
-      error = std::to_string(r.num_err) + "/" + std::to_string(r.num_nodes) +
-              " nodes reported failure";
+      error =
+          std::to_string(r.num_err) + "/" + std::to_string(r.num_nodes) + " nodes reported failure";
     } else if (r.num_resp != r.num_nodes) {
       error = std::to_string(r.num_resp) + "/" + std::to_string(r.num_nodes) +
               " nodes reported success";
@@ -78,8 +78,8 @@ void KeyManager::request(const std::string& key_base64, const std::string& query
     auto& resp = st->resp;
     resp.num_resp++;
     if (r.payload.empty() || r.payload[0] != static_cast<uint8_t>(MessageType::KeyResponse)) {
-      resp.messages[r.from] = "Invalid key query response type: " +
-                              std::string(r.payload.begin(), r.payload.end());
+      resp.messages[r.from] =
+          "Invalid key query response type: " + std::string(r.payload.begin(), r.payload.end());
       resp.num_err++;
     } else {
       try {

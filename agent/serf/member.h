@@ -19,11 +19,16 @@ enum class MemberStatus : int { None = 0, Alive = 1, Leaving = 2, Left = 3, Fail
 // "none", "alive", "leaving", "left", "failed" (RPC and CLI strings).
 inline const char* to_string(MemberStatus s) {
   switch (s) {
-    case MemberStatus::None: return "none";
-    case MemberStatus::Alive: return "alive";
-    case MemberStatus::Leaving: return "leaving";
-    case MemberStatus::Left: return "left";
-    case MemberStatus::Failed: return "failed";
+    case MemberStatus::None:
+      return "none";
+    case MemberStatus::Alive:
+      return "alive";
+    case MemberStatus::Leaving:
+      return "leaving";
+    case MemberStatus::Left:
+      return "left";
+    case MemberStatus::Failed:
+      return "failed";
   }
   return "unknown";
 }

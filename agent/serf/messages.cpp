@@ -9,9 +9,13 @@ namespace {
 
 using mp::Writer;
 
-Bytes start(MessageType t) { return Bytes{static_cast<uint8_t>(t)}; }
+Bytes start(MessageType t) {
+  return Bytes{static_cast<uint8_t>(t)};
+}
 
-mp::Value root_of(const mp::Document& doc) { return doc.root(); }
+mp::Value root_of(const mp::Document& doc) {
+  return doc.root();
+}
 
 void write_tags(Writer& w, const Tags& tags) {
   w.map(tags.size());

@@ -131,7 +131,8 @@ std::vector<Member> k_random_members(size_t k, const std::vector<Member>& member
   for (size_t i = 0; i < 3 * n && out.size() < k; ++i) {
     const Member& m = members[pick(rng)];
     if (skip && skip(m)) continue;
-    bool dup = std::any_of(out.begin(), out.end(), [&](const Member& o) { return o.name == m.name; });
+    bool dup =
+        std::any_of(out.begin(), out.end(), [&](const Member& o) { return o.name == m.name; });
     if (!dup) out.push_back(m);
   }
   return out;

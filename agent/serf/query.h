@@ -17,7 +17,7 @@
 namespace kc::serf {
 
 struct QueryParam {
-  std::vector<std::string> filter_nodes;        // only these nodes process the query
+  std::vector<std::string> filter_nodes;           // only these nodes process the query
   std::map<std::string, std::string> filter_tags;  // tag → regex (unanchored, like RE2 Match)
   bool request_ack = false;
   uint8_t relay_factor = 0;
@@ -101,7 +101,7 @@ class Query {
   gossip::TimePoint deadline{};
   uint8_t relay_factor = 0;
 
-  Query(std::weak_ptr<QueryResponder> responder) : responder_(std::move(responder)) {}
+  explicit Query(std::weak_ptr<QueryResponder> responder) : responder_(std::move(responder)) {}
 
   // Answers once, before the deadline, within the response size limit. Returns "" or the
   // error text Serf gives ("failed to respond to key query: response exceeds limit of 1024

@@ -24,10 +24,14 @@ std::string addr_string(const gossip::Address& a) {
 
 const char* to_string(Serf::State s) {
   switch (s) {
-    case Serf::State::Alive: return "alive";
-    case Serf::State::Leaving: return "leaving";
-    case Serf::State::Left: return "left";
-    case Serf::State::Shutdown: return "shutdown";
+    case Serf::State::Alive:
+      return "alive";
+    case Serf::State::Leaving:
+      return "leaving";
+    case Serf::State::Left:
+      return "left";
+    case Serf::State::Shutdown:
+      return "shutdown";
   }
   return "unknown";
 }
@@ -71,14 +75,13 @@ Serf::Serf(Config config, gossip::Scheduler& scheduler, MemberlistFactory factor
 
   if (config_.coalesce_period > Duration::zero() && config_.quiescent_period > Duration::zero()) {
     member_coalescer_ = std::make_unique<MemberEventCoalescer>(
-        sched_, config_.coalesce_period, config_.quiescent_period,
-        [this](Event e) { deliver(e); });
+        sched_, config_.coalesce_period, config_.quiescent_period, [this](Event e) { deliver(e); });
   }
   if (config_.user_coalesce_period > Duration::zero() &&
       config_.user_quiescent_period > Duration::zero()) {
-    user_coalescer_ = std::make_unique<UserEventCoalescer>(
-        sched_, config_.user_coalesce_period, config_.user_quiescent_period,
-        [this](Event e) { deliver(e); });
+    user_coalescer_ = std::make_unique<UserEventCoalescer>(sched_, config_.user_coalesce_period,
+                                                           config_.user_quiescent_period,
+                                                           [this](Event e) { deliver(e); });
   }
 
   if (!config_.disable_coordinates) {
@@ -248,8 +251,7 @@ void Serf::force_leave(const std::string& node, bool prune, Done done) {
   clock_.increment();
   handle_node_leave_intent(msg);
   if (!has_alive_members()) return done("");
-  queue_and_wait(broadcasts_, encode(msg), "timed out broadcasting node removal",
-                 std::move(done));
+  queue_and_wait(broadcasts_, encode(msg), "timed out broadcasting node removal", std::move(done));
 }
 
 void Serf::shutdown() {
@@ -435,8 +437,7 @@ void Serf::notify_leave(const gossip::Node& n) {
       log_->warn("Bad state when leave: {}", static_cast<int>(old));
       return;
   }
-  log_status(*ms, old,
-             type == EventType::MemberLeave ? "EventMemberLeave" : "EventMemberFailed");
+  log_status(*ms, old, type == EventType::MemberLeave ? "EventMemberLeave" : "EventMemberFailed");
   emit(MemberEvent{type, {ms->member}});
 }
 
@@ -637,8 +638,8 @@ std::shared_ptr<QueryResponse> Serf::query(const std::string& name, const Bytes&
   if (raw.size() > config_.query_size_limit)
     return fail("query exceeds limit of " + std::to_string(config_.query_size_limit) + " bytes");
 
-  auto resp = std::make_shared<QueryResponse>(q.id, q.ltime, sched_.now() + timeout,
-                                              params.request_ack);
+  auto resp =
+      std::make_shared<QueryResponse>(q.id, q.ltime, sched_.now() + timeout, params.request_ack);
   // A previous query at the same LTime (only possible after a clock reset) is closed first.
   if (auto old = query_responses_.find(q.ltime); old != query_responses_.end()) {
     sched_.cancel(old->second.timer);
@@ -733,8 +734,7 @@ std::string Serf::relay_response(uint8_t relay_factor, const gossip::Address& ad
   auto chosen = k_random_members(
       relay_factor, members(),
       [this](const Member& m) {
-        return m.status != MemberStatus::Alive || m.protocol_max < 5 ||
-               m.name == config_.node_name;
+        return m.status != MemberStatus::Alive || m.protocol_max < 5 || m.name == config_.node_name;
       },
       rng_);
   for (const auto& m : chosen) send_to(m.addr, raw);
@@ -997,7 +997,9 @@ int Serf::subscribe(EventHandler handler) {
   return id;
 }
 
-void Serf::unsubscribe(int id) { subscribers_.erase(id); }
+void Serf::unsubscribe(int id) {
+  subscribers_.erase(id);
+}
 
 void Serf::emit(Event e) {
   pending_events_.push_back(std::move(e));
@@ -1074,8 +1076,7 @@ void Serf::reconnect() {
   // Probability failed/alive: the cluster as a whole tries each failed member about once
   // per interval.
   float failed = static_cast<float>(failed_members_.size());
-  float alive = static_cast<float>(members_.size() - failed_members_.size() -
-                                   left_members_.size());
+  float alive = static_cast<float>(members_.size() - failed_members_.size() - left_members_.size());
   if (alive <= 0) alive = 1;
   std::uniform_real_distribution<float> coin(0.0f, 1.0f);
   if (coin(rng_) > failed / alive) {

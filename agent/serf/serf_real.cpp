@@ -6,6 +6,7 @@ namespace kc::serf {
 
 Serf::Serf(Config config, gossip::Scheduler& scheduler, gossip::Transport& transport,
            std::shared_ptr<gossip::Keyring> keyring)
-    : Serf(std::move(config), scheduler, real_memberlist(scheduler, transport, std::move(keyring))) {}
+    : Serf(std::move(config), scheduler,
+           real_memberlist(scheduler, transport, std::move(keyring))) {}
 
 }  // namespace kc::serf

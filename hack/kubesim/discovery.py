@@ -122,9 +122,10 @@ def _op(action, rt, op_id, extra=None):
     gvk = {"group": rt.group, "version": rt.version, "kind": rt.kind}
     o = {"tags": [rt.group or "core_v1"], "operationId": op_id, "x-kubernetes-action": action,
          "x-kubernetes-group-version-kind": gvk,
-         "responses": {"200": {"description": "OK", "content": {"application/json": {"schema": {
-             "$ref": "#/components/schemas/%s" % schema_name(rt)}}}},
-             "401": {"description": "Unauthorized"}}}
+         "responses": {"200": {"description": "OK"}, "401": {"description": "Unauthorized"}}}
+    if rt.crd_name:
+        o["responses"]["200"]["content"] = {"application/json": {"schema": {
+            "$ref": "#/components/schemas/%s" % schema_name(rt)}}}
     if extra:
         o["parameters"] = extra
     return o
@@ -175,9 +176,9 @@ def openapi_gv(registry, group, version):
             props.setdefault("metadata", {"type": "object"})
             s.setdefault("type", "object")
         else:
-            s = {"type": "object", "x-kubernetes-preserve-unknown-fields": True,
-                 "properties": {"apiVersion": {"type": "string"}, "kind": {"type": "string"},
-                                "metadata": {"type": "object"}}}
+            # Built-in kinds carry no schema here: kubectl then computes strategic merge patches from its
+            # compiled-in types (a schema without patch metadata would make it treat every list as atomic).
+            continue
         s["x-kubernetes-group-version-kind"] = [{"group": rt.group, "version": rt.version, "kind": rt.kind}]
         schemas[schema_name(rt)] = s
     return {"openapi": "3.0.0", "info": {"title": "Kubernetes", "version": "v1.32.4"}, "paths": paths,

@@ -310,6 +310,14 @@ class Handler(BaseHTTPRequestHandler):
                     except Exception as ye:
                         raise errors.bad_request("error decoding YAML: %s" % ye)
                 raise errors.bad_request("couldn't get version/kind; json parse error: %s" % e)
+        if media == "application/vnd.kubernetes.protobuf" and rt is not None:
+            from . import protobuf
+            try:
+                return protobuf.decode(body, rt.kind), "application/json"
+            except protobuf.ProtoError as e:
+                raise errors.unsupported_media_type(
+                    "the body of the request was in an unknown format - accepted media types include: "
+                    "application/json, application/yaml (kube-sim: %s)" % e)
         raise errors.unsupported_media_type('the body of the request was in an unknown format - accepted media '
                                             'types include: application/json, application/yaml')
 
@@ -348,7 +356,7 @@ class Handler(BaseHTTPRequestHandler):
             if name is not None:
                 raise errors.method_not_supported(rt.group, rt.plural, "create")
             ctx = self._ctx(q)
-            obj, _ = self._decode(body, self.headers.get("Content-Type"))
+            obj, _ = self._decode(body, self.headers.get("Content-Type"), rt)
             if obj is None:
                 raise errors.bad_request("the body of the request was empty")
             created = store.create(rt, ns, obj, ctx)
@@ -357,7 +365,7 @@ class Handler(BaseHTTPRequestHandler):
             if name is None:
                 raise errors.method_not_supported(rt.group, rt.plural, "update")
             ctx = self._ctx(q)
-            obj, _ = self._decode(body, self.headers.get("Content-Type"))
+            obj, _ = self._decode(body, self.headers.get("Content-Type"), rt)
             if obj is None:
                 raise errors.bad_request("the body of the request was empty")
             if sub == "finalize":

@@ -3,7 +3,7 @@ import re
 
 from . import errors
 
-_KEY = r"[A-Za-z0-9]([-A-Za-z0-9_./]*[A-Za-z0-9])?"
+_KEY = r"[A-Za-z0-9](?:[-A-Za-z0-9_./]*[A-Za-z0-9])?"
 _KEY_RE = re.compile("^" + _KEY + "$")
 
 
@@ -83,12 +83,12 @@ def parse_label_selector(s):
             continue
         m = re.match(r"^(" + _KEY + r")\s*(==|!=|=|>|<)\s*(.*)$", part)
         if m:
-            val = m.group(4).strip()
+            val = m.group(3).strip()
             if val and not re.match(r"^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$", val):
                 raise _bad_label('values[0][%s]: Invalid value: "%s": a valid label must be an empty string or '
                                  "consist of alphanumeric characters, '-', '_' or '.', and must start and end "
                                  "with an alphanumeric character" % (m.group(1), val))
-            reqs.append((m.group(1), m.group(3), [val]))
+            reqs.append((m.group(1), m.group(2), [val]))
             continue
         raise _bad_label("found '%s', expected: !, identifier, or 'end of string'" % part)
     return LabelSelector(reqs)

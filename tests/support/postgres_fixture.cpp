@@ -26,34 +26,39 @@ std::string quote(const std::string& s) {  // an SQL literal, for test-provided 
 }  // namespace
 
 bool postgres_available() {
-  return access((kBin + "initdb").c_str(), X_OK) == 0 && access((kBin + "postgres").c_str(), X_OK) == 0 &&
-         have_program("psql") && have_program("pg_isready");
+  return access((kBin + "initdb").c_str(), X_OK) == 0 &&
+         access((kBin + "postgres").c_str(), X_OK) == 0 && have_program("psql") &&
+         have_program("pg_isready");
 }
 
 std::vector<std::string> PostgresFixture::as_postgres(std::vector<std::string> argv) const {
   if (geteuid() != 0) return argv;
   // setpriv execs in place (runuser would fork and stand between us and the PID we signal).
-  std::vector<std::string> wrapped = {"setpriv", "--reuid=postgres", "--regid=postgres", "--clear-groups", "--"};
+  std::vector<std::string> wrapped = {"setpriv", "--reuid=postgres", "--regid=postgres",
+                                      "--clear-groups", "--"};
   wrapped.insert(wrapped.end(), argv.begin(), argv.end());
   return wrapped;
 }
 
 PostgresFixture::PostgresFixture() : dir_(std::make_unique<TempDir>()) {
-  if (!postgres_available()) throw std::runtime_error("PostgreSQL 15 server binaries not installed");
+  if (!postgres_available())
+    throw std::runtime_error("PostgreSQL 15 server binaries not installed");
   if (geteuid() == 0) {
     passwd* pw = getpwnam("postgres");
-    if (!pw) throw std::runtime_error("running as root but there is no `postgres` user to run the server");
+    if (!pw)
+      throw std::runtime_error("running as root but there is no `postgres` user to run the server");
     if (chown(dir().c_str(), pw->pw_uid, pw->pw_gid) != 0)
       throw std::runtime_error("cannot chown " + dir() + " to postgres");
   }
   // Trust auth and no fsync: a test server holds nothing worth protecting.
-  auto init = run_command(as_postgres({kBin + "initdb", "-D", dir() + "/data", "-U", "postgres", "--auth=trust",
-                                       "--no-sync", "-E", "UTF8", "--locale=C"}),
+  auto init = run_command(as_postgres({kBin + "initdb", "-D", dir() + "/data", "-U", "postgres",
+                                       "--auth=trust", "--no-sync", "-E", "UTF8", "--locale=C"}),
                           120000);
   if (init.exit_code != 0) throw std::runtime_error("initdb failed:\n" + init.output);
   port_ = free_port();
   start();
-  psql("CREATE ROLE kong LOGIN; CREATE DATABASE kong OWNER kong;", "postgres", "postgres");
+  psql("CREATE ROLE kong LOGIN", "postgres", "postgres");
+  psql("CREATE DATABASE kong OWNER kong", "postgres", "postgres");  // not in a transaction
 }
 
 PostgresFixture::~PostgresFixture() {
@@ -69,8 +74,9 @@ void PostgresFixture::start() {
   // the UTC timestamps Kong stores show up as hours of error.
   server_ = std::make_unique<Process>(
       as_postgres({kBin + "postgres", "-D", dir() + "/data", "-p", std::to_string(port_), "-c",
-                   "listen_addresses=" + host_, "-c", "unix_socket_directories=" + dir(), "-c", "fsync=off", "-c",
-                   "synchronous_commit=off", "-c", "full_page_writes=off", "-c", "TimeZone=Pacific/Chatham"}),
+                   "listen_addresses=" + host_, "-c", "unix_socket_directories=" + dir(), "-c",
+                   "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off", "-c",
+                   "TimeZone=Pacific/Chatham"}),
       dir() + "/postgres.log");
   wait_ready();
 }
@@ -80,7 +86,8 @@ void PostgresFixture::wait_ready() {
   bool ready = wait_until(
       [&] {
         if (!server_->running()) return true;  // exited: reported below
-        return run_command({"pg_isready", "-q", "-h", host_, "-p", port, "-t", "1"}, 5000).exit_code == 0;
+        return run_command({"pg_isready", "-q", "-h", host_, "-p", port, "-t", "1"}, 5000)
+                   .exit_code == 0;
       },
       std::chrono::seconds(60), std::chrono::milliseconds(50));
   if (!ready || !server_->running())
@@ -103,9 +110,13 @@ void PostgresFixture::kill9() {
   server_.reset();
 }
 
-bool PostgresFixture::running() { return server_ && server_->running(); }
+bool PostgresFixture::running() {
+  return server_ && server_->running();
+}
 
-std::string PostgresFixture::log() const { return server_ ? server_->log() : std::string(); }
+std::string PostgresFixture::log() const {
+  return server_ ? server_->log() : std::string();
+}
 
 std::string PostgresFixture::create_database(const std::string& prefix) {
   std::string name = prefix + "_" + std::to_string(next_db_++);
@@ -113,15 +124,18 @@ std::string PostgresFixture::create_database(const std::string& prefix) {
   return name;
 }
 
-std::string PostgresFixture::psql(const std::string& sql, const std::string& database, const std::string& user) {
-  auto r = run_command({"psql", "-X", "-q", "-At", "-v", "ON_ERROR_STOP=1", "-h", host_, "-p", std::to_string(port_),
-                        "-U", user, "-d", database, "-c", sql},
+std::string PostgresFixture::psql(const std::string& sql, const std::string& database,
+                                  const std::string& user) {
+  auto r = run_command({"psql", "-X", "-q", "-At", "-v", "ON_ERROR_STOP=1", "-h", host_, "-p",
+                        std::to_string(port_), "-U", user, "-d", database, "-c", sql},
                        60000);
-  if (r.exit_code != 0) throw std::runtime_error("psql failed (" + std::to_string(r.exit_code) + "): " + r.output);
+  if (r.exit_code != 0)
+    throw std::runtime_error("psql failed (" + std::to_string(r.exit_code) + "): " + r.output);
   return r.output;
 }
 
-std::vector<std::string> PostgresFixture::psql_lines(const std::string& sql, const std::string& database,
+std::vector<std::string> PostgresFixture::psql_lines(const std::string& sql,
+                                                     const std::string& database,
                                                      const std::string& user) {
   std::vector<std::string> lines;
   std::stringstream ss(psql(sql, database, user));
@@ -197,10 +211,11 @@ INSERT INTO schema_migrations(id, migrations) VALUES ('core', ARRAY[
 }
 
 std::string insert_node_sql(const std::string& name, const std::string& address, int ttl_seconds) {
-  return "INSERT INTO nodes(name, cluster_listening_address) VALUES (" + quote(name) + ", " + quote(address) +
-         ");\nSELECT upsert_ttl(" + quote(name) + ", NULL, 'name', 'nodes', to_timestamp(" +
-         "(extract(epoch from now() at time zone 'utc')::bigint*1000 + " + std::to_string(ttl_seconds) +
-         "*1000)/1000) at time zone 'UTC');";
+  return "INSERT INTO nodes(name, cluster_listening_address) VALUES (" + quote(name) + ", " +
+         quote(address) + ");\nSELECT upsert_ttl(" + quote(name) +
+         ", NULL, 'name', 'nodes', to_timestamp(" +
+         "(extract(epoch from now() at time zone 'utc')::bigint*1000 + " +
+         std::to_string(ttl_seconds) + "*1000)/1000) at time zone 'UTC');";
 }
 
 std::string select_nodes_sql() {

@@ -32,7 +32,7 @@ class PostgresFixture {
 
   const std::string& host() const { return host_; }  // "127.0.0.1"
   int port() const { return port_; }
-  const std::string& user() const { return user_; }  // "kong"
+  const std::string& user() const { return user_; }          // "kong"
   const std::string& database() const { return database_; }  // "kong"
   const std::string& dir() const { return dir_->path(); }
   std::string log() const;
@@ -41,7 +41,8 @@ class PostgresFixture {
   std::string create_database(const std::string& prefix = "kong");
   // Runs SQL (several statements allowed) with psql; throws with psql's output on error.
   // Returns rows as psql -At prints them: one line per row, fields split by '|'.
-  std::string psql(const std::string& sql, const std::string& database = "kong", const std::string& user = "kong");
+  std::string psql(const std::string& sql, const std::string& database = "kong",
+                   const std::string& user = "kong");
   std::vector<std::string> psql_lines(const std::string& sql, const std::string& database = "kong",
                                       const std::string& user = "kong");
 

@@ -12,7 +12,9 @@ namespace {
 
 constexpr double kZeroThreshold = 1.0e-6;
 
-bool component_valid(double f) { return std::isfinite(f); }
+bool component_valid(double f) {
+  return std::isfinite(f);
+}
 
 double magnitude(const std::vector<double>& v) {
   double sum = 0;
@@ -124,8 +126,8 @@ void Client::update_vivaldi(const Coordinate& other, double rtt_seconds) {
   double total_error = coord_.error + other.error;
   if (total_error < kZeroThreshold) total_error = kZeroThreshold;
   double weight = coord_.error / total_error;
-  coord_.error = config_.vivaldi_ce * weight * wrongness +
-                 coord_.error * (1.0 - config_.vivaldi_ce * weight);
+  coord_.error =
+      config_.vivaldi_ce * weight * wrongness + coord_.error * (1.0 - config_.vivaldi_ce * weight);
   if (coord_.error > config_.vivaldi_error_max) coord_.error = config_.vivaldi_error_max;
   double force = config_.vivaldi_cc * weight * (rtt_seconds - dist);
   coord_ = apply_force(coord_, force, other);

@@ -69,10 +69,7 @@ class SimCluster {
   bool all_see_all_alive() {
     for (size_t v = 0; v < size(); ++v) {
       if (!running(v)) continue;
-      size_t alive = 0;
-      for (auto& n : at(v).members())
-        if (n.state == NodeState::Alive) ++alive;
-      if (alive != running_count()) return false;
+      if (at(v).count(NodeState::Alive) != running_count()) return false;
     }
     return true;
   }

@@ -6,7 +6,6 @@
 
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
-
 #include <chrono>
 #include <functional>
 #include <memory>
@@ -15,6 +14,7 @@
 #include "agent/datastore/nodes_table.h"
 #include "agent/datastore/pg_client.h"
 #include "support/postgres_fixture.h"
+#include "support/wait.h"
 
 namespace kc::test {
 
@@ -50,6 +50,8 @@ inline bool run_until(boost::asio::io_context& io, const std::function<bool()>& 
   auto deadline = std::chrono::steady_clock::now() + timeout;
   while (!condition()) {
     if (std::chrono::steady_clock::now() >= deadline) return false;
+    // Asio stops a context whose work count reached zero (an earlier guard released).
+    if (io.stopped()) io.restart();
     io.run_for(std::chrono::milliseconds(10));
   }
   return true;
@@ -58,6 +60,7 @@ inline bool run_until(boost::asio::io_context& io, const std::function<bool()>& 
 // Runs the loop for a fixed span: only for asserting that something does NOT happen.
 inline void run_for(boost::asio::io_context& io, std::chrono::milliseconds span) {
   auto guard = boost::asio::make_work_guard(io);
+  if (io.stopped()) io.restart();
   io.run_for(span);
 }
 

@@ -1,0 +1,188 @@
+#include "agent/agent.h"
+
+#include <csignal>
+#include <filesystem>
+
+#include "agent/advertise.h"
+#include "agent/gossip/asio/asio_runtime.h"
+#include "agent/gossip/crypto/keyring.h"
+#include "agent/rpc/log_source.h"
+#include "agent/rpc/server.h"
+#include "agent/serf/serf.h"
+#include "agent/serf_api.h"
+#include "common/logging.h"
+
+namespace kc::agent {
+
+namespace {
+
+gossip::Config profile_config(const std::string& profile) {
+  auto c = gossip::Config::profile(profile);
+  if (!c) throw config::ConfigError("unknown cluster_profile '" + profile + "'; allowed: local|lan|wan");
+  return *c;
+}
+
+}  // namespace
+
+Agent::Agent(boost::asio::io_context& io, AgentConfig config) : io_(io), config_(std::move(config)) {}
+
+Agent::~Agent() {
+  // RPC first (it calls into the API), then Serf (it uses the transport and scheduler).
+  if (rpc_) rpc_->stop();
+  rpc_.reset();
+  api_.reset();
+  serf_.reset();
+  transport_.reset();
+  scheduler_.reset();
+}
+
+std::shared_ptr<gossip::Keyring> Agent::load_keyring() {
+  auto ring = std::make_shared<gossip::Keyring>();
+  if (!config_.keyring_file.empty() && std::filesystem::exists(config_.keyring_file)) {
+    auto err = gossip::load_keyring_file(config_.keyring_file, *ring);
+    if (err) throw config::ConfigError("cluster_keyring_file " + config_.keyring_file + ": " + *err);
+  }
+  if (!config_.encrypt_key.empty()) {
+    auto key = gossip::base64_decode(config_.encrypt_key);
+    if (!key) throw config::ConfigError("cluster_encrypt_key is not valid base64");
+    if (auto err = gossip::Keyring::validate_key(*key))
+      throw config::ConfigError("cluster_encrypt_key: " + *err);
+    // serf: -encrypt installs the key as primary; keys from the keyring file stay usable.
+    if (auto err = ring->add_key(*key)) throw config::ConfigError("cluster_encrypt_key: " + *err);
+    if (auto err = ring->use_key(*key)) throw config::ConfigError("cluster_encrypt_key: " + *err);
+  }
+  return ring;
+}
+
+void Agent::start() {
+  auto log = kc::log::get("agent");
+  name_ = resolve_node_name(config_);
+  scheduler_ = std::make_unique<gossip::AsioScheduler>(io_);
+  gossip::AsioTransportOptions topts;
+  topts.bind = config_.bind;
+  serf::Config sc;
+  sc.node_name = name_;
+  sc.tags = config_.tags;
+  sc.memberlist = profile_config(config_.profile);
+  sc.keyring_file = config_.keyring_file;
+  topts.stream_timeout = sc.memberlist.tcp_timeout;
+  try {
+    transport_ = std::make_unique<gossip::AsioTransport>(io_, topts);
+  } catch (const std::system_error& e) {
+    throw std::runtime_error(std::string(e.what()) + " (cluster_listen)");
+  }
+  sc.memberlist.name = name_;
+  sc.memberlist.advertise = choose_advertise(config_, transport_->local_address());
+  auto keyring = load_keyring();
+  serf_ = std::make_unique<serf::Serf>(sc, *scheduler_, *transport_,
+                                       keyring->empty() ? nullptr : keyring);
+  api_ = std::make_unique<SerfApi>(*serf_, [this] { stop(); });
+  logs_ = rpc::make_process_log_source(io_);
+  rpc::ServerOptions ropts;
+  ropts.bind = config_.rpc_addr;
+  ropts.auth_key = config_.rpc_auth;
+  rpc_ = std::make_unique<rpc::Server>(io_, *api_, logs_.get(), ropts);
+  serf_->start();
+  rpc_->start();
+  log->info("kong-cluster agent '{}' started: gossip {} (advertise {}), rpc {}, profile {}{}", name_,
+            transport_->local_address().to_string(), sc.memberlist.advertise.to_string(),
+            config_.rpc_addr, config_.profile, keyring->empty() ? "" : ", encrypted");
+  if (!config_.join.empty()) join_seeds(0);
+}
+
+std::string Agent::advertise() const { return serf_ ? serf_->local_member().addr.to_string() : ""; }
+
+void Agent::join_seeds(int attempt) {
+  serf_->join(config_.join, /*ignore_old=*/true, [this, attempt](int n, const std::string& err) {
+    auto log = kc::log::get("agent");
+    if (n > 0) {
+      log->info("joined {} of {} seed addresses", n, config_.join.size());
+      return;
+    }
+    // Keep trying while nobody else is known: seeds may start after us.
+    int delay_s = std::min(30, 1 << std::min(attempt, 5));
+    log->warn("join failed ({}); retrying in {}s", err, delay_s);
+    join_timer_ = std::make_unique<boost::asio::steady_timer>(io_, std::chrono::seconds(delay_s));
+    join_timer_->async_wait([this, attempt](const boost::system::error_code& ec) {
+      if (ec || stopping_ || !serf_) return;
+      if (serf_->num_nodes() > 1) return;
+      join_seeds(attempt + 1);
+    });
+  });
+}
+
+void Agent::leave_and_stop(std::function<void(int)> done) {
+  if (stopping_ || !serf_) return done(0);
+  stopping_ = true;
+  auto log = kc::log::get("agent");
+  log->info("gracefully leaving the cluster");
+  auto finished = std::make_shared<bool>(false);
+  auto timer = std::make_shared<boost::asio::steady_timer>(io_, config_.leave_timeout);
+  auto finish = [this, finished, timer, done](int code) {
+    if (*finished) return;
+    *finished = true;
+    timer->cancel();
+    stop();
+    done(code);
+  };
+  timer->async_wait([finish, log](const boost::system::error_code& ec) {
+    if (ec) return;
+    log->error("graceful leave timed out");
+    finish(1);
+  });
+  serf_->leave([finish, log](const std::string& err) {
+    if (!err.empty()) log->error("leave: {}", err);
+    finish(err.empty() ? 0 : 1);
+  });
+}
+
+void Agent::stop() {
+  stopping_ = true;
+  if (join_timer_) join_timer_->cancel();
+  if (rpc_) rpc_->stop();
+  if (serf_) serf_->shutdown();
+  if (on_stopped_) {
+    auto f = std::move(on_stopped_);
+    f(0);
+  }
+}
+
+int run_agent(const AgentConfig& config) {
+  if (!kc::log::set_level(config.log_level == "error" ? "err" : config.log_level))
+    kc::log::set_level("info");
+  boost::asio::io_context io;
+  Agent agent(io, config);
+  try {
+    agent.start();
+  } catch (const std::exception& e) {
+    kc::log::get("agent")->error("cannot start: {}", e.what());
+    return 1;
+  }
+  int exit_code = 0;
+  bool leaving = false;
+  boost::asio::signal_set signals(io, SIGINT, SIGTERM);
+  std::function<void(const boost::system::error_code&, int)> on_signal;
+  on_signal = [&](const boost::system::error_code& ec, int sig) {
+    if (ec) return;
+    if (leaving) {
+      kc::log::get("agent")->warn("second signal: exiting without waiting");
+      exit_code = 1;
+      io.stop();
+      return;
+    }
+    leaving = true;
+    kc::log::get("agent")->info("caught signal {}: leaving", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+    agent.leave_and_stop([&](int code) {
+      exit_code = code;
+      io.stop();
+    });
+    signals.async_wait(on_signal);
+  };
+  signals.async_wait(on_signal);
+  // An RPC `leave` also ends the process once answered.
+  agent.set_on_stopped([&](int) { io.stop(); });
+  io.run();
+  return exit_code;
+}
+
+}  // namespace kc::agent

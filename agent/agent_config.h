@@ -1,0 +1,50 @@
+// The agent's configuration: Kong's own keys (so an existing kong.conf works) plus ours,
+// merged from the file, KONG_<KEY> environment variables and flags (in that order).
+#pragma once
+
+#include <chrono>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/config/settings.h"
+
+namespace kc::agent {
+
+struct AgentConfig {
+  std::string node_name;
+  std::string bind = "0.0.0.0:7946";      // cluster_listen
+  std::string rpc_addr = "127.0.0.1:7373";  // cluster_listen_rpc
+  std::string advertise;                  // cluster_advertise ("" = derived)
+  std::string advertise_mode = "auto";    // auto | pod | host | node-internal | node-external
+  std::string encrypt_key;                // base64
+  std::string keyring_file;
+  std::string profile = "wan";            // Kong's default; serf agent's is lan
+  int ttl_on_failure = 3600;
+  std::string http_addr;                  // cluster_http_listen ("" = off)
+  std::vector<std::string> join;
+  std::vector<std::string> event_handlers;
+  std::string kong_admin_url;
+  std::string rpc_auth;
+  std::map<std::string, std::string> tags;
+  std::string log_level = "info";
+  std::string data_dir;
+  bool datastore = false;  // pg_* configured (pg_host given)
+  std::chrono::milliseconds leave_timeout{15000};
+};
+
+// Every key the agent understands, with defaults and checks.
+std::vector<config::KeySpec> agent_keys();
+// Kong settings that may appear in a kong.conf and that the agent ignores.
+std::vector<std::string> kong_foreign_keys();
+std::vector<std::string> kong_foreign_prefixes();
+
+// Builds the config from merged settings; throws config::ConfigError naming the key.
+AgentConfig agent_config_from(const config::Settings& s);
+
+// cluster_node_name, else $POD_NAME, else Kong's `<hostname>_<cluster_listen>_<32 hex>`
+// kept in <data_dir>/node-id (so a restart keeps its name) when a data dir is given.
+std::string resolve_node_name(const AgentConfig& c);
+
+}  // namespace kc::agent

@@ -1,0 +1,13 @@
+# The kong-cluster binary: the agent and the client subcommands.
+add_library(kc_agent STATIC
+  ${CMAKE_CURRENT_SOURCE_DIR}/agent.cpp
+  ${CMAKE_CURRENT_SOURCE_DIR}/agent_config.cpp
+  ${CMAKE_CURRENT_SOURCE_DIR}/advertise.cpp
+  ${CMAKE_CURRENT_SOURCE_DIR}/serf_api.cpp
+)
+target_include_directories(kc_agent PUBLIC ${PROJECT_SOURCE_DIR})
+target_link_libraries(kc_agent PUBLIC kc_serf kc_rpc kc_gossip kc_common)
+
+add_executable(kong-cluster ${CMAKE_CURRENT_SOURCE_DIR}/main.cpp)
+target_link_libraries(kong-cluster PRIVATE kc_agent kc_cli CLI11::CLI11)
+set_target_properties(kong-cluster PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${PROJECT_BINARY_DIR}/bin)

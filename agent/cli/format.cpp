@@ -1,0 +1,281 @@
+#include "agent/cli/format.h"
+
+#include <boost/asio/ip/address_v6.hpp>
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <sstream>
+
+namespace kc::cli {
+
+namespace {
+
+// Invalid UTF-8 in names or tags must not abort the output (Go substitutes U+FFFD too).
+std::string dump(const nlohmann::ordered_json& j, int indent) {
+  return j.dump(indent, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
+}
+
+std::string tags_text(const rpc::Tags& tags) {
+  std::string out;
+  for (const auto& [k, v] : tags) {
+    if (!out.empty()) out += ",";
+    out += k + "=" + v;
+  }
+  return out;
+}
+
+// Go's fmt width counts runes, not bytes.
+size_t rune_count(const std::string& s) {
+  return static_cast<size_t>(
+      std::count_if(s.begin(), s.end(), [](char c) { return (static_cast<unsigned char>(c) & 0xc0) != 0x80; }));
+}
+
+std::string trim(const std::string& s) {
+  auto b = s.find_first_not_of(" \t\r\n\v\f");
+  if (b == std::string::npos) return "";
+  auto e = s.find_last_not_of(" \t\r\n\v\f");
+  return s.substr(b, e - b + 1);
+}
+
+}  // namespace
+
+std::string format_addr(const rpc::Bytes& ip, uint16_t port) {
+  std::string host;
+  bool v4_mapped = ip.size() == 16 && std::all_of(ip.begin(), ip.begin() + 10, [](uint8_t b) { return b == 0; }) &&
+                   ip[10] == 0xff && ip[11] == 0xff;
+  if (ip.size() == 4 || v4_mapped) {
+    const uint8_t* p = ip.data() + (ip.size() - 4);
+    host = std::to_string(p[0]) + "." + std::to_string(p[1]) + "." + std::to_string(p[2]) + "." +
+           std::to_string(p[3]);
+  } else if (ip.size() == 16) {
+    boost::asio::ip::address_v6::bytes_type b;
+    std::copy(ip.begin(), ip.end(), b.begin());
+    host = "[" + boost::asio::ip::address_v6(b).to_string() + "]";
+  } else if (!ip.empty()) {
+    // Not an IP: Go prints "?" followed by the hex bytes.
+    host = "?";
+    char hex[3];
+    for (uint8_t c : ip) {
+      std::snprintf(hex, sizeof hex, "%02x", c);
+      host += hex;
+    }
+  }
+  return host + ":" + std::to_string(port);
+}
+
+std::string members_text(const std::vector<rpc::MemberInfo>& members, bool detailed) {
+  std::string out;
+  for (const auto& m : members) {
+    out += m.name + "\t" + format_addr(m.addr, m.port) + "\t" + m.status;
+    if (detailed) {
+      out += "\t" + tags_text(m.tags) + "\tprotocol " + std::to_string(m.delegate_cur) + " [" +
+             std::to_string(m.delegate_min) + "," + std::to_string(m.delegate_max) + "]";
+    }
+    out += "\n";
+  }
+  return out;
+}
+
+std::string members_kong_json(const std::vector<rpc::MemberInfo>& members) {
+  nlohmann::ordered_json data = nlohmann::ordered_json::array();
+  for (const auto& m : members) {
+    data.push_back({{"address", format_addr(m.addr, m.port)}, {"name", m.name}, {"status", m.status}});
+  }
+  nlohmann::ordered_json j = {{"data", data}, {"total", members.size()}};
+  return dump(j, -1) + "\n";
+}
+
+std::string members_serf_json(const std::vector<rpc::MemberInfo>& members) {
+  nlohmann::ordered_json list = nullptr;  // Go marshals an empty (nil) slice as null
+  for (const auto& m : members) {
+    nlohmann::ordered_json tags = nlohmann::ordered_json::object();
+    for (const auto& [k, v] : m.tags) tags[k] = v;
+    list.push_back({{"name", m.name},
+                    {"addr", format_addr(m.addr, m.port)},
+                    {"port", m.port},
+                    {"tags", tags},
+                    {"status", m.status},
+                    {"protocol",
+                     {{"max", m.delegate_max}, {"min", m.delegate_min}, {"version", m.delegate_cur}}}});
+  }
+  nlohmann::ordered_json j = {{"members", list}};
+  return dump(j, 2) + "\n";
+}
+
+std::string stats_text(const rpc::proto::Stats& stats) {
+  std::string out;
+  for (const auto& [section, values] : stats) {
+    out += section + ":\n";
+    for (const auto& [k, v] : values) out += "\t" + k + " = " + v + "\n";
+  }
+  return trim(out) + "\n";
+}
+
+std::string stats_json(const rpc::proto::Stats& stats) {
+  nlohmann::ordered_json j = nlohmann::ordered_json::object();
+  for (const auto& [section, values] : stats) {
+    j[section] = nlohmann::ordered_json::object();
+    for (const auto& [k, v] : values) j[section][k] = v;
+  }
+  return dump(j, 2) + "\n";
+}
+
+std::string columnize(const std::vector<std::string>& lines) {
+  std::vector<std::vector<std::string>> rows;
+  std::vector<size_t> widths;
+  for (const auto& line : lines) {
+    std::vector<std::string> cells;
+    size_t start = 0;
+    while (true) {
+      size_t bar = line.find('|', start);
+      cells.push_back(trim(line.substr(start, bar == std::string::npos ? std::string::npos : bar - start)));
+      if (bar == std::string::npos) break;
+      start = bar + 1;
+    }
+    for (size_t i = 0; i < cells.size(); ++i) {
+      if (widths.size() <= i) widths.push_back(0);
+      widths[i] = std::max(widths[i], rune_count(cells[i]));
+    }
+    rows.push_back(std::move(cells));
+  }
+  std::string out;
+  for (const auto& cells : rows) {
+    for (size_t i = 0; i < cells.size(); ++i) {
+      out += cells[i];
+      if (i + 1 < cells.size()) out += std::string(widths[i] - rune_count(cells[i]) + 2, ' ');
+    }
+    out += "\n";
+  }
+  if (!out.empty()) out.pop_back();
+  return out;
+}
+
+std::optional<rpc::Tags> parse_tags(const std::vector<std::string>& pairs, std::string& error) {
+  rpc::Tags out;
+  for (const auto& p : pairs) {
+    auto eq = p.find('=');
+    if (eq == std::string::npos || eq == 0) {
+      error = "Invalid tag: '" + p + "'";
+      return std::nullopt;
+    }
+    out[p.substr(0, eq)] = p.substr(eq + 1);
+  }
+  return out;
+}
+
+std::optional<std::chrono::nanoseconds> parse_duration(const std::string& text) {
+  std::string s = text;
+  bool negative = false;
+  if (!s.empty() && (s[0] == '-' || s[0] == '+')) {
+    negative = s[0] == '-';
+    s.erase(0, 1);
+  }
+  if (s == "0") return std::chrono::nanoseconds(0);
+  if (s.empty()) return std::nullopt;
+  static const std::pair<const char*, double> kUnits[] = {
+      {"ns", 1},         {"us", 1e3},  {"\xc2\xb5s", 1e3}, {"\xce\xbcs", 1e3},
+      {"ms", 1e6},       {"s", 1e9},   {"m", 60e9},        {"h", 3600e9}};
+  double total = 0;
+  size_t i = 0;
+  while (i < s.size()) {
+    size_t start = i;
+    while (i < s.size() && (std::isdigit(static_cast<unsigned char>(s[i])) || s[i] == '.')) ++i;
+    if (i == start) return std::nullopt;
+    std::string number = s.substr(start, i - start);
+    if (number == "." || std::count(number.begin(), number.end(), '.') > 1) return std::nullopt;
+    size_t ustart = i;
+    while (i < s.size() && !std::isdigit(static_cast<unsigned char>(s[i])) && s[i] != '.') ++i;
+    std::string unit = s.substr(ustart, i - ustart);
+    double scale = 0;
+    for (const auto& [name, value] : kUnits)
+      if (unit == name) scale = value;
+    if (scale == 0) return std::nullopt;
+    total += std::stod(number) * scale;
+  }
+  if (total > 9.2e18) return std::nullopt;
+  auto ns = static_cast<int64_t>(std::llround(total));
+  return std::chrono::nanoseconds(negative ? -ns : ns);
+}
+
+std::string base64_encode(std::span<const uint8_t> data) {
+  static const char* const kAlphabet =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string out;
+  size_t i = 0;
+  for (; i + 2 < data.size(); i += 3) {
+    uint32_t v = (data[i] << 16) | (data[i + 1] << 8) | data[i + 2];
+    for (int shift = 18; shift >= 0; shift -= 6) out += kAlphabet[(v >> shift) & 63];
+  }
+  if (size_t rest = data.size() - i; rest > 0) {
+    uint32_t v = data[i] << 16;
+    if (rest == 2) v |= data[i + 1] << 8;
+    out += kAlphabet[(v >> 18) & 63];
+    out += kAlphabet[(v >> 12) & 63];
+    out += rest == 2 ? kAlphabet[(v >> 6) & 63] : '=';
+    out += '=';
+  }
+  return out;
+}
+
+std::string go_value(const mp::Value& v) {
+  if (v.is_nil()) return "<nil>";
+  if (v.is_map()) {
+    std::string out = "map[string]interface {}{";
+    bool first = true;
+    for (auto& [k, val] : v.entries()) {
+      if (!first) out += ", ";
+      first = false;
+      out += "\"" + k + "\":" + go_value(val);
+    }
+    return out + "}";
+  }
+  if (v.is_array()) {
+    std::string out = "[]interface {}{";
+    bool first = true;
+    for (auto& item : v.items()) {
+      if (!first) out += ", ";
+      first = false;
+      out += go_value(item);
+    }
+    return out + "}";
+  }
+  // Scalars: try each interpretation the value allows.
+  try {
+    return "\"" + v.string() + "\"";
+  } catch (const mp::DecodeError&) {
+  }
+  try {
+    rpc::Bytes b = v.bytes();
+    std::string out = "[]byte{";
+    char hex[8];
+    for (size_t i = 0; i < b.size(); ++i) {
+      std::snprintf(hex, sizeof hex, i ? ", 0x%x" : "0x%x", b[i]);
+      out += hex;
+    }
+    return out + "}";
+  } catch (const mp::DecodeError&) {
+  }
+  try {
+    return std::to_string(v.sint());
+  } catch (const mp::DecodeError&) {
+  }
+  try {
+    return std::to_string(v.uint());
+  } catch (const mp::DecodeError&) {
+  }
+  try {
+    std::ostringstream os;
+    os << v.f64();
+    return os.str();
+  } catch (const mp::DecodeError&) {
+  }
+  try {
+    return v.boolean() ? "true" : "false";
+  } catch (const mp::DecodeError&) {
+  }
+  return "?";
+}
+
+}  // namespace kc::cli

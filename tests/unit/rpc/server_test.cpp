@@ -1,0 +1,224 @@
+// The Asio server over loopback: bad input closes only the offending connection, limits
+// hold, idle connections stay, the server keeps serving everyone else.
+#include <gtest/gtest.h>
+
+#include <random>
+
+#include "support/wait.h"
+#include "unit/rpc/harness.h"
+
+namespace kc::test {
+namespace {
+
+namespace proto = kc::rpc::proto;
+
+// Handshake then members; true when both replies arrive.
+bool serves(uint16_t port) {
+  RawConn c(port);
+  if (!c.ok()) return false;
+  c.send(handshake(1));
+  c.send(request("members", 2));
+  auto h1 = c.read_object();
+  auto h2 = c.read_object();
+  auto body = c.read_object();
+  if (!h1 || !h2 || !body) return false;
+  return proto::read_response_header(h2->second.root()).seq == 2 &&
+         proto::read_members(body->second.root()).size() == 1;
+}
+
+TEST(Server, BindsAFreePortAndServes) {
+  ServerHarness h;
+  EXPECT_NE(h.port, 0);
+  EXPECT_TRUE(serves(h.port));
+}
+
+TEST(Server, StartFailsWithTheAddressInTheMessage) {
+  ServerHarness h;
+  kc::rpc::ServerOptions o;
+  o.bind = h.addr();  // already taken
+  kc::rpc::Server second(h.loop.io, h.agent, nullptr, o);
+  try {
+    h.loop.on_loop([&] { second.start(); });
+    FAIL() << "bind succeeded twice";
+  } catch (const std::runtime_error& e) {
+    EXPECT_NE(std::string(e.what()).find(h.addr()), std::string::npos) << e.what();
+  }
+  kc::rpc::ServerOptions bad;
+  bad.bind = "localhost:7373";
+  kc::rpc::Server third(h.loop.io, h.agent, nullptr, bad);
+  EXPECT_THROW(h.loop.on_loop([&] { third.start(); }), std::runtime_error);
+  h.loop.on_loop([&] { second.stop(); third.stop(); });
+}
+
+TEST(Server, MalformedInputClosesOnlyThatConnection) {
+  ServerHarness h;
+  RawConn good(h.port);
+  good.send(handshake(1));
+  ASSERT_TRUE(good.read_object());
+
+  const char* const bad_inputs[] = {
+      "c1",                                   // never-used byte
+      "db7fffffff",                           // 2 GiB string announced
+      "dfffffffff",                           // 4G-entry map announced
+      "93010203",                             // header is not a map
+      "82a7436f6d6d616e64c40568616e6473a353657101",  // Command as bin
+      "82a7436f6d6d616e64a968616e647368616b65a353657101" "9101",  // handshake body not a map
+  };
+  for (const char* hex : bad_inputs) {
+    RawConn c(h.port);
+    c.send_hex(hex);
+    EXPECT_TRUE(c.wait_closed()) << hex;
+  }
+  // The good connection is still served, and new ones are too.
+  good.send(request("members", 2));
+  EXPECT_TRUE(good.read_object());
+  EXPECT_TRUE(good.read_object());
+  EXPECT_TRUE(serves(h.port));
+  EXPECT_TRUE(wait_until([&] { return h.connections() == 1; }));
+  EXPECT_GE(h.loop.on_loop([&] { return h.server->counters().protocol_errors; }), 6u);
+}
+
+TEST(Server, TruncatedFramesWaitAndDisconnectsCleanUp) {
+  ServerHarness h;
+  {
+    RawConn c(h.port);
+    Bytes r = handshake(1);
+    c.send(Bytes(r.begin(), r.begin() + 5));
+    EXPECT_TRUE(c.silent_for(std::chrono::milliseconds(100)));  // waiting for the rest
+    EXPECT_TRUE(wait_until([&] { return h.connections() == 1; }));
+  }
+  EXPECT_TRUE(wait_until([&] { return h.connections() == 0; }));
+}
+
+TEST(Server, ByteByByteRequestsWork) {
+  ServerHarness h;
+  RawConn c(h.port);
+  Bytes all = handshake(1);
+  Bytes m = request("members", 2);
+  all.insert(all.end(), m.begin(), m.end());
+  for (uint8_t b : all) c.send(Bytes{b});
+  ASSERT_TRUE(c.read_object());
+  ASSERT_TRUE(c.read_object());
+  auto body = c.read_object();
+  ASSERT_TRUE(body);
+  EXPECT_EQ(proto::read_members(body->second.root()).at(0).name, "r");
+}
+
+TEST(Server, IdleConnectionsStayOpen) {
+  ServerHarness h;
+  RawConn c(h.port);
+  c.send(handshake(1));
+  ASSERT_TRUE(c.read_object());
+  EXPECT_TRUE(c.silent_for(std::chrono::milliseconds(300)));
+  c.send(request("members", 2));
+  EXPECT_TRUE(c.read_object());
+}
+
+TEST(Server, ConnectionLimit) {
+  ServerHarness h("", 2);
+  auto a = std::make_unique<RawConn>(h.port);
+  RawConn b(h.port);
+  a->send(handshake(1));
+  b.send(handshake(1));
+  ASSERT_TRUE(a->read_object());
+  ASSERT_TRUE(b.read_object());
+  {
+    RawConn c(h.port);
+    EXPECT_TRUE(c.wait_closed());
+  }
+  EXPECT_EQ(h.loop.on_loop([&] { return h.server->rejected(); }), 1u);
+  // Once one leaves, a new client gets in.
+  a.reset();
+  EXPECT_TRUE(wait_until([&] { return h.connections() == 1; }));
+  EXPECT_TRUE(serves(h.port));
+}
+
+TEST(Server, ManyClientsAtOnce) {
+  ServerHarness h;
+  std::vector<std::unique_ptr<RawConn>> conns;
+  for (int i = 0; i < 40; ++i) {
+    conns.push_back(std::make_unique<RawConn>(h.port));
+    conns.back()->send(handshake(1));
+    conns.back()->send(request("members", 2));
+  }
+  for (auto& c : conns) {
+    ASSERT_TRUE(c->read_object());
+    ASSERT_TRUE(c->read_object());
+    ASSERT_TRUE(c->read_object());
+  }
+  EXPECT_EQ(h.connections(), 40u);
+}
+
+TEST(Server, ClientGoneDuringJoin) {
+  ServerHarness h;
+  {
+    RawConn c(h.port);
+    c.send(handshake(1));
+    ASSERT_TRUE(c.read_object());
+    c.send(request("join", 2, [](mp::Writer& w) { w.map(1).key("Existing").array(1).str("x:1"); }));
+  }
+  EXPECT_TRUE(wait_until([&] { return h.connections() == 0; }));
+  EXPECT_TRUE(serves(h.port));
+}
+
+TEST(Server, SlowStreamReaderIsBoundedAndOthersAreServed) {
+  kc::rpc::SessionLimits limits;
+  limits.stream_backlog = 256 * 1024;
+  ServerHarness h("", 128, limits);
+  RawConn slow(h.port);
+  slow.send(handshake(1));
+  slow.send(request("stream", 2, [](mp::Writer& w) { w.map(1).key("Type").str("user"); }));
+  ASSERT_TRUE(slow.read_object());
+  ASSERT_TRUE(slow.read_object());
+  EXPECT_TRUE(wait_until([&] { return h.agent.subscribers() == 1; }));
+  // 64 MiB of events towards a reader that never reads.
+  Bytes payload(64 * 1024, 'x');
+  for (int i = 0; i < 1024; ++i) h.agent.emit_later(UserEvent{uint64_t(i), "big", payload, false});
+  EXPECT_TRUE(wait_until(
+      [&] { return h.loop.on_loop([&] { return h.server->counters().dropped_records; }) > 0; }));
+  EXPECT_TRUE(serves(h.port));
+}
+
+TEST(Server, RandomGarbageNeverHurtsTheServer) {
+  ServerHarness h;
+  std::mt19937 rng(1234);
+  for (int i = 0; i < 50; ++i) {
+    RawConn c(h.port);
+    Bytes junk(1 + rng() % 200);
+    for (auto& b : junk) b = static_cast<uint8_t>(rng());
+    if (i % 2) {  // half of them after a valid handshake
+      Bytes hs = handshake(1);
+      junk.insert(junk.begin(), hs.begin(), hs.end());
+    }
+    c.send(junk);
+  }
+  EXPECT_TRUE(serves(h.port));
+  EXPECT_TRUE(wait_until([&] { return h.connections() == 0; }));
+}
+
+TEST(Server, StopClosesEveryConnection) {
+  ServerHarness h;
+  RawConn a(h.port), b(h.port);
+  a.send(handshake(1));
+  ASSERT_TRUE(a.read_object());
+  h.loop.on_loop([&] { h.server->stop(); });
+  EXPECT_TRUE(a.wait_closed());
+  EXPECT_TRUE(b.wait_closed());
+  RawConn late(h.port);
+  EXPECT_FALSE(late.ok());
+}
+
+TEST(Server, HalfClosedClientStillGetsItsReplies) {
+  ServerHarness h;
+  RawConn c(h.port);
+  c.send(handshake(1));
+  c.send(request("members", 2));
+  c.shutdown_write();
+  ASSERT_TRUE(c.read_object());
+  ASSERT_TRUE(c.read_object());
+  ASSERT_TRUE(c.read_object());
+  EXPECT_TRUE(c.wait_closed());
+}
+
+}  // namespace
+}  // namespace kc::test
