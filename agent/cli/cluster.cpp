@@ -37,9 +37,12 @@ int run_members(const MembersOptions& o, Io io) {
   }
   return with_client(o.rpc, io, "Error retrieving members", [&](rpc::Client& c) {
     auto members = c.members_filtered(*tags, o.status, o.name);
-    if (o.format == "json") io.out << members_kong_json(members);
-    else if (o.format == "serf-json") io.out << members_serf_json(members);
-    else io.out << members_text(members, o.detailed);
+    if (o.format == "json")
+      io.out << members_kong_json(members);
+    else if (o.format == "serf-json")
+      io.out << members_serf_json(members);
+    else
+      io.out << members_text(members, o.detailed);
     return 0;
   });
 }
@@ -86,8 +89,8 @@ int run_event(const EventOptions& o, Io io) {
     rpc::Bytes payload;
     if (o.payload) payload.assign(o.payload->begin(), o.payload->end());
     c.user_event(o.name, payload, o.coalesce);
-    io.out << "Event '" << o.name << "' dispatched! Coalescing enabled: "
-           << (o.coalesce ? "true" : "false") << "\n";
+    io.out << "Event '" << o.name
+           << "' dispatched! Coalescing enabled: " << (o.coalesce ? "true" : "false") << "\n";
     return 0;
   });
 }

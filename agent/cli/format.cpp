@@ -1,11 +1,10 @@
 #include "agent/cli/format.h"
 
-#include <boost/asio/ip/address_v6.hpp>
-#include <nlohmann/json.hpp>
-
 #include <algorithm>
+#include <boost/asio/ip/address_v6.hpp>
 #include <cmath>
 #include <cstdio>
+#include <nlohmann/json.hpp>
 #include <sstream>
 
 namespace kc::cli {
@@ -28,8 +27,8 @@ std::string tags_text(const rpc::Tags& tags) {
 
 // Go's fmt width counts runes, not bytes.
 size_t rune_count(const std::string& s) {
-  return static_cast<size_t>(
-      std::count_if(s.begin(), s.end(), [](char c) { return (static_cast<unsigned char>(c) & 0xc0) != 0x80; }));
+  return static_cast<size_t>(std::count_if(
+      s.begin(), s.end(), [](char c) { return (static_cast<unsigned char>(c) & 0xc0) != 0x80; }));
 }
 
 std::string trim(const std::string& s) {
@@ -43,7 +42,8 @@ std::string trim(const std::string& s) {
 
 std::string format_addr(const rpc::Bytes& ip, uint16_t port) {
   std::string host;
-  bool v4_mapped = ip.size() == 16 && std::all_of(ip.begin(), ip.begin() + 10, [](uint8_t b) { return b == 0; }) &&
+  bool v4_mapped = ip.size() == 16 &&
+                   std::all_of(ip.begin(), ip.begin() + 10, [](uint8_t b) { return b == 0; }) &&
                    ip[10] == 0xff && ip[11] == 0xff;
   if (ip.size() == 4 || v4_mapped) {
     const uint8_t* p = ip.data() + (ip.size() - 4);
@@ -81,7 +81,8 @@ std::string members_text(const std::vector<rpc::MemberInfo>& members, bool detai
 std::string members_kong_json(const std::vector<rpc::MemberInfo>& members) {
   nlohmann::ordered_json data = nlohmann::ordered_json::array();
   for (const auto& m : members) {
-    data.push_back({{"address", format_addr(m.addr, m.port)}, {"name", m.name}, {"status", m.status}});
+    data.push_back(
+        {{"address", format_addr(m.addr, m.port)}, {"name", m.name}, {"status", m.status}});
   }
   nlohmann::ordered_json j = {{"data", data}, {"total", members.size()}};
   return dump(j, -1) + "\n";
@@ -92,13 +93,14 @@ std::string members_serf_json(const std::vector<rpc::MemberInfo>& members) {
   for (const auto& m : members) {
     nlohmann::ordered_json tags = nlohmann::ordered_json::object();
     for (const auto& [k, v] : m.tags) tags[k] = v;
-    list.push_back({{"name", m.name},
-                    {"addr", format_addr(m.addr, m.port)},
-                    {"port", m.port},
-                    {"tags", tags},
-                    {"status", m.status},
-                    {"protocol",
-                     {{"max", m.delegate_max}, {"min", m.delegate_min}, {"version", m.delegate_cur}}}});
+    list.push_back(
+        {{"name", m.name},
+         {"addr", format_addr(m.addr, m.port)},
+         {"port", m.port},
+         {"tags", tags},
+         {"status", m.status},
+         {"protocol",
+          {{"max", m.delegate_max}, {"min", m.delegate_min}, {"version", m.delegate_cur}}}});
   }
   nlohmann::ordered_json j = {{"members", list}};
   return dump(j, 2) + "\n";
@@ -130,7 +132,8 @@ std::string columnize(const std::vector<std::string>& lines) {
     size_t start = 0;
     while (true) {
       size_t bar = line.find('|', start);
-      cells.push_back(trim(line.substr(start, bar == std::string::npos ? std::string::npos : bar - start)));
+      cells.push_back(
+          trim(line.substr(start, bar == std::string::npos ? std::string::npos : bar - start)));
       if (bar == std::string::npos) break;
       start = bar + 1;
     }
@@ -175,8 +178,8 @@ std::optional<std::chrono::nanoseconds> parse_duration(const std::string& text) 
   if (s == "0") return std::chrono::nanoseconds(0);
   if (s.empty()) return std::nullopt;
   static const std::pair<const char*, double> kUnits[] = {
-      {"ns", 1},         {"us", 1e3},  {"\xc2\xb5s", 1e3}, {"\xce\xbcs", 1e3},
-      {"ms", 1e6},       {"s", 1e9},   {"m", 60e9},        {"h", 3600e9}};
+      {"ns", 1},   {"us", 1e3}, {"\xc2\xb5s", 1e3}, {"\xce\xbcs", 1e3},
+      {"ms", 1e6}, {"s", 1e9},  {"m", 60e9},        {"h", 3600e9}};
   double total = 0;
   size_t i = 0;
   while (i < s.size()) {

@@ -73,7 +73,8 @@ std::optional<Action> resolve(const KeysOptions& o, Io io) {
 
 void print_failures(const rpc::KeyResult& r, Io io) {
   std::vector<std::string> lines;
-  for (const auto& [node, message] : r.messages) lines.push_back("failed: | " + node + " | " + message);
+  for (const auto& [node, message] : r.messages)
+    lines.push_back("failed: | " + node + " | " + message);
   if (!lines.empty()) io.err << columnize(lines) << "\n";
 }
 
@@ -115,7 +116,8 @@ int run_keys(const KeysOptions& o, Io io) {
   if (action->op == rpc::KeyOp::List) {
     std::vector<std::string> lines;
     for (const auto& [key, count] : r.keys)
-      lines.push_back(key + " | [" + std::to_string(count) + "/" + std::to_string(r.num_nodes) + "]");
+      lines.push_back(key + " | [" + std::to_string(count) + "/" + std::to_string(r.num_nodes) +
+                      "]");
     io.out << "\n" << columnize(lines) << "\n";
   }
   return 0;

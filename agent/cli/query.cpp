@@ -1,11 +1,10 @@
 // query and reachability: both start a Serf query and read its ack/response records until
 // the agent sends "done" at the query's deadline.
-#include <nlohmann/json.hpp>
-
 #include <chrono>
 #include <cstdio>
 #include <functional>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <set>
 
 #include "agent/cli/commands.h"

@@ -10,15 +10,15 @@ namespace {
 
 void add_rpc_flags(CLI::App* sub, RpcOptions& rpc) {
   rpc = rpc_defaults_from_env();
-  sub->add_option("--rpc-addr", rpc.addr,
-                  "RPC address of the agent (env KONG_CLUSTER_RPC_ADDR)")
+  sub->add_option("--rpc-addr", rpc.addr, "RPC address of the agent (env KONG_CLUSTER_RPC_ADDR)")
       ->capture_default_str();
-  sub->add_option("--rpc-auth", rpc.auth, "RPC auth token of the agent (env KONG_CLUSTER_RPC_AUTH)");
+  sub->add_option("--rpc-auth", rpc.auth,
+                  "RPC auth token of the agent (env KONG_CLUSTER_RPC_AUTH)");
 }
 
 template <typename Options>
 std::pair<CLI::App*, std::shared_ptr<Options>> command(CLI::App& app, const char* name,
-                                                      const char* help) {
+                                                       const char* help) {
   auto opts = std::make_shared<Options>();
   auto* sub = app.add_subcommand(name, help);
   return {sub, opts};
@@ -58,8 +58,8 @@ void register_commands(CLI::App& app, int& exit_code, Io io) {
     sub->callback([o, code, io] { *code = run_force_leave(*o, io); });
   }
   {
-    auto [sub, o] = command<RpcOptions>(app, "leave",
-                                        "Gracefully leave the cluster and stop the agent");
+    auto [sub, o] =
+        command<RpcOptions>(app, "leave", "Gracefully leave the cluster and stop the agent");
     add_rpc_flags(sub, *o);
     sub->callback([o, code, io] { *code = run_leave(*o, io); });
   }

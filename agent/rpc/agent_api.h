@@ -72,7 +72,8 @@ struct QueryRecord {
 
 // Events delivered to `stream` subscribers (what serf's agent gives its event handlers).
 struct MemberEvent {
-  std::string type;  // "member-join", "member-leave", "member-failed", "member-update", "member-reap"
+  std::string
+      type;  // "member-join", "member-leave", "member-failed", "member-update", "member-reap"
   std::vector<MemberInfo> members;
 };
 struct UserEvent {

@@ -1,9 +1,8 @@
 #include "agent/rpc/client.h"
 
+#include <array>
 #include <boost/asio/connect.hpp>
 #include <boost/asio/write.hpp>
-
-#include <array>
 #include <csignal>
 
 #include "agent/rpc/frame.h"
@@ -27,7 +26,9 @@ Bytes encode(const T& req) {
   return b;
 }
 
-Clock::time_point deadline_after(std::chrono::milliseconds d) { return Clock::now() + d; }
+Clock::time_point deadline_after(std::chrono::milliseconds d) {
+  return Clock::now() + d;
+}
 
 // Replies that do not decode as the expected struct are a connection-level failure.
 template <typename F>
@@ -241,7 +242,9 @@ void Client::force_leave(const std::string& node, bool prune) {
   expect_ok(proto::cmd::kForceLeave, &b, false);
 }
 
-void Client::leave() { expect_ok(proto::cmd::kLeave, nullptr, false); }
+void Client::leave() {
+  expect_ok(proto::cmd::kLeave, nullptr, false);
+}
 
 void Client::user_event(const std::string& name, const Bytes& payload, bool coalesce) {
   Bytes b = encode(proto::EventRequest{name, payload, coalesce});

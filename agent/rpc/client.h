@@ -8,7 +8,6 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/signal_set.hpp>
-
 #include <chrono>
 #include <deque>
 #include <map>
@@ -112,8 +111,8 @@ class Client {
   Bytes in_;
   size_t off_ = 0;
   uint64_t seq_ = 0;
-  std::set<uint64_t> streams_;   // running: every header for these carries a record body
-  std::set<uint64_t> stopped_;   // stopped: late records still carry bodies to skip
+  std::set<uint64_t> streams_;  // running: every header for these carries a record body
+  std::set<uint64_t> stopped_;  // stopped: late records still carry bodies to skip
   std::deque<StreamRecord> early_;
   std::optional<uint64_t> record_header_;  // header read, record body not yet
 };

@@ -18,7 +18,8 @@ void Connection::start(AgentApi& api, LogSource* logs, const std::string& auth_k
                        const SessionLimits& limits, SessionCounters* counters) {
   boost::system::error_code ec;
   auto peer = socket_.remote_endpoint(ec);
-  std::string name = ec ? "unknown" : peer.address().to_string() + ":" + std::to_string(peer.port());
+  std::string name =
+      ec ? "unknown" : peer.address().to_string() + ":" + std::to_string(peer.port());
   kc::log::get("rpc")->info("Accepted client: {}", name);
   session_.emplace(api, logs, *this, auth_key, name, limits, counters);
   read();
@@ -27,19 +28,20 @@ void Connection::start(AgentApi& api, LogSource* logs, const std::string& auth_k
 void Connection::read() {
   if (reading_ || closed_ || finishing_ || !session_ || !session_->accepting_input()) return;
   reading_ = true;
-  socket_.async_read_some(asio::buffer(buf_), [self = shared_from_this()](
-                                                  boost::system::error_code ec, size_t n) {
-    self->reading_ = false;
-    if (self->closed_) return;
-    if (ec) {
-      // EOF or reset: like serf, stop processing; replies already queued still go out.
-      self->session_->close();
-      self->finish({});
-      return;
-    }
-    self->session_->feed(std::span<const uint8_t>(self->buf_.data(), n));
-    self->read();
-  });
+  socket_.async_read_some(asio::buffer(buf_),
+                          [self = shared_from_this()](boost::system::error_code ec, size_t n) {
+                            self->reading_ = false;
+                            if (self->closed_) return;
+                            if (ec) {
+                              // EOF or reset: like serf, stop processing; replies already queued
+                              // still go out.
+                              self->session_->close();
+                              self->finish({});
+                              return;
+                            }
+                            self->session_->feed(std::span<const uint8_t>(self->buf_.data(), n));
+                            self->read();
+                          });
 }
 
 void Connection::send(Bytes data) {

@@ -3,9 +3,8 @@
 // does not read its replies (the session's backlog limits), so memory stays bounded.
 #pragma once
 
-#include <boost/asio/ip/tcp.hpp>
-
 #include <array>
+#include <boost/asio/ip/tcp.hpp>
 #include <deque>
 #include <functional>
 #include <memory>
@@ -40,7 +39,7 @@ class Connection : public SessionOutput, public std::enable_shared_from_this<Con
   Server& server_;
   std::weak_ptr<char> server_alive_;
   std::optional<Session> session_;
-  std::array<uint8_t, 64 * 1024> buf_{};
+  std::array<uint8_t, Session::kReadSlack> buf_{};
   std::deque<Bytes> queue_;
   size_t backlog_ = 0;
   bool reading_ = false;

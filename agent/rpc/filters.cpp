@@ -1,15 +1,14 @@
 #include "agent/rpc/filters.h"
 
 #include <boost/regex.hpp>
-
 #include <map>
 
 namespace kc::rpc {
 
 bool EventFilter::valid() const {
-  static const char* const kValid[] = {"member-join",   "member-leave", "member-failed",
-                                       "member-update", "member-reap",  "user",
-                                       "query",         "*"};
+  static const char* const kValid[] = {
+      "member-join", "member-leave", "member-failed", "member-update",
+      "member-reap", "user",         "query",         "*"};
   for (const char* v : kValid)
     if (event == v) return true;
   return false;
@@ -35,7 +34,8 @@ std::vector<EventFilter> parse_event_filters(std::string_view spec) {
   size_t start = 0;
   while (true) {
     size_t comma = spec.find(',', start);
-    std::string_view part = spec.substr(start, comma == std::string_view::npos ? spec.npos : comma - start);
+    std::string_view part =
+        spec.substr(start, comma == std::string_view::npos ? spec.npos : comma - start);
     EventFilter f;
     if (part.starts_with("user:")) {
       f.event = "user";

@@ -13,40 +13,30 @@ struct Head {
   bool valid = true;
 };
 
-// Size of the length field for the variable-size types, 0 for fixed ones.
-Head classify(uint8_t b) {
-  Head h;
-  if (b <= 0x7f || b >= 0xe0) return h;                 // fixints
-  if (b <= 0x8f) return h.children = 2u * (b & 0x0f), h;  // fixmap
-  if (b <= 0x9f) return h.children = b & 0x0f, h;         // fixarray
-  if (b <= 0xbf) return h.payload = b & 0x1f, h;          // fixstr
-  switch (b) {
-    case 0xc0: case 0xc2: case 0xc3: return h;
-    case 0xc1: h.valid = false; return h;
-    case 0xc4: case 0xd9: h.header = 2; return h;  // bin8, str8
-    case 0xc5: case 0xda: h.header = 3; return h;  // bin16, str16
-    case 0xc6: case 0xdb: h.header = 5; return h;  // bin32, str32
-    case 0xc7: h.header = 3; return h;             // ext8: len + type
-    case 0xc8: h.header = 4; return h;             // ext16
-    case 0xc9: h.header = 6; return h;             // ext32
-    case 0xca: h.payload = 4; return h;
-    case 0xcb: h.payload = 8; return h;
-    case 0xcc: case 0xd0: h.payload = 1; return h;
-    case 0xcd: case 0xd1: h.payload = 2; return h;
-    case 0xce: case 0xd2: h.payload = 4; return h;
-    case 0xcf: case 0xd3: h.payload = 8; return h;
-    case 0xd4: h.payload = 2; return h;  // fixext1: type + 1
-    case 0xd5: h.payload = 3; return h;
-    case 0xd6: h.payload = 5; return h;
-    case 0xd7: h.payload = 9; return h;
-    case 0xd8: h.payload = 17; return h;
-    case 0xdc: h.header = 3; return h;  // array16
-    case 0xdd: h.header = 5; return h;  // array32
-    case 0xde: h.header = 3; return h;  // map16
-    case 0xdf: h.header = 5; return h;  // map32
-    default: h.valid = false; return h;
-  }
-}
+// The type bytes c0..df. `header` counts the type byte and any length field (for ext also
+// the ext type byte); `payload` is the fixed size of what follows; `length` says where the
+// variable size comes from.
+enum class Length : uint8_t { None, Raw, Array, Map, Bad };
+struct Form {
+  uint8_t header;
+  uint8_t payload;
+  Length length;
+};
+// clang-format off
+constexpr Form kForms[32] = {
+    {1, 0, Length::None}, {1, 0, Length::Bad}, {1, 0, Length::None}, {1, 0, Length::None},  // c0-c3
+    {2, 0, Length::Raw}, {3, 0, Length::Raw}, {5, 0, Length::Raw},                         // bin
+    {3, 0, Length::Raw}, {4, 0, Length::Raw}, {6, 0, Length::Raw},                         // ext
+    {1, 4, Length::None}, {1, 8, Length::None},                                            // float
+    {1, 1, Length::None}, {1, 2, Length::None}, {1, 4, Length::None}, {1, 8, Length::None},  // uint
+    {1, 1, Length::None}, {1, 2, Length::None}, {1, 4, Length::None}, {1, 8, Length::None},  // int
+    {1, 2, Length::None}, {1, 3, Length::None}, {1, 5, Length::None}, {1, 9, Length::None},  // fext
+    {1, 17, Length::None},
+    {2, 0, Length::Raw}, {3, 0, Length::Raw}, {5, 0, Length::Raw},                         // str
+    {3, 0, Length::Array}, {5, 0, Length::Array},                                          // array
+    {3, 0, Length::Map}, {5, 0, Length::Map},                                              // map
+};
+// clang-format on
 
 uint64_t read_be(const uint8_t* p, size_t n) {
   uint64_t v = 0;
@@ -54,19 +44,27 @@ uint64_t read_be(const uint8_t* p, size_t n) {
   return v;
 }
 
-// Fills in the length that follows the type byte of a variable-size type.
-void decode_length(uint8_t b, const uint8_t* len, Head& h) {
-  switch (b) {
-    case 0xc4: case 0xd9: case 0xc5: case 0xda: case 0xc6: case 0xdb:
-      h.payload = read_be(len, h.header - 1);
-      break;
-    case 0xc7: case 0xc8: case 0xc9:  // ext: length, then a type byte counted in the header
-      h.payload = read_be(len, h.header - 2);
-      break;
-    case 0xdc: case 0xdd: h.children = read_be(len, h.header - 1); break;
-    case 0xde: case 0xdf: h.children = 2 * read_be(len, h.header - 1); break;
-    default: break;
-  }
+// Decodes the type byte at p[0]; `avail` bytes are readable. Returns false when the header
+// itself is not complete yet (h.header tells how much is needed).
+bool classify(const uint8_t* p, size_t avail, Head& h) {
+  uint8_t b = p[0];
+  if (b <= 0x7f || b >= 0xe0) return true;  // fixints
+  if (b <= 0x8f) return h.children = 2u * (b & 0x0f), true;
+  if (b <= 0x9f) return h.children = b & 0x0f, true;
+  if (b <= 0xbf) return h.payload = b & 0x1f, true;
+  const Form& f = kForms[b - 0xc0];
+  h.header = f.header;
+  h.payload = f.payload;
+  if (f.length == Length::Bad) h.valid = false;
+  if (f.length == Length::None || f.length == Length::Bad) return true;
+  if (avail < h.header) return false;
+  bool ext = b >= 0xc7 && b <= 0xc9;  // the ext type byte follows the length
+  uint64_t n = read_be(p + 1, h.header - 1 - (ext ? 1 : 0));
+  if (f.length == Length::Raw)
+    h.payload = n;
+  else
+    h.children = f.length == Length::Map ? 2 * n : n;
+  return true;
 }
 
 }  // namespace
@@ -93,11 +91,9 @@ FrameScan scan_object(std::span<const uint8_t> data, size_t max_size, size_t max
       --outstanding;
     }
     if (pos >= data.size()) return need(1);
-    uint8_t b = data[pos];
-    Head h = classify(b);
+    Head h;
+    if (!classify(data.data() + pos, data.size() - pos, h)) return need(h.header);
     if (!h.valid) return {FrameScan::Status::Invalid, 0, 0};
-    if (data.size() - pos < h.header) return need(h.header);
-    decode_length(b, data.data() + pos + 1, h);
     uint64_t size = h.header + h.payload;
     if (pos + size > max_size) return {FrameScan::Status::TooLarge, 0, 0};
     if (data.size() - pos < size) return need(size);

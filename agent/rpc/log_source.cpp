@@ -1,7 +1,6 @@
 #include "agent/rpc/log_source.h"
 
 #include <boost/asio/post.hpp>
-
 #include <map>
 
 namespace kc::rpc {

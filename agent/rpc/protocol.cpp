@@ -17,7 +17,9 @@ int32_t read_i32(const Value& v) {
   return static_cast<int32_t>(x);
 }
 
-int read_int(const Value& v) { return read_i32(v); }
+int read_int(const Value& v) {
+  return read_i32(v);
+}
 
 // A Go struct may arrive as a map, or as nil (all zero values). Anything else is an error.
 void require_struct(const Value& v) {
@@ -40,16 +42,26 @@ void write_string_map(Writer& w, const Tags& m) {
 
 const std::map<std::string_view, CommandShape>& shapes() {
   static const std::map<std::string_view, CommandShape> s = {
-      {cmd::kHandshake, {true, false}},     {cmd::kAuth, {true, false}},
-      {cmd::kEvent, {true, false}},         {cmd::kForceLeave, {true, false}},
-      {cmd::kJoin, {true, true}},           {cmd::kMembers, {false, true}},
-      {cmd::kMembersFiltered, {true, true}}, {cmd::kStream, {true, false}},
-      {cmd::kStop, {true, false}},          {cmd::kMonitor, {true, false}},
-      {cmd::kLeave, {false, false}},        {cmd::kInstallKey, {true, true}},
-      {cmd::kUseKey, {true, true}},         {cmd::kRemoveKey, {true, true}},
-      {cmd::kListKeys, {false, true}},      {cmd::kTags, {true, false}},
-      {cmd::kQuery, {true, false}},         {cmd::kRespond, {true, false}},
-      {cmd::kStats, {false, true}},         {cmd::kGetCoordinate, {true, true}},
+      {cmd::kHandshake, {true, false}},
+      {cmd::kAuth, {true, false}},
+      {cmd::kEvent, {true, false}},
+      {cmd::kForceLeave, {true, false}},
+      {cmd::kJoin, {true, true}},
+      {cmd::kMembers, {false, true}},
+      {cmd::kMembersFiltered, {true, true}},
+      {cmd::kStream, {true, false}},
+      {cmd::kStop, {true, false}},
+      {cmd::kMonitor, {true, false}},
+      {cmd::kLeave, {false, false}},
+      {cmd::kInstallKey, {true, true}},
+      {cmd::kUseKey, {true, true}},
+      {cmd::kRemoveKey, {true, true}},
+      {cmd::kListKeys, {false, true}},
+      {cmd::kTags, {true, false}},
+      {cmd::kQuery, {true, false}},
+      {cmd::kRespond, {true, false}},
+      {cmd::kStats, {false, true}},
+      {cmd::kGetCoordinate, {true, true}},
   };
   return s;
 }
@@ -74,15 +86,24 @@ std::vector<std::string> read_string_list(const Value& v) {
 }
 
 // ---- headers ----
-void write(Writer& w, const RequestHeader& h) { w.map(2).key("Command").str(h.command).key("Seq").uint(h.seq); }
-void write(Writer& w, const ResponseHeader& h) { w.map(2).key("Error").str(h.error).key("Seq").uint(h.seq); }
+void write(Writer& w, const RequestHeader& h) {
+  w.map(2).key("Command").str(h.command).key("Seq").uint(h.seq);
+}
+void write(Writer& w, const ResponseHeader& h) {
+  w.map(2).key("Error").str(h.error).key("Seq").uint(h.seq);
+}
 
 void read_into(const Value& v, RequestHeader& h) {
   require_struct(v);
-  if (v.is_nil()) return;
+  if (v.is_nil()) {
+    h = {};  // go-msgpack sets a nil-decoded struct to its zero value
+    return;
+  }
   for (auto& [k, val] : v.entries()) {
-    if (k == "Command") h.command = val.string();
-    else if (k == "Seq") h.seq = val.uint();
+    if (k == "Command")
+      h.command = val.string();
+    else if (k == "Seq")
+      h.seq = val.uint();
   }
 }
 
@@ -92,8 +113,12 @@ ResponseHeader read_response_header(const Value& v) {
 }
 
 // ---- requests ----
-void write(Writer& w, const HandshakeRequest& r) { w.map(1).key("Version").sint(r.version); }
-void write(Writer& w, const AuthRequest& r) { w.map(1).key("AuthKey").str(r.auth_key); }
+void write(Writer& w, const HandshakeRequest& r) {
+  w.map(1).key("Version").sint(r.version);
+}
+void write(Writer& w, const AuthRequest& r) {
+  w.map(1).key("AuthKey").str(r.auth_key);
+}
 void write(Writer& w, const EventRequest& r) {
   w.map(3).key("Coalesce").boolean(r.coalesce).key("Name").str(r.name);
   w.key("Payload").bytes_or_nil(r.payload);
@@ -110,10 +135,18 @@ void write(Writer& w, const MembersFilteredRequest& r) {
   w.map(3).key("Name").str(r.name).key("Status").str(r.status).key("Tags");
   write_string_map(w, r.tags);
 }
-void write(Writer& w, const KeyRequest& r) { w.map(1).key("Key").str(r.key); }
-void write(Writer& w, const MonitorRequest& r) { w.map(1).key("LogLevel").str(r.log_level); }
-void write(Writer& w, const StreamRequest& r) { w.map(1).key("Type").str(r.type); }
-void write(Writer& w, const StopRequest& r) { w.map(1).key("Stop").uint(r.stop); }
+void write(Writer& w, const KeyRequest& r) {
+  w.map(1).key("Key").str(r.key);
+}
+void write(Writer& w, const MonitorRequest& r) {
+  w.map(1).key("LogLevel").str(r.log_level);
+}
+void write(Writer& w, const StreamRequest& r) {
+  w.map(1).key("Type").str(r.type);
+}
+void write(Writer& w, const StopRequest& r) {
+  w.map(1).key("Stop").uint(r.stop);
+}
 void write(Writer& w, const TagsRequest& r) {
   w.map(2).key("DeleteTags");
   write_string_list_or_nil(w, r.delete_tags);
@@ -125,18 +158,24 @@ void write(Writer& w, const QueryRequest& r) {
   w.map(7).key("FilterNodes");
   write_string_list_or_nil(w, p.filter_nodes);
   w.key("FilterTags");
-  if (p.filter_tags.empty()) w.nil();
-  else write_string_map(w, p.filter_tags);
+  if (p.filter_tags.empty())
+    w.nil();
+  else
+    write_string_map(w, p.filter_tags);
   w.key("Name").str(p.name).key("Payload");
-  if (r.payload_nil && p.payload.empty()) w.nil();
-  else w.bytes(p.payload);
+  if (r.payload_nil && p.payload.empty())
+    w.nil();
+  else
+    w.bytes(p.payload);
   w.key("RelayFactor").uint(p.relay_factor).key("RequestAck").boolean(p.request_ack);
   w.key("Timeout").sint(p.timeout.count());
 }
 void write(Writer& w, const RespondRequest& r) {
   w.map(2).key("ID").uint(r.id).key("Payload").bytes_or_nil(r.payload);
 }
-void write(Writer& w, const CoordinateRequest& r) { w.map(1).key("Node").str(r.node); }
+void write(Writer& w, const CoordinateRequest& r) {
+  w.map(1).key("Node").str(r.node);
+}
 
 HandshakeRequest read_handshake(const Value& v) {
   require_struct(v);
@@ -252,7 +291,9 @@ std::vector<MemberInfo> read_members(const Value& v) {
   return out;
 }
 
-void write_join_response(Writer& w, int32_t num) { w.map(1).key("Num").sint(num); }
+void write_join_response(Writer& w, int32_t num) {
+  w.map(1).key("Num").sint(num);
+}
 int32_t read_join_response(const Value& v) {
   require_struct(v);
   return read_i32(v.get("Num"));
@@ -352,6 +393,8 @@ void write_query_record(Writer& w, std::string_view type, std::string_view from,
   w.map(3).key("From").str(from).key("Payload").bytes_or_nil(payload).key("Type").str(type);
 }
 
-void write_log_record(Writer& w, std::string_view line) { w.map(1).key("Log").str(line); }
+void write_log_record(Writer& w, std::string_view line) {
+  w.map(1).key("Log").str(line);
+}
 
 }  // namespace kc::rpc::proto

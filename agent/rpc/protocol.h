@@ -56,7 +56,8 @@ inline constexpr std::string_view kStreamExists = "Stream with given sequence ex
 inline constexpr std::string_view kInvalidQueryId = "No pending queries matching ID";
 inline constexpr std::string_view kAuthRequired = "Authentication required";
 inline constexpr std::string_view kInvalidAuthToken = "Invalid authentication token";
-inline constexpr std::string_view kInternalQueryPrefix = "Queries cannot contain the '_serf_' prefix";
+inline constexpr std::string_view kInternalQueryPrefix =
+    "Queries cannot contain the '_serf_' prefix";
 }  // namespace err
 
 inline constexpr std::string_view kInternalPrefix = "_serf_";
@@ -82,13 +83,17 @@ struct ResponseHeader {
 void write(mp::Writer& w, const RequestHeader& h);
 void write(mp::Writer& w, const ResponseHeader& h);
 // Decodes into `h`, leaving fields absent from the map unchanged (as go-msgpack decodes into
-// a reused struct).
+// a reused struct); nil zeroes it.
 void read_into(const mp::Value& v, RequestHeader& h);
 ResponseHeader read_response_header(const mp::Value& v);
 
 // ---- request bodies ----
-struct HandshakeRequest { int32_t version = 0; };
-struct AuthRequest { std::string auth_key; };
+struct HandshakeRequest {
+  int32_t version = 0;
+};
+struct AuthRequest {
+  std::string auth_key;
+};
 struct EventRequest {
   std::string name;
   Bytes payload;
@@ -107,10 +112,18 @@ struct MembersFilteredRequest {
   std::string status;
   std::string name;
 };
-struct KeyRequest { std::string key; };
-struct MonitorRequest { std::string log_level; };
-struct StreamRequest { std::string type; };
-struct StopRequest { uint64_t stop = 0; };
+struct KeyRequest {
+  std::string key;
+};
+struct MonitorRequest {
+  std::string log_level;
+};
+struct StreamRequest {
+  std::string type;
+};
+struct StopRequest {
+  uint64_t stop = 0;
+};
 struct TagsRequest {
   Tags tags;
   std::vector<std::string> delete_tags;
@@ -123,7 +136,9 @@ struct RespondRequest {
   uint64_t id = 0;
   Bytes payload;
 };
-struct CoordinateRequest { std::string node; };
+struct CoordinateRequest {
+  std::string node;
+};
 
 void write(mp::Writer& w, const HandshakeRequest& r);
 void write(mp::Writer& w, const AuthRequest& r);
@@ -178,7 +193,7 @@ Stats read_stats(const mp::Value& v);
 
 void write_event_record(mp::Writer& w, const Event& e, uint64_t query_id);
 void write_query_record(mp::Writer& w, std::string_view type, std::string_view from,
-                        const Bytes& payload);  // {From, Payload, Type}
+                        const Bytes& payload);                // {From, Payload, Type}
 void write_log_record(mp::Writer& w, std::string_view line);  // {Log}
 
 // Reads a map[string]string / []string leniently (nil gives empty).

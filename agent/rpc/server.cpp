@@ -1,7 +1,6 @@
 #include "agent/rpc/server.h"
 
 #include <boost/asio/ip/address.hpp>
-
 #include <charconv>
 #include <stdexcept>
 
@@ -45,13 +44,17 @@ Server::Server(asio::io_context& io, AgentApi& api, LogSource* logs, ServerOptio
       acceptor_(io),
       retry_timer_(io) {}
 
-Server::~Server() { stop(); }
+Server::~Server() {
+  stop();
+}
 
 void Server::start() {
   auto [host, port] = split_host_port(options_.bind);
   boost::system::error_code ec;
   auto address = asio::ip::make_address(host, ec);
-  if (ec) throw std::runtime_error("RPC address " + options_.bind + ": '" + host + "' is not an IP address");
+  if (ec)
+    throw std::runtime_error("RPC address " + options_.bind + ": '" + host +
+                             "' is not an IP address");
   tcp::endpoint ep(address, port);
   acceptor_.open(ep.protocol(), ec);
   if (!ec) acceptor_.set_option(tcp::acceptor::reuse_address(true), ec);
@@ -88,8 +91,7 @@ void Server::accept() {
     }
     if (connections_.size() >= options_.max_connections) {
       ++rejected_;
-      kc::log::get("rpc")->warn("too many RPC connections ({}), refusing one",
-                                connections_.size());
+      kc::log::get("rpc")->warn("too many RPC connections ({}), refusing one", connections_.size());
       boost::system::error_code ignored;
       socket.close(ignored);
     } else {
@@ -102,7 +104,9 @@ void Server::accept() {
   });
 }
 
-void Server::remove(const std::shared_ptr<Connection>& c) { connections_.erase(c); }
+void Server::remove(const std::shared_ptr<Connection>& c) {
+  connections_.erase(c);
+}
 
 void Server::stop() {
   if (stopped_) return;

@@ -13,7 +13,9 @@ namespace err = proto::err;
 
 namespace {
 
-std::shared_ptr<spdlog::logger> logger() { return kc::log::get("rpc"); }
+std::shared_ptr<spdlog::logger> logger() {
+  return kc::log::get("rpc");
+}
 
 // serf's logutils levels, lowest first.
 int level_rank(std::string_view upper) {
@@ -25,11 +27,16 @@ int level_rank(std::string_view upper) {
 
 int line_rank(spdlog::level::level_enum level) {
   switch (level) {
-    case spdlog::level::trace: return 0;
-    case spdlog::level::debug: return 1;
-    case spdlog::level::info: return 2;
-    case spdlog::level::warn: return 3;
-    default: return 4;
+    case spdlog::level::trace:
+      return 0;
+    case spdlog::level::debug:
+      return 1;
+    case spdlog::level::info:
+      return 2;
+    case spdlog::level::warn:
+      return 3;
+    default:
+      return 4;
   }
 }
 
@@ -45,14 +52,20 @@ Session::Session(AgentApi& api, LogSource* logs, SessionOutput& out, std::string
       limits_(limits),
       counters_(counters ? counters : &own_counters_) {}
 
-Session::~Session() { drop_subscriptions(); }
+Session::~Session() {
+  drop_subscriptions();
+}
 
-bool Session::accepting_input() const { return !closed_ && buffered() < limits_.max_buffered; }
+bool Session::accepting_input() const {
+  return !closed_ && buffered() < limits_.max_buffered;
+}
 
 void Session::feed(std::span<const uint8_t> data) {
   if (closed_) return;
   in_.insert(in_.end(), data.begin(), data.end());
-  if (buffered() > limits_.max_buffered) {
+  // The owner stops reading once accepting_input() is false, so only a last read can take
+  // the buffer past the limit; more than that means the owner does not look, so stop here.
+  if (buffered() > limits_.max_buffered + kReadSlack) {
     protocol_error("input buffer limit exceeded");
     return;
   }
@@ -108,10 +121,17 @@ std::optional<mp::Document> Session::next_object() {
   std::span<const uint8_t> data(in_.data() + off_, avail);
   FrameScan scan = scan_object(data, limits_.max_object);
   switch (scan.status) {
-    case FrameScan::Status::Incomplete: need_ = scan.needed; return std::nullopt;
-    case FrameScan::Status::TooLarge: protocol_error("request object too large"); return std::nullopt;
-    case FrameScan::Status::Invalid: protocol_error("malformed msgpack"); return std::nullopt;
-    case FrameScan::Status::Complete: break;
+    case FrameScan::Status::Incomplete:
+      need_ = scan.needed;
+      return std::nullopt;
+    case FrameScan::Status::TooLarge:
+      protocol_error("request object too large");
+      return std::nullopt;
+    case FrameScan::Status::Invalid:
+      protocol_error("malformed msgpack");
+      return std::nullopt;
+    case FrameScan::Status::Complete:
+      break;
   }
   need_ = 0;
   try {
@@ -143,8 +163,7 @@ bool Session::step() {
       finish();
       return false;
     }
-    if (!auth_key_.empty() && !authed_ && h.command != cmd::kAuth &&
-        h.command != cmd::kHandshake) {
+    if (!auth_key_.empty() && !authed_ && h.command != cmd::kAuth && h.command != cmd::kHandshake) {
       // serf answers without reading the body; whatever follows is taken as a header.
       logger()->warn("Client sending commands before auth");
       reply(h.seq, err::kAuthRequired);
@@ -152,8 +171,7 @@ bool Session::step() {
     }
     if (!proto::command_shape(h.command)) {
       reply(h.seq, err::kUnsupportedCommand);
-      logger()->error("Failed to evaluate request: command '{}' not recognized",
-                      h.command);
+      logger()->error("Failed to evaluate request: command '{}' not recognized", h.command);
       ++counters_->protocol_errors;
       finish();
       return false;
@@ -386,8 +404,7 @@ void Session::handle_leave(uint64_t seq) {
 
 void Session::handle_query(uint64_t seq, const proto::QueryRequest& req) {
   const auto& name = req.params.name;
-  if (name.starts_with(proto::kInternalPrefix) &&
-      (name != "_serf_ping" || !req.payload_nil)) {
+  if (name.starts_with(proto::kInternalPrefix) && (name != "_serf_ping" || !req.payload_nil)) {
     reply(seq, err::kInternalQueryPrefix);
     return;
   }
@@ -401,8 +418,10 @@ void Session::handle_query(uint64_t seq, const proto::QueryRequest& req) {
   std::weak_ptr<char> alive = alive_;
   auto emit = [this, alive, state](Bytes b) {
     if (alive.expired() || closed_) return;
-    if (!state->replied) state->early.push_back(std::move(b));
-    else out_.send(std::move(b));
+    if (!state->replied)
+      state->early.push_back(std::move(b));
+    else
+      out_.send(std::move(b));
   };
   Error e = api_.query(
       req.params,
@@ -466,7 +485,8 @@ void Session::deliver_log(const kc::log::Line& line) {
   if (closed_ || !monitor_) return;
   if (line_rank(line.level) < monitor_->min_rank) return;
   if (!room_for_record()) return;
-  out_.send(frame(monitor_->seq, "", [&](mp::Writer& w) { proto::write_log_record(w, line.text); }));
+  out_.send(
+      frame(monitor_->seq, "", [&](mp::Writer& w) { proto::write_log_record(w, line.text); }));
 }
 
 }  // namespace kc::rpc

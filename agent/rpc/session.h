@@ -63,6 +63,9 @@ class Session {
   Session(const Session&) = delete;
   Session& operator=(const Session&) = delete;
 
+  // The most an owner may feed past accepting_input() turning false (one socket read).
+  static constexpr size_t kReadSlack = 64 * 1024;
+
   // Appends received bytes and processes every complete request.
   void feed(std::span<const uint8_t> data);
   // Output was written: requests held back by a full backlog continue.

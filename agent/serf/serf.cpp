@@ -1053,6 +1053,7 @@ void Serf::reap_list(std::vector<std::string>& list, gossip::Duration timeout) {
     std::string name = list[i];
     list[i] = list.back();
     list.pop_back();
+    if (!ms) continue;  // already erased (pruned)
     log_->info("EventMemberReap: {}", name);
     erase_node(name);
   }

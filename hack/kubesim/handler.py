@@ -62,6 +62,9 @@ class Handler(BaseHTTPRequestHandler):
 
     # ------------------------------------------------------------ plumbing
 
+    def version_string(self):
+        return "kube-sim"
+
     def log_message(self, fmt, *args):
         if self.sim.verbose:
             log.info("%s %s", self.address_string(), fmt % args)
@@ -184,8 +187,8 @@ class Handler(BaseHTTPRequestHandler):
             return
         if not control and path in UNAUTHENTICATED_PATHS:
             return
-        auth = self.headers.get("Authorization", "")
-        if auth != "Bearer " + self.sim.token:
+        parts = self.headers.get("Authorization", "").strip().split(" ", 1)
+        if len(parts) != 2 or parts[0].lower() != "bearer" or parts[1].strip() != self.sim.token:
             raise errors.unauthorized()
 
     def route(self, method, path, q, body):
@@ -368,8 +371,6 @@ class Handler(BaseHTTPRequestHandler):
             obj, _ = self._decode(body, self.headers.get("Content-Type"), rt)
             if obj is None:
                 raise errors.bad_request("the body of the request was empty")
-            if sub == "finalize":
-                sub = None
             res, created = store.update(rt, ns, name, obj, ctx, sub)
             return self._respond_obj(201 if created else 200, rt, res, ctx)
         if method == "PATCH":
@@ -519,7 +520,6 @@ class Handler(BaseHTTPRequestHandler):
                     o = {"kind": "PartialObjectMetadata", "apiVersion": "meta.k8s.io/v1", "metadata": o["metadata"]}
             return (util.dumps({"type": kind, "object": o}) + "\n").encode()
 
-        self.close_connection = True
         try:
             self.send_response(200)
             self.send_header("Content-Type", "application/json")
@@ -551,7 +551,8 @@ class Handler(BaseHTTPRequestHandler):
                 items = w.get_all(min(wait, 0.5))
                 if not items:
                     if _peer_closed(sock):
-                        break
+                        self.close_connection = True
+                        return
                     continue
                 out = []
                 for kind, obj in items:
@@ -566,7 +567,7 @@ class Handler(BaseHTTPRequestHandler):
             self.wfile.write(b"0\r\n\r\n")
             self.wfile.flush()
         except (BrokenPipeError, ConnectionResetError, OSError):
-            pass
+            self.close_connection = True
         finally:
             watch.stop(store, w)
 

@@ -6,7 +6,6 @@ import re
 
 
 def write(path, server, token=None, ca_file=None, name="kube-sim", namespace="default"):
-    user = {"token": token} if token else {}
     cluster = {"server": server}
     if ca_file:
         with open(ca_file, "rb") as f:
@@ -76,3 +75,16 @@ def read(path):
     if tok and tok.startswith('"'):
         tok = json.loads(tok)
     return (server.group(1) if server else None, tok, base64.b64decode(ca.group(1)) if ca else None)
+
+
+def write_service_account(directory, token, ca_file, namespace="default"):
+    """The files an in-cluster client reads (rest.InClusterConfig), with KUBERNETES_SERVICE_HOST/PORT set by the
+    caller to the simulator's address."""
+    os.makedirs(directory, exist_ok=True)
+    with open(os.path.join(directory, "token"), "w") as f:
+        f.write(token)
+    with open(os.path.join(directory, "namespace"), "w") as f:
+        f.write(namespace)
+    if ca_file:
+        with open(ca_file, "rb") as src, open(os.path.join(directory, "ca.crt"), "wb") as dst:
+            dst.write(src.read())

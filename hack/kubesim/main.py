@@ -1,7 +1,6 @@
 """Command line entry point: `kube-sim [serve options]` or `kube-sim ctl ...`."""
 import argparse
 import logging
-import os
 import secrets
 import shutil
 import signal
@@ -42,6 +41,9 @@ def build_parser():
     p.add_argument("--write-kubeconfig", metavar="FILE", help="write a kubeconfig for this server")
     p.add_argument("--tls", action="store_true", help="serve https with a generated CA and bearer-token auth")
     p.add_argument("--tls-dir", help="where --tls writes ca.crt/server.crt/... (default: a temporary directory)")
+    p.add_argument("--write-service-account", metavar="DIR",
+                   help="write token, ca.crt and namespace into DIR, laid out like "
+                        "/var/run/secrets/kubernetes.io/serviceaccount (for in-cluster client configuration)")
     p.add_argument("--token", help="bearer token (default with --tls: random); enforced only with --tls")
     p.add_argument("--bookmark-interval", type=float, default=60.0,
                    help="seconds between BOOKMARK events on watches that allow them (default 60, as upstream)")
@@ -93,6 +95,8 @@ def serve(argv):
     sim.server_address = "%s:%d" % (shown, port)
     if a.write_kubeconfig:
         kubeconfig.write(a.write_kubeconfig, url, token=token, ca_file=ca_file)
+    if a.write_service_account:
+        kubeconfig.write_service_account(a.write_service_account, token or "", ca_file)
     sys.stdout.write(url + "\n")
     sys.stdout.flush()
 

@@ -26,7 +26,7 @@ def _pointer(path):
     if path == "":
         return []
     if not path.startswith("/"):
-        raise PatchError("JSON pointer must start with '/': %q" % path)
+        raise PatchError("JSON pointer must start with '/': %r" % path)
     return [p.replace("~1", "/").replace("~0", "~") for p in path[1:].split("/")]
 
 

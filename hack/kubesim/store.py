@@ -7,7 +7,6 @@ import datetime
 import json
 import logging
 import random
-import string
 import threading
 import time
 
@@ -133,9 +132,9 @@ class Store:
             self.compacted = self.rv
 
     def out(self, rt, obj):
-        o = dict(obj)
-        o["apiVersion"] = rt.api_version
-        o["kind"] = rt.kind
+        """The object as served through `rt` (its apiVersion); apiVersion and kind first, as upstream prints."""
+        o = {"apiVersion": rt.api_version, "kind": rt.kind}
+        o.update((k, v) for k, v in obj.items() if k not in ("apiVersion", "kind"))
         return o
 
     def allocate_cluster_ip(self):
@@ -308,7 +307,7 @@ class Store:
                 kinds.default_namespace(obj)
             else:
                 obj["metadata"].setdefault("labels", {})["kubernetes.io/metadata.name"] = obj["metadata"]["name"]
-                if subresource != "status":
+                if subresource not in ("status", "finalize"):
                     obj["spec"] = copy.deepcopy(old.get("spec", {}))
         elif k == ("", "Node"):
             if old is None:
@@ -435,6 +434,11 @@ class Store:
                 new["status"] = st
             if client_mf:
                 new["metadata"]["managedFields"] = mf
+            m = new["metadata"]
+        elif subresource == "finalize":
+            fins = (new.get("spec") or {}).get("finalizers")
+            new = copy.deepcopy(old)
+            new["spec"] = dict(new.get("spec") or {}, finalizers=fins or [])
             m = new["metadata"]
         elif rt.has_status():
             if "status" in old:

@@ -8,7 +8,6 @@
 // chunk size 1..16), the rest is the client's byte stream.
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
-
 #include <cstdint>
 #include <cstdlib>
 #include <map>
@@ -50,7 +49,9 @@ class StubAgent : public AgentApi {
   Tags local_tags() override { return {{"role", "x"}}; }
   Error set_tags(const Tags&) override { return ""; }
   void key_op(KeyOp, const std::string&, std::function<void(KeyResult)> done) override {
-    asio::post(io_, [done] { done(KeyResult{"1/1 nodes reported failure", {{"a", "m"}}, {{"k", 1}}, 1, 1, 1}); });
+    asio::post(io_, [done] {
+      done(KeyResult{"1/1 nodes reported failure", {{"a", "m"}}, {{"k", 1}}, 1, 1, 1});
+    });
   }
   Error query(const QueryParams& p, std::function<void(const QueryRecord&)> on_record,
               std::function<void()> on_done) override {

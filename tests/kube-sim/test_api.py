@@ -5,7 +5,6 @@ import http.client
 import json
 import os
 import sys
-import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -280,6 +279,31 @@ class TLSTest(unittest.TestCase):
                 self.assertIn("kube-system", names)
             finally:
                 api.close()
+
+
+    def test_in_cluster_service_account_files(self):
+        try:
+            from kubernetes import client
+            from kubernetes.config import incluster_config
+        except ImportError:
+            self.skipTest("python3-kubernetes not installed")
+        sim = Sim("--tls")
+        sa = os.path.join(sim.dir, "serviceaccount")
+        sim.args += ["--write-service-account", sa]
+        with sim:
+            host, port = sim.url.split("://")[1].split(":")
+            os.environ.update(KUBERNETES_SERVICE_HOST=host, KUBERNETES_SERVICE_PORT=port)
+            try:
+                cfg = client.Configuration()
+                incluster_config.InClusterConfigLoader(token_filename=os.path.join(sa, "token"),
+                                                       cert_filename=os.path.join(sa, "ca.crt")).load_and_set(cfg)
+            finally:
+                del os.environ["KUBERNETES_SERVICE_HOST"], os.environ["KUBERNETES_SERVICE_PORT"]
+            with open(os.path.join(sa, "namespace")) as f:
+                self.assertEqual(f.read(), "default")
+            with client.ApiClient(cfg) as api:
+                ns = client.CoreV1Api(api).read_namespace("default")
+                self.assertEqual(ns.status.phase, "Active")
 
 
 class CtlTest(unittest.TestCase):

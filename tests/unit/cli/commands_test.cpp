@@ -1,16 +1,16 @@
 // The subcommands against our RPC server and the fake agent: exact output and exit codes.
+#include "agent/cli/commands.h"
+
+#include <gtest/gtest.h>
 #include <sys/types.h>
 #include <unistd.h>
 
 #include <csignal>
 #include <mutex>
+#include <nlohmann/json.hpp>
 #include <sstream>
 #include <thread>
 
-#include <gtest/gtest.h>
-#include <nlohmann/json.hpp>
-
-#include "agent/cli/commands.h"
 #include "support/process.h"
 #include "support/wait.h"
 #include "unit/rpc/harness.h"
@@ -156,11 +156,14 @@ TEST_F(Commands, Event) {
   EXPECT_EQ(out.str(), "Event 'kong' dispatched! Coalescing enabled: false\n");
   EXPECT_TRUE(called("event kong {\"type\":\"ENTITY_DELETED\"}"));
 
-  h.loop.on_loop([&] { h.agent.event_error = "user event exceeds configured limit of 512 bytes before encoding"; });
+  h.loop.on_loop([&] {
+    h.agent.event_error = "user event exceeds configured limit of 512 bytes before encoding";
+  });
   err.str("");
   EXPECT_EQ(run_event(e, io), 1);
-  EXPECT_EQ(err.str(),
-            "Error sending event: user event exceeds configured limit of 512 bytes before encoding\n");
+  EXPECT_EQ(
+      err.str(),
+      "Error sending event: user event exceeds configured limit of 512 bytes before encoding\n");
 }
 
 TEST_F(Commands, ReachabilityLikeSerf) {
@@ -179,9 +182,10 @@ TEST_F(Commands, ReachabilityLikeSerf) {
   h.loop.on_loop([&] { h.agent.no_ack = {"b"}; });
   EXPECT_EQ(run_reachability(o, io), 1);
   std::string s = out.str();
-  EXPECT_EQ(s.find("Total members: 3, live members: 2\nStarting reachability test...\n\tAck from 'r'\n"
-                   "Query time: "),
-            0u)
+  EXPECT_EQ(
+      s.find("Total members: 3, live members: 2\nStarting reachability test...\n\tAck from 'r'\n"
+             "Query time: "),
+      0u)
       << s;
   EXPECT_NE(s.find("Received less acks than live nodes! Missing acks from:\n\tb\n"
                    "This could mean Serf gossip packets are being lost"),
@@ -220,7 +224,12 @@ TEST_F(Commands, KeysKongAndSerfStyles) {
   EXPECT_TRUE(called("use-key S2V5Mw=="));
 
   h.loop.on_loop([&] {
-    h.agent.key_result = {"1/2 nodes reported failure", {{"b", "Removing the primary key is not allowed"}}, {}, 2, 2, 1};
+    h.agent.key_result = {"1/2 nodes reported failure",
+                          {{"b", "Removing the primary key is not allowed"}},
+                          {},
+                          2,
+                          2,
+                          1};
   });
   out.str("");
   KeysOptions rm;
@@ -268,7 +277,8 @@ TEST_F(Commands, Query) {
   o.name = "whoami";
   o.timeout = "300ms";
   EXPECT_EQ(run_query(o, io), 0) << err.str();
-  EXPECT_EQ(out.str(), "Query 'whoami' dispatched\nAck from 'r'\nTotal Acks: 1\nTotal Responses: 0\n");
+  EXPECT_EQ(out.str(),
+            "Query 'whoami' dispatched\nAck from 'r'\nTotal Acks: 1\nTotal Responses: 0\n");
   out.str("");
   o.format = "json";
   EXPECT_EQ(run_query(o, io), 0);

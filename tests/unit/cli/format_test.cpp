@@ -1,8 +1,10 @@
 // Output formats: Kong's member lines and /cluster JSON, serf's JSON and columns.
+#include "agent/cli/format.h"
+
 #include <gtest/gtest.h>
+
 #include <nlohmann/json.hpp>
 
-#include "agent/cli/format.h"
 #include "unit/rpc/fake_agent.h"
 
 namespace kc::test {
@@ -78,9 +80,11 @@ TEST(Format, InvalidUtf8DoesNotThrow) {
 }
 
 TEST(Format, StatsText) {
-  kc::rpc::proto::Stats s = {{"serf", {{"members", "1"}, {"failed", "0"}}}, {"agent", {{"name", "r"}}},
+  kc::rpc::proto::Stats s = {{"serf", {{"members", "1"}, {"failed", "0"}}},
+                             {"agent", {{"name", "r"}}},
                              {"event_handlers", {}}};
-  EXPECT_EQ(stats_text(s), "agent:\n\tname = r\nevent_handlers:\nserf:\n\tfailed = 0\n\tmembers = 1\n");
+  EXPECT_EQ(stats_text(s),
+            "agent:\n\tname = r\nevent_handlers:\nserf:\n\tfailed = 0\n\tmembers = 1\n");
   EXPECT_EQ(nlohmann::json::parse(stats_json(s))["serf"]["members"], "1");
 }
 
@@ -120,7 +124,8 @@ TEST(Format, GoDurations) {
 
 TEST(Format, Base64) {
   auto enc = [](std::string s) {
-    return base64_encode(std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(s.data()), s.size()));
+    return base64_encode(
+        std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(s.data()), s.size()));
   };
   EXPECT_EQ(enc(""), "");
   EXPECT_EQ(enc("f"), "Zg==");

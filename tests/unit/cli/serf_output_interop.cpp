@@ -84,7 +84,8 @@ TEST_F(SerfOutput, Reachability) {
 }
 
 TEST_F(SerfOutput, ReachabilityWithMissingAcks) {
-  h.loop.on_loop([&] { h.agent.no_ack = {"kong-2_0.0.0.0:7946_0123456789abcdef0123456789abcdef"}; });
+  h.loop.on_loop(
+      [&] { h.agent.no_ack = {"kong-2_0.0.0.0:7946_0123456789abcdef0123456789abcdef"}; });
   auto theirs = serf({"reachability"});
   ReachabilityOptions o;
   o.rpc = rpc();

@@ -175,3 +175,20 @@ TEST(PgClientOutage, ReconnectsWithBackoffWhenPostgresReturns) {
   EXPECT_EQ(client.metrics().connects, 2u);
   EXPECT_EQ(client.metrics().disconnects, 1u);
 }
+
+// Handlers still queued in the io_context must not touch a destroyed client.
+TEST_F(PgClientTest, DestroyingWhileBusyIsSafe) {
+  std::vector<PgError::Kind> kinds;
+  {
+    PgClient client(io_, config(), kc::test::fast_client());
+    ASSERT_TRUE(run_sql(io_, client, {"SELECT 1", {}}).ok());
+    for (int i = 0; i < 3; ++i)
+      client.execute({"SELECT pg_sleep(0.2)", {}}, [&](Result r) {
+        kinds.push_back(r.ok() ? PgError::Kind::query : r.error->kind);
+      });
+    io_.poll();  // the first statement is now on the wire
+  }
+  ASSERT_TRUE(run_until(io_, [&] { return kinds.size() == 3; }));
+  for (auto k : kinds) EXPECT_EQ(k, PgError::Kind::closed);
+  kc::test::run_for(io_, std::chrono::milliseconds(300));  // stale socket and timer completions
+}

@@ -309,3 +309,16 @@ TEST(RegistrarOutage, StopWithPostgresDownStillFinishes) {
   pg.start();
   EXPECT_EQ(pg.psql("SELECT count(*) FROM nodes"), "1\n");  // left to expire by its TTL
 }
+
+TEST_F(RegistrarTest, DestroyingMidSequenceIsSafe) {
+  agent_.answer = false;  // park the start sequence inside the join
+  migrate_now();
+  insert("peer", "10.1.0.2:7946", 3600s);
+  {
+    auto r = registrar(fast("node-a", "10.1.0.1:7946"));
+    r->start();
+    ASSERT_TRUE(run_until(io_, [&] { return !agent_.joins.empty(); }));
+  }
+  kc::test::run_for(io_, 1500ms);  // join guard, keepalive and purge timers fire into nothing
+  EXPECT_EQ(sql("SELECT count(*) FROM nodes WHERE name = 'node-a'"), "0\n");
+}

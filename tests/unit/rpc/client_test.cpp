@@ -1,7 +1,8 @@
 // The blocking client against our server (and the fake agent behind it).
+#include "agent/rpc/client.h"
+
 #include <gtest/gtest.h>
 
-#include "agent/rpc/client.h"
 #include "support/process.h"
 #include "support/wait.h"
 #include "unit/rpc/harness.h"
@@ -41,7 +42,8 @@ TEST(Client, RequestReplyCommands) {
   auto keys = c.key_op(kc::rpc::KeyOp::List, "");
   EXPECT_EQ(keys.error, "");
   auto calls = h.agent.calls();
-  EXPECT_NE(std::find(calls.begin(), calls.end(), "join 10.1.1.1:7946,10.1.1.2:7946 replay"), calls.end());
+  EXPECT_NE(std::find(calls.begin(), calls.end(), "join 10.1.1.1:7946,10.1.1.2:7946 replay"),
+            calls.end());
   EXPECT_NE(std::find(calls.begin(), calls.end(), "force-leave gone prune"), calls.end());
   EXPECT_NE(std::find(calls.begin(), calls.end(), "event deploy v1"), calls.end());
   EXPECT_NE(std::find(calls.begin(), calls.end(), "set-tags k=v"), calls.end());
@@ -153,7 +155,8 @@ TEST(Client, MonitorFollowsTheLog) {
     kc::rpc::StreamRecord rec;
     ASSERT_EQ(c.next_record(rec, std::chrono::milliseconds(5000)), Client::Wait::Record);
     EXPECT_EQ(rec.seq, seq);
-    seen = rec.body.root().get("Log").string().find("clienttest: hello from the test") != std::string::npos;
+    seen = rec.body.root().get("Log").string().find("clienttest: hello from the test") !=
+           std::string::npos;
   }
   EXPECT_THROW(c.monitor("loud"), RemoteError);
 }

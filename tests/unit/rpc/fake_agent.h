@@ -6,11 +6,10 @@
 // from their own thread while the loop runs on another.
 #pragma once
 
+#include <algorithm>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
-
-#include <algorithm>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -54,12 +53,26 @@ class FakeAgent : public AgentApi {
   KeyResult key_result{"", {}, {}, 1, 1, 0};
   std::map<std::string, std::map<std::string, std::string>> stats_map = {
       {"agent", {{"name", "r"}}},
-      {"runtime", {{"os", "linux"}, {"arch", "amd64"}, {"version", "go1.19.8"},
-                   {"max_procs", "2"}, {"goroutines", "23"}, {"cpu_count", "2"}}},
-      {"serf", {{"members", "1"}, {"failed", "0"}, {"left", "0"}, {"health_score", "0"},
-                {"member_time", "1"}, {"event_time", "1"}, {"query_time", "1"},
-                {"intent_queue", "0"}, {"event_queue", "0"}, {"query_queue", "0"},
-                {"encrypted", "false"}, {"coordinate_resets", "0"}}},
+      {"runtime",
+       {{"os", "linux"},
+        {"arch", "amd64"},
+        {"version", "go1.19.8"},
+        {"max_procs", "2"},
+        {"goroutines", "23"},
+        {"cpu_count", "2"}}},
+      {"serf",
+       {{"members", "1"},
+        {"failed", "0"},
+        {"left", "0"},
+        {"health_score", "0"},
+        {"member_time", "1"},
+        {"event_time", "1"},
+        {"query_time", "1"},
+        {"intent_queue", "0"},
+        {"event_queue", "0"},
+        {"query_queue", "0"},
+        {"encrypted", "false"},
+        {"coordinate_resets", "0"}}},
       {"tags", {{"role", "rpc"}}},
       {"event_handlers", {}}};
   std::map<std::string, Coordinate> coordinates = {

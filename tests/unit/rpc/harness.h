@@ -4,6 +4,7 @@
 #pragma once
 
 #include <arpa/inet.h>
+#include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <sys/socket.h>
@@ -12,8 +13,6 @@
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
-#include <gtest/gtest.h>
-
 #include <chrono>
 #include <fstream>
 #include <future>
@@ -104,7 +103,8 @@ class RawConn {
     return out;
   }
   // The next msgpack object (bytes and decoded), or nullopt on timeout/close.
-  std::optional<std::pair<Bytes, mp::Document>> read_object(std::chrono::milliseconds timeout = 5000ms) {
+  std::optional<std::pair<Bytes, mp::Document>> read_object(
+      std::chrono::milliseconds timeout = 5000ms) {
     auto deadline = std::chrono::steady_clock::now() + timeout;
     while (true) {
       auto scan = kc::rpc::scan_object(buf_, 64u << 20);
@@ -138,7 +138,8 @@ class RawConn {
  private:
   bool read_some(std::chrono::steady_clock::time_point deadline) {
     if (eof_) return false;
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
     if (left.count() <= 0) return false;
     pollfd p{fd_, POLLIN, 0};
     if (::poll(&p, 1, static_cast<int>(left.count())) <= 0) return false;

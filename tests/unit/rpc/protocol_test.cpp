@@ -1,8 +1,9 @@
 // The RPC bodies: Go's exact bytes for what the serf CLI sends (spec §13.11), round trips,
 // and the lenient-but-typed decoding rules.
+#include "agent/rpc/protocol.h"
+
 #include <gtest/gtest.h>
 
-#include "agent/rpc/protocol.h"
 #include "support/vectors.h"
 
 namespace kc::test {
@@ -19,7 +20,9 @@ std::string encode_hex(const T& v) {
   return to_hex(b);
 }
 
-mp::Document doc(const std::string& hex) { return mp::Document::parse(from_hex(hex)); }
+mp::Document doc(const std::string& hex) {
+  return mp::Document::parse(from_hex(hex));
+}
 
 TEST(Protocol, EncodesWhatTheSerfCliSends) {
   // spec §13.11: `serf members` handshake and members-filtered
@@ -29,9 +32,11 @@ TEST(Protocol, EncodesWhatTheSerfCliSends) {
   EXPECT_EQ(encode_hex(proto::MembersFilteredRequest{{}, "", ""}),
             "83a44e616d65a0a6537461747573a0a45461677380");
   // `serf event deploy hello-world`: the payload is bin8 on the RPC
-  proto::EventRequest ev{"deploy", Bytes{'h', 'e', 'l', 'l', 'o', '-', 'w', 'o', 'r', 'l', 'd'}, true};
-  EXPECT_EQ(encode_hex(ev),
-            "83a8436f616c65736365c3a44e616d65a66465706c6f79a75061796c6f6164c40b68656c6c6f2d776f726c64");
+  proto::EventRequest ev{"deploy", Bytes{'h', 'e', 'l', 'l', 'o', '-', 'w', 'o', 'r', 'l', 'd'},
+                         true};
+  EXPECT_EQ(
+      encode_hex(ev),
+      "83a8436f616c65736365c3a44e616d65a66465706c6f79a75061796c6f6164c40b68656c6c6f2d776f726c64");
   EXPECT_EQ(encode_hex(proto::ResponseHeader{1, ""}), "82a54572726f72a0a353657101");
 }
 
@@ -142,6 +147,9 @@ TEST(Protocol, HeaderFieldsPersistWhenAbsent) {
   EXPECT_EQ(h.seq, 2u);
   proto::read_into(doc("81a353657105").root(), h);
   EXPECT_EQ(h.seq, 5u);
+  proto::read_into(doc("c0").root(), h);
+  EXPECT_EQ(h.command, "");
+  EXPECT_EQ(h.seq, 0u);
 }
 
 TEST(Protocol, CoordinateForUnknownNodeHasNilVec) {

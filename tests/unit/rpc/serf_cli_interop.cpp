@@ -1,8 +1,8 @@
 // Debian's real `serf` 0.9.4 CLI against our RPC server (with the fake agent behind it):
 // every client command a Kong 0.x node or an operator runs must work unchanged.
-#include <csignal>
-
 #include <gtest/gtest.h>
+
+#include <csignal>
 #include <nlohmann/json.hpp>
 
 #include "support/process.h"
@@ -118,10 +118,15 @@ TEST_F(SerfCli, Keys) {
   EXPECT_TRUE(has(r.output, "a2V5a2V5a2V5a2V5a2V5a2V5a2V5a2V5a2V5a2V5a2U=  [1/1]")) << r.output;
 
   h.agent.key_result = {"1/1 nodes reported failure",
-                        {{"r", "No keyring to modify (encryption not enabled)"}}, {}, 1, 1, 1};
+                        {{"r", "No keyring to modify (encryption not enabled)"}},
+                        {},
+                        1,
+                        1,
+                        1};
   r = serf({"keys", "-install", "a2V5a2V5a2V5a2V5a2V5a2V5a2V5a2V5a2V5a2V5a2U="});
   EXPECT_EQ(r.exit_code, 1);
-  EXPECT_TRUE(has(r.output, "failed:  r  No keyring to modify (encryption not enabled)")) << r.output;
+  EXPECT_TRUE(has(r.output, "failed:  r  No keyring to modify (encryption not enabled)"))
+      << r.output;
   EXPECT_TRUE(has(r.output, "Error installing key: 1/1 nodes reported failure")) << r.output;
 }
 
@@ -139,7 +144,8 @@ TEST_F(SerfCli, Reachability) {
   h.loop.on_loop([&] { h.agent.no_ack = {"b"}; });
   r = serf({"reachability"});
   EXPECT_EQ(r.exit_code, 1) << r.output;
-  EXPECT_TRUE(has(r.output, "Received less acks than live nodes! Missing acks from:\n\tb")) << r.output;
+  EXPECT_TRUE(has(r.output, "Received less acks than live nodes! Missing acks from:\n\tb"))
+      << r.output;
 }
 
 TEST_F(SerfCli, Query) {
@@ -161,7 +167,8 @@ TEST_F(SerfCli, InfoAndRtt) {
   EXPECT_EQ(nlohmann::json::parse(r.output)["serf"]["members"], "1");
   r = serf({"rtt", "r"});
   EXPECT_EQ(r.exit_code, 0) << r.output;
-  EXPECT_TRUE(has(r.output, "Estimated r <-> r rtt: 0.020 ms"  /* two heights of 1e-5 s */)) << r.output;
+  EXPECT_TRUE(has(r.output, "Estimated r <-> r rtt: 0.020 ms" /* two heights of 1e-5 s */))
+      << r.output;
   r = serf({"rtt", "nobody"});
   EXPECT_EQ(r.exit_code, 1) << r.output;
 }
@@ -172,7 +179,8 @@ TEST_F(SerfCli, MonitorShowsLogsAndEventsUntilInterrupted) {
   Process p({"serf", "monitor", "-rpc-addr=" + h.addr(), "-rpc-auth=s3cret", "-log-level=debug"},
             dir.path() + "/monitor.log");
   // The replay of recent lines shows up first.
-  ASSERT_TRUE(wait_until([&] { return has(p.log(), "interop: marker before monitor"); })) << p.log();
+  ASSERT_TRUE(wait_until([&] { return has(p.log(), "interop: marker before monitor"); }))
+      << p.log();
   ASSERT_TRUE(wait_until([&] { return h.agent.subscribers() == 1; }));
   kc::log::get("interop")->warn("marker while monitoring");
   h.agent.emit_later(UserEvent{7, "deploy", {'v', '2'}, true});

@@ -47,7 +47,10 @@ TEST(Server, StartFailsWithTheAddressInTheMessage) {
   bad.bind = "localhost:7373";
   kc::rpc::Server third(h.loop.io, h.agent, nullptr, bad);
   EXPECT_THROW(h.loop.on_loop([&] { third.start(); }), std::runtime_error);
-  h.loop.on_loop([&] { second.stop(); third.stop(); });
+  h.loop.on_loop([&] {
+    second.stop();
+    third.stop();
+  });
 }
 
 TEST(Server, MalformedInputClosesOnlyThatConnection) {
@@ -57,12 +60,13 @@ TEST(Server, MalformedInputClosesOnlyThatConnection) {
   ASSERT_TRUE(good.read_object());
 
   const char* const bad_inputs[] = {
-      "c1",                                   // never-used byte
-      "db7fffffff",                           // 2 GiB string announced
-      "dfffffffff",                           // 4G-entry map announced
-      "93010203",                             // header is not a map
+      "c1",                                          // never-used byte
+      "db7fffffff",                                  // 2 GiB string announced
+      "dfffffffff",                                  // 4G-entry map announced
+      "93010203",                                    // header is not a map
       "82a7436f6d6d616e64c40568616e6473a353657101",  // Command as bin
-      "82a7436f6d6d616e64a968616e647368616b65a353657101" "9101",  // handshake body not a map
+      "82a7436f6d6d616e64a968616e647368616b65a353657101"
+      "9101",  // handshake body not a map
   };
   for (const char* hex : bad_inputs) {
     RawConn c(h.port);

@@ -1,7 +1,8 @@
 // The connection state machine without a socket: session rules, ordering, limits, streams.
+#include "agent/rpc/session.h"
+
 #include <gtest/gtest.h>
 
-#include "agent/rpc/session.h"
 #include "unit/rpc/harness.h"
 
 namespace kc::test {
@@ -69,7 +70,10 @@ class SessionTest : public ::testing::Test {
     session = std::make_unique<Session>(agent, &logs, out, std::move(auth), "test", limits);
   }
   void feed(const Bytes& b) { session->feed(b); }
-  void run() { io.poll(); io.restart(); }
+  void run() {
+    io.poll();
+    io.restart();
+  }
   void handshaken(std::string auth = "") {
     start(std::move(auth));
     feed(handshake(1));
@@ -110,8 +114,11 @@ TEST_F(SessionTest, ByteAtATimeEqualsAllAtOnce) {
   Transcript t = Transcript::load();
   Bytes all;
   // (name, occurrence) of the transcript's good handshake, auth, and a few queries
-  const std::pair<const char*, int> steps[] = {{"handshake", 1}, {"auth", 1}, {"members", 2},
-                                               {"members-filtered", 0}, {"get-coordinate", 0}};
+  const std::pair<const char*, int> steps[] = {{"handshake", 1},
+                                               {"auth", 1},
+                                               {"members", 2},
+                                               {"members-filtered", 0},
+                                               {"get-coordinate", 0}};
   for (auto [name, n] : steps) {
     Bytes r = from_hex(t.request(name, n));
     all.insert(all.end(), r.begin(), r.end());
@@ -167,9 +174,8 @@ TEST_F(SessionTest, UndecodableBodyClosesWithoutReply) {
 
 TEST_F(SessionTest, BinWhereGoWantsAStringCloses) {
   handshaken();
-  feed(request("force-leave", 2, [](mp::Writer& w) {
-    w.map(1).key("Node").bytes(mp::as_bytes("n"));
-  }));
+  feed(request("force-leave", 2,
+               [](mp::Writer& w) { w.map(1).key("Node").bytes(mp::as_bytes("n")); }));
   EXPECT_TRUE(out.data.empty());
   EXPECT_TRUE(out.finished);
   EXPECT_TRUE(agent.calls().empty());
@@ -278,7 +284,11 @@ TEST_F(SessionTest, JoinErrorStillSendsTheBody) {
 
 TEST_F(SessionTest, KeyOperationsAlwaysCarryTheBody) {
   agent.key_result = {"1/1 nodes reported failure",
-                      {{"r", "Keyring is empty (encryption not enabled)"}}, {}, 1, 1, 1};
+                      {{"r", "Keyring is empty (encryption not enabled)"}},
+                      {},
+                      1,
+                      1,
+                      1};
   handshaken();
   feed(request("list-keys", 2));
   feed(request("install-key", 3, [](mp::Writer& w) { w.map(1).key("Key").str("a2V5"); }));
@@ -322,14 +332,15 @@ TEST_F(SessionTest, InputBeyondTheBufferLimitCloses) {
   start("", limits);
   feed(handshake(1));
   feed(request("join", 2, [](mp::Writer& w) { w.map(0); }));  // pending on the agent
-  Bytes more(100, 0xc0);
+  Bytes more(Session::kReadSlack + 100, 0xc0);
   feed(more);
   EXPECT_TRUE(out.finished);
 }
 
 TEST_F(SessionTest, StreamFiltersStopAndDuplicates) {
   handshaken();
-  feed(request("stream", 2, [](mp::Writer& w) { w.map(1).key("Type").str("member-join,user:deploy"); }));
+  feed(request("stream", 2,
+               [](mp::Writer& w) { w.map(1).key("Type").str("member-join,user:deploy"); }));
   feed(request("stream", 2, [](mp::Writer& w) { w.map(1).key("Type").str("user"); }));
   feed(request("stream", 3, [](mp::Writer& w) { w.map(1).key("Type").str("user,bogus"); }));
   auto hs = out.headers_only();
@@ -414,8 +425,10 @@ TEST_F(SessionTest, InternalQueryNamesAreRefused) {
   auto query = [&](uint64_t seq, std::string name, bool nil_payload) {
     feed(request("query", seq, [&](mp::Writer& w) {
       w.map(2).key("Name").str(name).key("Payload");
-      if (nil_payload) w.nil();
-      else w.bytes(Bytes{});
+      if (nil_payload)
+        w.nil();
+      else
+        w.bytes(Bytes{});
     }));
   };
   query(2, "_serf_conflict", true);
