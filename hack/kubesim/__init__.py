@@ -9,6 +9,8 @@ See docs/kube-sim.md. Modules, one job each:
   schema      CRD structural schema: pruning, defaulting, validation
   patch       merge, JSON, strategic merge patches
   managed     managedFields bookkeeping and server-side apply
+  kinds       per-kind defaulting and validation (registry strategies)
+  protobuf    the protobuf bodies kubectl's typed `create` sends (a few core kinds)
   store       objects, the global resourceVersion, history, write semantics
   controllers GC, CRD establishing/cleanup, namespace cleanup, pod termination timers
   watch       watchers and the event fan-out
