@@ -4,6 +4,7 @@
 #include <filesystem>
 
 #include "agent/advertise.h"
+#include "agent/datastore_link.h"
 #include "agent/gossip/asio/asio_runtime.h"
 #include "agent/gossip/crypto/keyring.h"
 #include "agent/rpc/log_source.h"
@@ -30,6 +31,7 @@ Agent::~Agent() {
   // RPC first (it calls into the API), then Serf (it uses the transport and scheduler).
   if (rpc_) rpc_->stop();
   rpc_.reset();
+  datastore_.reset();
   api_.reset();
   serf_.reset();
   transport_.reset();
@@ -76,7 +78,11 @@ void Agent::start() {
   auto keyring = load_keyring();
   serf_ = std::make_unique<serf::Serf>(sc, *scheduler_, *transport_,
                                        keyring->empty() ? nullptr : keyring);
-  api_ = std::make_unique<SerfApi>(*serf_, [this] { stop(); });
+  // An RPC `leave` has left the cluster when this runs: drop our row, then stop.
+  api_ = std::make_unique<SerfApi>(*serf_, [this] {
+    if (datastore_ && !stopping_) return datastore_->stop([this] { stop(); });
+    stop();
+  });
   logs_ = rpc::make_process_log_source(io_);
   rpc::ServerOptions ropts;
   ropts.bind = config_.rpc_addr;
@@ -84,6 +90,10 @@ void Agent::start() {
   rpc_ = std::make_unique<rpc::Server>(io_, *api_, logs_.get(), ropts);
   serf_->start();
   rpc_->start();
+  if (config_.datastore) {
+    datastore_ = std::make_unique<DatastoreLink>(io_, config_, *serf_);
+    datastore_->start();
+  }
   log->info("kong-cluster agent '{}' started: gossip {} (advertise {}), rpc {}, profile {}{}", name_,
             transport_->local_address().to_string(), sc.memberlist.advertise.to_string(),
             config_.rpc_addr, config_.profile, keyring->empty() ? "" : ", encrypted");
@@ -130,9 +140,12 @@ void Agent::leave_and_stop(std::function<void(int)> done) {
     log->error("graceful leave timed out");
     finish(1);
   });
-  serf_->leave([finish, log](const std::string& err) {
+  serf_->leave([this, finish, log](const std::string& err) {
     if (!err.empty()) log->error("leave: {}", err);
-    finish(err.empty() ? 0 : 1);
+    int code = err.empty() ? 0 : 1;
+    // Then our `nodes` row goes, so nobody tries to join a member that left.
+    if (!datastore_) return finish(code);
+    datastore_->stop([finish, code] { finish(code); });
   });
 }
 

@@ -24,6 +24,7 @@ class LogSource;
 namespace kc::agent {
 
 class SerfApi;
+class DatastoreLink;
 
 class Agent {
  public:
@@ -57,6 +58,7 @@ class Agent {
   std::unique_ptr<SerfApi> api_;
   std::unique_ptr<rpc::LogSource> logs_;
   std::unique_ptr<rpc::Server> rpc_;
+  std::unique_ptr<DatastoreLink> datastore_;
   std::unique_ptr<boost::asio::steady_timer> join_timer_;
   bool stopping_ = false;
   std::function<void(int)> on_stopped_;

@@ -111,6 +111,9 @@ AgentConfig agent_config_from(const config::Settings& s) {
   c.log_level = s.get("log_level");
   c.data_dir = s.get("cluster_data_dir");
   c.datastore = s.has("pg_host");
+  for (auto* key : {"pg_host", "pg_port", "pg_user", "pg_password", "pg_password_file",
+                    "pg_database", "pg_ssl", "pg_ssl_verify"})
+    if (s.has(key)) c.pg[key] = s.get(key);
   c.leave_timeout = std::chrono::seconds(std::stoi(s.get("cluster_leave_timeout")));
   return c;
 }

@@ -31,6 +31,7 @@ struct AgentConfig {
   std::string log_level = "info";
   std::string data_dir;
   bool datastore = false;  // pg_* configured (pg_host given)
+  std::map<std::string, std::string> pg;  // pg_* keys as given (with Kong's defaults)
   std::chrono::milliseconds leave_timeout{15000};
 };
 
