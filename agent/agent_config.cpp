@@ -56,6 +56,8 @@ std::vector<KeySpec> agent_keys() {
       {"cluster_kong_admin_url", std::nullopt, "http://host:port of the local Kong Admin API", {}},
       {"cluster_rpc_auth", std::nullopt, "a token RPC clients must present", {}, true},
       {"cluster_tags", std::nullopt, "comma-separated key=value list", check_tags},
+      {"cluster_keepalive_interval", "30", "seconds between nodes-row refreshes (Kong: 30)",
+       [](const std::string& v) { return check_uint(v, 1, 3600); }},
       {"cluster_leave_timeout", "15", "seconds to wait for a graceful leave",
        [](const std::string& v) { return check_uint(v, 1, 3600); }},
       {"log_level", "info", "trace|debug|info|warn|err",
@@ -114,6 +116,7 @@ AgentConfig agent_config_from(const config::Settings& s) {
   for (auto* key : {"pg_host", "pg_port", "pg_user", "pg_password", "pg_password_file",
                     "pg_database", "pg_ssl", "pg_ssl_verify"})
     if (s.has(key)) c.pg[key] = s.get(key);
+  c.keepalive_interval = std::chrono::seconds(std::stoi(s.get("cluster_keepalive_interval")));
   c.leave_timeout = std::chrono::seconds(std::stoi(s.get("cluster_leave_timeout")));
   return c;
 }

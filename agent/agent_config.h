@@ -33,6 +33,7 @@ struct AgentConfig {
   bool datastore = false;  // pg_* configured (pg_host given)
   std::map<std::string, std::string> pg;  // pg_* keys as given (with Kong's defaults)
   std::chrono::milliseconds leave_timeout{15000};
+  std::chrono::milliseconds keepalive_interval{30000};
 };
 
 // Every key the agent understands, with defaults and checks.

@@ -25,6 +25,7 @@ DatastoreLink::DatastoreLink(boost::asio::io_context& io, const AgentConfig& con
   ropts.name = serf.name();
   ropts.address = serf.local_member().addr.to_string();
   ropts.ttl_on_failure = std::chrono::seconds(config.ttl_on_failure);
+  ropts.keepalive_interval = config.keepalive_interval;
   auto join = [this](std::vector<std::string> addresses, std::function<void(int)> done) {
     serf_.join(addresses, /*ignore_old=*/true,
                [done](int joined, const std::string&) { done(joined); });

@@ -32,7 +32,7 @@ GossipAgent::GossipAgent(const TempDir& dir, Options o) : opts_(std::move(o)) {
     for (auto& j : opts_.join) argv.push_back("-join=" + j);
   }
   argv.insert(argv.end(), opts_.extra_args.begin(), opts_.extra_args.end());
-  proc_ = std::make_unique<Process>(argv, log);
+  proc_ = std::make_unique<Process>(argv, log, opts_.env);
 }
 
 std::optional<std::map<std::string, MemberView>> GossipAgent::members() const {

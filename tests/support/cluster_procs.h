@@ -32,6 +32,7 @@ class GossipAgent {
     std::string profile = "lan";
     std::vector<std::string> extra_args;
     int bind_port = 0;  // 0 = a free one
+    std::map<std::string, std::string> env;  // e.g. KONG_PG_HOST for ours
   };
 
   GossipAgent(const TempDir& dir, Options o);

@@ -1,0 +1,128 @@
+// Agents that share a Postgres `nodes` table find each other without seeds, survive ghost
+// rows, and keep the table honest: SIGTERM deletes the row, kill -9 leaves it to its TTL,
+// a row deleted by hand comes back at the next keepalive.
+#include <gtest/gtest.h>
+#include <signal.h>
+
+#include "support/cluster_procs.h"
+#include "support/postgres_fixture.h"
+#include "support/wait.h"
+
+using namespace kc::test;
+using namespace std::chrono_literals;
+
+namespace {
+
+class AgentDatastore : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (!postgres_available()) GTEST_SKIP() << "PostgreSQL 15 is not installed (hack/deps.sh installs it)";
+    pg_ = std::make_unique<PostgresFixture>();
+    db_ = pg_->create_database();
+  }
+
+  GossipAgent::Options agent(const std::string& name) {
+    GossipAgent::Options o;
+    o.name = name;
+    o.env = {{"KONG_PG_HOST", pg_->host()},
+             {"KONG_PG_PORT", std::to_string(pg_->port())},
+             {"KONG_PG_USER", pg_->user()},
+             {"KONG_PG_DATABASE", db_}};
+    return o;
+  }
+
+  std::vector<std::string> rows() {
+    return pg_->psql_lines("SELECT name || '=' || cluster_listening_address FROM nodes ORDER BY name", db_);
+  }
+  bool has_row(const std::string& name) {
+    for (auto& r : rows())
+      if (r.rfind(name + "=", 0) == 0) return true;
+    return false;
+  }
+  size_t alive_seen_by(const GossipAgent& a) {
+    auto ms = a.members();
+    size_t n = 0;
+    if (ms)
+      for (auto& [name, v] : *ms) n += v.status == "alive";
+    return n;
+  }
+
+  TempDir dir_;
+  std::unique_ptr<PostgresFixture> pg_;
+  std::string db_;
+};
+
+}  // namespace
+
+TEST_F(AgentDatastore, ThreeAgentsFindEachOtherThroughTheTable) {
+  std::vector<std::unique_ptr<GossipAgent>> agents;
+  for (int i = 0; i < 3; ++i) {
+    agents.push_back(std::make_unique<GossipAgent>(dir_, agent("kong-" + std::to_string(i))));
+    // One after another: each later one must find the earlier rows.
+    ASSERT_TRUE(wait_until([&] { return has_row("kong-" + std::to_string(i)); }, 20s))
+        << agents.back()->process().log();
+  }
+  for (auto& a : agents)
+    ASSERT_TRUE(wait_until([&] { return alive_seen_by(*a) == 3; }, 30s)) << a->name();
+  auto table = rows();
+  ASSERT_EQ(table.size(), 3u);
+  for (size_t i = 0; i < 3; ++i)
+    EXPECT_EQ(table[i], agents[i]->name() + "=" + agents[i]->gossip_addr());
+}
+
+TEST_F(AgentDatastore, FiveAgentsStartedTogetherConverge) {
+  std::vector<std::unique_ptr<GossipAgent>> agents;
+  for (int i = 0; i < 5; ++i)
+    agents.push_back(std::make_unique<GossipAgent>(dir_, agent("burst-" + std::to_string(i))));
+  for (auto& a : agents)
+    ASSERT_TRUE(wait_until([&] { return alive_seen_by(*a) == 5; }, 60s))
+        << a->name() << " sees " << alive_seen_by(*a) << "\n" << a->process().log();
+}
+
+TEST_F(AgentDatastore, GhostRowsDoNotSlowAJoin) {
+  GossipAgent first(dir_, agent("live-0"));
+  ASSERT_TRUE(wait_until([&] { return has_row("live-0"); }, 20s));
+  // Twenty rows of dead members, newer than the live one, pointing at closed ports.
+  std::string sql;
+  for (int i = 0; i < 20; ++i) {
+    int port = free_port();
+    sql += "INSERT INTO nodes(name, cluster_listening_address, created_at) VALUES ('ghost-" +
+           std::to_string(i) + "', '127.0.0.1:" + std::to_string(port) +
+           "', now() at time zone 'utc' + interval '1 minute');";
+  }
+  pg_->psql(sql, db_);
+  auto started = std::chrono::steady_clock::now();
+  GossipAgent second(dir_, agent("live-1"));
+  ASSERT_TRUE(wait_until([&] { return alive_seen_by(second) == 2; }, 30s)) << second.process().log();
+  auto took = std::chrono::steady_clock::now() - started;
+  // Reported, not asserted tightly: joins run in parallel, so ghosts cost one timeout at most.
+  std::printf("joined past 20 ghost rows in %.2f s\n", std::chrono::duration<double>(took).count());
+  EXPECT_LT(took, 15s);
+}
+
+TEST_F(AgentDatastore, SigtermDeletesRowKillLeavesItDeletedRowComesBack) {
+  GossipAgent a(dir_, agent("row-a"));
+  auto ob = agent("row-b");
+  GossipAgent b(dir_, ob);
+  ASSERT_TRUE(wait_until([&] { return has_row("row-a") && has_row("row-b"); }, 20s));
+  ASSERT_TRUE(wait_until([&] { return alive_seen_by(a) == 2; }, 30s));
+  // kill -9: the row stays (until its TTL).
+  b.process().kill9();
+  ASSERT_TRUE(wait_until([&] { return a.status_of("row-b") == "failed"; }, 40s));
+  EXPECT_TRUE(has_row("row-b"));
+  // SIGTERM: a graceful leave deletes the row.
+  a.process().signal(SIGTERM);
+  EXPECT_EQ(a.process().wait_exit(20000), 0) << a.process().log();
+  EXPECT_FALSE(has_row("row-a"));
+}
+
+TEST_F(AgentDatastore, RowDeletedByHandIsReinsertedByKeepalive) {
+  auto o = agent("keep-a");
+  // A short keepalive keeps the test quick; the default is Kong's 30 s.
+  o.env["KONG_CLUSTER_KEEPALIVE_INTERVAL"] = "1";
+  GossipAgent a(dir_, o);
+  ASSERT_TRUE(wait_until([&] { return has_row("keep-a"); }, 20s)) << a.process().log();
+  pg_->psql("DELETE FROM nodes WHERE name = 'keep-a'", db_);
+  ASSERT_FALSE(has_row("keep-a"));
+  ASSERT_TRUE(wait_until([&] { return has_row("keep-a"); }, 20s)) << a.process().log();
+}
