@@ -88,6 +88,14 @@ void Agent::start() {
   ropts.bind = config_.rpc_addr;
   ropts.auth_key = config_.rpc_auth;
   rpc_ = std::make_unique<rpc::Server>(io_, *api_, logs_.get(), ropts);
+  // As serf's agent does: every event is logged, so operators can follow what arrives.
+  serf_->subscribe([log](const serf::Event& e) {
+    if (auto* u = std::get_if<serf::UserEvent>(&e))
+      log->info("Received event: user-event: {} (ltime {}, {} bytes)", u->name, u->ltime,
+                u->payload.size());
+    else if (auto* q = std::get_if<std::shared_ptr<serf::Query>>(&e))
+      log->info("Received event: query: {}", (*q)->name);
+  });
   serf_->start();
   rpc_->start();
   if (config_.datastore) {

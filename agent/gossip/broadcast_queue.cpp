@@ -11,19 +11,27 @@ int retransmit_limit(int retransmit_mult, size_t num_nodes) {
 
 BroadcastQueue::~BroadcastQueue() { clear(); }
 
+BroadcastQueue::Items::iterator BroadcastQueue::insert(Item item) {
+  auto it = items_.insert(std::move(item)).first;
+  if (!it->name.empty()) by_name_[it->name] = it;
+  return it;
+}
+
+void BroadcastQueue::erase(Items::iterator it) {
+  if (!it->name.empty()) by_name_.erase(it->name);
+  items_.erase(it);
+}
+
 void BroadcastQueue::queue(Bytes msg, std::string name, Finished finished) {
   if (!name.empty()) {
-    for (auto it = items_.begin(); it != items_.end(); ++it) {
-      if (it->name == name) {
-        auto done = it->finished;
-        items_.erase(it);
-        if (done) done();
-        break;
-      }
+    if (auto found = by_name_.find(name); found != by_name_.end()) {
+      auto done = found->second->finished;
+      erase(found->second);
+      if (done) done();
     }
   }
   size_t len = msg.size();
-  items_.insert(Item{0, len, next_id_++, std::move(msg), std::move(name), std::move(finished)});
+  insert(Item{0, len, next_id_++, std::move(msg), std::move(name), std::move(finished)});
 }
 
 std::vector<Bytes> BroadcastQueue::get(size_t overhead, size_t limit) {
@@ -43,6 +51,7 @@ std::vector<Bytes> BroadcastQueue::get(size_t overhead, size_t limit) {
       continue;
     }
     Item item = std::move(const_cast<Item&>(*it));
+    if (!item.name.empty()) by_name_.erase(item.name);
     items_.erase(it);
     used += overhead + item.msg.size();
     out.push_back(item.msg);
@@ -53,7 +62,7 @@ std::vector<Bytes> BroadcastQueue::get(size_t overhead, size_t limit) {
       reinsert.push_back(std::move(item));
     }
   }
-  for (auto& item : reinsert) items_.insert(std::move(item));
+  for (auto& item : reinsert) insert(std::move(item));
   return out;
 }
 
@@ -61,7 +70,7 @@ void BroadcastQueue::prune(size_t max_retain) {
   while (items_.size() > max_retain) {
     auto last = std::prev(items_.end());
     auto done = last->finished;
-    items_.erase(last);
+    erase(last);
     if (done) done();
   }
 }
@@ -69,6 +78,7 @@ void BroadcastQueue::prune(size_t max_retain) {
 void BroadcastQueue::clear() {
   auto items = std::move(items_);
   items_.clear();
+  by_name_.clear();
   for (auto& item : items)
     if (item.finished) item.finished();
 }

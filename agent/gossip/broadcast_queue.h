@@ -9,6 +9,7 @@
 #include <functional>
 #include <set>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "agent/gossip/types.h"
@@ -54,7 +55,13 @@ class BroadcastQueue {
 
   int retransmit_mult_;
   std::function<size_t()> num_nodes_;
-  std::set<Item, Order> items_;
+  using Items = std::set<Item, Order>;
+  Items::iterator insert(Item item);
+  void erase(Items::iterator it);
+
+  Items items_;
+  // Named broadcasts by name, so replacing one is not a scan of the whole queue.
+  std::unordered_map<std::string, Items::iterator> by_name_;
   uint64_t next_id_ = 1;
 };
 

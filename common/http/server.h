@@ -1,0 +1,82 @@
+// A small HTTP/1.1 server (Boost.Beast) on the process's io_context: one acceptor, one
+// session per connection, all on the event loop thread. Requests are read with limits on
+// header and body size and a deadline; malformed input gets a clear 4xx and the connection
+// is closed; keep-alive and pipelined requests are answered in order. Handlers may answer
+// later (Reply); a handler that never answers is cut off with 503 after handler_timeout.
+#pragma once
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <set>
+#include <string>
+
+#include "common/http/message.h"
+
+namespace kc::http {
+
+struct ServerOptions {
+  std::string bind = "127.0.0.1:0";  // IP literal and port ("[::1]:80" for IPv6); 0 = any
+  size_t header_limit = 16 * 1024;   // request line and headers
+  size_t body_limit = 64 * 1024;
+  // Reading one request, including the keep-alive wait before it.
+  std::chrono::milliseconds read_timeout{30000};
+  std::chrono::milliseconds write_timeout{30000};
+  std::chrono::milliseconds handler_timeout{60000};
+  size_t max_connections = 256;
+  std::string server_header = "kong-cluster";
+};
+
+struct ServerCounters {
+  uint64_t requests = 0;      // requests that reached a handler
+  uint64_t bad_requests = 0;  // rejected while parsing (400, 413, 431, ...)
+  uint64_t timeouts = 0;      // reads cut off by read_timeout, handlers by handler_timeout
+  uint64_t accepted = 0;      // connections
+  uint64_t rejected = 0;      // connections refused over max_connections
+};
+
+// Called after every response: the request, the response, the time the handler took.
+using Observer =
+    std::function<void(const Request&, const Response&, std::chrono::steady_clock::duration)>;
+
+class Session;
+
+class Server {
+ public:
+  Server(boost::asio::io_context& io, ServerOptions options, Handler handler);
+  ~Server();
+  Server(const Server&) = delete;
+  Server& operator=(const Server&) = delete;
+
+  // Binds and starts accepting. Throws std::runtime_error naming the address on failure.
+  void start();
+  // Stops accepting and closes every connection; pending replies are dropped. Idempotent.
+  void stop();
+
+  boost::asio::ip::tcp::endpoint local_endpoint() const;
+  size_t connections() const { return sessions_.size(); }
+  const ServerCounters& counters() const { return counters_; }
+  void set_observer(Observer o) { observer_ = std::move(o); }
+
+ private:
+  friend class Session;
+  void accept();
+
+  boost::asio::io_context& io_;
+  ServerOptions options_;
+  Handler handler_;
+  Observer observer_;
+  boost::asio::ip::tcp::acceptor acceptor_;
+  std::set<std::shared_ptr<Session>> sessions_;
+  ServerCounters counters_;
+  bool stopped_ = false;
+  std::shared_ptr<char> alive_ = std::make_shared<char>();
+};
+
+// "host:port" / "[v6]:port" with an IP literal -> endpoint; throws std::invalid_argument.
+boost::asio::ip::tcp::endpoint parse_endpoint(const std::string& addr);
+
+}  // namespace kc::http

@@ -1,0 +1,90 @@
+// process_* metrics with the names and meanings of Prometheus' client libraries, so stock
+// dashboards work: CPU seconds, resident and virtual memory, open and maximum descriptors,
+// start time.
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "common/metrics/registry.h"
+
+namespace kc::metrics {
+
+namespace {
+
+struct ProcStat {
+  double utime = 0, stime = 0, starttime = 0, vsize = 0, rss_pages = 0;
+};
+
+ProcStat read_stat() {
+  ProcStat s;
+  std::ifstream in("/proc/self/stat");
+  std::string line;
+  if (!std::getline(in, line)) return s;
+  // The command name is in parentheses and may contain spaces: fields start after ')'.
+  auto close = line.rfind(')');
+  if (close == std::string::npos) return s;
+  std::istringstream fields(line.substr(close + 2));
+  std::vector<std::string> f;
+  for (std::string x; fields >> x;) f.push_back(x);
+  // f[0] is field 3 (state); utime is field 14, stime 15, starttime 22, vsize 23, rss 24.
+  auto at = [&](size_t field) { return field - 3 < f.size() ? std::stod(f[field - 3]) : 0.0; };
+  s.utime = at(14);
+  s.stime = at(15);
+  s.starttime = at(22);
+  s.vsize = at(23);
+  s.rss_pages = at(24);
+  return s;
+}
+
+double boot_time() {
+  std::ifstream in("/proc/stat");
+  for (std::string key; in >> key;) {
+    if (key == "btime") {
+      double v = 0;
+      in >> v;
+      return v;
+    }
+    std::string rest;
+    std::getline(in, rest);
+  }
+  return 0;
+}
+
+double open_fds() {
+  std::error_code ec;
+  double n = 0;
+  for (auto it = std::filesystem::directory_iterator("/proc/self/fd", ec);
+       !ec && it != std::filesystem::directory_iterator(); it.increment(ec))
+    ++n;
+  return n;
+}
+
+}  // namespace
+
+void add_process_metrics(Registry& r) {
+  static const double ticks = static_cast<double>(sysconf(_SC_CLK_TCK));
+  static const double page = static_cast<double>(sysconf(_SC_PAGESIZE));
+  const double start = boot_time() + read_stat().starttime / ticks;
+  r.add_counter("process_cpu_seconds_total", "Total user and system CPU time spent in seconds.",
+                [] {
+                  auto s = read_stat();
+                  return (s.utime + s.stime) / ticks;
+                });
+  r.add_gauge("process_resident_memory_bytes", "Resident memory size in bytes.",
+              [] { return read_stat().rss_pages * page; });
+  r.add_gauge("process_virtual_memory_bytes", "Virtual memory size in bytes.",
+              [] { return read_stat().vsize; });
+  r.add_gauge("process_open_fds", "Number of open file descriptors.", [] { return open_fds(); });
+  r.add_gauge("process_max_fds", "Maximum number of open file descriptors.", [] {
+    rlimit rl{};
+    getrlimit(RLIMIT_NOFILE, &rl);
+    return static_cast<double>(rl.rlim_cur);
+  });
+  r.add_gauge("process_start_time_seconds",
+              "Start time of the process since unix epoch in seconds.", [start] { return start; });
+}
+
+}  // namespace kc::metrics
