@@ -7,24 +7,38 @@
 #include <cstdlib>
 #include <stdexcept>
 
+#include "common/logging.h"
+
 namespace kc::agent {
 
 namespace {
 
+// RFC 1918 and RFC 6598 (carrier-grade NAT, used by some pod networks).
+bool is_private(uint32_t ip) {
+  return (ip >> 24) == 10 || (ip >> 20) == (172u << 4 | 1) || (ip >> 16) == (192u << 8 | 168) ||
+         (ip >> 22) == ((100u << 2) | 1);
+}
+
+// The first private non-loopback IPv4 of the host; else the first other non-loopback one
+// (Serf refused public addresses, Kong issue #1037: we take it and say so).
 std::string first_interface_ipv4() {
   ifaddrs* list = nullptr;
   if (getifaddrs(&list) != 0) return {};
-  std::string found;
-  for (auto* i = list; i && found.empty(); i = i->ifa_next) {
+  std::string private_ip, other_ip;
+  for (auto* i = list; i; i = i->ifa_next) {
     if (!i->ifa_addr || i->ifa_addr->sa_family != AF_INET) continue;
     auto* sin = reinterpret_cast<sockaddr_in*>(i->ifa_addr);
-    if ((ntohl(sin->sin_addr.s_addr) >> 24) == 127) continue;
+    uint32_t ip = ntohl(sin->sin_addr.s_addr);
+    if ((ip >> 24) == 127 || (ip >> 16) == (169u << 8 | 254)) continue;  // loopback, link-local
     char buf[INET_ADDRSTRLEN];
     inet_ntop(AF_INET, &sin->sin_addr, buf, sizeof buf);
-    found = buf;
+    if (is_private(ip) && private_ip.empty()) private_ip = buf;
+    if (!is_private(ip) && other_ip.empty()) other_ip = buf;
   }
   freeifaddrs(list);
-  return found;
+  if (private_ip.empty() && !other_ip.empty())
+    kc::log::get("agent")->warn("no private IPv4 address found; advertising public {}", other_ip);
+  return private_ip.empty() ? other_ip : private_ip;
 }
 
 std::string env(const char* name) {
@@ -58,13 +72,25 @@ gossip::Address choose_advertise(const AgentConfig& c, const gossip::Address& bo
                              " needs the Kubernetes Node lookup, which this build does not have yet; "
                              "set cluster_advertise instead");
   } else {
-    ip = env("POD_IP");
-    if (ip.empty() && !unspecified(bound)) ip = bound.ip_string();
+    // Bound to a specific address (loopback included): that is the one to advertise.
+    if (!unspecified(bound)) ip = bound.ip_string();
+    if (ip.empty()) ip = env("POD_IP");
     if (ip.empty()) ip = first_interface_ipv4();
-    if (ip.empty()) ip = "127.0.0.1";
+    if (ip.empty())
+      throw std::runtime_error(
+          "no IPv4 address to advertise (only loopback found); set cluster_advertise");
   }
   bool v6 = ip.find(':') != std::string::npos;
   return gossip::Address::parse((v6 ? "[" + ip + "]" : ip) + ":" + std::to_string(bound.port));
+}
+
+std::map<std::string, std::string> kubernetes_tags() {
+  std::map<std::string, std::string> tags;
+  for (auto [var, tag] : {std::pair{"POD_NAME", "pod"}, {"POD_NAMESPACE", "namespace"},
+                          {"POD_UID", "uid"}, {"NODE_NAME", "node"}}) {
+    if (auto v = env(var); !v.empty()) tags[tag] = v;
+  }
+  return tags;
 }
 
 }  // namespace kc::agent

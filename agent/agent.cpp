@@ -7,6 +7,7 @@
 #include "agent/datastore_link.h"
 #include "agent/gossip/asio/asio_runtime.h"
 #include "agent/gossip/crypto/keyring.h"
+#include "agent/http/services.h"
 #include "agent/rpc/log_source.h"
 #include "agent/rpc/server.h"
 #include "agent/serf/serf.h"
@@ -28,7 +29,9 @@ gossip::Config profile_config(const std::string& profile) {
 Agent::Agent(boost::asio::io_context& io, AgentConfig config) : io_(io), config_(std::move(config)) {}
 
 Agent::~Agent() {
-  // RPC first (it calls into the API), then Serf (it uses the transport and scheduler).
+  // HTTP and event consumers first (they use Serf and the API), then RPC (it calls into the
+  // API), then Serf (it uses the transport and scheduler).
+  services_.reset();
   if (rpc_) rpc_->stop();
   rpc_.reset();
   datastore_.reset();
@@ -64,10 +67,17 @@ void Agent::start() {
   topts.bind = config_.bind;
   serf::Config sc;
   sc.node_name = name_;
-  sc.tags = config_.tags;
+  sc.tags = kubernetes_tags();
+  for (auto& [k, v] : config_.tags) sc.tags[k] = v;
   sc.memberlist = profile_config(config_.profile);
   sc.keyring_file = config_.keyring_file;
   topts.stream_timeout = sc.memberlist.tcp_timeout;
+  // As serf's agent does: member events, and user events sent with coalescing, are held
+  // until 1 s passes without another or 3 s since the first, then delivered in summary.
+  sc.coalesce_period = std::chrono::seconds(3);
+  sc.quiescent_period = std::chrono::seconds(1);
+  sc.user_coalesce_period = std::chrono::seconds(3);
+  sc.user_quiescent_period = std::chrono::seconds(1);
   try {
     transport_ = std::make_unique<gossip::AsioTransport>(io_, topts);
   } catch (const std::system_error& e) {
@@ -96,6 +106,9 @@ void Agent::start() {
     else if (auto* q = std::get_if<std::shared_ptr<serf::Query>>(&e))
       log->info("Received event: query: {}", (*q)->name);
   });
+  // Before Serf starts, so the first events reach handlers and a bad HTTP address fails early.
+  services_ = std::make_unique<agent_http::AgentServices>(io_, config_, *serf_, *api_, *rpc_);
+  services_->start();
   serf_->start();
   rpc_->start();
   if (config_.datastore) {
@@ -132,6 +145,7 @@ void Agent::join_seeds(int attempt) {
 void Agent::leave_and_stop(std::function<void(int)> done) {
   if (stopping_ || !serf_) return done(0);
   stopping_ = true;
+  if (services_) services_->set_leaving();
   auto log = kc::log::get("agent");
   log->info("gracefully leaving the cluster");
   auto finished = std::make_shared<bool>(false);
@@ -160,6 +174,7 @@ void Agent::leave_and_stop(std::function<void(int)> done) {
 void Agent::stop() {
   stopping_ = true;
   if (join_timer_) join_timer_->cancel();
+  if (services_) services_->stop();
   if (rpc_) rpc_->stop();
   if (serf_) serf_->shutdown();
   if (on_stopped_) {

@@ -21,6 +21,10 @@ class Server;
 class LogSource;
 }  // namespace kc::rpc
 
+namespace kc::agent_http {
+class AgentServices;
+}
+
 namespace kc::agent {
 
 class SerfApi;
@@ -44,6 +48,8 @@ class Agent {
 
   const std::string& name() const { return name_; }
   std::string advertise() const;
+  // HTTP API, metrics and event consumers; null before start().
+  agent_http::AgentServices* services() { return services_.get(); }
 
  private:
   void join_seeds(int attempt);
@@ -58,6 +64,7 @@ class Agent {
   std::unique_ptr<SerfApi> api_;
   std::unique_ptr<rpc::LogSource> logs_;
   std::unique_ptr<rpc::Server> rpc_;
+  std::unique_ptr<agent_http::AgentServices> services_;
   std::unique_ptr<DatastoreLink> datastore_;
   std::unique_ptr<boost::asio::steady_timer> join_timer_;
   bool stopping_ = false;

@@ -6,6 +6,8 @@
 #include <fstream>
 #include <random>
 
+#include "agent/events/handler_spec.h"
+#include "common/http/client.h"
 #include "common/logging.h"
 
 namespace kc::agent {
@@ -31,6 +33,16 @@ std::string check_tags(const std::string& v) {
   return "";
 }
 
+std::string check_handlers(const std::string& v) {
+  std::vector<events::HandlerSpec> specs;
+  return events::parse_handler_list(config::split_list(v), specs);
+}
+
+std::string check_url(const std::string& v) {
+  std::string err;
+  return http::Url::parse(v, &err) ? "" : err;
+}
+
 }  // namespace
 
 std::vector<KeySpec> agent_keys() {
@@ -52,8 +64,14 @@ std::vector<KeySpec> agent_keys() {
       {"cluster_http_listen", std::nullopt, "IP:port", host_port},
       {"cluster_node_name", std::nullopt, "a name unique in the cluster", {}},
       {"cluster_join", std::nullopt, "comma-separated host:port list", {}},
-      {"cluster_event_handlers", std::nullopt, "comma-separated [filter=]command list", {}},
-      {"cluster_kong_admin_url", std::nullopt, "http://host:port of the local Kong Admin API", {}},
+      {"cluster_event_handlers", std::nullopt,
+       "comma-separated [filter=]command list (serf's -event-handler)", check_handlers},
+      {"cluster_event_handler_timeout", "60", "seconds a handler may run before it is killed",
+       [](const std::string& v) { return check_uint(v, 1, 86400); }},
+      {"cluster_event_handler_concurrency", "4", "handler processes running at once, 1-64",
+       [](const std::string& v) { return check_uint(v, 1, 64); }},
+      {"cluster_kong_admin_url", std::nullopt, "http://host:port of the local Kong Admin API",
+       check_url},
       {"cluster_rpc_auth", std::nullopt, "a token RPC clients must present", {}, true},
       {"cluster_tags", std::nullopt, "comma-separated key=value list", check_tags},
       {"cluster_keepalive_interval", "30", "seconds between nodes-row refreshes (Kong: 30)",
@@ -104,6 +122,8 @@ AgentConfig agent_config_from(const config::Settings& s) {
   c.http_addr = s.get("cluster_http_listen");
   c.join = config::split_list(s.get("cluster_join"));
   c.event_handlers = config::split_list(s.get("cluster_event_handlers"));
+  c.event_handler_timeout = std::chrono::seconds(std::stoi(s.get("cluster_event_handler_timeout")));
+  c.event_handler_concurrency = std::stoul(s.get("cluster_event_handler_concurrency"));
   c.kong_admin_url = s.get("cluster_kong_admin_url");
   c.rpc_auth = s.get("cluster_rpc_auth");
   for (auto& item : config::split_list(s.get("cluster_tags"))) {

@@ -24,7 +24,9 @@ struct AgentConfig {
   int ttl_on_failure = 3600;
   std::string http_addr;                  // cluster_http_listen ("" = off)
   std::vector<std::string> join;
-  std::vector<std::string> event_handlers;
+  std::vector<std::string> event_handlers;  // serf-style [filter=]command items
+  std::chrono::milliseconds event_handler_timeout{60000};
+  size_t event_handler_concurrency = 4;
   std::string kong_admin_url;
   std::string rpc_auth;
   std::map<std::string, std::string> tags;

@@ -1,4 +1,5 @@
 # The kong-cluster binary: the agent and the client subcommands.
+add_subdirectory(${CMAKE_CURRENT_SOURCE_DIR}/http)
 add_library(kc_agent STATIC
   ${CMAKE_CURRENT_SOURCE_DIR}/agent.cpp
   ${CMAKE_CURRENT_SOURCE_DIR}/agent_config.cpp
@@ -7,7 +8,7 @@ add_library(kc_agent STATIC
   ${CMAKE_CURRENT_SOURCE_DIR}/datastore_link.cpp
 )
 target_include_directories(kc_agent PUBLIC ${PROJECT_SOURCE_DIR})
-target_link_libraries(kc_agent PUBLIC kc_serf kc_rpc kc_datastore kc_gossip kc_common)
+target_link_libraries(kc_agent PUBLIC kc_agent_http kc_events kc_serf kc_rpc kc_datastore kc_gossip kc_common)
 
 add_executable(kong-cluster ${CMAKE_CURRENT_SOURCE_DIR}/main.cpp)
 target_link_libraries(kong-cluster PRIVATE kc_agent kc_cli CLI11::CLI11)

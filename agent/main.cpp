@@ -12,8 +12,8 @@ namespace {
 
 struct AgentFlags {
   std::string conf, node, bind, advertise, advertise_mode, rpc_addr, encrypt, keyring_file,
-      profile, log_level, data_dir, rpc_auth, http_addr;
-  std::vector<std::string> join, tags;
+      profile, log_level, data_dir, rpc_auth, http_addr, kong_admin_url;
+  std::vector<std::string> join, tags, event_handlers;
 };
 
 void add_agent_command(CLI::App& app, AgentFlags& f, int& exit_code) {
@@ -36,6 +36,10 @@ void add_agent_command(CLI::App& app, AgentFlags& f, int& exit_code) {
   cmd->add_option("--data-dir", f.data_dir, "where the generated node name is kept");
   cmd->add_option("--rpc-auth", f.rpc_auth, "token RPC clients must present (cluster_rpc_auth)");
   cmd->add_option("--http-addr", f.http_addr, "HTTP API and metrics address (cluster_http_listen)");
+  cmd->add_option("--event-handler", f.event_handlers,
+                  "[filter=]command, as serf's -event-handler (repeatable; cluster_event_handlers)");
+  cmd->add_option("--kong-admin-url", f.kong_admin_url,
+                  "local Kong Admin API that receives events (cluster_kong_admin_url)");
   cmd->callback([&f, &exit_code] {
     using kc::config::Settings;
     try {
@@ -65,6 +69,8 @@ void add_agent_command(CLI::App& app, AgentFlags& f, int& exit_code) {
       };
       flag(join_list(f.join), "cluster_join", "--join");
       flag(join_list(f.tags), "cluster_tags", "--tag");
+      flag(join_list(f.event_handlers), "cluster_event_handlers", "--event-handler");
+      flag(f.kong_admin_url, "cluster_kong_admin_url", "--kong-admin-url");
       exit_code = kc::agent::run_agent(kc::agent::agent_config_from(s));
     } catch (const kc::config::ConfigError& e) {
       std::cerr << "kong-cluster agent: " << e.what() << "\n";

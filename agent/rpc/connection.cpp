@@ -12,7 +12,10 @@ namespace asio = boost::asio;
 
 Connection::Connection(asio::ip::tcp::socket socket, Server& server,
                        std::weak_ptr<char> server_alive)
-    : socket_(std::move(socket)), server_(server), server_alive_(std::move(server_alive)) {}
+    : socket_(std::move(socket)),
+      server_(server),
+      server_alive_(std::move(server_alive)),
+      linger_timer_(socket_.get_executor()) {}
 
 void Connection::start(AgentApi& api, LogSource* logs, const std::string& auth_key,
                        const SessionLimits& limits, SessionCounters* counters) {
@@ -26,12 +29,22 @@ void Connection::start(AgentApi& api, LogSource* logs, const std::string& auth_k
 }
 
 void Connection::read() {
-  if (reading_ || closed_ || finishing_ || !session_ || !session_->accepting_input()) return;
+  if (reading_ || closed_ || !session_) return;
+  if (!lingering_ && (finishing_ || !session_->accepting_input())) return;
   reading_ = true;
   socket_.async_read_some(asio::buffer(buf_),
                           [self = shared_from_this()](boost::system::error_code ec, size_t n) {
                             self->reading_ = false;
                             if (self->closed_) return;
+                            if (self->lingering_) {
+                              // Only waiting for the peer to hang up; whatever it still sends is
+                              // ignored.
+                              if (ec)
+                                self->close();
+                              else
+                                self->read();
+                              return;
+                            }
                             if (ec) {
                               // EOF or reset: like serf, stop processing; replies already queued
                               // still go out.
@@ -67,7 +80,7 @@ void Connection::write_next() {
                       if (!self->queue_.empty()) {
                         self->write_next();
                       } else if (self->finishing_) {
-                        self->close();
+                        self->flushed();
                         return;
                       }
                       self->session_->drained();
@@ -75,18 +88,38 @@ void Connection::write_next() {
 }
 
 void Connection::finish(std::function<void()> after) {
-  if (closed_) return;
+  if (closed_ || finishing_) return;
   finishing_ = true;
   if (after) after_ = std::move(after);
   if (!writing_ && queue_.empty()) {
     // Closing from inside the session's own call stack would destroy it under its feet.
-    asio::post(socket_.get_executor(), [self = shared_from_this()] { self->close(); });
+    asio::post(socket_.get_executor(), [self = shared_from_this()] { self->flushed(); });
   }
+}
+
+void Connection::finish_lingering(std::function<void()> after) {
+  linger_ = true;
+  finish(std::move(after));
+}
+
+void Connection::flushed() {
+  if (closed_) return;
+  if (!linger_) {
+    close();
+    return;
+  }
+  lingering_ = true;
+  linger_timer_.expires_after(std::chrono::seconds(2));
+  linger_timer_.async_wait([self = shared_from_this()](boost::system::error_code ec) {
+    if (!ec) self->close();
+  });
+  read();
 }
 
 void Connection::close() {
   if (closed_) return;
   closed_ = true;
+  linger_timer_.cancel();
   if (session_) session_->close();
   boost::system::error_code ec;
   socket_.shutdown(asio::ip::tcp::socket::shutdown_both, ec);

@@ -5,6 +5,7 @@
 
 #include <array>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <deque>
 #include <functional>
 #include <memory>
@@ -28,12 +29,14 @@ class Connection : public SessionOutput, public std::enable_shared_from_this<Con
   void send(Bytes data) override;
   size_t backlog() const override { return backlog_; }
   void finish(std::function<void()> after) override;
+  void finish_lingering(std::function<void()> after) override;
   void input_space() override { read(); }
 
  private:
   void read();
   void write_next();
   void closed_cleanup();
+  void flushed();
 
   boost::asio::ip::tcp::socket socket_;
   Server& server_;
@@ -45,6 +48,9 @@ class Connection : public SessionOutput, public std::enable_shared_from_this<Con
   bool reading_ = false;
   bool writing_ = false;
   bool finishing_ = false;
+  bool linger_ = false;     // after the last write, wait for the peer to close
+  bool lingering_ = false;  // waiting now (reads are discarded)
+  boost::asio::steady_timer linger_timer_;
   bool closed_ = false;
   std::function<void()> after_;
 };

@@ -88,11 +88,14 @@ void Session::drop_subscriptions() {
   monitor_.reset();
 }
 
-void Session::finish(std::function<void()> after) {
+void Session::finish(std::function<void()> after, bool linger) {
   if (closed_) return;
   closed_ = true;
   drop_subscriptions();
-  out_.finish(std::move(after));
+  if (linger)
+    out_.finish_lingering(std::move(after));
+  else
+    out_.finish(std::move(after));
 }
 
 void Session::protocol_error(const std::string& why) {
@@ -398,7 +401,7 @@ void Session::handle_leave(uint64_t seq) {
     }
     busy_ = false;
     reply(seq, e);
-    finish([api] { api->shutdown(); });
+    finish([api] { api->shutdown(); }, /*linger=*/true);
   });
 }
 

@@ -37,6 +37,10 @@ class SessionOutput {
   // The session is over: write what is queued, close, then run `after` (may be empty).
   // Must not destroy the session from inside this call.
   virtual void finish(std::function<void()> after) = 0;
+  // Like finish(), but once written the connection stays open until the peer closes it or
+  // a short grace period ends. For `leave`: serf's Go client reports "client closed" when
+  // the close races the reply it is still handing over.
+  virtual void finish_lingering(std::function<void()> after) { finish(std::move(after)); }
   // The session has room for more input again (reading may resume).
   virtual void input_space() {}
 };
@@ -98,7 +102,7 @@ class Session {
   std::optional<mp::Document> next_object();
   void dispatch(const proto::RequestHeader& h, const mp::Value& body);
   void protocol_error(const std::string& why);
-  void finish(std::function<void()> after = {});
+  void finish(std::function<void()> after = {}, bool linger = false);
   void drop_subscriptions();
 
   // Replies: a header, optionally followed by a body written by `body`.

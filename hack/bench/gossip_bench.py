@@ -369,11 +369,23 @@ def proc_status(pid):
         with open("/proc/%d/status" % pid) as f:
             for line in f:
                 k, _, v = line.partition(":")
-                if k in ("VmRSS", "VmHWM", "Threads"):
+                if k in ("VmRSS", "VmHWM", "RssAnon", "RssFile", "Threads"):
                     out[k] = int(v.split()[0])
     except OSError:
         return None
     return out
+
+
+def proc_pss_kib(pid):
+    """Proportional set size: shared pages divided among the processes mapping them."""
+    try:
+        with open("/proc/%d/smaps_rollup" % pid) as f:
+            for line in f:
+                if line.startswith("Pss:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return None
 
 
 def machine_ticks():
@@ -509,6 +521,7 @@ class Cluster:
         os.makedirs(self.logdir, exist_ok=True)
         self.agents = [Agent(impl, i, "%s-%03d" % (self.PREFIX[impl], i)) for i in range(n)]
         self.names = {a.name for a in self.agents}
+        self._t0, self._late = None, {}
 
     def _cmd(self, a):
         if self.impl == "serf":
@@ -630,13 +643,19 @@ class Cluster:
     def all_alive(self, a, body):
         members = (body or {}).get("Members") or []
         alive = {m.get("Name") for m in members if m.get("Status") == "alive"}
-        return self.names <= alive
+        ok = self.names <= alive
+        if not ok and self._t0 is not None and a.name not in self._late \
+                and time.monotonic() - self._t0 > self.cfg.straggler:
+            # what an agent still lacks once it counts as left waiting (diagnostics)
+            self._late[a.name] = sorted(self.names - alive)
+        return ok
 
     def converge(self, timeout, poll):
         """Mass join at agent 0, then per-agent time until it lists all N alive."""
         seed_addr = "127.0.0.1:%d" % self.agents[0].gossip_port
         joiners = self.agents[1:]
         t0 = time.monotonic()
+        self._t0, self._late = t0, {}
         join_seq = {a.name: a.rpc.send("join", {"Existing": [seed_addr], "Replay": False})
                     for a in joiners}
         deadline = t0 + timeout
@@ -654,6 +673,8 @@ class Cluster:
         per_agent = {name: got[name] - t0 for name in got}
         return {"n": self.n, "converged": len(per_agent), "join_errors": join_err,
                 "per_agent_s": sorted(per_agent.values()),
+                "by_agent_s": per_agent,
+                "missing_when_late": self._late,
                 "all_s": max(per_agent.values()) if len(per_agent) == self.n else None,
                 "timeout_s": timeout}
 
@@ -708,7 +729,7 @@ def idle_window(clusters, seconds):
     out = {}
     agents_ticks = 0
     for c in clusters:
-        cpu, rss, hwm, thr = [], [], [], []
+        cpu, rss, hwm, anon, filer, pss, thr = [], [], [], [], [], [], []
         for a in c.live():
             t0 = samples[c.impl].get(a.name)
             t1 = proc_cpu_ticks(a.pid)
@@ -719,9 +740,15 @@ def idle_window(clusters, seconds):
             cpu.append((t1 - t0) / CLK_TCK)
             rss.append(st["VmRSS"] * PAGE_MIB)
             hwm.append(st["VmHWM"] * PAGE_MIB)
+            anon.append(st.get("RssAnon", 0) * PAGE_MIB)
+            filer.append(st.get("RssFile", 0) * PAGE_MIB)
+            ps = proc_pss_kib(a.pid)
+            if ps is not None:
+                pss.append(ps * PAGE_MIB)
             thr.append(st["Threads"])
         out[c.impl] = {"agents": len(cpu), "window_s": elapsed, "cpu_s": cpu, "rss_mib": rss,
-                       "hwm_mib": hwm, "threads": thr}
+                       "hwm_mib": hwm, "anon_mib": anon, "file_mib": filer, "pss_mib": pss,
+                       "threads": thr}
     total = m1[0] - m0[0]
     busy = total - (m1[1] - m0[1])
     out["machine"] = {"busy_pct": 100.0 * busy / total if total else None,
@@ -761,6 +788,9 @@ def run_size(n, cfg, reg, logdir, rnd, log):
                     % (n, r + 1, impl, conv["converged"], n, n, statistics.median(pa) if pa else float("nan"),
                        ("%.2f s" % conv["all_s"]) if conv["all_s"] is not None else "TIMEOUT",
                        cfg.straggler, sum(1 for x in pa if x > cfg.straggler) + (n - len(pa))))
+                for name, miss in sorted(conv["missing_when_late"].items()):
+                    log("      %s after %g s still lacked %s; saw all after %s"
+                        % (name, cfg.straggler, ",".join(miss), fmt_s(conv["by_agent_s"].get(name))))
             res["rounds"].append(rr)
             if r == 0:
                 if cfg.settle > 0:
@@ -820,6 +850,9 @@ def derive(res, cfg):
         d[impl] = {
             "rss_mib": statistics.median(idle["rss_mib"]) if idle.get("rss_mib") else None,
             "hwm_mib": statistics.median(idle["hwm_mib"]) if idle.get("hwm_mib") else None,
+            "anon_mib": statistics.median(idle["anon_mib"]) if idle.get("anon_mib") else None,
+            "file_mib": statistics.median(idle["file_mib"]) if idle.get("file_mib") else None,
+            "pss_mib": statistics.median(idle["pss_mib"]) if idle.get("pss_mib") else None,
             "threads": statistics.median(idle["threads"]) if idle.get("threads") else None,
             "cpu_s": statistics.fmean(idle["cpu_s"]) if idle.get("cpu_s") else None,
             "cpu_pct_core": (100.0 * statistics.fmean(idle["cpu_s"]) / idle["window_s"]
@@ -849,6 +882,9 @@ def verdict(ok):
 def report(results, cfg, log):
     rows = [
         ("RSS per agent, MiB (median)", "rss_mib", "%.1f", "rss"),
+        ("  of which anonymous (RssAnon), MiB", "anon_mib", "%.1f", None),
+        ("  of which file-backed (RssFile), MiB", "file_mib", "%.1f", None),
+        ("PSS per agent (shared pages split), MiB", "pss_mib", "%.1f", None),
         ("peak RSS (VmHWM), MiB (median)", "hwm_mib", "%.1f", None),
         ("threads per agent (median)", "threads", "%.0f", None),
         ("idle CPU s/agent per window (mean)", "cpu_s", "%.3f", "cpu"),

@@ -1,0 +1,49 @@
+// The agent's Prometheus series, all prefixed kong_cluster_, read at scrape time from the
+// counters each component keeps (gossip, Serf, RPC, HTTP, event handlers, Kong delivery), so
+// the series are always current and the components stay free of metrics code.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <map>
+#include <string>
+
+#include "common/metrics/registry.h"
+
+namespace kc::serf {
+class Serf;
+}
+namespace kc::rpc {
+class Server;
+}
+namespace kc::http {
+class Server;
+}
+namespace kc::events {
+class ScriptHandlers;
+class KongDelivery;
+}  // namespace kc::events
+
+namespace kc::agent_http {
+
+// Events Serf delivered to the agent (after coalescing), by serf's type name.
+struct EventCounts {
+  std::map<std::string, uint64_t> by_type = {
+      {"member-join", 0}, {"member-leave", 0}, {"member-failed", 0}, {"member-update", 0},
+      {"member-reap", 0}, {"user", 0},         {"query", 0}};
+};
+
+// Any pointer may be null (that part is not running); the pointees must outlive the registry.
+struct MetricSources {
+  serf::Serf* serf = nullptr;
+  const rpc::Server* rpc = nullptr;
+  const http::Server* http = nullptr;
+  const events::ScriptHandlers* handlers = nullptr;
+  const events::KongDelivery* kong = nullptr;
+  const EventCounts* events = nullptr;
+  std::string version;
+};
+
+void register_agent_metrics(metrics::Registry& registry, const MetricSources& sources);
+
+}  // namespace kc::agent_http

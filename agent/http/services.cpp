@@ -1,0 +1,149 @@
+#include "agent/http/services.h"
+
+#include <prometheus/counter.h>
+#include <prometheus/histogram.h>
+
+#include "agent/events/kong_delivery.h"
+#include "agent/events/script_handlers.h"
+#include "agent/gossip/memberlist.h"
+#include "agent/http/cluster_routes.h"
+#include "agent/rpc/server.h"
+#include "agent/serf/serf.h"
+#include "common/http/router.h"
+#include "common/http/server.h"
+#include "common/logging.h"
+
+#ifndef KC_VERSION
+#define KC_VERSION "dev"
+#endif
+
+namespace kc::agent_http {
+
+AgentServices::AgentServices(boost::asio::io_context& io, const agent::AgentConfig& config,
+                             serf::Serf& serf, rpc::AgentApi& api, const rpc::Server& rpc)
+    : io_(io),
+      config_(config),
+      serf_(serf),
+      api_(api),
+      rpc_(rpc),
+      metrics_(std::make_unique<metrics::Registry>()),
+      router_(std::make_unique<http::Router>()) {}
+
+AgentServices::~AgentServices() { stop(); }
+
+void AgentServices::start() {
+  auto log = kc::log::get("agent");
+  if (!config_.event_handlers.empty()) {
+    std::vector<events::HandlerSpec> specs;
+    if (auto err = events::parse_handler_list(config_.event_handlers, specs); !err.empty())
+      throw std::runtime_error("cluster_event_handlers: " + err);
+    events::HandlerOptions ho;
+    ho.child.timeout = config_.event_handler_timeout;
+    ho.max_concurrent = config_.event_handler_concurrency;
+    for (auto& s : specs) log->info("event handler: {}", s.to_string());
+    handlers_ = std::make_unique<events::ScriptHandlers>(
+        io_, std::move(specs), [this] { return serf_.local_member(); }, ho);
+  }
+  if (!config_.kong_admin_url.empty()) {
+    std::string err;
+    auto url = http::Url::parse(config_.kong_admin_url, &err);
+    if (!url) throw std::runtime_error("cluster_kong_admin_url: " + err);
+    events::KongDeliveryOptions ko;
+    ko.url = *url;
+    kong_ = std::make_unique<events::KongDelivery>(io_, ko);
+    log->info("delivering member events and `kong` user events to {}", config_.kong_admin_url);
+  }
+  subscription_ = serf_.subscribe([this](const serf::Event& e) { on_event(e); });
+
+  if (!config_.http_addr.empty()) start_http();
+
+  MetricSources src;
+  src.serf = &serf_;
+  src.rpc = &rpc_;
+  src.http = http_.get();
+  src.handlers = handlers_.get();
+  src.kong = kong_.get();
+  src.events = &event_counts_;
+  src.version = KC_VERSION;
+  register_agent_metrics(*metrics_, src);
+  metrics::add_process_metrics(*metrics_);
+}
+
+void AgentServices::on_event(const serf::Event& e) {
+  ++event_counts_.by_type[serf::to_string(serf::event_type(e))];
+  if (handlers_) handlers_->dispatch(e);
+  if (kong_) kong_->offer(e);
+}
+
+void AgentServices::start_http() {
+  ClusterRoutesOptions ro;
+  ro.ready = [this](std::string& reason) { return ready(reason); };
+  ro.incarnation = [this](const std::string& name) -> std::optional<uint32_t> {
+    auto* ml = serf_.memberlist().memberlist();
+    auto* node = ml ? ml->find(name) : nullptr;
+    if (!node) return std::nullopt;
+    return node->incarnation;
+  };
+  add_cluster_routes(*router_, api_, ro);
+  metrics::add_metrics_route(*router_, *metrics_);
+
+  auto& requests = prometheus::BuildCounter()
+                       .Name("kong_cluster_http_requests_total")
+                       .Help("HTTP requests answered, by route and status code.")
+                       .Register(metrics_->prom());
+  auto& durations = prometheus::BuildHistogram()
+                        .Name("kong_cluster_http_request_duration_seconds")
+                        .Help("Time from a request's arrival to its response, by route.")
+                        .Register(metrics_->prom());
+  http::ServerOptions so;
+  so.bind = config_.http_addr;
+  http_ = std::make_unique<http::Server>(
+      io_, so, [this](http::Request& req, http::Reply reply) { router_->dispatch(req, reply); });
+  http_->set_observer([&requests, &durations](const http::Request& req, const http::Response& res,
+                                              std::chrono::steady_clock::duration took) {
+    // Unmatched paths share one label so scanners cannot grow the series without bound.
+    auto route = req.route.empty() ? std::string("unmatched") : req.route;
+    requests.Add({{"route", route}, {"code", std::to_string(res.status)}}).Increment();
+    static const prometheus::Histogram::BucketBoundaries buckets = {
+        0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30};
+    durations.Add({{"route", route}}, buckets)
+        .Observe(std::chrono::duration<double>(took).count());
+  });
+  try {
+    http_->start();
+  } catch (const std::runtime_error& e) {
+    throw std::runtime_error(std::string(e.what()) + " (cluster_http_listen)");
+  }
+  kc::log::get("agent")->info("HTTP API and metrics on {}",
+                              http_->local_endpoint().address().to_string() + ":" +
+                                  std::to_string(http_->local_endpoint().port()));
+}
+
+bool AgentServices::ready(std::string& reason) const {
+  if (stopped_) {
+    reason = "stopping";
+    return false;
+  }
+  if (leaving_ || serf_.state() != serf::Serf::State::Alive) {
+    reason = std::string("serf is ") + serf::to_string(serf_.state());
+    return false;
+  }
+  return true;
+}
+
+std::optional<boost::asio::ip::tcp::endpoint> AgentServices::http_endpoint() const {
+  if (!http_) return std::nullopt;
+  return http_->local_endpoint();
+}
+
+void AgentServices::stop() {
+  if (stopped_) return;
+  stopped_ = true;
+  if (subscription_) serf_.unsubscribe(subscription_);
+  subscription_ = 0;
+  if (handlers_) handlers_->stop();
+  if (kong_) kong_->stop();
+  if (http_) http_->stop();
+}
+
+}  // namespace kc::agent_http

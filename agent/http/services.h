@@ -1,0 +1,76 @@
+// What the agent offers besides gossip and RPC, in one place so Agent::start/stop only call
+// in: the HTTP server (Kong's /cluster endpoints, /v1/members, /healthz, /readyz,
+// /metrics), the metrics registry, and the consumers of Serf's events (handler scripts and
+// delivery to the local Kong Admin API).
+#pragma once
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <memory>
+#include <optional>
+
+#include "agent/agent_config.h"
+#include "agent/http/agent_metrics.h"
+#include "agent/serf/event.h"
+
+namespace kc::serf {
+class Serf;
+}
+namespace kc::rpc {
+class AgentApi;
+class Server;
+}  // namespace kc::rpc
+namespace kc::http {
+class Server;
+class Router;
+}  // namespace kc::http
+namespace kc::events {
+class ScriptHandlers;
+class KongDelivery;
+}  // namespace kc::events
+
+namespace kc::agent_http {
+
+class AgentServices {
+ public:
+  AgentServices(boost::asio::io_context& io, const agent::AgentConfig& config, serf::Serf& serf,
+                rpc::AgentApi& api, const rpc::Server& rpc);
+  ~AgentServices();
+  AgentServices(const AgentServices&) = delete;
+  AgentServices& operator=(const AgentServices&) = delete;
+
+  // Subscribes to Serf's events and starts the HTTP server (when cluster_http_listen is
+  // set). Call before Serf starts so no event is missed. Throws std::runtime_error naming
+  // the key on a bad address or a port in use.
+  void start();
+  // Readiness turns false, handlers are killed, the HTTP server closes. Idempotent.
+  void stop();
+  // From the start of a graceful leave: /readyz answers 503 so traffic drains first.
+  void set_leaving() { leaving_ = true; }
+
+  // For more series (the datastore's): register them here before or after start().
+  metrics::Registry& metrics() { return *metrics_; }
+  std::optional<boost::asio::ip::tcp::endpoint> http_endpoint() const;
+
+ private:
+  void on_event(const serf::Event& e);
+  void start_http();
+  bool ready(std::string& reason) const;
+
+  boost::asio::io_context& io_;
+  const agent::AgentConfig& config_;
+  serf::Serf& serf_;
+  rpc::AgentApi& api_;
+  const rpc::Server& rpc_;
+  std::unique_ptr<metrics::Registry> metrics_;
+  std::unique_ptr<http::Router> router_;
+  std::unique_ptr<http::Server> http_;
+  std::unique_ptr<events::ScriptHandlers> handlers_;
+  std::unique_ptr<events::KongDelivery> kong_;
+  EventCounts event_counts_;
+  int subscription_ = 0;
+  bool leaving_ = false;
+  bool stopped_ = false;
+};
+
+}  // namespace kc::agent_http
