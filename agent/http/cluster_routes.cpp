@@ -12,7 +12,7 @@ namespace kc::agent_http {
 
 using http::Reply;
 using http::Request;
-using nlohmann::ordered_json;
+using json = nlohmann::json;
 
 namespace {
 
@@ -61,8 +61,8 @@ void force_leave(rpc::AgentApi& api, const std::string& name, bool prune, const 
   });
 }
 
-ordered_json protocol(uint8_t min, uint8_t max, uint8_t cur) {
-  return ordered_json{{"min", min}, {"max", max}, {"version", cur}};
+json protocol(uint8_t min, uint8_t max, uint8_t cur) {
+  return json{{"min", min}, {"max", max}, {"version", cur}};
 }
 
 }  // namespace
@@ -76,12 +76,12 @@ void add_cluster_routes(http::Router& router, rpc::AgentApi& api, ClusterRoutesO
 
   router.add("GET", "/cluster", [&api](Request& req, const Reply& reply) {
     auto status = req.query.find("status");
-    ordered_json data = ordered_json::array();
+    json data = json::array();
     for (auto& m : api.members()) {
       if (status != req.query.end() && m.status != status->second) continue;
       data.push_back({{"name", m.name}, {"address", member_address(m)}, {"status", m.status}});
     }
-    ordered_json body;
+    json body;
     body["data"] = data;
     body["total"] = data.size();
     reply(http::json_response(200, body));
@@ -122,14 +122,14 @@ void add_cluster_routes(http::Router& router, rpc::AgentApi& api, ClusterRoutesO
 
   auto members = [&api, opts](Request& req, const Reply& reply) {
     auto status = req.query.find("status");
-    ordered_json list = ordered_json::array();
+    json list = json::array();
     for (auto& m : api.members()) {
       if (status != req.query.end() && m.status != status->second) continue;
-      ordered_json j;
+      json j;
       j["name"] = m.name;
       j["addr"] = member_address(m);
       j["port"] = m.port;
-      j["tags"] = ordered_json::object();
+      j["tags"] = json::object();
       for (auto& [k, v] : m.tags) j["tags"][k] = v;
       j["status"] = m.status;
       if (opts->incarnation) {
@@ -140,7 +140,7 @@ void add_cluster_routes(http::Router& router, rpc::AgentApi& api, ClusterRoutesO
       j["memberlist_protocol"] = protocol(m.protocol_min, m.protocol_max, m.protocol_cur);
       list.push_back(std::move(j));
     }
-    ordered_json body;
+    json body;
     body["members"] = list;
     body["total"] = list.size();
     reply(http::json_response(200, body));

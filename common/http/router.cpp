@@ -42,6 +42,7 @@ void Router::dispatch(Request& req, const Reply& reply) const {
   for (const auto& r : routes_) {
     Params params;
     if (!match(r, segs, params)) continue;
+    if (!path_known) req.route = r.pattern;  // labels a 405 with the path it was for
     path_known = true;
     if (r.method != req.method) continue;
     req.params = std::move(params);

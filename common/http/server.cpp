@@ -126,8 +126,6 @@ class Session : public std::enable_shared_from_this<Session> {
     if (ec == bhttp::error::header_limit)
       return send_error(431, "Request header fields too large");
     if (ec == bhttp::error::body_limit) return send_error(413, "Request body too large");
-    if (ec == bhttp::error::bad_method) return send_error(501, "Method not implemented");
-    if (ec == bhttp::error::bad_version) return send_error(505, "HTTP version not supported");
     send_error(400, "Bad request: " + ec.message());
   }
 

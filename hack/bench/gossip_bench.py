@@ -1003,7 +1003,7 @@ def parse_args(argv):
     p.add_argument("--timeout", type=float, default=150.0,
                    help="deadline in seconds for each convergence and each detection phase")
     p.add_argument("--kills", type=int, default=3, help="kill -9 victims per cluster, one after another")
-    p.add_argument("--rounds", type=int, default=1,
+    p.add_argument("--rounds", type=int, default=3,
                    help="mass-join rounds per N, each on fresh clusters (idle and kills in round 1)")
     p.add_argument("--straggler", type=float, default=10.0,
                    help="an agent slower than this to see all N alive counts as left waiting")

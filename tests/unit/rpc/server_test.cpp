@@ -212,6 +212,23 @@ TEST(Server, StopClosesEveryConnection) {
   EXPECT_FALSE(late.ok());
 }
 
+TEST(Server, LeaveKeepsTheConnectionUntilTheClientHangsUp) {
+  // serf's Go client may report "client closed" if the close races the reply, so the
+  // server lingers after answering `leave`, and shuts the agent down when the client goes.
+  ServerHarness h;
+  auto c = std::make_unique<RawConn>(h.port);
+  c->send(handshake(1));
+  c->send(request("leave", 2));
+  ASSERT_TRUE(c->read_object());
+  auto reply = c->read_object();
+  ASSERT_TRUE(reply);
+  EXPECT_EQ(proto::read_response_header(reply->second.root()).error, "");
+  EXPECT_TRUE(c->silent_for(std::chrono::milliseconds(200)));  // still open
+  c.reset();
+  EXPECT_TRUE(wait_until([&] { return h.agent.shutdown_called(); }));
+  EXPECT_TRUE(wait_until([&] { return h.connections() == 0; }));
+}
+
 TEST(Server, HalfClosedClientStillGetsItsReplies) {
   ServerHarness h;
   RawConn c(h.port);
