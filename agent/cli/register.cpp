@@ -16,21 +16,14 @@ void add_rpc_flags(CLI::App* sub, RpcOptions& rpc) {
                   "RPC auth token of the agent (env KONG_CLUSTER_RPC_AUTH)");
 }
 
-template <typename Options>
-std::pair<CLI::App*, std::shared_ptr<Options>> command(CLI::App& app, const char* name,
-                                                       const char* help) {
-  auto opts = std::make_shared<Options>();
-  auto* sub = app.add_subcommand(name, help);
-  return {sub, opts};
-}
-
 }  // namespace
 
 void register_commands(CLI::App& app, int& exit_code, Io io) {
   int* code = &exit_code;
 
   {
-    auto [sub, o] = command<MembersOptions>(app, "members", "List the members of the cluster");
+    auto o = std::make_shared<MembersOptions>();
+    auto* sub = app.add_subcommand("members", "List the members of the cluster");
     add_rpc_flags(sub, o->rpc);
     sub->add_option("--status", o->status, "Only members whose status matches (anchored regex)");
     sub->add_option("--name", o->name, "Only members whose name matches (anchored regex)");
@@ -43,28 +36,31 @@ void register_commands(CLI::App& app, int& exit_code, Io io) {
     sub->callback([o, code, io] { *code = run_members(*o, io); });
   }
   {
-    auto [sub, o] = command<JoinOptions>(app, "join", "Tell the agent to join a cluster");
+    auto o = std::make_shared<JoinOptions>();
+    auto* sub = app.add_subcommand("join", "Tell the agent to join a cluster");
     add_rpc_flags(sub, o->rpc);
     sub->add_option("address", o->addrs, "host:port of one or more existing members");
     sub->add_flag("--replay", o->replay, "Replay past user events");
     sub->callback([o, code, io] { *code = run_join(*o, io); });
   }
   {
-    auto [sub, o] = command<ForceLeaveOptions>(
-        app, "force-leave", "Force a member (usually failed) into the left state");
+    auto o = std::make_shared<ForceLeaveOptions>();
+    auto* sub =
+        app.add_subcommand("force-leave", "Force a member (usually failed) into the left state");
     add_rpc_flags(sub, o->rpc);
     sub->add_option("name", o->node, "Name of the node");
     sub->add_flag("--prune", o->prune, "Remove the member from the list entirely");
     sub->callback([o, code, io] { *code = run_force_leave(*o, io); });
   }
   {
-    auto [sub, o] =
-        command<RpcOptions>(app, "leave", "Gracefully leave the cluster and stop the agent");
+    auto o = std::make_shared<RpcOptions>();
+    auto* sub = app.add_subcommand("leave", "Gracefully leave the cluster and stop the agent");
     add_rpc_flags(sub, *o);
     sub->callback([o, code, io] { *code = run_leave(*o, io); });
   }
   {
-    auto [sub, o] = command<EventOptions>(app, "event", "Send a custom (user) event");
+    auto o = std::make_shared<EventOptions>();
+    auto* sub = app.add_subcommand("event", "Send a custom (user) event");
     add_rpc_flags(sub, o->rpc);
     sub->add_option("name", o->name, "Event name");
     sub->add_option("payload", o->payload, "Event payload");
@@ -73,8 +69,8 @@ void register_commands(CLI::App& app, int& exit_code, Io io) {
     sub->callback([o, code, io] { *code = run_event(*o, io); });
   }
   {
-    auto [sub, o] = command<ReachabilityOptions>(app, "reachability",
-                                                 "Test the network reachability of all members");
+    auto o = std::make_shared<ReachabilityOptions>();
+    auto* sub = app.add_subcommand("reachability", "Test the network reachability of all members");
     add_rpc_flags(sub, o->rpc);
     sub->add_flag("--verbose,-v", o->verbose, "Print every ack and the timing");
     sub->callback([o, code, io] { *code = run_reachability(*o, io); });
@@ -84,8 +80,9 @@ void register_commands(CLI::App& app, int& exit_code, Io io) {
     sub->callback([code, io] { *code = run_keygen(io); });
   }
   {
-    auto [sub, o] = command<KeysOptions>(
-        app, "keys", "Manage the cluster's encryption keyring: install|use|remove KEY, or list");
+    auto o = std::make_shared<KeysOptions>();
+    auto* sub = app.add_subcommand(
+        "keys", "Manage the cluster's encryption keyring: install|use|remove KEY, or list");
     add_rpc_flags(sub, o->rpc);
     sub->add_option("command", o->action, "install, use, remove or list");
     sub->add_option("key", o->key, "The base64 key (install, use, remove)");
@@ -96,7 +93,8 @@ void register_commands(CLI::App& app, int& exit_code, Io io) {
     sub->callback([o, code, io] { *code = run_keys(*o, io); });
   }
   {
-    auto [sub, o] = command<QueryOptions>(app, "query", "Send a query and print the answers");
+    auto o = std::make_shared<QueryOptions>();
+    auto* sub = app.add_subcommand("query", "Send a query and print the answers");
     add_rpc_flags(sub, o->rpc);
     sub->add_option("name", o->name, "Query name");
     sub->add_option("payload", o->payload, "Query payload");
@@ -109,22 +107,25 @@ void register_commands(CLI::App& app, int& exit_code, Io io) {
     sub->callback([o, code, io] { *code = run_query(*o, io); });
   }
   {
-    auto [sub, o] = command<MonitorOptions>(app, "monitor",
-                                            "Stream the agent's log and events until interrupted");
+    auto o = std::make_shared<MonitorOptions>();
+    auto* sub =
+        app.add_subcommand("monitor", "Stream the agent's log and events until interrupted");
     add_rpc_flags(sub, o->rpc);
     sub->add_option("--log-level", o->log_level, "trace, debug, info, warn or err")
         ->capture_default_str();
     sub->callback([o, code, io] { *code = run_monitor(*o, io); });
   }
   {
-    auto [sub, o] = command<InfoOptions>(app, "info", "Show the agent's debugging statistics");
+    auto o = std::make_shared<InfoOptions>();
+    auto* sub = app.add_subcommand("info", "Show the agent's debugging statistics");
     sub->alias("stats");
     add_rpc_flags(sub, o->rpc);
     sub->add_option("--format", o->format, "text or json")->capture_default_str();
     sub->callback([o, code, io] { *code = run_info(*o, io); });
   }
   {
-    auto [sub, o] = command<TagsOptions>(app, "tags", "Change the agent's tags");
+    auto o = std::make_shared<TagsOptions>();
+    auto* sub = app.add_subcommand("tags", "Change the agent's tags");
     add_rpc_flags(sub, o->rpc);
     sub->add_option("--set", o->set, "key=value: create or change a tag (repeatable)");
     sub->add_option("--delete", o->del, "key: remove a tag (repeatable)");

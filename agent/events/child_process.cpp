@@ -8,8 +8,8 @@
 #include <unistd.h>
 
 #include <array>
-#include <boost/asio/post.hpp>
 #include <boost/asio/posix/stream_descriptor.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/write.hpp>
 #include <cstring>
@@ -53,8 +53,8 @@ int spawn(const ChildOptions& o, const std::string& command, const std::vector<s
   posix_spawn_file_actions_adddup2(&fa, out_fd, 2);
   // Asio's sockets are not all close-on-exec; the handler must not inherit our listeners.
   posix_spawn_file_actions_addclosefrom_np(&fa, 3);
-  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK |
-                                      POSIX_SPAWN_SETSIGDEF);
+  posix_spawnattr_setflags(&attr,
+                           POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
   posix_spawnattr_setpgroup(&attr, 0);
   sigset_t none, defaults;
   sigemptyset(&none);
@@ -136,10 +136,9 @@ void ChildProcess::watch_exit() {
   int fd = static_cast<int>(::syscall(SYS_pidfd_open, pid_, 0));
   if (fd >= 0) {
     s.pidfd.assign(fd);
-    s.pidfd.async_wait(asio::posix::stream_descriptor::wait_read,
-                       [self = shared_from_this()](const boost::system::error_code&) {
-                         self->reap();
-                       });
+    s.pidfd.async_wait(
+        asio::posix::stream_descriptor::wait_read,
+        [self = shared_from_this()](const boost::system::error_code&) { self->reap(); });
     return;
   }
   // Kernels before 5.3 have no pidfd: look every 20 ms instead.
@@ -157,10 +156,9 @@ bool ChildProcess::reap() {
   pid_t r = ::waitpid(pid_, &status, WNOHANG);
   if (r == 0) {
     if (s.pidfd.is_open())  // spurious wake-up: wait again
-      s.pidfd.async_wait(asio::posix::stream_descriptor::wait_read,
-                         [self = shared_from_this()](const boost::system::error_code&) {
-                           self->reap();
-                         });
+      s.pidfd.async_wait(
+          asio::posix::stream_descriptor::wait_read,
+          [self = shared_from_this()](const boost::system::error_code&) { self->reap(); });
     return false;
   }
   s.exited = true;

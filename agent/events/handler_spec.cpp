@@ -46,7 +46,9 @@ bool EventFilter::matches(const serf::Event& e) const {
   return true;
 }
 
-std::string EventFilter::to_string() const { return name.empty() ? event : event + ":" + name; }
+std::string EventFilter::to_string() const {
+  return name.empty() ? event : event + ":" + name;
+}
 
 bool HandlerSpec::matches(const serf::Event& e) const {
   for (auto& f : filters)
@@ -74,7 +76,7 @@ std::string parse_handler(std::string_view value, HandlerSpec& out) {
     auto f = parse_filter(item);
     if (!f.valid())
       return "invalid event filter '" + item + "' in event handler '" + std::string(value) +
-             "'; allowed: " + kAllowed;
+             "'; event filters are " + kAllowed;
     out.filters.push_back(std::move(f));
     if (comma == std::string_view::npos) break;
     pos = comma + 1;

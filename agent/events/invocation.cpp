@@ -15,9 +15,12 @@ namespace {
 std::string clean(const std::string& v) {
   std::string out;
   for (char c : v) {
-    if (c == '\t') out += "\\t";
-    else if (c == '\n') out += "\\n";
-    else out.push_back(c);
+    if (c == '\t')
+      out += "\\t";
+    else if (c == '\n')
+      out += "\\n";
+    else
+      out.push_back(c);
   }
   return out;
 }

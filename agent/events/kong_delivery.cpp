@@ -42,8 +42,11 @@ void KongDelivery::offer(const serf::Event& e) {
     // than old ones for the same entities.
     auto victim = in_flight_ || waiting_retry_ ? std::next(queue_.begin()) : queue_.begin();
     if (victim != queue_.end()) {
-      kc::log::get("agent")->error("Kong Admin API is {} events behind; dropping a {} event",
-                                   queue_.size(), victim->type);
+      // Logged once per 100 drops: a flood must not also flood the log.
+      if (overflow_drops_++ % 100 == 0)
+        kc::log::get("agent")->error(
+            "Kong Admin API is {} events behind; dropping the oldest ({} dropped so far)",
+            queue_.size(), overflow_drops_);
       queue_.erase(victim);
       ++stats_.dropped;
     }
@@ -92,12 +95,13 @@ void KongDelivery::on_result(const std::string& error, unsigned status,
                item.body);
   } else if (item.attempts >= options_.max_attempts) {
     ++stats_.dropped;
-    log->error("giving up on a {} event for Kong after {} attempts ({})", item.type,
-               item.attempts, error.empty() ? "status " + std::to_string(status) : error);
+    log->error("giving up on a {} event for Kong after {} attempts ({})", item.type, item.attempts,
+               error.empty() ? "status " + std::to_string(status) : error);
   } else {
     log->warn("could not deliver a {} event to Kong at {} ({}); attempt {} of {}", item.type,
-              options_.url.host_header(), error.empty() ? "status " + std::to_string(status) : error,
-              item.attempts, options_.max_attempts);
+              options_.url.host_header(),
+              error.empty() ? "status " + std::to_string(status) : error, item.attempts,
+              options_.max_attempts);
     return retry_later();
   }
   queue_.pop_front();
@@ -114,12 +118,12 @@ void KongDelivery::retry_later() {
   auto delay = std::chrono::milliseconds(static_cast<int64_t>(base.count() * jitter(rng_)));
   waiting_retry_ = true;
   retry_timer_.expires_after(delay);
-  retry_timer_.async_wait([this, alive = std::weak_ptr<bool>(alive_)](
-                              const boost::system::error_code& ec) {
-    if (ec || alive.expired()) return;
-    waiting_retry_ = false;
-    send_next();
-  });
+  retry_timer_.async_wait(
+      [this, alive = std::weak_ptr<bool>(alive_)](const boost::system::error_code& ec) {
+        if (ec || alive.expired()) return;
+        waiting_retry_ = false;
+        send_next();
+      });
 }
 
 void KongDelivery::stop() {

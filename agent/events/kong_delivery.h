@@ -24,8 +24,8 @@
 namespace kc::events {
 
 struct KongDeliveryOptions {
-  http::Url url;                      // cluster_kong_admin_url
-  std::string user_event = "kong";    // Kong's handler filter was user:kong
+  http::Url url;                    // cluster_kong_admin_url
+  std::string user_event = "kong";  // Kong's handler filter was user:kong
   size_t queue_limit = 1024;
   std::chrono::milliseconds timeout{5000};  // per attempt; Kong's script used 5 s
   std::chrono::milliseconds initial_backoff{500};
@@ -63,7 +63,8 @@ class KongDelivery {
     int attempts = 0;
   };
   void send_next();
-  void on_result(const std::string& error, unsigned status, std::chrono::steady_clock::duration took);
+  void on_result(const std::string& error, unsigned status,
+                 std::chrono::steady_clock::duration took);
   void retry_later();
 
   boost::asio::io_context& io_;
@@ -74,6 +75,7 @@ class KongDelivery {
   bool waiting_retry_ = false;
   bool stopped_ = false;
   KongDeliveryStats stats_;
+  uint64_t overflow_drops_ = 0;
   std::mt19937 rng_{std::random_device{}()};
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };

@@ -30,17 +30,21 @@ ScriptHandlers::~ScriptHandlers() {
   *alive_ = false;
 }
 
-const std::vector<HandlerSpec>& ScriptHandlers::specs() const { return specs_; }
+const std::vector<HandlerSpec>& ScriptHandlers::specs() const {
+  return specs_;
+}
 
 void ScriptHandlers::dispatch(const serf::Event& e) {
   if (stopped_) return;
   for (auto& slot : slots_) {
     if (!slot->spec.matches(e)) continue;
     if (slot->queue.size() >= options_.queue_limit) {
-      ++stats_.dropped;
-      kc::log::get("agent")->error("event handler '{}' is {} events behind; dropping a {} event",
-                                   slot->spec.command, slot->queue.size(),
-                                   serf::to_string(serf::event_type(e)));
+      // Logged once per 100 drops: a flood must not also flood the log.
+      if (stats_.dropped++ % 100 == 0)
+        kc::log::get("agent")->error(
+            "event handler '{}' is {} events behind; dropping {} events ({} so far)",
+            slot->spec.command, slot->queue.size(), serf::to_string(serf::event_type(e)),
+            stats_.dropped);
       continue;
     }
     slot->queue.push_back(e);
@@ -71,8 +75,8 @@ void ScriptHandlers::start(Slot& slot) {
 
   // serf logs a warning once a handler has run for a second.
   auto slow = std::make_shared<boost::asio::steady_timer>(io_, options_.slow_warning);
-  slow->async_wait([command = slot.spec.command, log, w = options_.slow_warning](
-                       const boost::system::error_code& ec) {
+  slow->async_wait([command = slot.spec.command, log,
+                    w = options_.slow_warning](const boost::system::error_code& ec) {
     if (!ec) log->warn("event handler '{}' slow, execution exceeding {} ms", command, w.count());
   });
   Slot* sp = &slot;
@@ -94,6 +98,8 @@ void ScriptHandlers::start(Slot& slot) {
           ++stats_.timeouts;
           log->error("event handler '{}' for {} timed out after {} ms and was killed", cmd, type,
                      options_.child.timeout.count());
+        } else if (stopped_) {
+          log->debug("event handler '{}' stopped with the agent", cmd);
         } else if (!r.ok()) {
           ++stats_.failures;
           log->error("event handler '{}' for {} failed ({} {}); output: {}", cmd, type,
@@ -106,8 +112,10 @@ void ScriptHandlers::start(Slot& slot) {
         if (auto* q = std::get_if<std::shared_ptr<serf::Query>>(&event);
             q && *q && r.ok() && r.output_total > 0) {
           auto err = (*q)->respond(serf::Bytes(r.output.begin(), r.output.end()));
-          if (err.empty()) ++stats_.query_responses;
-          else log->warn("failed to respond to query '{}': {}", (*q)->name, err);
+          if (err.empty())
+            ++stats_.query_responses;
+          else
+            log->warn("failed to respond to query '{}': {}", (*q)->name, err);
         }
         if (observer_) observer_(sp->spec, r);
         if (!stopped_) pump();

@@ -20,9 +20,9 @@
 namespace kc::events {
 
 struct HandlerOptions {
-  size_t max_concurrent = 4;     // handler processes running at once, over all handlers
-  size_t queue_limit = 1024;     // events waiting per handler
-  ChildOptions child;            // timeout, output limit, shell
+  size_t max_concurrent = 4;  // handler processes running at once, over all handlers
+  size_t queue_limit = 1024;  // events waiting per handler
+  ChildOptions child;         // timeout, output limit, shell
   std::chrono::milliseconds slow_warning{1000};  // serf warns after 1 s
 };
 
@@ -34,9 +34,9 @@ struct HandlerStats {
   uint64_t spawn_errors = 0;  // could not be started
   uint64_t dropped = 0;       // events not run because a queue was full (or on stop)
   uint64_t query_responses = 0;
-  double seconds_sum = 0;     // summed run time of finished invocations
-  size_t running = 0;         // right now
-  size_t queued = 0;          // right now, over all handlers
+  double seconds_sum = 0;  // summed run time of finished invocations
+  size_t running = 0;      // right now
+  size_t queued = 0;       // right now, over all handlers
 };
 
 class ScriptHandlers {

@@ -21,7 +21,8 @@ const gossip::GossipStats* gossip_stats(serf::Serf* s) {
 }
 
 void gossip_metrics(metrics::Registry& r, serf::Serf* s) {
-  auto counter = [&](const std::string& name, const std::string& help, uint64_t gossip::GossipStats::*field) {
+  auto counter = [&](const std::string& name, const std::string& help,
+                     uint64_t gossip::GossipStats::*field) {
     r.add_counter("kong_cluster_gossip_" + name, help, [s, field] {
       auto* st = gossip_stats(s);
       return st ? static_cast<double>(st->*field) : 0.0;
@@ -63,11 +64,14 @@ void serf_metrics(metrics::Registry& r, serf::Serf* s, const EventCounts* events
   r.add_gauge("kong_cluster_serf_queue_depth", "Messages waiting in Serf's broadcast queues.", [s] {
     double i = s ? s->intent_queue_depth() : 0, e = s ? s->event_queue_depth() : 0,
            q = s ? s->query_queue_depth() : 0;
-    return Samples{{{{"queue", "intent"}}, i}, {{{"queue", "event"}}, e}, {{{"queue", "query"}}, q}};
+    return Samples{
+        {{{"queue", "intent"}}, i}, {{{"queue", "event"}}, e}, {{{"queue", "query"}}, q}};
   });
   r.add_gauge("kong_cluster_serf_lamport_time", "Serf's Lamport clocks.", [s] {
-    double m = s ? s->member_clock() : 0, e = s ? s->event_clock() : 0, q = s ? s->query_clock() : 0;
-    return Samples{{{{"clock", "member"}}, m}, {{{"clock", "event"}}, e}, {{{"clock", "query"}}, q}};
+    double m = s ? s->member_clock() : 0, e = s ? s->event_clock() : 0,
+           q = s ? s->query_clock() : 0;
+    return Samples{
+        {{{"clock", "member"}}, m}, {{{"clock", "event"}}, e}, {{{"clock", "query"}}, q}};
   });
   r.add_gauge("kong_cluster_gossip_encrypted", "1 when gossip is encrypted.",
               [s] { return s && s->encryption_enabled() ? 1.0 : 0.0; });
@@ -165,9 +169,10 @@ void kong_metrics(metrics::Registry& r, const events::KongDelivery* k) {
 }  // namespace
 
 void register_agent_metrics(metrics::Registry& r, const MetricSources& src) {
-  r.add_gauge("kong_cluster_build_info", "Build information; the value is always 1.", [v = src.version] {
-    return Samples{{{{"version", v}}, 1.0}};
-  });
+  r.add_gauge("kong_cluster_build_info", "Build information; the value is always 1.",
+              [v = src.version] {
+                return Samples{{{{"version", v}}, 1.0}};
+              });
   gossip_metrics(r, src.serf);
   serf_metrics(r, src.serf, src.events);
   rpc_metrics(r, src.rpc);

@@ -1,8 +1,7 @@
 #include "agent/http/cluster_routes.h"
 
-#include <nlohmann/json.hpp>
-
 #include <memory>
+#include <nlohmann/json.hpp>
 
 #include "agent/gossip/types.h"
 #include "agent/http/validate.h"
@@ -49,14 +48,17 @@ std::string one_line(std::string s) {
   return s;
 }
 
-bool truthy(const std::string& v) { return v == "true" || v == "1" || v == "yes" || v == "on"; }
+bool truthy(const std::string& v) {
+  return v == "true" || v == "1" || v == "yes" || v == "on";
+}
 
 void force_leave(rpc::AgentApi& api, const std::string& name, bool prune, const Reply& reply) {
   if (auto err = check_node_name(name); !err.empty())
     return reply(http::message_response(400, "Invalid node \"name\": " + err));
   kc::log::get("http")->info("force-leave {}{} requested over HTTP", name, prune ? " (prune)" : "");
   api.force_leave(name, prune, [reply](const rpc::Error& err) {
-    if (!err.empty()) return reply(http::message_response(400, "Error force leaving: " + one_line(err)));
+    if (!err.empty())
+      return reply(http::message_response(400, "Error force leaving: " + one_line(err)));
     reply(http::empty_response(200));
   });
 }

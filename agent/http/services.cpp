@@ -29,7 +29,9 @@ AgentServices::AgentServices(boost::asio::io_context& io, const agent::AgentConf
       metrics_(std::make_unique<metrics::Registry>()),
       router_(std::make_unique<http::Router>()) {}
 
-AgentServices::~AgentServices() { stop(); }
+AgentServices::~AgentServices() {
+  stop();
+}
 
 void AgentServices::start() {
   auto log = kc::log::get("agent");
@@ -104,10 +106,9 @@ void AgentServices::start_http() {
     // Unmatched paths share one label so scanners cannot grow the series without bound.
     auto route = req.route.empty() ? std::string("unmatched") : req.route;
     requests.Add({{"route", route}, {"code", std::to_string(res.status)}}).Increment();
-    static const prometheus::Histogram::BucketBoundaries buckets = {
-        0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30};
-    durations.Add({{"route", route}}, buckets)
-        .Observe(std::chrono::duration<double>(took).count());
+    static const prometheus::Histogram::BucketBoundaries buckets = {0.001, 0.005, 0.01, 0.05, 0.1,
+                                                                    0.5,   1,     5,    10,   30};
+    durations.Add({{"route", route}}, buckets).Observe(std::chrono::duration<double>(took).count());
   });
   try {
     http_->start();

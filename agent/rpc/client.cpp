@@ -154,8 +154,9 @@ bool Client::read_object(mp::Document& out, Clock::time_point deadline) {
           throw ClientError(std::string("malformed reply from the agent: ") + e.what());
         }
         off_ += scan.length;
-        if (off_ == in_.size()) {
-          in_.clear();
+        // Drop consumed bytes now and then, so a long monitor session stays small.
+        if (off_ == in_.size() || off_ > 64 * 1024) {
+          in_.erase(in_.begin(), in_.begin() + static_cast<std::ptrdiff_t>(off_));
           off_ = 0;
         }
         return true;

@@ -65,7 +65,11 @@ namespace {
 class Exchange : public std::enable_shared_from_this<Exchange> {
  public:
   Exchange(asio::io_context& io, Url url, ClientRequest req, ClientDone done)
-      : resolver_(io), stream_(io), url_(std::move(url)), req_(std::move(req)), done_(std::move(done)) {}
+      : resolver_(io),
+        stream_(io),
+        url_(std::move(url)),
+        req_(std::move(req)),
+        done_(std::move(done)) {}
 
   void run() {
     stream_.expires_after(req_.timeout);
@@ -79,22 +83,22 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
                                                          std::to_string(url_.port));
       return connect(results);
     }
-    resolver_.async_resolve(url_.host, std::to_string(url_.port),
-                            [self = shared_from_this()](beast::error_code ec,
-                                                        tcp::resolver::results_type results) {
-                              if (ec) return self->finish("resolve " + self->url_.host, ec);
-                              self->connect(results);
-                            });
+    resolver_.async_resolve(
+        url_.host, std::to_string(url_.port),
+        [self = shared_from_this()](beast::error_code ec, tcp::resolver::results_type results) {
+          if (ec) return self->finish("resolve " + self->url_.host, ec);
+          self->connect(results);
+        });
   }
 
  private:
   void connect(const tcp::resolver::results_type& results) {
     stream_.expires_at(deadline_);
-    stream_.async_connect(results, [self = shared_from_this()](beast::error_code ec,
-                                                               const tcp::endpoint&) {
-      if (ec) return self->finish("connect", ec);
-      self->write();
-    });
+    stream_.async_connect(results,
+                          [self = shared_from_this()](beast::error_code ec, const tcp::endpoint&) {
+                            if (ec) return self->finish("connect", ec);
+                            self->write();
+                          });
   }
 
   void write() {

@@ -1,9 +1,8 @@
 #include "common/http/message.h"
 
-#include <nlohmann/json.hpp>
-
 #include <algorithm>
 #include <cctype>
+#include <nlohmann/json.hpp>
 
 namespace kc::http {
 
@@ -78,9 +77,9 @@ std::optional<Params> parse_multipart(const std::string& body, const std::string
     size_t line_start = 0;
     while (line_start <= heads.size()) {
       auto line_end = heads.find("\r\n", line_start);
-      auto line = heads.substr(line_start, line_end == std::string_view::npos
-                                               ? std::string_view::npos
-                                               : line_end - line_start);
+      auto line =
+          heads.substr(line_start, line_end == std::string_view::npos ? std::string_view::npos
+                                                                      : line_end - line_start);
       if (lower(line.substr(0, 20)) == "content-disposition:")
         name = header_attribute(line, "name");
       if (line_end == std::string_view::npos) break;
@@ -194,16 +193,22 @@ BodyParams parse_body_params(const Request& req) {
   }
   if (ct.rfind("application/json", 0) == 0) {
     auto p = parse_json_object(req.body);
-    if (!p) out.status = BodyParams::Status::BadJson;
-    else out.params = std::move(*p);
+    if (!p)
+      out.status = BodyParams::Status::BadJson;
+    else
+      out.params = std::move(*p);
   } else if (ct.rfind("application/x-www-form-urlencoded", 0) == 0) {
     auto p = parse_query(req.body);
-    if (!p) out.status = BodyParams::Status::BadForm;
-    else out.params = std::move(*p);
+    if (!p)
+      out.status = BodyParams::Status::BadForm;
+    else
+      out.params = std::move(*p);
   } else if (ct.rfind("multipart/form-data", 0) == 0) {
     auto p = parse_multipart(req.body, header_attribute(ct_raw, "boundary"));
-    if (!p) out.status = BodyParams::Status::BadForm;
-    else out.params = std::move(*p);
+    if (!p)
+      out.status = BodyParams::Status::BadForm;
+    else
+      out.params = std::move(*p);
   } else {
     out.status = BodyParams::Status::Unsupported;
   }

@@ -3,10 +3,9 @@
 // replies and decode query strings and bodies (form, JSON, multipart) into parameters.
 #pragma once
 
-#include <nlohmann/json_fwd.hpp>
-
 #include <functional>
 #include <map>
+#include <nlohmann/json_fwd.hpp>
 #include <optional>
 #include <string>
 #include <string_view>

@@ -18,7 +18,8 @@ asio::ip::tcp::endpoint parse_endpoint(const std::string& addr) {
   std::string host, port;
   if (!addr.empty() && addr[0] == '[') {
     auto close = addr.find("]:");
-    if (close == std::string::npos) throw std::invalid_argument("'" + addr + "' is not [IPv6]:port");
+    if (close == std::string::npos)
+      throw std::invalid_argument("'" + addr + "' is not [IPv6]:port");
     host = addr.substr(1, close - 1);
     port = addr.substr(close + 2);
   } else {
@@ -30,8 +31,8 @@ asio::ip::tcp::endpoint parse_endpoint(const std::string& addr) {
   boost::system::error_code ec;
   auto ip = asio::ip::make_address(host, ec);
   if (ec) throw std::invalid_argument("'" + host + "' is not an IP address");
-  if (port.empty() || port.size() > 5 || port.find_first_not_of("0123456789") != std::string::npos ||
-      std::stoul(port) > 65535)
+  if (port.empty() || port.size() > 5 ||
+      port.find_first_not_of("0123456789") != std::string::npos || std::stoul(port) > 65535)
     throw std::invalid_argument("'" + port + "' is not a port number");
   return {ip, static_cast<uint16_t>(std::stoul(port))};
 }
@@ -45,9 +46,10 @@ class Session : public std::enable_shared_from_this<Session> {
         handler_timer_(server.io_) {
     boost::system::error_code ec;
     auto ep = stream_.socket().remote_endpoint(ec);
-    if (!ec) remote_ = (ep.address().is_v6() ? "[" + ep.address().to_string() + "]"
-                                             : ep.address().to_string()) +
-                       ":" + std::to_string(ep.port());
+    if (!ec)
+      remote_ =
+          (ep.address().is_v6() ? "[" + ep.address().to_string() + "]" : ep.address().to_string()) +
+          ":" + std::to_string(ep.port());
   }
 
   void start() { read_header(); }
@@ -123,8 +125,7 @@ class Session : public std::enable_shared_from_this<Session> {
       return finish_session();
     }
     ++counters.bad_requests;
-    if (ec == bhttp::error::header_limit)
-      return send_error(431, "Request header fields too large");
+    if (ec == bhttp::error::header_limit) return send_error(431, "Request header fields too large");
     if (ec == bhttp::error::body_limit) return send_error(413, "Request body too large");
     send_error(400, "Bad request: " + ec.message());
   }
@@ -240,7 +241,9 @@ class Session : public std::enable_shared_from_this<Session> {
 Server::Server(asio::io_context& io, ServerOptions options, Handler handler)
     : io_(io), options_(std::move(options)), handler_(std::move(handler)), acceptor_(io) {}
 
-Server::~Server() { stop(); }
+Server::~Server() {
+  stop();
+}
 
 void Server::start() {
   tcp::endpoint ep;

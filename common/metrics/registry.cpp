@@ -95,8 +95,9 @@ void Registry::add_summary(std::string name, std::string help,
 }
 
 void Registry::add_counter(std::string name, std::string help, std::function<double()> read) {
-  add_counter(std::move(name), std::move(help),
-              [read] { return std::vector<Sample>{{{}, read()}}; });
+  add_counter(std::move(name), std::move(help), [read] {
+    return std::vector<Sample>{{{}, read()}};
+  });
 }
 
 void Registry::add_gauge(std::string name, std::string help, std::function<double()> read) {

@@ -117,9 +117,14 @@ TEST(MemberlistSim, ThousandMembersConvergeAndDetectACrash) {
     size_t seed = i % 10;  // ten seeds, like the rows of a nodes table
     c.at(i).join({SimCluster::address_of(seed == i ? 0 : seed).to_string()}, [](int, std::string) {});
   }
+  auto start = c.clock().now();
   ASSERT_TRUE(c.clock().run_until([&] { return c.all_see_all_alive(); }, 300s, 1s))
       << "not converged after 300 virtual seconds";
+  auto converged = c.clock().now();
   c.crash(500);
   ASSERT_TRUE(c.clock().run_until(
       [&] { return count_seeing(c, "node-500", NodeState::Dead) == c.running_count(); }, 300s, 1s));
+  auto secs = [](auto d) { return std::chrono::duration<double>(d).count(); };
+  std::printf("1000 members: all see all alive after %.0f virtual s; a crash seen dead by all %.0f s later\n",
+              secs(converged - start), secs(c.clock().now() - converged));
 }

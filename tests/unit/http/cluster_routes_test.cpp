@@ -1,11 +1,11 @@
 // Kong's /cluster endpoints over a scripted AgentApi: the JSON shapes, status codes and
 // messages of kong/api/routes/cluster.lua and kong/api/init.lua, input validation, and our
 // /v1/members, /healthz and /readyz.
+#include "agent/http/cluster_routes.h"
+
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
-
-#include "agent/http/cluster_routes.h"
 
 using namespace kc;
 using json = nlohmann::json;
@@ -64,9 +64,10 @@ class FakeApi : public rpc::AgentApi {
 class ClusterRoutes : public ::testing::Test {
  protected:
   void SetUp() override {
-    api_.list = {member("node-a_0.0.0.0:7946_0123", {10, 0, 0, 1}, 7946, "alive", {{"role", "kong"}}),
-                 member("node-b", {10, 0, 0, 2}, 7946, "failed"),
-                 member("node-c", std::vector<uint8_t>(16, 0), 7946, "left")};
+    api_.list = {
+        member("node-a_0.0.0.0:7946_0123", {10, 0, 0, 1}, 7946, "alive", {{"role", "kong"}}),
+        member("node-b", {10, 0, 0, 2}, 7946, "failed"),
+        member("node-c", std::vector<uint8_t>(16, 0), 7946, "left")};
     api_.list[2].addr[15] = 1;  // ::1
     agent_http::ClusterRoutesOptions o;
     o.ready = [this](std::string& reason) {
@@ -165,13 +166,13 @@ TEST_F(ClusterRoutes, PostErrorsMatchKong) {
 }
 
 TEST_F(ClusterRoutes, PostRefusesWhatIsNotAnAddress) {
-  for (std::string bad : {"1.2.3.4:7946; rm -rf /", "$(reboot)", "a b:1", "1.2.3.4:0",
-                          "1.2.3.4:65536", "1.2.3.4:x", "[::1", "[zz::]:1", "-host:1", "",
-                          std::string(400, 'a')}) {
+  for (const std::string& bad : std::vector<std::string>{
+           "1.2.3.4:7946; rm -rf /", "$(reboot)", "a b:1", "1.2.3.4:0", "1.2.3.4:65536",
+           "1.2.3.4:x", "[::1", "[zz::]:1", "-host:1", "", std::string(400, 'a')}) {
     auto r = call("POST", "/cluster", "application/json", json{{"address", bad}}.dump());
     EXPECT_EQ(r.status, 400u) << bad;
-    EXPECT_EQ(json::parse(r.body)["message"].get<std::string>().rfind("Invalid node \"address\"", 0),
-              0u)
+    EXPECT_EQ(
+        json::parse(r.body)["message"].get<std::string>().rfind("Invalid node \"address\"", 0), 0u)
         << bad << " " << r.body;
   }
   EXPECT_TRUE(api_.joined.empty());
@@ -187,8 +188,9 @@ TEST_F(ClusterRoutes, DeleteForceLeavesByBodyOrQuery) {
   EXPECT_EQ(r.status, 200u);
   r = call("DELETE", "/cluster/nodes/node-c?prune=1");
   EXPECT_EQ(r.status, 200u);
-  EXPECT_EQ(api_.forced, (std::vector<std::pair<std::string, bool>>{
-                             {"node-b", false}, {"node-c", false}, {"node-b", true}, {"node-c", true}}));
+  EXPECT_EQ(api_.forced,
+            (std::vector<std::pair<std::string, bool>>{
+                {"node-b", false}, {"node-c", false}, {"node-b", true}, {"node-c", true}}));
 }
 
 TEST_F(ClusterRoutes, DeleteErrorsMatchKong) {

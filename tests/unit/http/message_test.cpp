@@ -1,11 +1,12 @@
 // Query strings, URL decoding, body parameters the way Kong's Admin API took them, and the
 // client's URL parsing.
+#include "common/http/message.h"
+
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
 
 #include "common/http/client.h"
-#include "common/http/message.h"
 
 using namespace kc::http;
 
@@ -74,9 +75,9 @@ TEST(BodyParams, FormAndMultipart) {
   ASSERT_EQ(m.status, BodyParams::Status::Ok);
   EXPECT_EQ(m.params.at("address"), "10.0.0.1:7946");
   EXPECT_EQ(m.params.at("other"), "two\r\nlines");
-  EXPECT_EQ(parse_body_params(with_body("multipart/form-data; boundary=XyZ", "--XyZ\r\njunk"))
-                .status,
-            BodyParams::Status::BadForm);
+  EXPECT_EQ(
+      parse_body_params(with_body("multipart/form-data; boundary=XyZ", "--XyZ\r\njunk")).status,
+      BodyParams::Status::BadForm);
   EXPECT_EQ(parse_body_params(with_body("multipart/form-data", body)).status,
             BodyParams::Status::BadForm);
 }

@@ -1,7 +1,6 @@
 // The metrics registry: prometheus-cpp metrics and scrape-time families in one exposition,
 // name checks, the /metrics route, process metrics, and promtool's verdict when installed.
 #include <gtest/gtest.h>
-
 #include <prometheus/counter.h>
 
 #include <cstdio>
@@ -23,7 +22,8 @@ TEST(Metrics, CallbackAndRegisteredFamiliesExposedTogether) {
   r.add_summary("kc_test_duration_seconds", "Durations.", [] {
     return std::vector<metrics::SummarySample>{{{}, 4, 1.5}};
   });
-  auto& c = prometheus::BuildCounter().Name("kc_test_direct_total").Help("Direct.").Register(r.prom());
+  auto& c =
+      prometheus::BuildCounter().Name("kc_test_direct_total").Help("Direct.").Register(r.prom());
   c.Add({}).Increment(5);
 
   auto text = r.text();

@@ -1,8 +1,8 @@
 // Routing: literal and ":param" segments, optional trailing slash, 404 vs 405, a throwing
 // handler turned into Kong's 500.
-#include <gtest/gtest.h>
-
 #include "common/http/router.h"
+
+#include <gtest/gtest.h>
 
 using namespace kc::http;
 

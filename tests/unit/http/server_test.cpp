@@ -1,13 +1,15 @@
 // The Beast server over loopback: keep-alive and pipelining, limits and malformed input
 // (each a clear 4xx, never a crash), 100-continue, late replies, handler and read timeouts,
 // the connection cap, stop with a reply pending, and a clear error for a port in use.
+#include "common/http/server.h"
+
 #include <gtest/gtest.h>
 
 #include <atomic>
 #include <boost/asio/steady_timer.hpp>
+#include <nlohmann/json.hpp>
 
 #include "common/http/router.h"
-#include "common/http/server.h"
 #include "http_test_util.h"
 #include "support/wait.h"
 
@@ -25,20 +27,17 @@ class ServerTest : public ::testing::Test {
       auto it = req.query.find("who");
       reply(json_response(200, {{"hello", it == req.query.end() ? "world" : it->second}}));
     });
-    router_.add("POST", "/echo", [](Request& req, const Reply& reply) {
-      reply(text_response(200, req.body));
-    });
+    router_.add("POST", "/echo",
+                [](Request& req, const Reply& reply) { reply(text_response(200, req.body)); });
     router_.add("GET", "/later", [this](Request&, const Reply& reply) {
       auto t = std::make_shared<boost::asio::steady_timer>(loop_.io(), 50ms);
-      t->async_wait([t, reply](const boost::system::error_code&) {
-        reply(text_response(200, "late"));
-      });
+      t->async_wait(
+          [t, reply](const boost::system::error_code&) { reply(text_response(200, "late")); });
     });
     router_.add("GET", "/never", [this](Request&, const Reply& reply) { parked_ = reply; });
     loop_.run([&] {
-      server_ = std::make_unique<Server>(loop_.io(), o, [this](Request& req, Reply reply) {
-        router_.dispatch(req, reply);
-      });
+      server_ = std::make_unique<Server>(
+          loop_.io(), o, [this](Request& req, Reply reply) { router_.dispatch(req, reply); });
       server_->set_observer([this](const Request& req, const Response& res, auto) {
         observed_.push_back(req.method + " " + req.route + " " + std::to_string(res.status));
       });
@@ -103,8 +102,8 @@ TEST_F(ServerTest, OversizedHeadersGet431) {
   ServerOptions o;
   o.header_limit = 1024;
   start(o);
-  auto out = raw_exchange(port_, "GET /hello HTTP/1.1\r\nX-Big: " + std::string(4000, 'a') +
-                                     "\r\n\r\n");
+  auto out =
+      raw_exchange(port_, "GET /hello HTTP/1.1\r\nX-Big: " + std::string(4000, 'a') + "\r\n\r\n");
   EXPECT_EQ(out.rfind("HTTP/1.1 431", 0), 0u) << out;
   EXPECT_EQ(counters().bad_requests, 1u);
 }
@@ -123,11 +122,12 @@ TEST_F(ServerTest, OversizedBodyGets413) {
 TEST_F(ServerTest, MalformedRequestsGet4xxAndServerStaysUp) {
   start();
   EXPECT_EQ(raw_exchange(port_, "this is not http\r\n\r\n").rfind("HTTP/1.1 400", 0), 0u);
-  EXPECT_EQ(raw_exchange(port_, "GET /hello%zz HTTP/1.1\r\nHost: x\r\n\r\n").rfind("HTTP/1.1 400", 0),
-            0u);
-  EXPECT_EQ(raw_exchange(port_, "GET /hello?x=%G HTTP/1.1\r\nHost: x\r\n\r\n")
-                .rfind("HTTP/1.1 400", 0),
-            0u);
+  EXPECT_EQ(
+      raw_exchange(port_, "GET /hello%zz HTTP/1.1\r\nHost: x\r\n\r\n").rfind("HTTP/1.1 400", 0),
+      0u);
+  EXPECT_EQ(
+      raw_exchange(port_, "GET /hello?x=%G HTTP/1.1\r\nHost: x\r\n\r\n").rfind("HTTP/1.1 400", 0),
+      0u);
   EXPECT_EQ(raw_exchange(port_, "GET /hello HTTP/1.1\r\nHost: x\r\nContent-Length: zz\r\n\r\n")
                 .rfind("HTTP/1.1 400", 0),
             0u);

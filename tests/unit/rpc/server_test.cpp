@@ -65,8 +65,8 @@ TEST(Server, MalformedInputClosesOnlyThatConnection) {
       "dfffffffff",                                  // 4G-entry map announced
       "93010203",                                    // header is not a map
       "82a7436f6d6d616e64c40568616e6473a353657101",  // Command as bin
-      "82a7436f6d6d616e64a968616e647368616b65a353657101"
-      "9101",  // handshake body not a map
+      // handshake whose body is not a map
+      "82a7436f6d6d616e64a968616e647368616b65a3536571019101",
   };
   for (const char* hex : bad_inputs) {
     RawConn c(h.port);

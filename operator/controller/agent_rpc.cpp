@@ -1,0 +1,67 @@
+#include "operator/controller/agent_rpc.h"
+
+#include <boost/asio/post.hpp>
+
+#include "agent/cli/format.h"
+#include "agent/rpc/client.h"
+
+namespace kc::controller {
+
+AgentRpc::AgentRpc(boost::asio::io_context& io, AgentRpcOptions options)
+    : io_(io), options_(std::move(options)), pool_(options_.threads) {}
+
+AgentRpc::~AgentRpc() { pool_.join(); }
+
+namespace {
+rpc::ClientOptions client_options(const AgentRpcOptions& o, const std::string& addr) {
+  rpc::ClientOptions c;
+  c.addr = addr;
+  c.auth_key = o.auth_key;
+  c.connect_timeout = o.connect_timeout;
+  c.reply_timeout = o.reply_timeout;
+  return c;
+}
+}  // namespace
+
+void AgentRpc::members(const std::string& addr, MembersDone done) {
+  auto back = token_.wrap(std::move(done));
+  boost::asio::post(pool_, [this, addr, back]() mutable {
+    std::optional<std::vector<Member>> out;
+    std::string error;
+    try {
+      rpc::Client client(client_options(options_, addr));
+      out.emplace();
+      for (auto& mi : client.members()) {
+        Member m;
+        m.name = mi.name;
+        m.address = cli::format_addr(mi.addr, mi.port);
+        m.status = mi.status;
+        m.tags = mi.tags;
+        m.protocol = mi.protocol_cur;
+        out->push_back(std::move(m));
+      }
+    } catch (const std::exception& e) {
+      out.reset();
+      error = e.what();
+    }
+    boost::asio::post(io_, [back, out = std::move(out), error]() mutable { back(std::move(out), error); });
+  });
+}
+
+void AgentRpc::force_leave_prune(const std::string& addr, const std::string& node, Done done) {
+  auto back = token_.wrap(std::move(done));
+  boost::asio::post(pool_, [this, addr, node, back]() mutable {
+    bool ok = false;
+    std::string error;
+    try {
+      rpc::Client client(client_options(options_, addr));
+      client.force_leave(node, true);
+      ok = true;
+    } catch (const std::exception& e) {
+      error = e.what();
+    }
+    boost::asio::post(io_, [back, ok, error]() mutable { back(ok, error); });
+  });
+}
+
+}  // namespace kc::controller

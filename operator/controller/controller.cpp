@@ -1,0 +1,546 @@
+#include "operator/controller/controller.h"
+
+#include <algorithm>
+
+#include "common/logging.h"
+#include "operator/kube/resources.h"
+
+namespace kc::controller {
+
+namespace {
+constexpr const char* kManagedBy = "kong-cluster-operator";
+// After a prune, agents that have not heard of it yet may still list the member for a moment;
+// it is kept out of the membership view meanwhile so its ClusterNode is not re-created.
+constexpr auto kPrunedMemory = std::chrono::seconds(30);
+// A row with no member is deleted only once it is older than this: an agent registers its row
+// right after joining, and a membership poll may predate the join.
+constexpr auto kGhostRowAge = std::chrono::seconds(60);
+
+double seconds_since(std::chrono::steady_clock::time_point t) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
+}
+}  // namespace
+
+Controller::Controller(boost::asio::io_context& io, kube::RestClient& kube, AgentRpc& rpc,
+                       datastore::PgClient* pg, Metrics& metrics, ControllerOptions options)
+    : io_(io),
+      kube_(kube),
+      rpc_(rpc),
+      pg_(pg),
+      metrics_(metrics),
+      options_(std::move(options)),
+      log_(kc::log::get("controller")),
+      poll_timer_(io),
+      resync_timer_(io) {
+  if (pg_) table_ = std::make_unique<datastore::NodesTable>(*pg_);
+  kube::InformerOptions po;
+  po.path = kube::pods_path(options_.ns);
+  po.label_selector = options_.selector;
+  pods_ = std::make_unique<kube::Informer>(kube_, po, "pods");
+  kube::InformerOptions no;
+  no.path = kube::nodes_path();
+  nodes_ = std::make_unique<kube::Informer>(kube_, no, "nodes");
+  kube::InformerOptions co;
+  co.path = kube::clusternodes_path("");
+  co.label_selector = std::string("app.kubernetes.io/managed-by=") + kManagedBy;
+  cnodes_ = std::make_unique<kube::Informer>(kube_, co, "clusternodes");
+  pods_->set_handler([this](kube::EventType t, const nlohmann::json& o, const nlohmann::json* old) {
+    on_pod(t, o, old);
+  });
+  nodes_->set_handler([this](kube::EventType t, const nlohmann::json& o,
+                             const nlohmann::json* old) { on_node(t, o, old); });
+}
+
+Controller::~Controller() = default;
+
+void Controller::start() {
+  nodes_->start();
+  pods_->start();
+  cnodes_->start();
+}
+
+bool Controller::synced() const {
+  return pods_->synced() && nodes_->synced() && cnodes_->synced();
+}
+
+void Controller::set_leading(bool on) {
+  if (on == leading_) return;
+  leading_ = on;
+  metrics_.set_leader(on);
+  if (!on) {
+    poll_timer_.cancel();
+    resync_timer_.cancel();
+    return;
+  }
+  log_->info("leading: reconciling, then acting on pod events");
+  members_fresh_ = false;
+  reconcile_pending_ = true;
+  poll_members();
+  resync_timer_.expires_after(options_.resync);
+  resync_timer_.async_wait(token_.wrap([this](boost::system::error_code ec) {
+    if (!ec && leading_) reconcile();
+  }));
+}
+
+// ---- Kubernetes events ----
+
+void Controller::on_pod(kube::EventType type, const nlohmann::json& obj, const nlohmann::json*) {
+  auto pod = kube::pod_view(obj);
+  if (type == kube::EventType::Deleted) {
+    if (leading_) {
+      handle_pod_gone(pod, PruneReason::PodDeleted);
+    } else {
+      missed_.emplace_back(pod, Clock::now());
+      if (missed_.size() > 10000) missed_.erase(missed_.begin());
+    }
+    return;
+  }
+  if (pod.phase == "Failed" && leading_ && !done_pods_.count(pod.uid))
+    handle_pod_gone(pod, PruneReason::PodFailed);
+}
+
+void Controller::on_node(kube::EventType type, const nlohmann::json& obj, const nlohmann::json*) {
+  auto node = kube::node_view(obj);
+  // NotReady time is measured from when we saw it, on our own clock, like lease expiry: the
+  // condition's lastTransitionTime comes from another machine's clock.
+  if (type == kube::EventType::Deleted || node.ready) {
+    not_ready_since_.erase(node.name);
+  } else {
+    not_ready_since_.emplace(node.name, Clock::now());
+  }
+}
+
+void Controller::handle_pod_gone(const kube::PodView& pod, PruneReason reason) {
+  done_pods_.insert(pod.uid);
+  auto seen = Clock::now();
+  auto act = [this, pod, reason, seen]() {
+    bool any = false;
+    for (auto& [name, m] : members_) {
+      if (!member_of_pod(m, pod)) continue;
+      any = true;
+      prune(m, reason, pod, seen);
+    }
+    return any;
+  };
+  if (act()) return;
+  // The member may have joined after our last poll: ask an agent now, then look again.
+  auto agents = healthy_agents(pod.uid);
+  if (agents.empty()) return;
+  rpc_.members(agents.front(), [this, act, pod](std::optional<std::vector<Member>> ms,
+                                                std::string error) {
+    if (ms) on_members(std::move(*ms));
+    if (!act())
+      log_->info("pod {}/{} ({}) is gone but no member carries its uid or name", pod.ns, pod.name,
+                 to_string(PruneReason::PodDeleted));
+  });
+}
+
+// ---- membership ----
+
+bool Controller::node_ready(const std::string& node) const {
+  if (node.empty()) return true;
+  if (!not_ready_since_.count(node)) return true;
+  return false;
+}
+
+std::vector<std::string> Controller::healthy_agents(const std::string& except_uid) const {
+  std::vector<std::string> out;
+  for (auto& [key, obj] : pods_->items()) {
+    auto pod = kube::pod_view(obj);
+    if (pod.uid == except_uid || pod.ip.empty()) continue;
+    if (!pod_protected(pod, node_ready(pod.node))) continue;
+    std::string ip = pod.ip.find(':') != std::string::npos ? "[" + pod.ip + "]" : pod.ip;
+    out.push_back(ip + ":" + std::to_string(pod.rpc_port.value_or(options_.agent_rpc_port)));
+  }
+  return out;
+}
+
+const kube::PodView* Controller::pod_of(const Member& m, std::vector<kube::PodView>& scratch) const {
+  for (auto& [key, obj] : pods_->items()) {
+    auto pod = kube::pod_view(obj);
+    if (member_of_pod(m, pod)) {
+      scratch.push_back(pod);
+      return &scratch.back();
+    }
+  }
+  return nullptr;
+}
+
+bool Controller::protected_member(const Member& m) const {
+  for (auto& [key, obj] : pods_->items()) {
+    auto pod = kube::pod_view(obj);
+    if (member_of_pod(m, pod) && pod_protected(pod, node_ready(pod.node))) return true;
+  }
+  return false;
+}
+
+void Controller::poll_members() {
+  if (!leading_) return;
+  poll_timer_.expires_after(options_.member_poll);
+  poll_timer_.async_wait(token_.wrap([this](boost::system::error_code ec) {
+    if (!ec) poll_members();
+  }));
+  if (poll_in_flight_) return;
+  auto agents = healthy_agents();
+  if (agents.empty()) return;
+  auto addr = agents[poll_rotor_++ % agents.size()];
+  poll_in_flight_ = true;
+  rpc_.members(addr, [this, addr](std::optional<std::vector<Member>> ms, std::string error) {
+    poll_in_flight_ = false;
+    if (!ms) {
+      log_->debug("members from {} failed: {}", addr, error);
+      return;
+    }
+    on_members(std::move(*ms));
+  });
+}
+
+void Controller::on_members(std::vector<Member> members) {
+  auto now = Clock::now();
+  std::erase_if(pruned_, [&](auto& p) { return now - p.second > kPrunedMemory; });
+  members_.clear();
+  std::map<std::string, int> by_status;
+  for (auto& m : members) {
+    if (pruned_.count(m.name)) continue;
+    ++by_status[m.status];
+    members_[m.name] = std::move(m);
+  }
+  members_fresh_ = true;
+  metrics_.set_members(by_status);
+  if (!leading_) return;
+  if (!missed_.empty()) {
+    auto missed = std::move(missed_);
+    missed_.clear();
+    for (auto& [pod, seen] : missed) {
+      if (done_pods_.count(pod.uid)) continue;
+      done_pods_.insert(pod.uid);
+      for (auto& [name, m] : members_)
+        if (member_of_pod(m, pod)) prune(m, PruneReason::PodDeleted, pod, seen);
+    }
+  }
+  sync_clusternodes();
+  check_rules();
+  if (reconcile_pending_) {
+    reconcile_pending_ = false;
+    reconcile();
+  }
+}
+
+void Controller::check_rules() {
+  auto now = Clock::now();
+  for (auto& [name, m] : members_) {
+    if (jobs_.count(name) || !has_pod_tags(m)) continue;
+    std::vector<kube::PodView> scratch;
+    const kube::PodView* pod = pod_of(m, scratch);
+    if (pod) {
+      if (pod->phase == "Failed") {
+        prune(m, PruneReason::PodFailed, *pod, now);
+        continue;
+      }
+      auto nr = not_ready_since_.find(pod->node);
+      if (m.status == "failed" && nr != not_ready_since_.end() &&
+          now - nr->second >= options_.failed_grace) {
+        prune(m, PruneReason::NodeNotReady, *pod, now);
+      }
+      continue;
+    }
+    if (pods_->synced()) confirm_orphan(m);
+  }
+}
+
+void Controller::confirm_orphan(const Member& m) {
+  auto tag = [&](const char* k) {
+    auto it = m.tags.find(k);
+    return it == m.tags.end() ? std::string() : it->second;
+  };
+  std::string ns = tag("namespace"), pod = tag("pod"), uid = tag("uid");
+  if (ns.empty() || pod.empty()) return;  // only a uid: no way to GET it; leave it alone
+  if (!options_.ns.empty() && ns != options_.ns) return;  // outside what we watch
+  if (orphan_checks_.count(m.name)) return;
+  orphan_checks_.insert(m.name);
+  // The cache says there is no pod; act only on a fresh answer from the server.
+  kube_.get(kube::pod_path(ns, pod), token_.wrap([this, m, uid](kube::Response r) {
+    orphan_checks_.erase(m.name);
+    if (!leading_) return;
+    bool gone = r.not_found();
+    if (r.ok() && !uid.empty() && kube::pod_view(r.body).uid != uid) gone = true;
+    if (!gone) return;
+    auto it = members_.find(m.name);
+    if (it == members_.end()) return;
+    prune(it->second, PruneReason::Orphan, std::nullopt, Clock::now());
+  }));
+}
+
+// ---- pruning ----
+
+void Controller::prune(const Member& m, PruneReason reason, std::optional<kube::PodView> pod,
+                       Clock::time_point seen) {
+  if (!leading_ || jobs_.count(m.name)) return;
+  if (protected_member(m)) {
+    log_->warn("not pruning {}: its pod is Running and Ready", m.name);
+    return;
+  }
+  log_->info("pruning member {} ({})", m.name, to_string(reason));
+  PruneJob job;
+  job.member = m;
+  job.reason = reason;
+  job.seen = seen;
+  job.pod = std::move(pod);
+  if (!pg_) job.row = true;
+  jobs_.emplace(m.name, std::move(job));
+  metrics_.set_queue_depth(jobs_.size());
+  run_job(m.name);
+}
+
+void Controller::run_job(const std::string& name) {
+  auto it = jobs_.find(name);
+  if (it == jobs_.end()) return;
+  auto& job = it->second;
+  ++job.attempts;
+  job.pending = 1;  // released at the end of this function, so no step finishes the job early
+  if (!job.left) {
+    auto agents = healthy_agents(job.pod ? job.pod->uid : "");
+    if (agents.empty()) {
+      job.left = true;  // nobody left to tell: the member is gone with the last agent
+    } else {
+      // Every healthy agent at once: each drops the member from its own view immediately,
+      // rather than waiting for the leave intent to gossip around.
+      auto remaining = std::make_shared<size_t>(agents.size());
+      auto any_ok = std::make_shared<bool>(false);
+      ++job.pending;
+      for (auto& addr : agents) {
+        rpc_.force_leave_prune(addr, name, [this, name, remaining, any_ok](bool ok, std::string error) {
+          if (ok) *any_ok = true;
+          if (--*remaining > 0) return;
+          auto j = jobs_.find(name);
+          if (j == jobs_.end()) return;
+          if (*any_ok) {
+            j->second.left = true;
+          } else {
+            metrics_.prune_error("force_leave");
+            log_->warn("force-leave {} failed on every agent: {}", name, error);
+          }
+          finish_step(name);
+        });
+      }
+    }
+  }
+  if (!job.row && table_) {
+    ++job.pending;
+    table_->delete_node(name, [this, name](const std::optional<datastore::PgError>& err, bool) {
+      auto j = jobs_.find(name);
+      if (j == jobs_.end()) return;
+      if (!err) {
+        j->second.row = true;
+      } else {
+        metrics_.prune_error("row");
+        log_->warn("deleting the nodes row of {} failed: {}", name, err->message);
+      }
+      finish_step(name);
+    });
+  }
+  if (!job.cnode) {
+    ++job.pending;
+    std::string ns = job.member.tags.count("namespace") ? job.member.tags.at("namespace")
+                                                        : options_.default_ns;
+    if (ns.empty()) ns = options_.default_ns;
+    kube_.request("DELETE", kube::clusternode_path(ns, clusternode_name(name)), std::nullopt,
+                  token_.wrap([this, name](kube::Response r) {
+                    auto j = jobs_.find(name);
+                    if (j == jobs_.end()) return;
+                    if (r.ok() || r.not_found()) {
+                      j->second.cnode = true;
+                    } else {
+                      metrics_.prune_error("clusternode");
+                      log_->warn("deleting the ClusterNode of {} failed: {}", name, r.describe());
+                    }
+                    finish_step(name);
+                  }));
+  }
+  finish_step(name);
+}
+
+void Controller::finish_step(const std::string& name) {
+  auto it = jobs_.find(name);
+  if (it == jobs_.end()) return;
+  auto& job = it->second;
+  if (--job.pending > 0) return;
+  if (job.left && job.row && !job.reported) report(job);
+  if (job.left && job.row && job.cnode) {
+    pruned_[name] = Clock::now();
+    members_.erase(name);
+    for (auto i = cn_written_.begin(); i != cn_written_.end();) {
+      i = i->second.member == name ? cn_written_.erase(i) : std::next(i);
+    }
+    jobs_.erase(it);
+    metrics_.set_queue_depth(jobs_.size());
+    return;
+  }
+  // Retry what failed (Postgres down, API errors), backing off up to 10 s.
+  auto delay = std::chrono::milliseconds(std::min<long long>(10000, 250LL << std::min(job.attempts, 6)));
+  auto timer = std::make_shared<boost::asio::steady_timer>(io_, delay);
+  timer->async_wait(token_.wrap([this, name, timer](boost::system::error_code ec) {
+    if (!ec && leading_) run_job(name);
+  }));
+}
+
+void Controller::report(PruneJob& job) {
+  job.reported = true;
+  double latency = seconds_since(job.seen);
+  metrics_.prune(to_string(job.reason), latency);
+  log_->info("pruned member {} ({}): force-left and row deleted {:.0f} ms after the pod event",
+             job.member.name, to_string(job.reason), latency * 1000);
+  std::string ns, pod_name, uid;
+  if (job.pod) {
+    ns = job.pod->ns;
+    pod_name = job.pod->name;
+    uid = job.pod->uid;
+  } else {
+    auto t = job.member.tags;
+    ns = t["namespace"];
+    pod_name = t["pod"];
+    uid = t["uid"];
+  }
+  if (ns.empty() || pod_name.empty()) return;
+  nlohmann::json involved = {
+      {"kind", "Pod"}, {"apiVersion", "v1"}, {"namespace", ns}, {"name", pod_name}, {"uid", uid}};
+  auto ev = kube::make_event(involved, "Normal", "MemberPruned",
+                             "member " + job.member.name + " force-left with prune (" +
+                                 to_string(job.reason) + ") and its nodes row deleted",
+                             kManagedBy, options_.identity);
+  kube_.request("POST", kube::events_path(ns), ev, token_.wrap([this](kube::Response r) {
+    if (!r.ok()) log_->debug("recording an event failed: {}", r.describe());
+  }));
+}
+
+// ---- ClusterNodes ----
+
+void Controller::sync_clusternodes() {
+  for (auto& [name, m] : members_)
+    if (!jobs_.count(name)) upsert_clusternode(m);
+}
+
+void Controller::upsert_clusternode(const Member& m) {
+  auto st = status_of(m);
+  std::string ns = st.ns.empty() ? options_.default_ns : st.ns;
+  std::string name = clusternode_name(m.name);
+  std::string key = ns + "/" + name;
+  if (cn_in_flight_.count(key)) return;
+  const nlohmann::json* existing = cnodes_->get(key);
+  auto w = cn_written_.find(key);
+  if (existing && w != cn_written_.end() && w->second == st) return;
+  nlohmann::json old_status =
+      existing ? existing->value("status", nlohmann::json::object()) : nlohmann::json::object();
+  std::string now = kube::format_time(std::chrono::system_clock::now());
+  std::string transition = now;
+  if (old_status.value("status", "") == st.status && old_status.contains("lastTransitionTime"))
+    transition = old_status["lastTransitionTime"];
+  nlohmann::json status = {{"memberName", st.member},
+                           {"address", st.address},
+                           {"status", st.status},
+                           {"dc", st.dc},
+                           {"zone", st.zone},
+                           {"node", st.node},
+                           {"pod", st.pod},
+                           {"protocol", st.protocol},
+                           {"lastTransitionTime", transition},
+                           {"conditions",
+                            {{{"type", "Alive"},
+                              {"status", st.status == "alive" ? "True" : "False"},
+                              {"reason", st.status.empty() ? "Unknown" : st.status},
+                              {"lastTransitionTime", transition}}}}};
+  if (existing) {
+    auto cur = old_status;
+    cur.erase("conditions");
+    auto want = status;
+    want.erase("conditions");
+    if (cur == want) {
+      cn_written_[key] = st;
+      return;
+    }
+  }
+  cn_in_flight_.insert(key);
+  auto patch_status = [this, ns, name, key, st, status]() {
+    kube_.request("PATCH", kube::clusternode_path(ns, name) + "/status",
+                  nlohmann::json{{"status", status}},
+                  token_.wrap([this, key, st](kube::Response r) {
+                    cn_in_flight_.erase(key);
+                    if (r.ok()) {
+                      cn_written_[key] = st;
+                    } else {
+                      log_->debug("ClusterNode {} status: {}", key, r.describe());
+                    }
+                  }),
+                  "application/merge-patch+json");
+  };
+  if (existing) {
+    patch_status();
+    return;
+  }
+  nlohmann::json obj = {
+      {"apiVersion", std::string(kube::kClusterNodeGroup) + "/" + kube::kClusterNodeVersion},
+      {"kind", kube::kClusterNodeKind},
+      {"metadata",
+       {{"name", name},
+        {"namespace", ns},
+        {"labels", {{"app.kubernetes.io/managed-by", kManagedBy}}}}},
+      {"spec", {{"memberName", m.name}}}};
+  kube_.request("POST", kube::clusternodes_path(ns), obj,
+                token_.wrap([this, key, patch_status](kube::Response r) {
+                  if (r.ok() || r.conflict()) {
+                    patch_status();
+                  } else {
+                    cn_in_flight_.erase(key);
+                    log_->warn("creating ClusterNode {} failed: {}", key, r.describe());
+                  }
+                }));
+}
+
+// ---- periodic reconcile ----
+
+void Controller::reconcile() {
+  if (!leading_) return;
+  auto started = Clock::now();
+  resync_timer_.expires_after(options_.resync);
+  resync_timer_.async_wait(token_.wrap([this](boost::system::error_code ec) {
+    if (!ec && leading_) reconcile();
+  }));
+  if (!members_fresh_ || !synced()) {
+    metrics_.reconcile("requeue", seconds_since(started));
+    return;
+  }
+  check_rules();
+  // ClusterNodes whose member is gone from gossip.
+  for (auto& [key, obj] : cnodes_->items()) {
+    std::string member = obj.value("spec", nlohmann::json::object()).value("memberName", "");
+    if (member.empty() || members_.count(member) || jobs_.count(member)) continue;
+    auto slash = key.find('/');
+    std::string ns = key.substr(0, slash), name = key.substr(slash + 1);
+    log_->info("deleting ClusterNode {}: member {} is gone", key, member);
+    kube_.request("DELETE", kube::clusternode_path(ns, name), std::nullopt,
+                  token_.wrap([](kube::Response) {}));
+  }
+  // Rows whose member is gone (ghosts an earlier crash or Kong left behind).
+  if (table_) {
+    table_->live_nodes(token_.wrap([this, started](const std::optional<datastore::PgError>& err,
+                                                   std::vector<datastore::NodeRow> rows) {
+      if (err) {
+        metrics_.reconcile("error", seconds_since(started));
+        return;
+      }
+      metrics_.set_rows(rows.size());
+      auto now = std::chrono::system_clock::now();
+      for (auto& row : rows) {
+        if (members_.count(row.name) || jobs_.count(row.name)) continue;
+        if (now - row.created_at < kGhostRowAge) continue;
+        log_->info("deleting ghost row {} ({}): no such member", row.name, row.address);
+        table_->delete_node(row.name, [](const std::optional<datastore::PgError>&, bool) {});
+      }
+      metrics_.reconcile("success", seconds_since(started));
+    }));
+  } else {
+    metrics_.reconcile("success", seconds_since(started));
+  }
+}
+
+}  // namespace kc::controller

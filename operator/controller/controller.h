@@ -1,0 +1,131 @@
+// The controller: keeps the gossip membership, the `nodes` table and the ClusterNode
+// objects in step with the agent pods.
+//
+// - Pods (label selector), Nodes and ClusterNodes come from informers; their caches are the
+//   only view of Kubernetes read here. Membership comes from healthy agents' RPC (a Running,
+//   Ready pod's IP and its `rpc` container port or --agent-rpc-port), polled every second.
+// - A pod DELETED event, a pod gone Failed, or a pod on a Node NotReady for longer than
+//   failed_grace while its member is failed: the member is force-left with prune through
+//   every healthy agent, its `nodes` row and its ClusterNode are deleted and an Event is
+//   recorded. Each step is retried until it succeeds (Postgres down: the row is deleted when
+//   it returns) and is idempotent, so a crash at any point and a restart converge.
+// - A member whose pod is Running and Ready (on a Ready node) is never pruned. A member with
+//   no pod in the cache is pruned only after a fresh GET confirms the pod is gone.
+// - Every `resync`: rows without members, members without pods, ClusterNodes without members.
+// Only the leader acts; standbys keep their caches warm so that a takeover starts at once,
+// with a full reconcile that catches what happened while nobody led.
+#pragma once
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include <chrono>
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "agent/datastore/lifetime.h"
+#include "agent/datastore/nodes_table.h"
+#include "agent/datastore/pg_client.h"
+#include "operator/controller/agent_rpc.h"
+#include "operator/controller/mapping.h"
+#include "operator/controller/metrics.h"
+#include "operator/kube/informer.h"
+#include "operator/kube/rest_client.h"
+
+namespace spdlog {
+class logger;
+}
+
+namespace kc::controller {
+
+struct ControllerOptions {
+  std::string ns;        // agent pods' namespace; empty = all namespaces
+  std::string selector;  // agent pods' label selector
+  std::string default_ns = "default";  // ClusterNodes of members without a namespace tag
+  int agent_rpc_port = 7373;
+  std::chrono::milliseconds failed_grace{60000};
+  std::chrono::milliseconds resync{60000};
+  std::chrono::milliseconds member_poll{1000};
+  std::string identity;  // for Events' source.host
+};
+
+class Controller {
+ public:
+  Controller(boost::asio::io_context& io, kube::RestClient& kube, AgentRpc& rpc,
+             datastore::PgClient* pg, Metrics& metrics, ControllerOptions options);
+  ~Controller();
+
+  void start();               // informers (always)
+  void set_leading(bool on);  // acting on or off
+  bool synced() const;
+
+ private:
+  using Clock = std::chrono::steady_clock;
+  struct PruneJob {
+    Member member;
+    PruneReason reason;
+    Clock::time_point seen;
+    std::optional<kube::PodView> pod;
+    bool left = false, row = false, cnode = false, reported = false;
+    int attempts = 0;
+    int pending = 0;  // steps of the current attempt still running
+  };
+
+  void on_pod(kube::EventType type, const nlohmann::json& obj, const nlohmann::json* old);
+  void on_node(kube::EventType type, const nlohmann::json& obj, const nlohmann::json* old);
+  void handle_pod_gone(const kube::PodView& pod, PruneReason reason);
+
+  void poll_members();
+  void on_members(std::vector<Member> members);
+  std::vector<std::string> healthy_agents(const std::string& except_uid = "") const;
+  bool node_ready(const std::string& node) const;
+  const kube::PodView* pod_of(const Member& m, std::vector<kube::PodView>& scratch) const;
+  bool protected_member(const Member& m) const;
+
+  void prune(const Member& m, PruneReason reason, std::optional<kube::PodView> pod,
+             Clock::time_point seen);
+  void run_job(const std::string& name);
+  void finish_step(const std::string& name);
+  void report(PruneJob& job);
+
+  void sync_clusternodes();
+  void upsert_clusternode(const Member& m);
+  void check_rules();
+  void reconcile();
+  void confirm_orphan(const Member& m);
+
+  boost::asio::io_context& io_;
+  kube::RestClient& kube_;
+  AgentRpc& rpc_;
+  datastore::PgClient* pg_;
+  std::unique_ptr<datastore::NodesTable> table_;
+  Metrics& metrics_;
+  ControllerOptions options_;
+  std::shared_ptr<spdlog::logger> log_;
+
+  std::unique_ptr<kube::Informer> pods_, nodes_, cnodes_;
+  bool leading_ = false;
+  std::map<std::string, Member> members_;
+  bool members_fresh_ = false;  // a poll succeeded since we started leading
+  size_t poll_rotor_ = 0;
+  bool poll_in_flight_ = false;
+  std::map<std::string, Clock::time_point> not_ready_since_;  // node -> first seen NotReady
+  std::map<std::string, PruneJob> jobs_;                    // member name -> prune in progress
+  std::map<std::string, Clock::time_point> pruned_;         // recently pruned member names
+  std::set<std::string> done_pods_;                         // pod uids already handled
+  std::set<std::string> cn_in_flight_;
+  std::map<std::string, MemberStatus> cn_written_;  // last status written per ClusterNode key
+  std::set<std::string> orphan_checks_;
+  // Pods deleted while we were standing by, handled as deletions when we take over.
+  std::vector<std::pair<kube::PodView, Clock::time_point>> missed_;
+  bool reconcile_pending_ = false;
+  boost::asio::steady_timer poll_timer_;
+  boost::asio::steady_timer resync_timer_;
+  datastore::LifetimeToken token_;
+};
+
+}  // namespace kc::controller

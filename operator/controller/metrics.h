@@ -1,0 +1,44 @@
+// The operator's Prometheus metrics: controller-runtime's names where they apply (so stock
+// dashboards and alerts work) and our own under kong_cluster_operator_*.
+#pragma once
+
+#include <prometheus/counter.h>
+#include <prometheus/gauge.h>
+#include <prometheus/histogram.h>
+
+#include <map>
+#include <string>
+
+#include "common/metrics/registry.h"
+
+namespace kc::controller {
+
+class Metrics {
+ public:
+  Metrics(metrics::Registry& registry, const std::string& lease_name);
+
+  void reconcile(const std::string& result, double seconds);
+  void prune(const std::string& reason, double latency_seconds);
+  void set_leader(bool leading) { leader_->Set(leading ? 1 : 0); }
+  void set_queue_depth(size_t n) { depth_->Set(static_cast<double>(n)); }
+  void set_members(const std::map<std::string, int>& by_status);
+  void set_rows(size_t n) { rows_->Set(static_cast<double>(n)); }
+  void prune_error(const std::string& step) {
+    prune_errors_->Add({{"step", step}}).Increment();
+  }
+
+  prometheus::Family<prometheus::Counter>& reconcile_total() { return *reconcile_total_; }
+
+ private:
+  prometheus::Family<prometheus::Counter>* reconcile_total_;
+  prometheus::Histogram* reconcile_time_;
+  prometheus::Gauge* depth_;
+  prometheus::Gauge* leader_;
+  prometheus::Family<prometheus::Counter>* prunes_;
+  prometheus::Family<prometheus::Counter>* prune_errors_;
+  prometheus::Histogram* prune_latency_;
+  prometheus::Family<prometheus::Gauge>* members_;
+  prometheus::Gauge* rows_;
+};
+
+}  // namespace kc::controller

@@ -1,0 +1,108 @@
+// The Kubernetes REST client on cpprestsdk (DESIGN.md: the operator's HTTP client, with TLS
+// from the service-account CA and a bearer token).
+//
+// Threading: cpprestsdk completes requests on its own thread pool. Nothing here touches the
+// caller's state there: every completion (responses, watch events, the end of a watch) is
+// posted to the process's io_context, so controller state lives on the one event loop as
+// everywhere else in the project. A handler never runs after its RestClient or Watch is gone.
+#pragma once
+
+#include <boost/asio/io_context.hpp>
+#include <nlohmann/json.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "operator/kube/config.h"
+
+namespace kc::kube {
+
+struct Response {
+  int status = 0;         // HTTP status; 0 when the request did not get an answer
+  std::string error;      // transport error (connect, TLS, timeout) when status == 0
+  nlohmann::json body;    // parsed JSON body (null when empty or not JSON)
+  std::string retry_after;  // Retry-After header, for 429
+
+  bool ok() const { return status >= 200 && status < 300; }
+  bool not_found() const { return status == 404; }
+  bool conflict() const { return status == 409; }
+  bool gone() const { return status == 410; }
+  // "404 NotFound: pods \"x\" not found" or the transport error, for logs.
+  std::string describe() const;
+};
+
+using ResponseHandler = std::function<void(Response)>;
+
+struct RestOptions {
+  std::chrono::seconds request_timeout{30};
+  // Watches last up to timeoutSeconds (at most 10 minutes); the client gives up a bit later.
+  std::chrono::seconds watch_timeout{660};
+  std::string user_agent = "kong-cluster-operator/0.1";
+};
+
+struct RestCounters {
+  uint64_t requests = 0;
+  uint64_t errors = 0;  // transport errors and 5xx
+};
+
+class Watch;
+
+class RestClient {
+ public:
+  RestClient(boost::asio::io_context& io, Config config, RestOptions options = {});
+  ~RestClient();
+  RestClient(const RestClient&) = delete;
+  RestClient& operator=(const RestClient&) = delete;
+
+  // One request. `path` includes the query ("/api/v1/pods?labelSelector=a%3Db"). The handler
+  // runs later on the io_context.
+  void request(const std::string& method, const std::string& path,
+               const std::optional<nlohmann::json>& body, ResponseHandler done,
+               const std::string& content_type = "application/json");
+  void get(const std::string& path, ResponseHandler done) {
+    request("GET", path, std::nullopt, std::move(done));
+  }
+
+  // A watch stream: `on_event` gets each {"type","object"} line, `on_end` once when the stream
+  // ends (status 200 and empty error for a clean end), both on the io_context. Destroying the
+  // Watch (or stop()) cancels it; no handler runs after that.
+  std::unique_ptr<Watch> watch(const std::string& path,
+                               std::function<void(nlohmann::json)> on_event,
+                               std::function<void(Response)> on_end);
+
+  const Config& config() const { return config_; }
+  const RestCounters& counters() const { return counters_; }
+  boost::asio::io_context& io() { return io_; }
+
+ private:
+  struct Impl;
+  boost::asio::io_context& io_;
+  Config config_;
+  RestOptions options_;
+  RestCounters counters_;
+  std::unique_ptr<Impl> impl_;
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+};
+
+class Watch {
+ public:
+  struct State;
+  explicit Watch(std::shared_ptr<State> state) : state_(std::move(state)) {}
+  ~Watch() { stop(); }
+  Watch(const Watch&) = delete;
+  Watch& operator=(const Watch&) = delete;
+  // Cancels the stream; call on the io_context.
+  void stop();
+
+ private:
+  std::shared_ptr<State> state_;
+};
+
+// Percent-encoding for query values ("app=kong" -> "app%3Dkong").
+std::string query_escape(const std::string& s);
+
+}  // namespace kc::kube
