@@ -37,7 +37,7 @@ void add_agent_command(CLI::App& app, AgentFlags& f, int& exit_code) {
   cmd->add_option("--rpc-auth", f.rpc_auth, "token RPC clients must present (cluster_rpc_auth)");
   cmd->add_option("--http-addr", f.http_addr, "HTTP API and metrics address (cluster_http_listen)");
   cmd->add_option("--event-handler", f.event_handlers,
-                  "[filter=]command, as serf's -event-handler (repeatable; cluster_event_handlers)");
+                  "[filter=]command as serf's -event-handler (repeatable; cluster_event_handlers)");
   cmd->add_option("--kong-admin-url", f.kong_admin_url,
                   "local Kong Admin API that receives events (cluster_kong_admin_url)");
   cmd->callback([&f, &exit_code] {

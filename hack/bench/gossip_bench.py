@@ -388,6 +388,17 @@ def proc_pss_kib(pid):
     return None
 
 
+def udp_errors():
+    """Host-wide UDP InErrors + RcvbufErrors (/proc/net/snmp): dropped datagrams."""
+    try:
+        with open("/proc/net/snmp") as f:
+            rows = [line.split() for line in f if line.startswith("Udp:")]
+        hdr, val = rows[0], rows[1]
+        return sum(int(val[hdr.index(k)]) for k in ("InErrors", "RcvbufErrors") if k in hdr)
+    except (OSError, IndexError, ValueError):
+        return None
+
+
 def machine_ticks():
     with open("/proc/stat") as f:
         v = [int(x) for x in f.readline().split()[1:]]
@@ -527,10 +538,10 @@ class Cluster:
         if self.impl == "serf":
             return [self.cfg.serf_bin, "agent", "-node=" + a.name,
                     "-bind=127.0.0.1:%d" % a.gossip_port, "-rpc-addr=127.0.0.1:%d" % a.rpc_port,
-                    "-profile=lan", "-log-level=warn"]
+                    "-profile=lan", "-log-level=" + self.cfg.agent_log_level]
         return [self.cfg.ours_bin, "agent", "--node", a.name,
                 "--bind", "127.0.0.1:%d" % a.gossip_port, "--rpc-addr", "127.0.0.1:%d" % a.rpc_port,
-                "--profile", "lan", "--log-level", "warn"]
+                "--profile", "lan", "--log-level", self.cfg.agent_log_level]
 
     def _spawn(self, agents):
         ports, held = probe_ports(2 * len(agents))
@@ -654,6 +665,7 @@ class Cluster:
         """Mass join at agent 0, then per-agent time until it lists all N alive."""
         seed_addr = "127.0.0.1:%d" % self.agents[0].gossip_port
         joiners = self.agents[1:]
+        udp0 = udp_errors()
         t0 = time.monotonic()
         self._t0, self._late = t0, {}
         join_seq = {a.name: a.rpc.send("join", {"Existing": [seed_addr], "Replay": False})
@@ -675,6 +687,7 @@ class Cluster:
                 "per_agent_s": sorted(per_agent.values()),
                 "by_agent_s": per_agent,
                 "missing_when_late": self._late,
+                "udp_drops": (udp_errors() - udp0) if udp0 is not None else None,
                 "all_s": max(per_agent.values()) if len(per_agent) == self.n else None,
                 "timeout_s": timeout}
 
@@ -784,10 +797,11 @@ def run_size(n, cfg, reg, logdir, rnd, log):
                 conv["start_s"] = took
                 rr[impl] = conv
                 pa = conv["per_agent_s"]
-                log("  [N=%d round %d] %s: %d/%d agents see all %d alive; median %.2f s, last %s, >%gs: %d"
+                log("  [N=%d round %d] %s: %d/%d agents see all %d alive; median %.2f s, last %s, >%gs: %d%s"
                     % (n, r + 1, impl, conv["converged"], n, n, statistics.median(pa) if pa else float("nan"),
                        ("%.2f s" % conv["all_s"]) if conv["all_s"] is not None else "TIMEOUT",
-                       cfg.straggler, sum(1 for x in pa if x > cfg.straggler) + (n - len(pa))))
+                       cfg.straggler, sum(1 for x in pa if x > cfg.straggler) + (n - len(pa)),
+                       "; host UDP drops %d" % conv["udp_drops"] if conv["udp_drops"] else ""))
                 for name, miss in sorted(conv["missing_when_late"].items()):
                     log("      %s after %g s still lacked %s; saw all after %s"
                         % (name, cfg.straggler, ",".join(miss), fmt_s(conv["by_agent_s"].get(name))))
@@ -1014,6 +1028,8 @@ def parse_args(argv):
                         "<repo>/build/bin/kong-cluster)")
     p.add_argument("--serf-bin", default=shutil.which("serf") or "/usr/bin/serf", help="serf binary")
     p.add_argument("--keep-logs", metavar="DIR", help="write agent logs under DIR and keep them")
+    p.add_argument("--agent-log-level", default="warn", choices=("debug", "info", "warn"),
+                   help="--log-level given to every agent (info/debug for diagnosis, with --keep-logs)")
     p.add_argument("--require-complete", action="store_true",
                    help="exit 3 if a convergence or detection phase timed out (for the smoke test)")
     a = p.parse_args(argv)

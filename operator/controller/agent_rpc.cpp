@@ -10,7 +10,9 @@ namespace kc::controller {
 AgentRpc::AgentRpc(boost::asio::io_context& io, AgentRpcOptions options)
     : io_(io), options_(std::move(options)), pool_(options_.threads) {}
 
-AgentRpc::~AgentRpc() { pool_.join(); }
+AgentRpc::~AgentRpc() {
+  pool_.join();
+}
 
 namespace {
 rpc::ClientOptions client_options(const AgentRpcOptions& o, const std::string& addr) {
@@ -44,7 +46,8 @@ void AgentRpc::members(const std::string& addr, MembersDone done) {
       out.reset();
       error = e.what();
     }
-    boost::asio::post(io_, [back, out = std::move(out), error]() mutable { back(std::move(out), error); });
+    boost::asio::post(
+        io_, [back, out = std::move(out), error]() mutable { back(std::move(out), error); });
   });
 }
 

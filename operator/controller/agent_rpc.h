@@ -7,7 +7,6 @@
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/thread_pool.hpp>
-
 #include <chrono>
 #include <functional>
 #include <optional>

@@ -126,13 +126,13 @@ void Controller::handle_pod_gone(const kube::PodView& pod, PruneReason reason) {
   // The member may have joined after our last poll: ask an agent now, then look again.
   auto agents = healthy_agents(pod.uid);
   if (agents.empty()) return;
-  rpc_.members(agents.front(), [this, act, pod](std::optional<std::vector<Member>> ms,
-                                                std::string error) {
-    if (ms) on_members(std::move(*ms));
-    if (!act())
-      log_->info("pod {}/{} ({}) is gone but no member carries its uid or name", pod.ns, pod.name,
-                 to_string(PruneReason::PodDeleted));
-  });
+  rpc_.members(agents.front(),
+               [this, act, pod](std::optional<std::vector<Member>> ms, std::string error) {
+                 if (ms) on_members(std::move(*ms));
+                 if (!act())
+                   log_->info("pod {}/{} ({}) is gone but no member carries its uid or name",
+                              pod.ns, pod.name, to_string(PruneReason::PodDeleted));
+               });
 }
 
 // ---- membership ----
@@ -155,7 +155,8 @@ std::vector<std::string> Controller::healthy_agents(const std::string& except_ui
   return out;
 }
 
-const kube::PodView* Controller::pod_of(const Member& m, std::vector<kube::PodView>& scratch) const {
+const kube::PodView* Controller::pod_of(const Member& m,
+                                        std::vector<kube::PodView>& scratch) const {
   for (auto& [key, obj] : pods_->items()) {
     auto pod = kube::pod_view(obj);
     if (member_of_pod(m, pod)) {
@@ -183,16 +184,28 @@ void Controller::poll_members() {
   if (poll_in_flight_) return;
   auto agents = healthy_agents();
   if (agents.empty()) return;
-  auto addr = agents[poll_rotor_++ % agents.size()];
   poll_in_flight_ = true;
-  rpc_.members(addr, [this, addr](std::optional<std::vector<Member>> ms, std::string error) {
+  poll_agent(std::make_shared<std::vector<std::string>>(std::move(agents)), 0);
+}
+
+// Asks the agents in turn (starting at a rotating offset) until one answers: a pod can be
+// Running and Ready while its agent is cut off, and that must not blind the controller.
+void Controller::poll_agent(std::shared_ptr<std::vector<std::string>> agents, size_t tried) {
+  if (tried >= agents->size()) {
     poll_in_flight_ = false;
-    if (!ms) {
-      log_->debug("members from {} failed: {}", addr, error);
-      return;
-    }
-    on_members(std::move(*ms));
-  });
+    return;
+  }
+  auto addr = (*agents)[poll_rotor_++ % agents->size()];
+  rpc_.members(
+      addr, [this, addr, agents, tried](std::optional<std::vector<Member>> ms, std::string error) {
+        if (!ms) {
+          log_->debug("members from {} failed: {}", addr, error);
+          poll_agent(agents, tried + 1);
+          return;
+        }
+        poll_in_flight_ = false;
+        on_members(std::move(*ms));
+      });
 }
 
 void Controller::on_members(std::vector<Member> members) {
@@ -309,19 +322,20 @@ void Controller::run_job(const std::string& name) {
       auto any_ok = std::make_shared<bool>(false);
       ++job.pending;
       for (auto& addr : agents) {
-        rpc_.force_leave_prune(addr, name, [this, name, remaining, any_ok](bool ok, std::string error) {
-          if (ok) *any_ok = true;
-          if (--*remaining > 0) return;
-          auto j = jobs_.find(name);
-          if (j == jobs_.end()) return;
-          if (*any_ok) {
-            j->second.left = true;
-          } else {
-            metrics_.prune_error("force_leave");
-            log_->warn("force-leave {} failed on every agent: {}", name, error);
-          }
-          finish_step(name);
-        });
+        rpc_.force_leave_prune(
+            addr, name, [this, name, remaining, any_ok](bool ok, std::string error) {
+              if (ok) *any_ok = true;
+              if (--*remaining > 0) return;
+              auto j = jobs_.find(name);
+              if (j == jobs_.end()) return;
+              if (*any_ok) {
+                j->second.left = true;
+              } else {
+                metrics_.prune_error("force_leave");
+                log_->warn("force-leave {} failed on every agent: {}", name, error);
+              }
+              finish_step(name);
+            });
       }
     }
   }
@@ -341,8 +355,8 @@ void Controller::run_job(const std::string& name) {
   }
   if (!job.cnode) {
     ++job.pending;
-    std::string ns = job.member.tags.count("namespace") ? job.member.tags.at("namespace")
-                                                        : options_.default_ns;
+    std::string ns =
+        job.member.tags.count("namespace") ? job.member.tags.at("namespace") : options_.default_ns;
     if (ns.empty()) ns = options_.default_ns;
     kube_.request("DELETE", kube::clusternode_path(ns, clusternode_name(name)), std::nullopt,
                   token_.wrap([this, name](kube::Response r) {
@@ -377,7 +391,8 @@ void Controller::finish_step(const std::string& name) {
     return;
   }
   // Retry what failed (Postgres down, API errors), backing off up to 10 s.
-  auto delay = std::chrono::milliseconds(std::min<long long>(10000, 250LL << std::min(job.attempts, 6)));
+  auto delay =
+      std::chrono::milliseconds(std::min<long long>(10000, 250LL << std::min(job.attempts, 6)));
   auto timer = std::make_shared<boost::asio::steady_timer>(io_, delay);
   timer->async_wait(token_.wrap([this, name, timer](boost::system::error_code ec) {
     if (!ec && leading_) run_job(name);
@@ -510,6 +525,10 @@ void Controller::reconcile() {
     return;
   }
   check_rules();
+  // Forget handled pods that are gone from the cache, so the set does not grow forever.
+  std::set<std::string> live;
+  for (auto& [key, obj] : pods_->items()) live.insert(kube::pod_view(obj).uid);
+  std::erase_if(done_pods_, [&](const std::string& uid) { return !live.count(uid); });
   // ClusterNodes whose member is gone from gossip.
   for (auto& [key, obj] : cnodes_->items()) {
     std::string member = obj.value("spec", nlohmann::json::object()).value("memberName", "");

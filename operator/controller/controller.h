@@ -18,7 +18,6 @@
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
-
 #include <chrono>
 #include <map>
 #include <memory>
@@ -43,8 +42,8 @@ class logger;
 namespace kc::controller {
 
 struct ControllerOptions {
-  std::string ns;        // agent pods' namespace; empty = all namespaces
-  std::string selector;  // agent pods' label selector
+  std::string ns;                      // agent pods' namespace; empty = all namespaces
+  std::string selector;                // agent pods' label selector
   std::string default_ns = "default";  // ClusterNodes of members without a namespace tag
   int agent_rpc_port = 7373;
   std::chrono::milliseconds failed_grace{60000};
@@ -62,6 +61,9 @@ class Controller {
   void start();               // informers (always)
   void set_leading(bool on);  // acting on or off
   bool synced() const;
+  std::vector<const kube::Informer*> informers() const {
+    return {pods_.get(), nodes_.get(), cnodes_.get()};
+  }
 
  private:
   using Clock = std::chrono::steady_clock;
@@ -80,6 +82,7 @@ class Controller {
   void handle_pod_gone(const kube::PodView& pod, PruneReason reason);
 
   void poll_members();
+  void poll_agent(std::shared_ptr<std::vector<std::string>> agents, size_t tried);
   void on_members(std::vector<Member> members);
   std::vector<std::string> healthy_agents(const std::string& except_uid = "") const;
   bool node_ready(const std::string& node) const;
@@ -114,9 +117,9 @@ class Controller {
   size_t poll_rotor_ = 0;
   bool poll_in_flight_ = false;
   std::map<std::string, Clock::time_point> not_ready_since_;  // node -> first seen NotReady
-  std::map<std::string, PruneJob> jobs_;                    // member name -> prune in progress
-  std::map<std::string, Clock::time_point> pruned_;         // recently pruned member names
-  std::set<std::string> done_pods_;                         // pod uids already handled
+  std::map<std::string, PruneJob> jobs_;                      // member name -> prune in progress
+  std::map<std::string, Clock::time_point> pruned_;           // recently pruned member names
+  std::set<std::string> done_pods_;                           // pod uids already handled
   std::set<std::string> cn_in_flight_;
   std::map<std::string, MemberStatus> cn_written_;  // last status written per ClusterNode key
   std::set<std::string> orphan_checks_;

@@ -5,9 +5,9 @@ namespace kc::controller {
 namespace {
 // controller-runtime's reconcile_time_seconds buckets.
 prometheus::Histogram::BucketBoundaries reconcile_buckets() {
-  return {0.005, 0.01, 0.025, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5, 0.6,
-          0.7,   0.8,  0.9,   1.0,  1.25, 1.5, 1.75, 2.0, 2.5, 3.0, 3.5, 4.0, 4.5, 5,
-          6,     7,    8,     9,    10,   15,  20,   25,  30,  40,  50,  60};
+  return {0.005, 0.01, 0.025, 0.05, 0.1,  0.15, 0.2,  0.25, 0.3, 0.35, 0.4, 0.45, 0.5, 0.6,
+          0.7,   0.8,  0.9,   1.0,  1.25, 1.5,  1.75, 2.0,  2.5, 3.0,  3.5, 4.0,  4.5, 5,
+          6,     7,    8,     9,    10,   15,   20,   25,   30,  40,   50,  60};
 }
 }  // namespace
 
@@ -32,8 +32,9 @@ Metrics::Metrics(metrics::Registry& registry, const std::string& lease_name) {
                 .Add({{"name", ctl}, {"controller", ctl}});
   leader_ = &prometheus::BuildGauge()
                  .Name("leader_election_master_status")
-                 .Help("Gauge of if the reporting system is master of the relevant lease, 0 "
-                       "indicates backup, 1 indicates master")
+                 .Help(
+                     "Gauge of if the reporting system is master of the relevant lease, 0 "
+                     "indicates backup, 1 indicates master")
                  .Register(r)
                  .Add({{"name", lease_name}});
   prunes_ = &prometheus::BuildCounter()
@@ -48,8 +49,9 @@ Metrics::Metrics(metrics::Registry& registry, const std::string& lease_name) {
                        .Register(r);
   prune_latency_ = &prometheus::BuildHistogram()
                         .Name("kong_cluster_operator_prune_latency_seconds")
-                        .Help("From the pod deletion (or failure) being seen until the member "
-                              "was pruned and its nodes row deleted")
+                        .Help(
+                            "From the pod deletion (or failure) being seen until the member "
+                            "was pruned and its nodes row deleted")
                         .Register(r)
                         .Add({}, prometheus::Histogram::BucketBoundaries{
                                      0.01, 0.025, 0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1, 2, 5, 10, 30});

@@ -23,9 +23,7 @@ class Metrics {
   void set_queue_depth(size_t n) { depth_->Set(static_cast<double>(n)); }
   void set_members(const std::map<std::string, int>& by_status);
   void set_rows(size_t n) { rows_->Set(static_cast<double>(n)); }
-  void prune_error(const std::string& step) {
-    prune_errors_->Add({{"step", step}}).Increment();
-  }
+  void prune_error(const std::string& step) { prune_errors_->Add({{"step", step}}).Increment(); }
 
   prometheus::Family<prometheus::Counter>& reconcile_total() { return *reconcile_total_; }
 

@@ -74,7 +74,7 @@ TokenSource::TokenSource(const Config& config)
 std::string TokenSource::token() {
   if (file_.empty()) return static_token_;
   std::lock_guard lock(mutex_);
-  struct stat st{};
+  struct stat st {};
   if (::stat(file_.c_str(), &st) != 0) return cached_;  // keep the last one while it is replaced
   if (st.st_mtim.tv_sec != mtime_.tv_sec || st.st_mtim.tv_nsec != mtime_.tv_nsec ||
       st.st_size != size_) {
@@ -142,21 +142,22 @@ Config load_in_cluster(const std::string& sa_dir) {
   return c;
 }
 
-Config load_default(const std::string& explicit_path) {
+Config load_default(const std::string& explicit_path, const std::string& sa_dir) {
   if (!explicit_path.empty()) return load_kubeconfig(explicit_path);
   if (const char* env = std::getenv("KUBECONFIG"); env && *env) {
     std::string first = env;
     first = first.substr(0, first.find(':'));
     return load_kubeconfig(first);
   }
-  if (std::getenv("KUBERNETES_SERVICE_HOST")) return load_in_cluster();
+  if (std::getenv("KUBERNETES_SERVICE_HOST")) return load_in_cluster(sa_dir);
   const char* home = std::getenv("HOME");
   if (home) {
     std::string p = std::string(home) + "/.kube/config";
-    struct stat st{};
+    struct stat st {};
     if (::stat(p.c_str(), &st) == 0) return load_kubeconfig(p);
   }
-  throw ConfigError("no Kubernetes configuration: pass --kubeconfig, set KUBECONFIG, or run in a pod");
+  throw ConfigError(
+      "no Kubernetes configuration: pass --kubeconfig, set KUBECONFIG, or run in a pod");
 }
 
 }  // namespace kc::kube

@@ -52,11 +52,13 @@ Config load_kubeconfig(const std::string& path, const std::string& context = "")
 
 // The in-cluster configuration: KUBERNETES_SERVICE_HOST/PORT and the files in `sa_dir`.
 // Throws ConfigError when not in a cluster.
-Config load_in_cluster(
-    const std::string& sa_dir = "/var/run/secrets/kubernetes.io/serviceaccount");
+Config load_in_cluster(const std::string& sa_dir);
 
-// client-go's order: an explicit path, then $KUBECONFIG (first entry), then in-cluster, then
-// ~/.kube/config.
-Config load_default(const std::string& explicit_path);
+inline constexpr const char* kServiceAccountDir = "/var/run/secrets/kubernetes.io/serviceaccount";
+
+// client-go's order: an explicit path, then $KUBECONFIG (first entry), then in-cluster (files
+// in `sa_dir`), then ~/.kube/config.
+Config load_default(const std::string& explicit_path,
+                    const std::string& sa_dir = kServiceAccountDir);
 
 }  // namespace kc::kube

@@ -27,7 +27,9 @@ Informer::Informer(RestClient& client, InformerOptions options, std::string name
       backoff_(options_.backoff_initial, options_.backoff_max),
       log_(kc::log::get("informer")) {}
 
-Informer::~Informer() { stop(); }
+Informer::~Informer() {
+  stop();
+}
 
 const nlohmann::json* Informer::get(const std::string& key) const {
   auto it = cache_.find(key);
@@ -119,14 +121,13 @@ void Informer::start_watch() {
   static thread_local std::mt19937 rng{std::random_device{}()};
   std::uniform_int_distribution<int> timeout(options_.watch_timeout_min_s,
                                              options_.watch_timeout_max_s - 1);
-  std::string path = options_.path + "?watch=true&allowWatchBookmarks=true&resourceVersion=" +
-                     query_escape(rv_) + "&timeoutSeconds=" + std::to_string(timeout(rng)) +
-                     selectors();
+  std::string path = options_.path +
+                     "?watch=true&allowWatchBookmarks=true&resourceVersion=" + query_escape(rv_) +
+                     "&timeoutSeconds=" + std::to_string(timeout(rng)) + selectors();
   if (watches_started_++ > 0) ++counters_.watch_restarts;
   watch_got_data_ = false;
-  watch_ = client_.watch(
-      path, token_.wrap([this](nlohmann::json ev) { on_event(ev); }),
-      token_.wrap([this](Response r) { on_watch_end(r); }));
+  watch_ = client_.watch(path, token_.wrap([this](nlohmann::json ev) { on_event(ev); }),
+                         token_.wrap([this](Response r) { on_watch_end(r); }));
 }
 
 void Informer::on_event(const nlohmann::json& ev) {
@@ -165,8 +166,7 @@ void Informer::on_event(const nlohmann::json& ev) {
     bool had = it != cache_.end();
     if (had) old = std::move(it->second);
     cache_[key] = obj;
-    if (handler_)
-      handler_(had ? EventType::Modified : EventType::Added, obj, had ? &old : nullptr);
+    if (handler_) handler_(had ? EventType::Modified : EventType::Added, obj, had ? &old : nullptr);
   } else if (type == "DELETED") {
     auto it = cache_.find(key);
     nlohmann::json old;

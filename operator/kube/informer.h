@@ -8,12 +8,11 @@
 #pragma once
 
 #include <boost/asio/steady_timer.hpp>
-#include <nlohmann/json.hpp>
-
 #include <chrono>
 #include <functional>
 #include <map>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <string>
 
 #include "agent/datastore/backoff.h"
@@ -48,7 +47,7 @@ struct InformerCounters {
   uint64_t expired = 0;         // 410s that forced a relist
   uint64_t events = 0;          // ADDED/MODIFIED/DELETED applied
   uint64_t bookmarks = 0;
-  uint64_t errors = 0;          // failed lists or watches (then backoff)
+  uint64_t errors = 0;  // failed lists or watches (then backoff)
 };
 
 class Informer {
@@ -78,7 +77,8 @@ class Informer {
   bool watching() const { return watch_ != nullptr; }
 
  private:
-  void list_page(std::string continue_token, std::shared_ptr<std::map<std::string, nlohmann::json>> acc);
+  void list_page(std::string continue_token,
+                 std::shared_ptr<std::map<std::string, nlohmann::json>> acc);
   void replace(std::map<std::string, nlohmann::json> fresh, const std::string& rv);
   void start_watch();
   void on_event(const nlohmann::json& ev);

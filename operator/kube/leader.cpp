@@ -21,7 +21,9 @@ LeaderElector::LeaderElector(RestClient& client, LeaderOptions options, LeaderCa
       callbacks_(std::move(callbacks)),
       timer_(client.io()) {}
 
-LeaderElector::~LeaderElector() { timer_.cancel(); }
+LeaderElector::~LeaderElector() {
+  timer_.cancel();
+}
 
 void LeaderElector::start() {
   running_ = true;
@@ -161,14 +163,15 @@ void LeaderElector::slow_path(std::function<void(bool)> done) {
                               {"kind", "Lease"},
                               {"metadata", {{"name", options_.name}, {"namespace", options_.ns}}},
                               {"spec", spec_for(nullptr, false)}};
-      client_.request("POST", leases_path(options_.ns), lease, token_.wrap([this, done](Response c) {
-        if (!c.ok()) {
-          done(false);
-          return;
-        }
-        observe(c.body);
-        done(true);
-      }));
+      client_.request("POST", leases_path(options_.ns), lease,
+                      token_.wrap([this, done](Response c) {
+                        if (!c.ok()) {
+                          done(false);
+                          return;
+                        }
+                        observe(c.body);
+                        done(true);
+                      }));
       return;
     }
     if (!r.ok() || !r.body.is_object()) {

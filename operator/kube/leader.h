@@ -8,10 +8,9 @@
 #pragma once
 
 #include <boost/asio/steady_timer.hpp>
-#include <nlohmann/json.hpp>
-
 #include <chrono>
 #include <functional>
+#include <nlohmann/json.hpp>
 #include <string>
 
 #include "agent/datastore/lifetime.h"
@@ -67,8 +66,8 @@ class LeaderElector {
   bool running_ = false;
   bool leading_ = false;
   bool in_flight_ = false;
-  nlohmann::json observed_;        // the last Lease object we read or wrote
-  std::string observed_raw_;       // its spec, serialised, to notice changes
+  nlohmann::json observed_;   // the last Lease object we read or wrote
+  std::string observed_raw_;  // its spec, serialised, to notice changes
   Clock::time_point observed_time_{};
   std::string observed_holder_;
   Clock::time_point last_renew_{};

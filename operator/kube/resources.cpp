@@ -12,15 +12,21 @@ std::string pods_path(const std::string& ns) {
 std::string pod_path(const std::string& ns, const std::string& name) {
   return pods_path(ns) + "/" + name;
 }
-std::string nodes_path() { return "/api/v1/nodes"; }
-std::string node_path(const std::string& name) { return "/api/v1/nodes/" + name; }
+std::string nodes_path() {
+  return "/api/v1/nodes";
+}
+std::string node_path(const std::string& name) {
+  return "/api/v1/nodes/" + name;
+}
 std::string leases_path(const std::string& ns) {
   return "/apis/coordination.k8s.io/v1/namespaces/" + ns + "/leases";
 }
 std::string lease_path(const std::string& ns, const std::string& name) {
   return leases_path(ns) + "/" + name;
 }
-std::string events_path(const std::string& ns) { return "/api/v1/namespaces/" + ns + "/events"; }
+std::string events_path(const std::string& ns) {
+  return "/api/v1/namespaces/" + ns + "/events";
+}
 std::string clusternodes_path(const std::string& ns) {
   std::string base = std::string("/apis/") + kClusterNodeGroup + "/" + kClusterNodeVersion;
   return ns.empty() ? base + "/clusternodes" : base + "/namespaces/" + ns + "/clusternodes";
@@ -67,7 +73,9 @@ NodeView node_view(const nlohmann::json& node) {
   NodeView v;
   const auto& md = node.value("metadata", nlohmann::json::object());
   v.name = md.value("name", "");
-  for (const auto& [k, val] : md.value("labels", nlohmann::json::object()).items())
+  // value() returns a copy: keep it alive for the loop (items() of a temporary dangles).
+  const auto labels = md.value("labels", nlohmann::json::object());
+  for (const auto& [k, val] : labels.items())
     if (val.is_string()) v.labels[k] = val.get<std::string>();
   const auto& status = node.value("status", nlohmann::json::object());
   for (const auto& c : status.value("conditions", nlohmann::json::array()))

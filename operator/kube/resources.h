@@ -2,10 +2,9 @@
 // fields it reads from them, so the controller never digs through raw JSON.
 #pragma once
 
-#include <nlohmann/json.hpp>
-
 #include <chrono>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 
@@ -33,8 +32,8 @@ std::string resource_version(const nlohmann::json& obj);
 
 struct PodView {
   std::string ns, name, uid, node, phase, ip;
-  bool ready = false;     // condition Ready=True
-  bool deleting = false;  // metadata.deletionTimestamp set
+  bool ready = false;           // condition Ready=True
+  bool deleting = false;        // metadata.deletionTimestamp set
   std::optional<int> rpc_port;  // a container port named "rpc"
 };
 PodView pod_view(const nlohmann::json& pod);

@@ -8,12 +8,11 @@
 #pragma once
 
 #include <boost/asio/io_context.hpp>
-#include <nlohmann/json.hpp>
-
 #include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 
@@ -22,9 +21,9 @@
 namespace kc::kube {
 
 struct Response {
-  int status = 0;         // HTTP status; 0 when the request did not get an answer
-  std::string error;      // transport error (connect, TLS, timeout) when status == 0
-  nlohmann::json body;    // parsed JSON body (null when empty or not JSON)
+  int status = 0;           // HTTP status; 0 when the request did not get an answer
+  std::string error;        // transport error (connect, TLS, timeout) when status == 0
+  nlohmann::json body;      // parsed JSON body (null when empty or not JSON)
   std::string retry_after;  // Retry-After header, for 429
 
   bool ok() const { return status >= 200 && status < 300; }

@@ -27,7 +27,8 @@ nlohmann::json convert(yaml_document_t* doc, yaml_node_t* node, int depth) {
       for (auto* p = node->data.mapping.pairs.start; p < node->data.mapping.pairs.top; ++p) {
         auto key = convert(doc, yaml_document_get_node(doc, p->key), depth + 1);
         if (!key.is_string()) throw std::runtime_error("yaml: mapping key is not a scalar");
-        out[key.get<std::string>()] = convert(doc, yaml_document_get_node(doc, p->value), depth + 1);
+        out[key.get<std::string>()] =
+            convert(doc, yaml_document_get_node(doc, p->value), depth + 1);
       }
       return out;
     }

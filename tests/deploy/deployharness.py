@@ -13,10 +13,17 @@ MANIFESTS = os.path.join(ROOT, "manifests")
 CRD = os.path.join(MANIFESTS, "crd", "clusternodes.yaml")
 TESTDATA = os.path.join(HERE, "testdata")
 
+
+def crd_info():
+    """(CRD name, group, served version) of manifests/crd/clusternodes.yaml, which the operator's author owns."""
+    with open(CRD) as f:
+        crd = yaml.safe_load(f)
+    return crd["metadata"]["name"], crd["spec"]["group"], crd["spec"]["versions"][0]["name"]
+
 sys.path.insert(0, HERE)
 # kube-sim's own test harness starts the simulator on port 0 and stops it by PID.
 sys.path.insert(0, os.path.join(ROOT, "tests", "kube-sim"))
-from simharness import Sim, kubectl_path  # noqa: E402,F401
+from simharness import Sim, kubectl_path  # noqa: E402,F401  (re-exported for the tests)
 import helmlite  # noqa: E402
 
 # Labels only Helm sets; everything else must be equal between the chart and the base.

@@ -9,12 +9,16 @@ an unknown function, an unsupported action keyword, an unterminated block -- rai
 TemplateError, so a chart change that leaves this subset fails loudly instead of rendering
 something Helm would not.
 
+Like Helm, numbers from values files are float64 (printed with Go's %v: 1000000 -> 1e+06), and
+`toYaml` writes integral ones without a fraction, as sigs.k8s.io/yaml does.
+
 Known differences from Helm, on purpose: `lookup` always returns an empty map (as `helm
 template` does); `toYaml` uses PyYAML (block style, sorted keys, like sigs.k8s.io/yaml for the
 plain maps and lists a values file holds); printing a map or list is an error (Go would print
 `map[...]`); a missing key prints as an empty string (Helm replaces `<no value>` with "").
 """
 import base64
+import decimal
 import json
 import os
 import random
@@ -203,17 +207,68 @@ def go_str(v):
         return "true"
     if v is False:
         return "false"
-    if isinstance(v, float) and v.is_integer():
-        return str(int(v))
+    if isinstance(v, float):
+        return go_float(v)
     if isinstance(v, (dict, list)):
         raise TemplateError("printing a %s is outside the supported subset: %r" % (type(v).__name__, v))
     return str(v)
 
 
+def go_float(f):
+    """fmt's %v for a float64: the shortest round-trip digits (Python's repr finds the same ones),
+    in exponent form when the decimal exponent is < -4 or >= 6 -- so Helm prints a values-file
+    1000000 as 1e+06 unless the template converts it with `int`."""
+    if f != f:
+        return "NaN"
+    if f in (float("inf"), float("-inf")):
+        return "+Inf" if f > 0 else "-Inf"
+    sign = "-" if f < 0 or (f == 0 and str(f).startswith("-")) else ""
+    if f == 0:
+        return sign + "0"
+    _, digit_tuple, exponent = decimal.Decimal(repr(abs(f))).as_tuple()
+    digits = "".join(map(str, digit_tuple))
+    stripped = digits.rstrip("0")
+    exponent += len(digits) - len(stripped)
+    digits = stripped
+    nd = len(digits)
+    dp = nd + exponent  # digits before the decimal point
+    exp10 = dp - 1
+    if exp10 < -4 or exp10 >= 6:
+        mant = digits[0] + ("." + digits[1:] if nd > 1 else "")
+        return "%s%se%s%02d" % (sign, mant, "-" if exp10 < 0 else "+", abs(exp10))
+    if dp <= 0:
+        return sign + "0." + "0" * (-dp) + digits
+    if dp >= nd:
+        return sign + digits + "0" * (dp - nd)
+    return sign + digits[:dp] + "." + digits[dp:]
+
+
+def _json_numbers(v):
+    """sigs.k8s.io/yaml writes float64 through JSON: integral values print without a fraction."""
+    if isinstance(v, dict):
+        return {k: _json_numbers(x) for k, x in v.items()}
+    if isinstance(v, list):
+        return [_json_numbers(x) for x in v]
+    if isinstance(v, float) and v.is_integer() and abs(v) < 1e21:
+        return int(v)
+    return v
+
+
+def helm_numbers(v):
+    """Helm reads values files through JSON, so every number is a float64."""
+    if isinstance(v, dict):
+        return {k: helm_numbers(x) for k, x in v.items()}
+    if isinstance(v, list):
+        return [helm_numbers(x) for x in v]
+    if isinstance(v, int) and not isinstance(v, bool):
+        return float(v)
+    return v
+
+
 def to_yaml(v):
     if v is None:
         return "null"
-    return yaml.safe_dump(v, default_flow_style=False, sort_keys=True).rstrip("\n")
+    return yaml.safe_dump(_json_numbers(v), default_flow_style=False, sort_keys=True).rstrip("\n")
 
 
 def go_quote(v):
@@ -238,7 +293,9 @@ def printf(fmt, *args):
             if verb in "sv":
                 out.append(go_str(a))
             elif verb == "d":
-                out.append(str(int(a)))
+                if not isinstance(a, int) or isinstance(a, bool):
+                    raise TemplateError("printf %%d of %r: Go prints %%!d(...); convert with int first" % (a,))
+                out.append(str(a))
             elif verb == "q":
                 out.append(go_quote(a))
             else:
@@ -599,5 +656,5 @@ def deep_merge(base, over):
 def render_chart(chart_dir, release="kong-cluster", namespace="kong-cluster", set_values=None, api_versions=()):
     with open(os.path.join(chart_dir, "values.yaml")) as f:
         values = yaml.safe_load(f)
-    values = deep_merge(values, set_values or {})
+    values = helm_numbers(deep_merge(values, set_values or {}))
     return Renderer(chart_dir, values, release, namespace, api_versions)

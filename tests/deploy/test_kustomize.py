@@ -22,16 +22,17 @@ images exist, or that the RBAC rules suffice at run time. The images are not bui
 container engine).
 """
 import os
-import subprocess
 import sys
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import deployharness as h  # noqa: E402
 
+CRD_NAME, CRD_GROUP, CRD_VERSION = h.crd_info()
+
 EXPECTED_BASE = {
     ("Namespace", "", "kong-cluster"),
-    ("CustomResourceDefinition", "", "clusternodes.kong-cluster.io"),
+    ("CustomResourceDefinition", "", CRD_NAME),
     ("ServiceAccount", "kong-cluster", "kong-cluster-agent"),
     ("ServiceAccount", "kong-cluster", "kong-cluster-operator"),
     ("ClusterRole", "", "kong-cluster-agent"),
@@ -136,8 +137,7 @@ class KustomizeApplyTest(unittest.TestCase):
         lines = set(out.stdout.strip().splitlines())
         self.assertEqual(lines, applied_lines(objs, "created"), out.stdout + out.stderr)
         self.assertNotIn("Warning", out.stderr)
-        self.sim.kubectl("wait", "--for=condition=Established", "crd/clusternodes.kong-cluster.io",
-                         "--timeout=20s")
+        self.sim.kubectl("wait", "--for=condition=Established", "crd/" + CRD_NAME, "--timeout=20s")
         # read every object back and compare what we sent (the server adds metadata and status)
         for o in objs:
             ns = ["-n", o["metadata"]["namespace"]] if o["metadata"].get("namespace") else []
@@ -155,8 +155,8 @@ class KustomizeApplyTest(unittest.TestCase):
         # the ClusterNode API is served; validation is on (an unknown field is refused)
         self.assertEqual(self.sim.kubectl("get", "clusternodes", "-n", "kong-cluster").stderr.strip(),
                          "No resources found in kong-cluster namespace.")
-        bad = ("apiVersion: kong-cluster.io/v1alpha1\nkind: ClusterNode\nmetadata:\n  name: x\n"
-               "  namespace: kong-cluster\nspec:\n  nodeName: n\n  bogus: 1\n")
+        bad = ("apiVersion: %s/%s\nkind: ClusterNode\nmetadata:\n  name: x\n"
+               "  namespace: kong-cluster\nspec:\n  bogus: 1\n" % (CRD_GROUP, CRD_VERSION))
         r = self.apply(bad, check=False)
         self.assertNotEqual(r.returncode, 0)
         self.assertIn('strict decoding error: unknown field "spec.bogus"', r.stderr)

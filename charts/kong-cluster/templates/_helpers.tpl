@@ -104,7 +104,7 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 - name: KONG_PG_HOST
   value: {{ .Values.postgres.host | quote }}
 - name: KONG_PG_PORT
-  value: {{ .Values.postgres.port | quote }}
+  value: {{ int .Values.postgres.port | quote }}
 - name: KONG_PG_USER
   value: {{ .Values.postgres.user | quote }}
 - name: KONG_PG_DATABASE

@@ -53,15 +53,16 @@ TEST(HandlerInterop, SerfAndOursGiveHandlersTheSameInput) {
   so.tags = tags;
   so.extra_args = {"-event-handler=member-join,user:cmp=" + serf_script};
   GossipAgent s(dir, so);
-  ASSERT_TRUE(s.wait_ready());
+  ASSERT_TRUE(s.wait_ready()) << s.process().log();
   GossipAgent::Options oo;
   oo.name = "ours-h";
   oo.tags = tags;
   oo.join = {s.gossip_addr()};
   oo.extra_args = {"--event-handler", "member-join,user:cmp=" + ours_script};
   GossipAgent o(dir, oo);
-  ASSERT_TRUE(o.wait_ready());
-  ASSERT_TRUE(wait_until([&] { return s.status_of("ours-h") == "alive"; }, 20s));
+  ASSERT_TRUE(o.wait_ready()) << o.process().log();
+  ASSERT_TRUE(wait_until([&] { return s.status_of("ours-h") == "alive"; }, 20s))
+      << s.process().log() << o.process().log();
 
   GossipAgent::Options to;
   to.name = "third";

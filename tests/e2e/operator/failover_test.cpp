@@ -1,0 +1,139 @@
+// Issue 6, point 3: killing the leader hands over within the lease duration and a deletion
+// made while nobody leads is still acted on; ending every watch and forcing 410s loses no
+// deletion; with Postgres down during a deletion the row is deleted once it returns.
+#include <signal.h>
+
+#include <cstdio>
+
+#include "e2e/operator/harness.h"
+
+using namespace kc::test;
+using namespace kc::test::e2e;
+using namespace std::chrono_literals;
+
+namespace {
+
+bool tools_present() {
+  return postgres_available() && have_program("kubectl") && have_program("serf") &&
+         have_program("curl");
+}
+
+class OperatorFailover : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (!tools_present())
+      GTEST_SKIP() << "needs Postgres 15, kubectl, serf and curl (hack/deps.sh)";
+    cluster_ = std::make_unique<Cluster>();
+  }
+  void TearDown() override {
+    if (!HasFailure()) return;
+    for (auto* p : {op_a_.get(), op_b_.get()}) {
+      if (!p) continue;
+      auto log = p->log();
+      std::printf("---- %s (tail)\n%s\n", p->log_path().c_str(),
+                  log.substr(log.size() > 5000 ? log.size() - 5000 : 0).c_str());
+    }
+  }
+  // Kills an agent without a leave and waits until gossip calls it failed.
+  void crash_agent(const std::string& name) {
+    cluster_->agent(name).proc->kill9();
+    ASSERT_TRUE(wait_until(
+        [&] {
+          auto ms = members_of(cluster_->agent("agent-1").rpc_addr());
+          return ms && ms->count(name) && ms->at(name) == "failed";
+        },
+        30s))
+        << name << " not seen failed";
+  }
+
+  std::unique_ptr<Cluster> cluster_;
+  std::unique_ptr<Process> op_a_, op_b_;
+};
+
+}  // namespace
+
+TEST_F(OperatorFailover, LeaderLossWatchLossAndPostgresOutageLoseNoDeletion) {
+  for (int i = 1; i <= 4; ++i) cluster_->add_agent("agent-" + std::to_string(i));
+  ASSERT_TRUE(wait_until([&] { return cluster_->converged(4); }, 30s));
+  int port_a = free_port(), port_b = free_port();
+  op_a_ = cluster_->start_operator("op-a", port_a);
+  ASSERT_TRUE(wait_until([&] { return cluster_->lease_holder() == "op-a"; }, 20s));
+  op_b_ = cluster_->start_operator("op-b", port_b);
+  ASSERT_TRUE(wait_until([&] { return cluster_->clusternode_status("agent-4") == "alive"; }, 20s));
+  ASSERT_TRUE(wait_until(
+      [&] {
+        return scrape(port_b, "leader_election_master_status{name=\"kong-cluster-operator\"}") == 0;
+      },
+      10s));
+
+  // 1. The leader dies (no release). A pod is deleted while nobody leads.
+  auto t_kill = std::chrono::steady_clock::now();
+  op_a_->kill9();
+  crash_agent("agent-4");
+  cluster_->sim().ctl({"pod-delete", "agent-4", "-n", "default", "--now"});
+  EXPECT_EQ(cluster_->lease_holder(), "op-a")
+      << "the deletion should fall in the leaderless window";
+  ASSERT_TRUE(wait_until([&] { return cluster_->lease_holder() == "op-b"; }, 30s, 100ms));
+  double takeover =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - t_kill).count();
+  std::printf("takeover: op-b leads %.1f s after the leader was killed (lease 15 s, retry 2 s)\n",
+              takeover);
+  EXPECT_LT(takeover, 15.0 + 4.4 + 1.0);  // lease duration + one jittered retry + polling
+  EXPECT_TRUE(wait_until([&] { return cluster_->fully_pruned("agent-4"); }, 15s))
+      << "deletion during the leaderless window was lost";
+
+  // 2. Every watch ends, history is compacted (resume gets 410) and the next watches are
+  //    expired too; a deletion in the middle is still seen.
+  crash_agent("agent-3");
+  cluster_->sim().ctl({"fault-compact"});
+  cluster_->sim().ctl({"fault-expire-watches", "--count", "3"});
+  cluster_->sim().ctl({"fault-end-watches"});
+  auto t_del = std::chrono::steady_clock::now();
+  cluster_->sim().ctl({"pod-delete", "agent-3", "-n", "default", "--now"});
+  EXPECT_TRUE(wait_until([&] { return cluster_->fully_pruned("agent-3"); }, 20s, 20ms))
+      << "deletion lost across ended/expired watches";
+  std::printf(
+      "deletion across ended watches and 410s pruned after %.0f ms\n",
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t_del).count());
+  EXPECT_GE(scrape(port_b, "kong_cluster_operator_watch_restarts_total{resource=\"pods\"}"), 1);
+
+  // 3. Postgres is down during a deletion: gossip and Kubernetes are cleaned at once, the row
+  //    when Postgres is back.
+  crash_agent("agent-2");
+  cluster_->pg().stop();
+  cluster_->sim().ctl({"pod-delete", "agent-2", "-n", "default", "--now"});
+  EXPECT_TRUE(wait_until(
+      [&] {
+        return cluster_->pruned_everywhere("agent-2") &&
+               cluster_->clusternode_code("agent-2") == 404;
+      },
+      15s));
+  cluster_->pg().start();
+  auto t_pg = std::chrono::steady_clock::now();
+  EXPECT_TRUE(wait_until([&] { return !cluster_->has_row("agent-2"); }, 30s))
+      << "row not deleted after Postgres returned";
+  std::printf("row deleted %.1f s after Postgres came back\n",
+              std::chrono::duration<double>(std::chrono::steady_clock::now() - t_pg).count());
+  EXPECT_TRUE(cluster_->has_row("agent-1"));
+  EXPECT_EQ(cluster_->clusternode_status("agent-1"), "alive");
+}
+
+TEST_F(OperatorFailover, GracefulShutdownReleasesTheLease) {
+  int port_a = free_port(), port_b = free_port();
+  op_a_ = cluster_->start_operator("op-a", port_a);
+  ASSERT_TRUE(wait_until([&] { return cluster_->lease_holder() == "op-a"; }, 20s));
+  op_b_ = cluster_->start_operator("op-b", port_b);
+  ASSERT_TRUE(wait_until(
+      [&] {
+        return scrape(port_b, "leader_election_master_status{name=\"kong-cluster-operator\"}") == 0;
+      },
+      10s));
+  auto t0 = std::chrono::steady_clock::now();
+  op_a_->signal(SIGTERM);
+  EXPECT_EQ(op_a_->wait_exit(10000), 0);
+  ASSERT_TRUE(wait_until([&] { return cluster_->lease_holder() == "op-b"; }, 15s, 50ms));
+  double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  std::printf("graceful handover: op-b leads %.1f s after SIGTERM to the leader (released lease)\n",
+              s);
+  EXPECT_LT(s, 2.0 * 2.2 + 1.0);  // one jittered retry period, not a lease duration
+}
