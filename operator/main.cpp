@@ -248,9 +248,11 @@ int main(int argc, char** argv) {
   app.add_option("--namespace", f.ns, "agent pods' namespace (default: all namespaces)")
       ->envname(env("NAMESPACE"));
   app.add_option("--selector", f.selector, "label selector of the agent pods")
+      ->capture_default_str()
       ->envname(env("SELECTOR"));
   app.add_option("--agent-rpc-port", f.agent_rpc_port,
                  "agents' RPC port when the pod has no container port named rpc")
+      ->capture_default_str()
       ->envname(env("AGENT_RPC_PORT"));
   app.add_option("--rpc-auth-file", f.rpc_auth_file, "file holding the agents' RPC auth token")
       ->envname(env("RPC_AUTH_FILE"));
@@ -261,24 +263,33 @@ int main(int argc, char** argv) {
   app.add_option("--pg-password", f.pg_password, "Postgres password (pg_password)");
   app.add_option("--pg-database", f.pg_database, "Postgres database (pg_database)");
   app.add_option("--metrics-addr", f.metrics_addr, "Prometheus /metrics address ('' = off)")
+      ->capture_default_str()
       ->envname(env("METRICS_ADDR"));
   app.add_option("--health-addr", f.health_addr, "/healthz and /readyz address")
+      ->capture_default_str()
       ->envname(env("HEALTH_ADDR"));
   app.add_flag("--leader-elect", f.leader_elect, "elect a leader through a Lease (run 2 replicas)")
       ->envname(env("LEADER_ELECT"));
-  app.add_option("--lease-name", f.lease_name, "Lease name")->envname(env("LEASE_NAME"));
+  app.add_option("--lease-name", f.lease_name, "Lease name")
+      ->capture_default_str()
+      ->envname(env("LEASE_NAME"));
   app.add_option("--lease-namespace", f.lease_namespace,
                  "Lease namespace (default: the kubeconfig's or the pod's namespace)")
       ->envname(env("LEASE_NAMESPACE"));
   app.add_option("--failed-grace", f.failed_grace,
                  "how long a Node may be NotReady, with the member failed, before pruning")
+      ->capture_default_str()
       ->envname(env("FAILED_GRACE"));
-  app.add_option("--resync", f.resync, "full reconcile period")->envname(env("RESYNC"));
+  app.add_option("--resync", f.resync, "full reconcile period")
+      ->capture_default_str()
+      ->envname(env("RESYNC"));
   app.add_option("--member-poll", f.member_poll, "membership poll period")
+      ->capture_default_str()
       ->envname(env("MEMBER_POLL"));
   app.add_option("--identity", f.identity, "leader election identity (default hostname_random)")
       ->envname(env("IDENTITY"));
   app.add_option("--log-level", f.log_level, "trace|debug|info|warn|err")
+      ->capture_default_str()
       ->envname(env("LOG_LEVEL"));
   CLI11_PARSE(app, argc, argv);
   try {

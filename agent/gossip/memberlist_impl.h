@@ -89,6 +89,9 @@ class Memberlist::Impl {
   std::string verify_protocol(const std::vector<PushNodeState>& remote) const;
   void push_pull_node(const Address& to, bool join, std::function<void(std::string error)> done);
   void push_pull();
+  // Catching up on joins that gossip missed (see push_pull.cpp).
+  void sync_soon_after_join();
+  void sync_with_unknown(const std::string& name, const Address& addr);
   void join(const std::vector<std::string>& addresses,
             std::function<void(int joined, std::string error)> done);
 
@@ -115,6 +118,7 @@ class Memberlist::Impl {
   bool probing_ = false;  // a probe is in flight: ticks that come meanwhile are skipped
   BroadcastQueue::Finished leave_done_;
   GossipStats stats_;
+  std::unordered_map<std::string, TimePoint> unknown_synced_;  // name -> last catch-up
   Timer probe_timer_, gossip_timer_, push_pull_timer_;
   // Liveness token for callbacks that may outlive us (transport completions).
   std::shared_ptr<bool> alive_token_ = std::make_shared<bool>(true);

@@ -135,6 +135,32 @@ void Memberlist::Impl::push_pull() {
   });
 }
 
+// Gossip hands each new alive to RetransmitMult·log10(n) random peers, so in a burst of joins
+// a member misses one with probability ~e^-8 per pair; memberlist then waits for the periodic
+// push/pull (30-90 s at 60 nodes; docs/benchmarks.md measured stragglers). Two cheap,
+// wire-compatible catch-ups close most of that gap: one extra push/pull a few seconds after
+// our own join (the cluster is still changing), and one with any member that pings us before
+// we have heard of it.
+void Memberlist::Impl::sync_soon_after_join() {
+  Duration delay = 2s + random_duration(1s);
+  sched_.schedule(delay, [this, token = std::weak_ptr<bool>(alive_token_)] {
+    if (auto t = token.lock(); t && *t) push_pull();
+  });
+}
+
+void Memberlist::Impl::sync_with_unknown(const std::string& name, const Address& addr) {
+  if (shutdown_ || leaving_ || name == config_.name || entry(name)) return;
+  TimePoint now = sched_.now();
+  auto it = unknown_synced_.find(name);
+  if (it != unknown_synced_.end() && now - it->second < 10s) return;
+  if (unknown_synced_.size() > 1024) unknown_synced_.clear();  // bounded against spoofed names
+  unknown_synced_[name] = now;
+  log_->debug("Pinged by unknown member {} ({}): syncing state", name, addr.to_string());
+  push_pull_node(addr, false, [this, name](std::string error) {
+    if (!error.empty()) log_->debug("Catch-up push/pull with {} failed: {}", name, error);
+  });
+}
+
 namespace {
 
 // "host:port", "name/host:port" or "host" (default port); hosts may be names (resolved).
@@ -199,14 +225,17 @@ void Memberlist::Impl::join(const std::vector<std::string>& addresses,
   };
   auto run = std::make_shared<JoinRun>();
   run->done = std::move(done);
-  auto finish_one = [run](const std::string& what, const std::string& error) {
+  auto finish_one = [this, run](const std::string& what, const std::string& error) {
     if (error.empty()) {
       ++run->joined;
     } else {
       if (!run->errors.empty()) run->errors += "; ";
       run->errors += "Failed to join " + what + ": " + error;
     }
-    if (--run->pending == 0) run->done(run->joined, run->joined > 0 ? "" : run->errors);
+    if (--run->pending == 0) {
+      if (run->joined > 0) sync_soon_after_join();
+      run->done(run->joined, run->joined > 0 ? "" : run->errors);
+    }
   };
   std::vector<std::pair<std::string, Address>> targets;
   for (auto& spec : addresses) {

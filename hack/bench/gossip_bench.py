@@ -1048,7 +1048,10 @@ def parse_args(argv):
         a.ours_bin = os.path.join(bd, "bin", "kong-cluster") if bd else os.path.join(REPO, "build", "bin",
                                                                                      "kong-cluster")
     a.ours_bin = os.path.abspath(a.ours_bin)
-    a.serf_bin = os.path.abspath(a.serf_bin) if os.sep in a.serf_bin else (shutil.which(a.serf_bin) or a.serf_bin)
+    if os.sep in a.serf_bin:
+        a.serf_bin = os.path.abspath(a.serf_bin)
+    else:
+        a.serf_bin = shutil.which(a.serf_bin) or a.serf_bin
     if a.only != "serf" and not os.access(a.ours_bin, os.X_OK):
         p.error("kong-cluster binary not found: %s (build it, or pass --ours-bin)" % a.ours_bin)
     if a.only != "ours" and not os.access(a.serf_bin, os.X_OK):

@@ -1,5 +1,6 @@
 #include "operator/kube/informer.h"
 
+#include <cstdlib>
 #include <random>
 
 #include "common/logging.h"
@@ -73,7 +74,7 @@ void Informer::list_page(std::string continue_token,
     if (!r.ok() || !r.body.is_object()) {
       ++counters_.errors;
       log_->warn("{}: list failed: {}", name_, r.describe());
-      retry(true);
+      retry(true, &r);
       return;
     }
     for (auto& item : r.body.value("items", nlohmann::json::array())) {
@@ -201,11 +202,15 @@ void Informer::on_watch_end(const Response& r) {
   }
   ++counters_.errors;
   log_->warn("{}: watch failed: {}", name_, r.describe());
-  retry(false);
+  retry(false, &r);
 }
 
-void Informer::retry(bool relist) {
+void Informer::retry(bool relist, const Response* r) {
   auto delay = backoff_.next();
+  if (r && !r->retry_after.empty()) {
+    auto server = std::chrono::milliseconds(1000LL * std::atoi(r->retry_after.c_str()));
+    delay = std::max(delay, std::min(server, options_.backoff_max));
+  }
   retry_timer_.expires_after(delay);
   retry_timer_.async_wait(token_.wrap([this, relist](boost::system::error_code ec) {
     if (ec || !running_) return;

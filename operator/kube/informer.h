@@ -83,7 +83,8 @@ class Informer {
   void start_watch();
   void on_event(const nlohmann::json& ev);
   void on_watch_end(const Response& r);
-  void retry(bool relist);
+  // After a backoff (at least the server's Retry-After, for 429/503), lists or watches again.
+  void retry(bool relist, const Response* r = nullptr);
   std::string selectors() const;
 
   RestClient& client_;

@@ -122,18 +122,21 @@ TEST_F(OperatorPruning, DeletedPodsArePrunedWithinASecond) {
   // (ctest -j) does not make the test flaky. The numbers above are the measurement.
   EXPECT_EQ(scrape(port, "kong_cluster_operator_prune_latency_seconds_bucket{le=\"5\"}"), 3);
   EXPECT_LT(latencies.back(), 3000);
-  // A normal deletion: the kubelet stops the agent with SIGTERM (it leaves and deletes its own
-  // row), then the pod object goes and the operator reaps the left member everywhere.
+  // A normal deletion, as the kubelet runs it: the pod is marked for deletion, the agent gets
+  // SIGTERM (it leaves and deletes its own row), and once the container has exited the pod
+  // object goes; the operator then reaps the left member everywhere.
   {
     auto& a = cluster_->agent("agent-3");
     auto t0 = std::chrono::steady_clock::now();
     cluster_->sim().ctl(
-        {"pod-delete", "agent-3", "-n", "default", "--grace-period", "5", "--stop-after", "1"});
+        {"pod-delete", "agent-3", "-n", "default", "--grace-period", "30", "--stop-after", "30"});
     a.proc->signal(SIGTERM);
+    EXPECT_EQ(a.proc->wait_exit(15000), 0);
+    cluster_->sim().ctl({"pod-delete", "agent-3", "-n", "default", "--now"});
     ASSERT_TRUE(wait_until([&] { return cluster_->fully_pruned("agent-3"); }, 20s, 20ms));
     std::printf(
-        "graceful pod deletion: member left and reaped everywhere, row and ClusterNode "
-        "gone %.0f ms after the delete (pod removed after 1 s)\n",
+        "graceful pod deletion: agent left, pod removed, member reaped everywhere and "
+        "ClusterNode gone %.0f ms after the delete\n",
         std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
   }
   // Events were recorded for the pruned pods.

@@ -1,0 +1,36 @@
+#include "operator/kube/node_topology.h"
+
+#include "operator/kube/resources.h"
+
+namespace kc::kube {
+
+NodeTopology topology_of(const nlohmann::json& node, const TopologyKeys& keys) {
+  auto v = node_view(node);
+  NodeTopology t;
+  if (auto it = v.labels.find(keys.dc); it != v.labels.end()) t.dc = it->second;
+  if (auto it = v.labels.find(keys.zone); it != v.labels.end()) t.zone = it->second;
+  t.internal_ip = v.internal_ip;
+  t.external_ip = v.external_ip;
+  return t;
+}
+
+std::optional<std::string> node_advertise_ip(const NodeTopology& t, const std::string& mode) {
+  const std::string& ip = mode == "node-external"   ? t.external_ip
+                          : mode == "node-internal" ? t.internal_ip
+                                                    : std::string();
+  if (ip.empty()) return std::nullopt;
+  return ip;
+}
+
+void read_node_topology(RestClient& client, const std::string& node, const TopologyKeys& keys,
+                        std::function<void(std::optional<NodeTopology>, std::string error)> done) {
+  client.get(node_path(node), [keys, done](Response r) {
+    if (!r.ok() || !r.body.is_object()) {
+      done(std::nullopt, r.describe());
+      return;
+    }
+    done(topology_of(r.body, keys), "");
+  });
+}
+
+}  // namespace kc::kube

@@ -1,0 +1,38 @@
+// What an agent needs from its own Node (issue 6): `dc` and `zone` from topology labels (keys
+// configurable) and, for the advertise modes node-internal / node-external, the Node's
+// InternalIP / ExternalIP, for clusters spanning datacenters where pod IPs do not route.
+// Needs only `get` on nodes. The agent wires this into its start-up (agent/advertise); this
+// is the client side, tested against kube-sim.
+#pragma once
+
+#include <functional>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+
+#include "operator/kube/rest_client.h"
+
+namespace kc::kube {
+
+struct TopologyKeys {
+  std::string dc = "topology.kubernetes.io/region";
+  std::string zone = "topology.kubernetes.io/zone";
+};
+
+struct NodeTopology {
+  std::string dc, zone;
+  std::string internal_ip, external_ip;
+};
+
+NodeTopology topology_of(const nlohmann::json& node, const TopologyKeys& keys = {});
+
+// The address to advertise for `mode` ("node-internal" or "node-external"); nullopt when the
+// Node has no such address (the caller reports it: falling back silently would advertise an
+// address other datacenters cannot reach).
+std::optional<std::string> node_advertise_ip(const NodeTopology& t, const std::string& mode);
+
+// GET /api/v1/nodes/NAME; `done` runs on the client's io_context.
+void read_node_topology(RestClient& client, const std::string& node, const TopologyKeys& keys,
+                        std::function<void(std::optional<NodeTopology>, std::string error)> done);
+
+}  // namespace kc::kube

@@ -1,0 +1,164 @@
+// The Kubernetes client pieces on their own against kube-sim: the informer follows adds and
+// deletes, takes bookmarks, relists after compaction and ended watches and reports the
+// deletions it missed; Lease election hands over on release and refuses a held lease; an
+// agent reads its Node's topology labels and addresses (issue 6, point 5, client side).
+#include <boost/asio/io_context.hpp>
+
+#include "e2e/operator/harness.h"
+#include "operator/kube/config.h"
+#include "operator/kube/informer.h"
+#include "operator/kube/leader.h"
+#include "operator/kube/node_topology.h"
+#include "operator/kube/resources.h"
+#include "operator/kube/rest_client.h"
+
+using namespace kc::test;
+using namespace kc::test::e2e;
+using namespace std::chrono_literals;
+
+namespace {
+
+// Runs the loop until `done` holds or the deadline passes.
+bool run_until(boost::asio::io_context& io, const std::function<bool()>& done,
+               std::chrono::milliseconds timeout = 15s) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (!done()) {
+    if (std::chrono::steady_clock::now() >= deadline) return false;
+    io.restart();
+    io.run_for(20ms);
+  }
+  return true;
+}
+
+}  // namespace
+
+TEST(KubeClient, InformerFollowsBookmarksAndRelistsWithoutLosingDeletions) {
+  TempDir dir;
+  KubeSim sim(dir);
+  sim.ctl({"node-create", "w1"});
+  boost::asio::io_context io;
+  kc::kube::RestClient client(io, kc::kube::load_kubeconfig(sim.kubeconfig()));
+  kc::kube::InformerOptions o;
+  o.path = kc::kube::pods_path("default");
+  o.label_selector = "app=a";
+  kc::kube::Informer inf(client, o, "pods");
+  std::vector<std::string> deleted;
+  inf.set_handler([&](kc::kube::EventType t, const nlohmann::json& obj, const nlohmann::json*) {
+    if (t == kc::kube::EventType::Deleted) deleted.push_back(obj["metadata"].value("name", ""));
+  });
+  sim.ctl({"pod-create", "p1", "--node", "w1", "-l", "app=a"});
+  sim.ctl({"pod-create", "other", "--node", "w1", "-l", "app=b"});
+  inf.start();
+  ASSERT_TRUE(run_until(io, [&] { return inf.synced() && inf.watching(); }));
+  EXPECT_EQ(inf.items().size(), 1u);  // the selector applies
+  sim.ctl({"pod-create", "p2", "--node", "w1", "-l", "app=a"});
+  ASSERT_TRUE(run_until(io, [&] { return inf.items().size() == 2; }));
+
+  // A bookmark moves our resourceVersion forward without an object change.
+  sim.ctl({"pod-create", "other2", "--node", "w1", "-l", "app=b"});
+  auto rv_before = inf.last_resource_version();
+  sim.ctl({"bookmark"});
+  ASSERT_TRUE(run_until(io, [&] { return inf.counters().bookmarks >= 1; }));
+  EXPECT_NE(inf.last_resource_version(), rv_before);
+
+  // The API fails while the watch is down; meanwhile a pod is deleted and the history is
+  // compacted. Resuming from our resourceVersion gets 410, the informer relists, and the
+  // deletion it missed arrives as a deletion.
+  sim.ctl({"fault-error", "--code", "500", "--count", "1000", "--path",
+           "/api/v1/namespaces/default/pods"});
+  sim.ctl({"fault-end-watches"});
+  ASSERT_TRUE(run_until(io, [&] { return inf.counters().errors >= 1; }));
+  sim.ctl({"pod-delete", "p1", "--now"});
+  sim.ctl({"pod-create", "p3", "--node", "w1", "-l", "app=a"});
+  sim.ctl({"fault-compact"});
+  sim.ctl({"fault-clear"});
+  ASSERT_TRUE(run_until(io, [&] { return !deleted.empty(); }));
+  EXPECT_EQ(deleted.front(), "p1");
+  EXPECT_EQ(inf.items().size(), 2u);  // p2 and p3
+  EXPECT_GE(inf.counters().expired, 1u);
+  EXPECT_GE(inf.counters().lists, 2u);
+  std::printf(
+      "informer: lists %llu, watch restarts %llu, expired %llu, bookmarks %llu\n",
+      (unsigned long long)inf.counters().lists, (unsigned long long)inf.counters().watch_restarts,
+      (unsigned long long)inf.counters().expired, (unsigned long long)inf.counters().bookmarks);
+
+  // Watches that are expired on arrival (in-stream 410) relist too.
+  sim.ctl({"fault-expire-watches", "--count", "2"});
+  sim.ctl({"fault-end-watches"});
+  sim.ctl({"pod-delete", "p2", "--now"});
+  ASSERT_TRUE(run_until(io, [&] { return deleted.size() == 2; }));
+  EXPECT_EQ(inf.items().size(), 1u);
+  inf.stop();
+}
+
+TEST(KubeClient, LeaseElectionHandsOverOnRelease) {
+  TempDir dir;
+  KubeSim sim(dir);
+  boost::asio::io_context io;
+  kc::kube::RestClient client(io, kc::kube::load_kubeconfig(sim.kubeconfig()));
+  auto options = [](const std::string& id) {
+    kc::kube::LeaderOptions o;
+    o.ns = "default";
+    o.name = "test-lease";
+    o.identity = id;
+    return o;
+  };
+  int a_started = 0, a_stopped = 0, b_started = 0;
+  kc::kube::LeaderElector a(client, options("a"), {[&] { ++a_started; }, [&] { ++a_stopped; }, {}});
+  kc::kube::LeaderElector b(client, options("b"), {[&] { ++b_started; }, {}, {}});
+  a.start();
+  ASSERT_TRUE(run_until(io, [&] { return a.leading(); }));
+  b.start();
+  // b sees a's lease, which is fresh in b's own eyes, and stays out for several retries.
+  EXPECT_FALSE(run_until(
+      io, [&] { return b.leading(); }, 5s));
+  EXPECT_EQ(b.observed_holder(), "a");
+  auto lease = sim.get("/apis/coordination.k8s.io/v1/namespaces/default/leases/test-lease");
+  EXPECT_EQ(lease.second["spec"].value("leaseDurationSeconds", 0), 15);
+  EXPECT_EQ(lease.second["spec"].value("leaseTransitions", -1), 0);
+  bool released = false;
+  a.release([&] { released = true; });
+  ASSERT_TRUE(run_until(io, [&] { return released; }));
+  auto t0 = std::chrono::steady_clock::now();
+  ASSERT_TRUE(run_until(
+      io, [&] { return b.leading(); }, 10s));
+  double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  std::printf("lease handover after release: %.1f s\n", s);
+  EXPECT_EQ(b_started, 1);
+  lease = sim.get("/apis/coordination.k8s.io/v1/namespaces/default/leases/test-lease");
+  EXPECT_EQ(lease.second["spec"].value("holderIdentity", ""), "b");
+  EXPECT_EQ(lease.second["spec"].value("leaseTransitions", -1), 1);
+  EXPECT_EQ(a_started, 1);
+}
+
+TEST(KubeClient, AgentReadsItsNodeTopologyAndAddresses) {
+  TempDir dir;
+  KubeSim sim(dir);
+  sim.ctl({"node-create", "w1", "-l", "topology.kubernetes.io/region=eu-west", "-l",
+           "topology.kubernetes.io/zone=eu-west-1a", "-l", "example.com/rack=r7", "--internal-ip",
+           "10.0.0.11", "--external-ip", "203.0.113.11"});
+  sim.ctl({"node-create", "w2", "--internal-ip", "10.0.0.12"});
+  boost::asio::io_context io;
+  kc::kube::RestClient client(io, kc::kube::load_kubeconfig(sim.kubeconfig()));
+  std::optional<kc::kube::NodeTopology> w1, w1_custom, w2;
+  std::string missing_error;
+  bool missing_done = false;
+  kc::kube::read_node_topology(client, "w1", {}, [&](auto t, std::string) { w1 = t; });
+  kc::kube::read_node_topology(client, "w1", {"example.com/rack", "topology.kubernetes.io/zone"},
+                               [&](auto t, std::string) { w1_custom = t; });
+  kc::kube::read_node_topology(client, "w2", {}, [&](auto t, std::string) { w2 = t; });
+  kc::kube::read_node_topology(client, "nope", {}, [&](auto t, std::string e) {
+    missing_done = !t.has_value();
+    missing_error = e;
+  });
+  ASSERT_TRUE(run_until(io, [&] { return w1 && w1_custom && w2 && missing_done; }));
+  EXPECT_EQ(w1->dc, "eu-west");
+  EXPECT_EQ(w1->zone, "eu-west-1a");
+  EXPECT_EQ(kc::kube::node_advertise_ip(*w1, "node-internal"), "10.0.0.11");
+  EXPECT_EQ(kc::kube::node_advertise_ip(*w1, "node-external"), "203.0.113.11");
+  EXPECT_EQ(w1_custom->dc, "r7");  // label keys are configurable
+  EXPECT_EQ(w2->dc, "");
+  EXPECT_EQ(kc::kube::node_advertise_ip(*w2, "node-internal"), "10.0.0.12");
+  EXPECT_EQ(kc::kube::node_advertise_ip(*w2, "node-external"), std::nullopt);
+  EXPECT_NE(missing_error.find("404"), std::string::npos) << missing_error;
+}
