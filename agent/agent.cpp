@@ -113,6 +113,7 @@ void Agent::start() {
   rpc_->start();
   if (config_.datastore) {
     datastore_ = std::make_unique<DatastoreLink>(io_, config_, *serf_);
+    datastore_->export_metrics(services_->metrics());
     datastore_->start();
   }
   log->info("kong-cluster agent '{}' started: gossip {} (advertise {}), rpc {}, profile {}{}", name_,

@@ -17,6 +17,10 @@ class PgClient;
 class Registrar;
 }  // namespace kc::datastore
 
+namespace kc::metrics {
+class Registry;
+}
+
 namespace kc::agent {
 
 class DatastoreLink {
@@ -28,6 +32,8 @@ class DatastoreLink {
   // Deletes our row (bounded by the registrar's stop timeout), then `done`.
   void stop(std::function<void()> done);
   bool registered() const;
+  // kong_cluster_datastore_* series, read at scrape time (the registry must not outlive us).
+  void export_metrics(metrics::Registry& registry) const;
   const datastore::PgClient& client() const { return *client_; }
   const datastore::Registrar& registrar() const { return *registrar_; }
 

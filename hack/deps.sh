@@ -11,7 +11,7 @@ packages=(
   prometheus-cpp-dev
   # tests and demo: real peers and real servers
   serf postgresql iproute2 iptables procps psmisc python3 python3-kubernetes python3-yaml
-  prometheus openssl
+  prometheus openssl curl
 )
 
 missing=()

@@ -132,12 +132,15 @@ TEST_F(OperatorPruning, DeletedPodsArePrunedWithinASecond) {
         {"pod-delete", "agent-3", "-n", "default", "--grace-period", "30", "--stop-after", "30"});
     a.proc->signal(SIGTERM);
     EXPECT_EQ(a.proc->wait_exit(15000), 0);
+    auto t_exit = std::chrono::steady_clock::now();
     cluster_->sim().ctl({"pod-delete", "agent-3", "-n", "default", "--now"});
     ASSERT_TRUE(wait_until([&] { return cluster_->fully_pruned("agent-3"); }, 20s, 20ms));
+    auto done = std::chrono::steady_clock::now();
     std::printf(
-        "graceful pod deletion: agent left, pod removed, member reaped everywhere and "
-        "ClusterNode gone %.0f ms after the delete\n",
-        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
+        "graceful pod deletion: the agent's own leave took %.0f ms; once the pod was "
+        "removed, the member was reaped everywhere and its ClusterNode gone in %.0f ms\n",
+        std::chrono::duration<double, std::milli>(t_exit - t0).count(),
+        std::chrono::duration<double, std::milli>(done - t_exit).count());
   }
   // Events were recorded for the pruned pods.
   auto events = cluster_->sim().kubectl({"get", "events", "-n", "default"});

@@ -122,6 +122,22 @@ TEST_F(AgentDatastore, SigtermDeletesRowKillLeavesItDeletedRowComesBack) {
   EXPECT_FALSE(has_row("row-a"));
 }
 
+TEST_F(AgentDatastore, DatastoreMetricsAreExported) {
+  if (!have_program("curl")) GTEST_SKIP() << "curl is not installed";
+  auto o = agent("metrics-a");
+  int http = free_port();
+  o.extra_args = {"--http-addr", "127.0.0.1:" + std::to_string(http)};
+  GossipAgent a(dir_, o);
+  ASSERT_TRUE(wait_until([&] { return has_row("metrics-a"); }, 20s)) << a.process().log();
+  std::string url = "http://127.0.0.1:" + std::to_string(http) + "/metrics";
+  std::string body;
+  ASSERT_TRUE(wait_until([&] {
+    body = run_command({"curl", "-s", url}).output;
+    return body.find("kong_cluster_datastore_registrations_total 1") != std::string::npos;
+  }, 20s)) << body;
+  EXPECT_NE(body.find("kong_cluster_datastore_up 1"), std::string::npos) << body;
+}
+
 TEST_F(AgentDatastore, RowDeletedByHandIsReinsertedByKeepalive) {
   auto o = agent("keep-a");
   // A short keepalive keeps the test quick; the default is Kong's 30 s.
