@@ -1,5 +1,6 @@
 #include "operator/kube/leader.h"
 
+#include <algorithm>
 #include <random>
 
 #include "common/logging.h"
@@ -65,11 +66,15 @@ void LeaderElector::tick() {
       return;
     }
     if (leading_) {
-      if (Clock::now() - last_renew_ >= options_.renew_deadline) {
+      auto left = last_renew_ + options_.renew_deadline - Clock::now();
+      if (left <= Clock::duration::zero()) {
         lose();
         return;
       }
-      schedule(options_.retry_period);
+      // Retry every RetryPeriod, but wake at the deadline itself (client-go's renew loop is
+      // bounded by a RenewDeadline context): stepping down late would eat into the margin
+      // before another replica may take over.
+      schedule(std::min(options_.retry_period, std::chrono::ceil<std::chrono::milliseconds>(left)));
       return;
     }
     static thread_local std::mt19937 rng{std::random_device{}()};

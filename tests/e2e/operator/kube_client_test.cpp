@@ -162,3 +162,31 @@ TEST(KubeClient, AgentReadsItsNodeTopologyAndAddresses) {
   EXPECT_EQ(kc::kube::node_advertise_ip(*w2, "node-external"), std::nullopt);
   EXPECT_NE(missing_error.find("404"), std::string::npos) << missing_error;
 }
+
+TEST(KubeClient, LeaderThatCannotRenewStepsDownWithinTheDeadline) {
+  TempDir dir;
+  KubeSim sim(dir);
+  boost::asio::io_context io;
+  kc::kube::RestClient client(io, kc::kube::load_kubeconfig(sim.kubeconfig()));
+  kc::kube::LeaderOptions o;
+  o.ns = "default";
+  o.name = "deadline-lease";
+  o.identity = "a";
+  bool stopped = false;
+  kc::kube::LeaderElector a(client, o, {{}, [&] { stopped = true; }, {}});
+  a.start();
+  ASSERT_TRUE(run_until(io, [&] { return a.leading(); }));
+  // Every Lease request now fails: no renewal succeeds, and the leader must give up once
+  // RenewDeadline (10 s) has passed since its last renewal, before the lease (15 s) runs out
+  // in anyone else's eyes.
+  sim.ctl(
+      {"fault-error", "--code", "500", "--count", "100000", "--path", "/apis/coordination.k8s.io"});
+  auto t0 = std::chrono::steady_clock::now();
+  ASSERT_TRUE(run_until(
+      io, [&] { return stopped; }, 20s));
+  double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  std::printf("leader stepped down %.1f s after renewals started failing (deadline 10 s)\n", s);
+  EXPECT_FALSE(a.leading());
+  EXPECT_GE(s, 8.0);  // the last renewal was up to one retry period (2 s) before the faults
+  EXPECT_LE(s, 13.0);
+}

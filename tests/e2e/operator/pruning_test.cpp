@@ -92,6 +92,12 @@ TEST_F(OperatorPruning, DeletedPodsArePrunedWithinASecond) {
         30s))
         << name << " not seen failed";
     ASSERT_TRUE(wait_until([&] { return cluster_->clusternode_status(name) == "failed"; }, 10s));
+    if (i == 4) {
+      // Point 4: the table follows state changes.
+      auto t = cluster_->sim().kubectl({"get", "cnode"});
+      std::printf("kubectl get cnode after %s died:\n%s\n", name.c_str(), t.output.c_str());
+      EXPECT_NE(t.output.find("failed"), std::string::npos);
+    }
     auto t0 = std::chrono::steady_clock::now();
     cluster_->sim().ctl({"pod-delete", name, "-n", "default", "--now"});
     ASSERT_TRUE(wait_until([&] { return cluster_->fully_pruned(name); }, 15s, 10ms))
