@@ -61,6 +61,14 @@ std::string GossipAgent::status_of(const std::string& name) const {
   return it == ms->end() ? "" : it->second.status;
 }
 
+size_t GossipAgent::alive_count() const {
+  auto ms = members();
+  size_t n = 0;
+  if (ms)
+    for (auto& [name, v] : *ms) n += v.status == "alive";
+  return n;
+}
+
 bool GossipAgent::wait_ready(int timeout_ms) const {
   return wait_until([&] { return members().has_value(); }, std::chrono::milliseconds(timeout_ms),
                     std::chrono::milliseconds(100));

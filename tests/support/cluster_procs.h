@@ -45,6 +45,8 @@ class GossipAgent {
 
   // `serf members -format=json` against this agent's RPC; nullopt if it cannot answer.
   std::optional<std::map<std::string, MemberView>> members() const;
+  // How many members this agent sees alive (0 if it cannot answer).
+  size_t alive_count() const;
   // Status of `name` as this agent sees it ("" if unknown or no answer).
   std::string status_of(const std::string& name) const;
   // Waits until this agent's RPC answers.

@@ -45,13 +45,6 @@ class AgentDatastore : public ::testing::Test {
       if (r.rfind(name + "=", 0) == 0) return true;
     return false;
   }
-  size_t alive_seen_by(const GossipAgent& a) {
-    auto ms = a.members();
-    size_t n = 0;
-    if (ms)
-      for (auto& [name, v] : *ms) n += v.status == "alive";
-    return n;
-  }
 
   TempDir dir_;
   std::unique_ptr<PostgresFixture> pg_;
@@ -69,7 +62,7 @@ TEST_F(AgentDatastore, ThreeAgentsFindEachOtherThroughTheTable) {
         << agents.back()->process().log();
   }
   for (auto& a : agents)
-    ASSERT_TRUE(wait_until([&] { return alive_seen_by(*a) == 3; }, 30s)) << a->name();
+    ASSERT_TRUE(wait_until([&] { return a->alive_count() == 3; }, 30s)) << a->name();
   auto table = rows();
   ASSERT_EQ(table.size(), 3u);
   for (size_t i = 0; i < 3; ++i)
@@ -81,8 +74,8 @@ TEST_F(AgentDatastore, FiveAgentsStartedTogetherConverge) {
   for (int i = 0; i < 5; ++i)
     agents.push_back(std::make_unique<GossipAgent>(dir_, agent("burst-" + std::to_string(i))));
   for (auto& a : agents)
-    ASSERT_TRUE(wait_until([&] { return alive_seen_by(*a) == 5; }, 60s))
-        << a->name() << " sees " << alive_seen_by(*a) << "\n" << a->process().log();
+    ASSERT_TRUE(wait_until([&] { return a->alive_count() == 5; }, 60s))
+        << a->name() << " sees " << a->alive_count() << "\n" << a->process().log();
 }
 
 TEST_F(AgentDatastore, GhostRowsDoNotSlowAJoin) {
@@ -99,7 +92,7 @@ TEST_F(AgentDatastore, GhostRowsDoNotSlowAJoin) {
   pg_->psql(sql, db_);
   auto started = std::chrono::steady_clock::now();
   GossipAgent second(dir_, agent("live-1"));
-  ASSERT_TRUE(wait_until([&] { return alive_seen_by(second) == 2; }, 30s)) << second.process().log();
+  ASSERT_TRUE(wait_until([&] { return second.alive_count() == 2; }, 30s)) << second.process().log();
   auto took = std::chrono::steady_clock::now() - started;
   // Reported, not asserted tightly: joins run in parallel, so ghosts cost one timeout at most.
   std::printf("joined past 20 ghost rows in %.2f s\n", std::chrono::duration<double>(took).count());
@@ -111,7 +104,7 @@ TEST_F(AgentDatastore, SigtermDeletesRowKillLeavesItDeletedRowComesBack) {
   auto ob = agent("row-b");
   GossipAgent b(dir_, ob);
   ASSERT_TRUE(wait_until([&] { return has_row("row-a") && has_row("row-b"); }, 20s));
-  ASSERT_TRUE(wait_until([&] { return alive_seen_by(a) == 2; }, 30s));
+  ASSERT_TRUE(wait_until([&] { return a.alive_count() == 2; }, 30s));
   // kill -9: the row stays (until its TTL).
   b.process().kill9();
   ASSERT_TRUE(wait_until([&] { return a.status_of("row-b") == "failed"; }, 40s));
