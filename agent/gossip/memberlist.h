@@ -3,6 +3,7 @@
 // Single-threaded: every method must be called on the scheduler's event loop.
 #pragma once
 
+#include <array>
 #include <functional>
 #include <map>
 #include <memory>
@@ -27,6 +28,14 @@ struct Delegates {
   ConflictDelegate* conflict = nullptr;
 };
 
+// Messages and their bytes of one memberlist type in one direction.
+struct MessageTally {
+  uint64_t messages = 0;
+  uint64_t bytes = 0;
+};
+// One slot per memberlist message type (MsgType 0..13).
+inline constexpr size_t kGossipMessageTypes = 14;
+
 // Counters for metrics and tests (drops are counted, never crash).
 struct GossipStats {
   uint64_t packets_received = 0;
@@ -38,6 +47,10 @@ struct GossipStats {
   uint64_t probes = 0;
   uint64_t probe_failures = 0;
   uint64_t refutations = 0;
+  uint64_t suspicions = 0;  // members this node began to suspect (own probe or gossip)
+  // By MsgType, UDP and TCP together, counted per message after compound and compression
+  // are unwrapped (a compound packet counts each part; the wrappers are not counted).
+  std::array<MessageTally, kGossipMessageTypes> received{}, sent{};
 };
 
 class Memberlist {
@@ -71,8 +84,8 @@ class Memberlist {
   const Node& local_node() const;
   std::vector<Node> members() const;  // every node in the table, any state
   const Node* find(const std::string& name) const;
-  size_t num_nodes() const;           // the table size (the "n" of memberlist's formulas)
-  size_t num_alive() const;           // alive (and suspect) other than dead/left, incl. self
+  size_t num_nodes() const;             // the table size (the "n" of memberlist's formulas)
+  size_t num_alive() const;             // alive (and suspect) other than dead/left, incl. self
   size_t count(NodeState state) const;  // nodes in `state` (no copies: cheap for big tables)
   int health_score() const;
   std::shared_ptr<Keyring> keyring() const;

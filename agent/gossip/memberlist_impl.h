@@ -76,6 +76,14 @@ class Memberlist::Impl {
   void send_raw(const Address& to, const Node* node, Bytes msg);
   std::vector<Bytes> get_broadcasts(size_t overhead, size_t limit);
   void gossip();
+  // Counting by message type for metrics: `count` one message, `count_parts` each part of
+  // a compound (or the message itself). Streams go through these two so both ends count.
+  static void count(std::array<MessageTally, kGossipMessageTypes>& by_type,
+                    std::span<const uint8_t> msg);
+  static void count_parts(std::array<MessageTally, kGossipMessageTypes>& by_type,
+                          std::span<const uint8_t> msg);
+  Bytes seal_stream(const Bytes& msg);
+  std::optional<Bytes> open_stream(std::span<const uint8_t> data, std::string& why);
 
   // --- push/pull (push_pull.cpp)
   Bytes encode_local_state(bool join);

@@ -5,9 +5,19 @@
 
 namespace kc::gossip {
 
+const char* to_string(MsgType t) {
+  static constexpr const char* kNames[] = {
+      "ping",     "indirect_ping", "ack",      "suspect", "alive", "dead",    "push_pull",
+      "compound", "user",          "compress", "encrypt", "nack",  "has_crc", "err"};
+  auto i = static_cast<size_t>(t);
+  return i < std::size(kNames) ? kNames[i] : "unknown";
+}
+
 namespace {
 
-Bytes start(MsgType t) { return Bytes{static_cast<uint8_t>(t)}; }
+Bytes start(MsgType t) {
+  return Bytes{static_cast<uint8_t>(t)};
+}
 
 }  // namespace
 
@@ -74,7 +84,9 @@ Bytes encode_accusation(MsgType t, const std::string& from, uint32_t inc, const 
 Bytes encode(const Suspect& m) {
   return encode_accusation(MsgType::Suspect, m.from, m.incarnation, m.node);
 }
-Bytes encode(const Dead& m) { return encode_accusation(MsgType::Dead, m.from, m.incarnation, m.node); }
+Bytes encode(const Dead& m) {
+  return encode_accusation(MsgType::Dead, m.from, m.incarnation, m.node);
+}
 
 Bytes encode(const Alive& m) {
   Bytes out = start(MsgType::Alive);
@@ -140,8 +152,12 @@ IndirectPing decode_indirect_ping(const mp::Value& v) {
                       v.get("SourcePort").u16(), v.get("SourceNode").string()};
 }
 
-Ack decode_ack(const mp::Value& v) { return Ack{v.get("SeqNo").u32(), v.get("Payload").bytes()}; }
-Nack decode_nack(const mp::Value& v) { return Nack{v.get("SeqNo").u32()}; }
+Ack decode_ack(const mp::Value& v) {
+  return Ack{v.get("SeqNo").u32(), v.get("Payload").bytes()};
+}
+Nack decode_nack(const mp::Value& v) {
+  return Nack{v.get("SeqNo").u32()};
+}
 
 Suspect decode_suspect(const mp::Value& v) {
   return Suspect{v.get("Incarnation").u32(), v.get("Node").string(), v.get("From").string()};
@@ -156,7 +172,9 @@ Alive decode_alive(const mp::Value& v) {
                v.get("Port").u16(),        v.get("Meta").bytes(),  v.get("Vsn").bytes()};
 }
 
-ErrResp decode_err(const mp::Value& v) { return ErrResp{v.get("Error").string()}; }
+ErrResp decode_err(const mp::Value& v) {
+  return ErrResp{v.get("Error").string()};
+}
 Compress decode_compress(const mp::Value& v) {
   return Compress{v.get("Algo").u8(), v.get("Buf").bytes()};
 }
@@ -169,9 +187,9 @@ PushPullHeader decode_push_pull_header(const mp::Value& v) {
 PushNodeState decode_push_node_state(const mp::Value& v) {
   auto state = v.get("State").sint();
   if (state < 0 || state > 3) throw mp::DecodeError("push node state: unknown State");
-  return PushNodeState{v.get("Name").string(),        v.get("Addr").bytes(),
-                       v.get("Port").u16(),           v.get("Meta").bytes(),
-                       v.get("Incarnation").u32(),    static_cast<NodeState>(state),
+  return PushNodeState{v.get("Name").string(),     v.get("Addr").bytes(),
+                       v.get("Port").u16(),        v.get("Meta").bytes(),
+                       v.get("Incarnation").u32(), static_cast<NodeState>(state),
                        v.get("Vsn").bytes()};
 }
 

@@ -31,6 +31,9 @@ enum class MsgType : uint8_t {
   Err = 13,
 };
 
+// Lower-case names for metrics labels and logs ("indirect_ping", "push_pull", ...).
+const char* to_string(MsgType t);
+
 struct Ping {
   uint32_t seq_no = 0;
   std::string node;

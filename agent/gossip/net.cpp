@@ -29,15 +29,18 @@ void Memberlist::Impl::on_packet(const Address& from, std::span<const uint8_t> d
   handle_message(*msg, from, 0);
 }
 
-void Memberlist::Impl::handle_message(std::span<const uint8_t> msg, const Address& from, int depth) {
+void Memberlist::Impl::handle_message(std::span<const uint8_t> msg, const Address& from,
+                                      int depth) {
   // Never index an empty part (Go panics there); nesting is bounded against crafted input.
   if (msg.empty() || depth > 4) {
     ++stats_.packets_dropped;
     return;
   }
   auto body = msg.subspan(1);
+  auto type = static_cast<MsgType>(msg[0]);
+  if (type != MsgType::Compound && type != MsgType::Compress) count(stats_.received, msg);
   try {
-    switch (static_cast<MsgType>(msg[0])) {
+    switch (type) {
       case MsgType::Compound: {
         auto parts = split_compound(body);
         if (!parts) throw mp::DecodeError("truncated compound header");
@@ -54,19 +57,24 @@ void Memberlist::Impl::handle_message(std::span<const uint8_t> msg, const Addres
         handle_message(*inflated, from, depth + 1);
         return;
       }
-      case MsgType::Ping: return handle_ping(decode_msg(body, decode_ping), from);
+      case MsgType::Ping:
+        return handle_ping(decode_msg(body, decode_ping), from);
       case MsgType::IndirectPing:
         return handle_indirect_ping(decode_msg(body, decode_indirect_ping), from);
-      case MsgType::Ack: return handle_ack(decode_msg(body, decode_ack));
-      case MsgType::Nack: return handle_nack(decode_msg(body, decode_nack));
-      case MsgType::Suspect: return suspect_node(decode_msg(body, decode_suspect));
+      case MsgType::Ack:
+        return handle_ack(decode_msg(body, decode_ack));
+      case MsgType::Nack:
+        return handle_nack(decode_msg(body, decode_nack));
+      case MsgType::Suspect:
+        return suspect_node(decode_msg(body, decode_suspect));
       case MsgType::Alive: {
         auto a = decode_msg(body, decode_alive);
         if (a.node.empty() || (a.addr.size() != 4 && a.addr.size() != 16))
           throw mp::DecodeError("alive without a name or a valid address");
         return alive_node(a, false);
       }
-      case MsgType::Dead: return dead_node(decode_msg(body, decode_dead));
+      case MsgType::Dead:
+        return dead_node(decode_msg(body, decode_dead));
       case MsgType::User:
         if (delegates_.delegate && !body.empty()) delegates_.delegate->notify_msg(body);
         return;
@@ -85,11 +93,11 @@ void Memberlist::Impl::on_stream(const Address& from, Bytes request, Transport::
   if (shutdown_) return respond({});
   ++stats_.streams_received;
   std::string why;
-  auto msg = envelope_.open_stream(request, why);
+  auto msg = open_stream(request, why);
   if (!msg) {
     ++stats_.streams_dropped;
     log_->error("Failed to receive stream from {}: {}", from.to_string(), why);
-    return respond(envelope_.seal_stream(encode(ErrResp{why})));
+    return respond(seal_stream(encode(ErrResp{why})));
   }
   try {
     auto body = std::span(*msg).subspan(1);
@@ -97,7 +105,7 @@ void Memberlist::Impl::on_stream(const Address& from, Bytes request, Transport::
       case MsgType::PushPull: {
         auto remote = decode_remote_state(*msg);
         ++stats_.push_pulls;
-        respond(envelope_.seal_stream(encode_local_state(remote.join)));
+        respond(seal_stream(encode_local_state(remote.join)));
         std::string error;
         if (!merge_remote_state(remote, error))
           log_->error("Failed push/pull merge from {}: {}", from.to_string(), error);
@@ -106,7 +114,7 @@ void Memberlist::Impl::on_stream(const Address& from, Bytes request, Transport::
       case MsgType::Ping: {
         auto p = decode_msg(body, decode_ping);
         if (!p.node.empty() && p.node != config_.name) return respond({});
-        return respond(envelope_.seal_stream(encode(Ack{p.seq_no, {}})));
+        return respond(seal_stream(encode(Ack{p.seq_no, {}})));
       }
       case MsgType::User: {
         size_t off = 0;
@@ -124,7 +132,7 @@ void Memberlist::Impl::on_stream(const Address& from, Bytes request, Transport::
   } catch (const mp::DecodeError& e) {
     ++stats_.streams_dropped;
     log_->error("Failed to handle stream from {}: {}", from.to_string(), e.what());
-    respond(envelope_.seal_stream(encode(ErrResp{e.what()})));
+    respond(seal_stream(encode(ErrResp{e.what()})));
   }
 }
 
@@ -147,8 +155,8 @@ std::vector<Bytes> Memberlist::Impl::get_broadcasts(size_t overhead, size_t limi
 void Memberlist::Impl::send_msg(const Address& to, Bytes msg) {
   size_t budget = config_.udp_buffer_size;
   size_t used = msg.size() + kCompoundHeaderOverhead + envelope_.packet_overhead();
-  std::vector<Bytes> extra = used < budget ? get_broadcasts(kCompoundOverhead, budget - used)
-                                           : std::vector<Bytes>{};
+  std::vector<Bytes> extra =
+      used < budget ? get_broadcasts(kCompoundOverhead, budget - used) : std::vector<Bytes>{};
   if (extra.empty()) return send_raw(to, nullptr, std::move(msg));
   extra.insert(extra.begin(), std::move(msg));
   if (extra.size() > 255) extra.resize(255);
@@ -160,7 +168,35 @@ void Memberlist::Impl::send_raw(const Address& to, const Node* node, Bytes msg) 
   // CRC only when the node is known and speaks protocol 5, exactly when Go adds it.
   bool crc = node && node->pmax() >= 5;
   ++stats_.packets_sent;
+  count_parts(stats_.sent, msg);
   transport_.send_packet(to, envelope_.seal_packet(std::move(msg), crc));
+}
+
+void Memberlist::Impl::count(std::array<MessageTally, kGossipMessageTypes>& by_type,
+                             std::span<const uint8_t> msg) {
+  if (msg.empty() || msg[0] >= kGossipMessageTypes) return;  // unknown types: counted as drops
+  auto& t = by_type[msg[0]];
+  ++t.messages;
+  t.bytes += msg.size();
+}
+
+void Memberlist::Impl::count_parts(std::array<MessageTally, kGossipMessageTypes>& by_type,
+                                   std::span<const uint8_t> msg) {
+  if (msg.empty() || msg[0] != static_cast<uint8_t>(MsgType::Compound)) return count(by_type, msg);
+  if (auto parts = split_compound(msg.subspan(1)))
+    for (auto part : parts->parts) count(by_type, part);
+}
+
+Bytes Memberlist::Impl::seal_stream(const Bytes& msg) {
+  count(stats_.sent, msg);
+  return envelope_.seal_stream(msg);
+}
+
+std::optional<Bytes> Memberlist::Impl::open_stream(std::span<const uint8_t> data,
+                                                   std::string& why) {
+  auto msg = envelope_.open_stream(data, why);
+  if (msg) count(stats_.received, *msg);
+  return msg;
 }
 
 void Memberlist::Impl::gossip() {
@@ -170,9 +206,12 @@ void Memberlist::Impl::gossip() {
     if (e.node.name == config_.name) return true;
     switch (e.node.state) {
       case NodeState::Alive:
-      case NodeState::Suspect: return false;
-      case NodeState::Dead: return now - e.node.state_change > config_.gossip_to_the_dead_time;
-      default: return true;
+      case NodeState::Suspect:
+        return false;
+      case NodeState::Dead:
+        return now - e.node.state_change > config_.gossip_to_the_dead_time;
+      default:
+        return true;
     }
   });
   size_t budget = config_.udp_buffer_size - kCompoundHeaderOverhead - envelope_.packet_overhead();

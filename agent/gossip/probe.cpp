@@ -135,13 +135,13 @@ void Memberlist::Impl::probe_node(const std::string& name) {
       if (remaining < Duration::zero()) remaining = Duration::zero();
       uint32_t seq = run->seq;
       transport_.stream_request(
-          target->node.addr, envelope_.seal_stream(encode(ping)), true, remaining,
+          target->node.addr, seal_stream(encode(ping)), true, remaining,
           [this, run, seq, conclude, live](std::optional<Bytes> reply, std::string error) {
             if (!live()) return;
             bool contacted = false;
             if (reply) {
               std::string why;
-              auto msg = envelope_.open_stream(*reply, why);
+              auto msg = open_stream(*reply, why);
               if (msg && (*msg)[0] == static_cast<uint8_t>(MsgType::Ack)) {
                 try {
                   auto ack = decode_ack(mp::Document::parse(std::span(*msg).subspan(1)).root());

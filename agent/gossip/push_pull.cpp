@@ -99,13 +99,13 @@ void Memberlist::Impl::push_pull_node(const Address& to, bool join,
                                       std::function<void(std::string)> done) {
   auto token = std::weak_ptr<bool>(alive_token_);
   transport_.stream_request(
-      to, envelope_.seal_stream(encode_local_state(join)), true, config_.tcp_timeout,
+      to, seal_stream(encode_local_state(join)), true, config_.tcp_timeout,
       [this, token, to, done](std::optional<Bytes> reply, std::string error) {
         auto live = token.lock();
         if (!live || !*live) return done("shut down");
         if (!reply) return done(error.empty() ? "no reply" : error);
         std::string why;
-        auto msg = envelope_.open_stream(*reply, why);
+        auto msg = open_stream(*reply, why);
         if (!msg) return done(why);
         try {
           if ((*msg)[0] == static_cast<uint8_t>(MsgType::Err)) {

@@ -130,6 +130,7 @@ void Memberlist::Impl::suspect_node(const Suspect& s) {
   broadcast(s.node, encode(s));
   e->node.incarnation = s.incarnation;
   e->node.state = NodeState::Suspect;
+  ++stats_.suspicions;
   TimePoint change = sched_.now();
   e->node.state_change = change;
   log_->info("Member {} ({}) is suspect (accused by {})", e->node.name, e->node.addr.to_string(),

@@ -3,6 +3,7 @@
 #include "agent/events/kong_delivery.h"
 #include "agent/events/script_handlers.h"
 #include "agent/gossip/memberlist.h"
+#include "agent/gossip/messages.h"
 #include "agent/rpc/server.h"
 #include "agent/serf/serf.h"
 #include "common/http/server.h"
@@ -47,6 +48,30 @@ void gossip_metrics(metrics::Registry& r, serf::Serf* s) {
           &gossip::GossipStats::probe_failures);
   counter("refutations_total", "Times this node refuted a suspicion or death about itself.",
           &gossip::GossipStats::refutations);
+  counter("suspicions_total", "Members this node began to suspect (own probe or gossip).",
+          &gossip::GossipStats::suspicions);
+  // Acks, nacks, pings, alive/suspect/dead broadcasts, ... by type and direction.
+  auto by_type = [s](uint64_t gossip::MessageTally::*field) {
+    Samples out;
+    auto* st = gossip_stats(s);
+    for (size_t i = 0; st && i < gossip::kGossipMessageTypes; ++i) {
+      auto type = gossip::to_string(static_cast<gossip::MsgType>(i));
+      const auto& in = st->received[i];
+      const auto& sent = st->sent[i];
+      if (in.messages)
+        out.push_back({{{"type", type}, {"direction", "received"}}, double(in.*field)});
+      if (sent.messages)
+        out.push_back({{{"type", type}, {"direction", "sent"}}, double(sent.*field)});
+    }
+    return out;
+  };
+  r.add_counter("kong_cluster_gossip_messages_total",
+                "Memberlist messages by type and direction (compound parts counted singly).",
+                [by_type] { return by_type(&gossip::MessageTally::messages); });
+  r.add_counter("kong_cluster_gossip_message_bytes_total",
+                "Bytes of memberlist messages by type and direction, before compression and "
+                "encryption.",
+                [by_type] { return by_type(&gossip::MessageTally::bytes); });
   r.add_gauge("kong_cluster_gossip_health_score",
               "Lifeguard awareness score: 0 is healthy, higher means this node is degraded.",
               [s] { return s ? static_cast<double>(s->memberlist().health_score()) : 0.0; });
@@ -75,6 +100,26 @@ void serf_metrics(metrics::Registry& r, serf::Serf* s, const EventCounts* events
   });
   r.add_gauge("kong_cluster_gossip_encrypted", "1 when gossip is encrypted.",
               [s] { return s && s->encryption_enabled() ? 1.0 : 0.0; });
+  r.add_counter("kong_cluster_serf_messages_received_total",
+                "Serf messages received inside gossip user messages, by Serf type.", [s] {
+                  Samples out;
+                  for (size_t i = 0; s && i < serf::SerfCounters::kTypes; ++i)
+                    if (auto n = s->counters().received[i])
+                      out.push_back({{{"type", serf::to_string(serf::MessageType(i))}}, double(n)});
+                  return out;
+                });
+  r.add_counter("kong_cluster_serf_malformed_messages_total",
+                "Serf messages dropped as undecodable or of an unknown type.",
+                [s] { return s ? double(s->counters().malformed) : 0.0; });
+  r.add_counter("kong_cluster_serf_originated_total",
+                "User events and queries this node sent, and responses its queries received.", [s] {
+                  double e = s ? s->counters().events_sent : 0,
+                         q = s ? s->counters().queries_sent : 0,
+                         answers = s ? s->counters().query_responses : 0;
+                  return Samples{{{{"kind", "user_event"}}, e},
+                                 {{{"kind", "query"}}, q},
+                                 {{{"kind", "query_response"}}, answers}};
+                });
   r.add_counter("kong_cluster_serf_events_total",
                 "Events Serf delivered to this agent after coalescing, by type.", [events] {
                   Samples out;

@@ -5,6 +5,15 @@
 
 namespace kc::serf {
 
+const char* to_string(MessageType t) {
+  static constexpr const char* kNames[] = {
+      "leave",        "join",           "push_pull",         "user_event",
+      "query",        "query_response", "conflict_response", "key_request",
+      "key_response", "relay"};
+  auto i = static_cast<size_t>(t);
+  return i < std::size(kNames) ? kNames[i] : "unknown";
+}
+
 namespace {
 
 using mp::Writer;

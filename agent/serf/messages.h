@@ -35,6 +35,9 @@ enum class MessageType : uint8_t {
   Relay = 9,
 };
 
+// Lower-case names for metrics labels ("user_event", "query_response", ...).
+const char* to_string(MessageType t);
+
 inline constexpr uint32_t kQueryFlagAck = 1;
 inline constexpr uint32_t kQueryFlagNoBroadcast = 2;
 

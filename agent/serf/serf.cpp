@@ -579,6 +579,7 @@ std::string Serf::user_event(const std::string& name, const Bytes& payload, bool
   if (raw.size() > kUserEventSizeLimitMax)
     return "encoded user event exceeds sane limit of " + sane + " bytes before encoding";
   event_clock_.increment();
+  ++counters_.events_sent;
   handle_user_event(msg);
   event_broadcasts_.queue(std::move(raw));
   return {};
@@ -655,6 +656,7 @@ std::shared_ptr<QueryResponse> Serf::query(const std::string& name, const Bytes&
     resp->close();
   });
   query_responses_[q.ltime] = RunningQuery{resp, timer};
+  ++counters_.queries_sent;
 
   handle_query(q);
   query_broadcasts_.queue(std::move(raw));
@@ -715,6 +717,7 @@ void Serf::handle_query_response(const MessageQueryResponse& resp) {
     return;
   }
   if (query->finished(sched_.now())) return;
+  ++counters_.query_responses;
   if (resp.ack()) {
     query->add_ack(resp.from);
   } else {
@@ -759,6 +762,7 @@ void Serf::notify_msg(std::span<const uint8_t> buf) {
   if (buf.empty()) return;
   auto type = static_cast<MessageType>(buf[0]);
   auto body = buf.subspan(1);
+  if (buf[0] < SerfCounters::kTypes) ++counters_.received[buf[0]];
   bool rebroadcast = false;
   gossip::BroadcastQueue* queue = &broadcasts_;
   try {
@@ -809,10 +813,12 @@ void Serf::notify_msg(std::span<const uint8_t> buf) {
         break;
       }
       default:
+        ++counters_.malformed;
         log_->warn("Received message of unknown type: {}", static_cast<int>(buf[0]));
         break;
     }
   } catch (const mp::DecodeError& e) {
+    ++counters_.malformed;
     log_->error("Error decoding message of type {}: {}", static_cast<int>(buf[0]), e.what());
     return;
   }

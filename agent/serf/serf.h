@@ -6,6 +6,7 @@
 // timer is a Scheduler timer, so the simulator's virtual clock drives it too.
 #pragma once
 
+#include <array>
 #include <deque>
 #include <functional>
 #include <map>
@@ -38,6 +39,17 @@ class logger;
 namespace kc::serf {
 
 class InternalQueries;
+
+// Serf-level counters for metrics: messages received by Serf type (MessageType 0..9, carried
+// inside memberlist user messages), undecodable ones, and what this node originated.
+struct SerfCounters {
+  static constexpr size_t kTypes = 10;
+  std::array<uint64_t, kTypes> received{};
+  uint64_t malformed = 0;        // undecodable or of an unknown type
+  uint64_t events_sent = 0;      // user events this node originated
+  uint64_t queries_sent = 0;     // queries this node originated (internal ones included)
+  uint64_t query_responses = 0;  // responses and acks received for our queries
+};
 
 class Serf : public gossip::Delegate,
              public gossip::EventDelegate,
@@ -97,6 +109,7 @@ class Serf : public gossip::Delegate,
   // serf's `stats` map: members, failed, left, health_score, member_time, event_time,
   // query_time, intent_queue, event_queue, query_queue, encrypted, coordinate_resets.
   std::map<std::string, std::string> stats() const;
+  const SerfCounters& counters() const { return counters_; }
 
   // Our network coordinate; nullopt when coordinates are disabled.
   std::optional<coordinate::Coordinate> get_coordinate() const;
@@ -245,6 +258,7 @@ class Serf : public gossip::Delegate,
   gossip::Timer reap_timer_;
   gossip::Timer reconnect_timer_;
   gossip::Timer queue_timer_;
+  SerfCounters counters_;
 
   // Last: memberlist calls back into everything above while it runs.
   std::unique_ptr<MemberlistPort> memberlist_;
