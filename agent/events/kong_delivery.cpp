@@ -23,7 +23,8 @@ std::optional<std::string> KongDelivery::body_for(const serf::Event& e,
     nlohmann::ordered_json j;
     j["type"] = serf::to_string(m->type);
     j["entity"] = entity;
-    return j.dump();
+    // Member names and tags come from the network: invalid UTF-8 is replaced, not thrown.
+    return j.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
   }
   if (auto* u = std::get_if<serf::UserEvent>(&e); u && u->name == user_event) {
     std::string body(u->payload.begin(), u->payload.end());

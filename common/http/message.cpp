@@ -104,7 +104,8 @@ const std::string& Request::header(const std::string& name) const {
 Response json_response(unsigned status, const nlohmann::json& body) {
   Response r;
   r.status = status;
-  r.body = body.dump() + "\n";
+  // Echoed input (an address, a node name) may be invalid UTF-8: replaced, never thrown.
+  r.body = body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
   return r;
 }
 

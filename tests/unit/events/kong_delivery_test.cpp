@@ -72,6 +72,15 @@ TEST(KongDelivery, BodiesAreWhatKongsHandlerSent) {
   EXPECT_FALSE(KongDelivery::body_for(q, "kong"));
 }
 
+TEST(KongDelivery, InvalidUtf8FromTheNetworkIsReplacedNotThrown) {
+  // Member names and tags arrive from any gossip peer; JSON needs valid UTF-8.
+  serf::MemberEvent join{serf::EventType::MemberJoin,
+                         {test::make_member("bad\xff", {10, 0, 0, 2}, 7946, {{"r", "\xfe"}})}};
+  auto body = KongDelivery::body_for(join, "kong");
+  ASSERT_TRUE(body);
+  EXPECT_NE(body->find("bad\xef\xbf\xbd"), std::string::npos) << *body;  // U+FFFD
+}
+
 TEST(KongDelivery, PostsInOrderToClusterEvents) {
   boost::asio::io_context io;
   FakeKong kong(io);

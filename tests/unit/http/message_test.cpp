@@ -99,6 +99,12 @@ TEST(Responses, KongShapes) {
   EXPECT_EQ(e.content_type, "application/json; charset=utf-8");
 }
 
+TEST(Responses, InvalidUtf8IsReplacedNotThrown) {
+  // Handlers echo input back ("... is not a valid address"); it may be any bytes.
+  auto m = message_response(400, "bad \xff\xfe input");
+  EXPECT_EQ(m.body, "{\"message\":\"bad \xef\xbf\xbd\xef\xbf\xbd input\"}\n");
+}
+
 TEST(Url, Parse) {
   auto u = Url::parse("http://127.0.0.1:8001");
   ASSERT_TRUE(u);
