@@ -12,7 +12,10 @@ measures for both:
   * RSS (VmRSS), threads and CPU (utime+stime) per agent over an idle window in which
     nothing talks to the agents;
   * time until every other agent lists a `kill -9`ed member `failed` (--kills victims,
-    one after the other).
+    one after the other);
+  * time from a user event (`event` RPC, coalescing off, --events of them from random
+    agents) until the `user:bench` handler script had run on every agent, as Kong's cache
+    invalidations travel (the handler logs bash's $EPOCHREALTIME, no extra process).
 
 and prints the numbers with ratios (ours/serf) and PASS/MISS against the goals of
 issue 2: RSS <= 1/5 of serf's, idle CPU <= 1/2 of serf's, failure detection no slower,
@@ -30,6 +33,7 @@ would not start, ...), 3 with --require-complete when some phase timed out.
 """
 
 import argparse
+import shlex
 import ctypes
 import json
 import os
@@ -533,15 +537,29 @@ class Cluster:
         self.agents = [Agent(impl, i, "%s-%03d" % (self.PREFIX[impl], i)) for i in range(n)]
         self.names = {a.name for a in self.agents}
         self._t0, self._late = None, {}
+        self.handler, self.handled = self._write_event_handler()
+
+    def _write_event_handler(self):
+        """A handler for user event `bench` that records who ran it, the payload and when
+        (bash's $EPOCHREALTIME, no extra process), one short O_APPEND line per run."""
+        handled = os.path.join(self.logdir, "handled.txt")
+        path = os.path.join(self.logdir, "on_bench_event.sh")
+        with open(path, "w") as f:
+            f.write('#!/bin/bash\nread -r payload\n'
+                    'echo "$SERF_SELF_NAME $payload $EPOCHREALTIME" >> %s\n' % shlex.quote(handled))
+        os.chmod(path, 0o755)
+        return path, handled
 
     def _cmd(self, a):
         if self.impl == "serf":
             return [self.cfg.serf_bin, "agent", "-node=" + a.name,
                     "-bind=127.0.0.1:%d" % a.gossip_port, "-rpc-addr=127.0.0.1:%d" % a.rpc_port,
-                    "-profile=lan", "-log-level=" + self.cfg.agent_log_level]
+                    "-profile=lan", "-log-level=" + self.cfg.agent_log_level,
+                    "-event-handler=user:bench=" + self.handler]
         return [self.cfg.ours_bin, "agent", "--node", a.name,
                 "--bind", "127.0.0.1:%d" % a.gossip_port, "--rpc-addr", "127.0.0.1:%d" % a.rpc_port,
-                "--profile", "lan", "--log-level", self.cfg.agent_log_level]
+                "--profile", "lan", "--log-level", self.cfg.agent_log_level,
+                "--event-handler", "user:bench=" + self.handler]
 
     def _spawn(self, agents):
         ports, held = probe_ports(2 * len(agents))
@@ -718,6 +736,44 @@ class Cluster:
                 "median_s": statistics.median(times) if times else None,
                 "all_s": times[-1] if len(times) == len(observers) else None}
 
+    def _handled(self):
+        """{payload: {agent name: wall-clock time its handler ran}} from the handler log."""
+        out = {}
+        try:
+            with open(self.handled) as f:
+                for line in f:
+                    parts = line.split()
+                    if len(parts) == 3:
+                        out.setdefault(parts[1], {})[parts[0]] = float(parts[2])
+        except (OSError, ValueError):
+            pass
+        return out
+
+    def event_latency(self, count, timeout, rnd):
+        """User events (coalescing off) from random live agents, one after another: the time
+        from the `event` RPC until the handler had run on every live agent, and per handler."""
+        results = []
+        for i in range(count):
+            live = self.live()
+            names = {a.name for a in live}
+            sender = rnd.choice(live)
+            payload = "e%d-%d" % (i, rnd.randrange(1 << 30))
+            t0 = time.time()
+            sender.rpc.call("event", {"Name": "bench", "Payload": payload.encode(), "Coalesce": False})
+            deadline = time.monotonic() + timeout
+            ran = {}
+            while time.monotonic() < deadline:
+                ran = self._handled().get(payload, {})
+                if names <= set(ran):
+                    break
+                time.sleep(0.02)
+            lat = sorted(t - t0 for n, t in ran.items() if n in names)
+            results.append({"sender": sender.name, "agents": len(names), "ran": len(lat),
+                            "all_s": lat[-1] if len(lat) == len(names) else None,
+                            "median_s": statistics.median(lat) if lat else None})
+            time.sleep(0.5)  # let the gossip of this event die down before the next
+        return results
+
     def close(self):
         for a in self.agents:
             if a.rpc:
@@ -779,7 +835,8 @@ def summarize(xs):
 
 def run_size(n, cfg, reg, logdir, rnd, log):
     impls = [cfg.only] if cfg.only else ["serf", "ours"]
-    res = {"n": n, "rounds": [], "idle": None, "kills": {i: [] for i in impls}}
+    res = {"n": n, "rounds": [], "idle": None, "kills": {i: [] for i in impls},
+           "events": {i: [] for i in impls}}
     for r in range(cfg.rounds):
         order = list(impls)
         if (len(cfg.sizes_done) + r) % 2 == 1:
@@ -821,6 +878,12 @@ def run_size(n, cfg, reg, logdir, rnd, log):
                         "after idle %d/%d agents see all alive"
                         % (n, impl, statistics.median(s["rss_mib"]), statistics.median(s["threads"]),
                            statistics.fmean(s["cpu_s"]), s["window_s"], *s["view_ok_after_idle"]))
+                for impl in order:
+                    ev = clusters[impl].event_latency(cfg.events, cfg.timeout, rnd)
+                    res["events"][impl] = ev
+                    alls = [e["all_s"] for e in ev]
+                    log("  [N=%d] %s user events (coalescing off): all %d handlers ran after %s"
+                        % (n, impl, n, ", ".join(fmt_s(x) if x is not None else "TIMEOUT" for x in alls)))
                 kills = min(cfg.kills, max(0, n - 2))
                 for impl in order:
                     c = clusters[impl]
@@ -861,6 +924,9 @@ def derive(res, cfg):
         kills = res["kills"][impl]
         det_all = [k["all_s"] for k in kills]
         det_first = [k["first_s"] for k in kills if k["first_s"] is not None]
+        events = res["events"][impl]
+        ev_all = [e["all_s"] for e in events]
+        ev_med = [e["median_s"] for e in events if e["median_s"] is not None]
         d[impl] = {
             "rss_mib": statistics.median(idle["rss_mib"]) if idle.get("rss_mib") else None,
             "hwm_mib": statistics.median(idle["hwm_mib"]) if idle.get("hwm_mib") else None,
@@ -879,6 +945,9 @@ def derive(res, cfg):
             "detect_first_s": statistics.median(det_first) if det_first else None,
             "detect_all_s": statistics.median(det_all) if det_all and None not in det_all else None,
             "detect_all_runs_s": det_all,
+            "event_all_s": statistics.median(ev_all) if ev_all and None not in ev_all else None,
+            "event_all_runs_s": ev_all,
+            "event_median_handler_s": statistics.median(ev_med) if ev_med else None,
         }
     return d
 
@@ -908,6 +977,8 @@ def report(results, cfg, log):
         ("join: slowest agent, s", "converge_max_agent_s", "%.2f", None),
         ("kill -9 -> first sees failed, s", "detect_first_s", "%.2f", None),
         ("kill -9 -> all see failed, s", "detect_all_s", "%.2f", "detect"),
+        ("user event -> every handler ran, s", "event_all_s", "%.3f", None),
+        ("user event -> median handler ran, s", "event_median_handler_s", "%.3f", None),
     ]
     goals = {"rss": [], "cpu": [], "detect": [], "wait": []}
     for res in results:
@@ -1017,6 +1088,8 @@ def parse_args(argv):
     p.add_argument("--timeout", type=float, default=150.0,
                    help="deadline in seconds for each convergence and each detection phase")
     p.add_argument("--kills", type=int, default=3, help="kill -9 victims per cluster, one after another")
+    p.add_argument("--events", type=int, default=5,
+                   help="user events (coalescing off) per cluster, timed until every handler ran")
     p.add_argument("--rounds", type=int, default=3,
                    help="mass-join rounds per N, each on fresh clusters (idle and kills in round 1)")
     p.add_argument("--straggler", type=float, default=10.0,
@@ -1056,8 +1129,8 @@ def parse_args(argv):
         p.error("kong-cluster binary not found: %s (build it, or pass --ours-bin)" % a.ours_bin)
     if a.only != "ours" and not os.access(a.serf_bin, os.X_OK):
         p.error("serf binary not found: %s (apt-get install serf, or pass --serf-bin)" % a.serf_bin)
-    if a.idle < 0 or a.timeout <= 0 or a.poll <= 0 or a.kills < 0 or a.rounds < 1:
-        p.error("bad --idle/--timeout/--poll/--kills/--rounds")
+    if a.idle < 0 or a.timeout <= 0 or a.poll <= 0 or a.kills < 0 or a.rounds < 1 or a.events < 0:
+        p.error("bad --idle/--timeout/--poll/--kills/--rounds/--events")
     return a
 
 
@@ -1087,7 +1160,8 @@ def main(argv=None):
     ours_bt = build_type_of(cfg.ours_bin) if cfg.only != "serf" else None
     impls = 1 if cfg.only else 2
     bound = sum(impls * cfg.rounds * (2 * 30 + cfg.timeout + 10) + cfg.settle + cfg.idle + 20
-                + impls * min(cfg.kills, max(0, n - 2)) * (cfg.timeout + 2) for n in cfg.sizes)
+                + impls * min(cfg.kills, max(0, n - 2)) * (cfg.timeout + 2)
+                + impls * cfg.events * (cfg.timeout + 1) for n in cfg.sizes)
     log("gossip_bench: N=%s, idle %g s, seed %d, %d round(s), %d kill(s); worst-case run time %.0f s"
         % (",".join(map(str, cfg.sizes)), cfg.idle, cfg.seed, cfg.rounds, cfg.kills, bound))
     log("machine: %s, %s cores, %s GiB RAM, kernel %s, %s" % (info.get("cpu", "?"), info["nproc"],
@@ -1123,6 +1197,7 @@ def main(argv=None):
         log("run took %.0f s; this script used %.1f s CPU" % (elapsed, harness_cpu))
         incomplete = any(
             d["converge_all_s"] is None or (res["kills"][impl] and d["detect_all_s"] is None)
+            or (res["events"][impl] and d["event_all_s"] is None)
             for res in results for impl, d in res["derived"].items())
         if incomplete:
             log("NOTE: some phase timed out (see '-' / TIMEOUT above)")
