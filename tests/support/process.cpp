@@ -5,6 +5,7 @@
 #include <netinet/in.h>
 #include <signal.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -133,6 +134,20 @@ CommandResult run_command(const std::vector<std::string>& argv, int timeout_ms) 
   std::stringstream ss;
   ss << in.rdbuf();
   return {exit_code, ss.str()};
+}
+
+std::string read_text(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+}
+
+void write_script(const std::string& path, const std::string& text) {
+  {
+    std::ofstream out(path, std::ios::binary | std::ios::trunc);
+    out << text;
+    if (!out) throw std::runtime_error("cannot write " + path);
+  }
+  if (::chmod(path.c_str(), 0755) != 0) throw std::runtime_error("cannot chmod " + path);
 }
 
 TempDir::TempDir() {

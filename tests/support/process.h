@@ -55,6 +55,10 @@ class TempDir {
   std::string path_;
 };
 
+// A file's contents ("" when it does not exist yet), and writing a script (mode 0755).
+std::string read_text(const std::string& path);
+void write_script(const std::string& path, const std::string& text);
+
 // Whether an executable exists in PATH.
 bool have_program(const std::string& name);
 

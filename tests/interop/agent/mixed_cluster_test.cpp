@@ -2,6 +2,7 @@
 // installed, made primary and the old one removed across the mixed cluster (driven through our
 // RPC by our CLI); every member stays alive and reachable, and serf reports the new key only.
 #include <gtest/gtest.h>
+#include <signal.h>
 
 #include "support/cluster_procs.h"
 #include "support/wait.h"
@@ -67,4 +68,93 @@ TEST(MixedCluster, KeyRotationAcrossSerfAndOursKeepsTheClusterWhole) {
   ASSERT_TRUE(stale.wait_ready());
   r = run_command({"serf", "join", "-rpc-addr=" + stale.rpc_addr(), serf1.gossip_addr()});
   EXPECT_NE(r.exit_code, 0) << r.output;
+}
+
+// Issue 3, point 1: the rest of the mixed-cluster promises. User events from either kind
+// run the handlers of all four; `serf reachability` against either kind reports every node;
+// SIGTERM of ours is `left` everywhere; force-leave of a killed serf member gives `left`, and
+// `--prune` (from our CLI and from serf's) removes members from every view.
+TEST(MixedCluster, EventsReachabilityLeaveAndPruneAcrossSerfAndOurs) {
+  if (!have_program("serf")) GTEST_SKIP() << "serf is not installed (hack/deps.sh installs it)";
+  TempDir dir;
+  // The same handler for every agent: one line per user event it ran, in a file per agent.
+  std::string handler = dir.path() + "/on_user_event.sh";
+  write_script(handler, "#!/bin/sh\nread -r payload\necho \"$SERF_USER_EVENT $payload\" >> " +
+                            dir.path() + "/handled-$SERF_SELF_NAME\n");
+  auto opts = [&](GossipAgent::Kind kind, const std::string& name, const std::string& join) {
+    GossipAgent::Options o;
+    o.kind = kind;
+    o.name = name;
+    if (!join.empty()) o.join = {join};
+    if (kind == GossipAgent::Kind::Serf)
+      o.extra_args = {"-event-handler=user=" + handler};
+    else
+      o.extra_args = {"--event-handler", "user=" + handler};
+    return o;
+  };
+  GossipAgent serf1(dir, opts(GossipAgent::Kind::Serf, "serf-1", ""));
+  ASSERT_TRUE(serf1.wait_ready());
+  GossipAgent ours1(dir, opts(GossipAgent::Kind::Ours, "ours-1", serf1.gossip_addr()));
+  GossipAgent serf2(dir, opts(GossipAgent::Kind::Serf, "serf-2", serf1.gossip_addr()));
+  GossipAgent ours2(dir, opts(GossipAgent::Kind::Ours, "ours-2", serf1.gossip_addr()));
+  std::vector<GossipAgent*> all = {&serf1, &ours1, &serf2, &ours2};
+  for (auto* a : all)
+    ASSERT_TRUE(wait_until([&] { return a->alive_count() == 4; }, 30s)) << a->name();
+
+  auto ran_everywhere = [&](const std::string& line) {
+    return wait_until(
+        [&] {
+          for (auto* a : all)
+            if (read_text(dir.path() + "/handled-" + a->name()).find(line) == std::string::npos)
+              return false;
+          return true;
+        },
+        20s);
+  };
+  auto r = run_command(
+      {"serf", "event", "-coalesce=false", "-rpc-addr=" + serf2.rpc_addr(), "purge", "from-serf"});
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_TRUE(ran_everywhere("purge from-serf"));
+  r = run_command({kong_cluster_binary(), "event", "--rpc-addr", ours2.rpc_addr(),
+                   "--coalesce=false", "purge", "from-ours"});
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_TRUE(ran_everywhere("purge from-ours"));
+
+  for (auto* a : all) {
+    r = run_command({"serf", "reachability", "-rpc-addr=" + a->rpc_addr()});
+    EXPECT_EQ(r.exit_code, 0) << a->name() << ": " << r.output;
+    EXPECT_NE(r.output.find("Total members: 4, live members: 4"), std::string::npos) << r.output;
+    EXPECT_NE(r.output.find("Successfully contacted all live nodes"), std::string::npos)
+        << a->name() << ": " << r.output;
+  }
+
+  // A graceful stop of ours: `left` on serf and on ours, never `failed`.
+  ours2.process().signal(SIGTERM);
+  EXPECT_EQ(ours2.process().wait_exit(20000), 0) << ours2.process().log();
+  for (auto* a : {&serf1, &ours1, &serf2})
+    EXPECT_TRUE(wait_until([&] { return a->status_of("ours-2") == "left"; }, 15s)) << a->name();
+
+  // A serf member killed: failed, then force-left by our CLI: left on both kinds.
+  serf2.process().kill9();
+  for (auto* a : {&serf1, &ours1})
+    ASSERT_TRUE(wait_until([&] { return a->status_of("serf-2") == "failed"; }, 30s)) << a->name();
+  r = run_command({kong_cluster_binary(), "force-leave", "--rpc-addr", ours1.rpc_addr(), "serf-2"});
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  for (auto* a : {&serf1, &ours1})
+    EXPECT_TRUE(wait_until([&] { return a->status_of("serf-2") == "left"; }, 15s)) << a->name();
+
+  // Pruning removes them from every view: serf-2 by our CLI, ours-2 by serf's.
+  r = run_command(
+      {kong_cluster_binary(), "force-leave", "--prune", "--rpc-addr", ours1.rpc_addr(), "serf-2"});
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  r = run_command({"serf", "force-leave", "-prune", "-rpc-addr=" + serf1.rpc_addr(), "ours-2"});
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  for (auto* a : {&serf1, &ours1})
+    EXPECT_TRUE(wait_until(
+        [&] {
+          auto m = a->members();
+          return m && m->size() == 2 && m->count("serf-1") && m->count("ours-1");
+        },
+        15s))
+        << a->name();
 }
