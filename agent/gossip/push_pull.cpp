@@ -252,8 +252,10 @@ void Memberlist::Impl::join(const std::vector<std::string>& addresses,
     sched_.post([run] { run->done(0, run->errors.empty() ? "no addresses to join" : run->errors); });
     return;
   }
+  // A named copy: lambdas cannot capture structured bindings before clang 16.
   for (auto& [what, addr] : targets) {
-    push_pull_node(addr, true, [finish_one, what](std::string error) { finish_one(what, error); });
+    push_pull_node(addr, true,
+                   [finish_one, target = what](std::string error) { finish_one(target, error); });
   }
 }
 

@@ -190,10 +190,11 @@ std::vector<uint8_t> encrypt_stream_frame(std::span<const uint8_t> key,
   std::array<uint8_t, kStreamFrameHeaderSize> header{kEncryptMsgType};
   for (size_t i = 0; i < 4; ++i) header[1 + i] = static_cast<uint8_t>(length >> (24 - 8 * i));
   auto blob = encrypt_payload(vsn, key, plaintext, header, nonce);
-  std::vector<uint8_t> out;
-  out.reserve(header.size() + blob.size());
-  out.insert(out.end(), header.begin(), header.end());
-  out.insert(out.end(), blob.begin(), blob.end());
+  // Sized once and copied into (not reserve + insert): GCC 12 at -O3 reports a false
+  // -Wstringop-overflow for the insert of a std::array into an empty vector.
+  std::vector<uint8_t> out(header.size() + blob.size());
+  std::copy(header.begin(), header.end(), out.begin());
+  std::copy(blob.begin(), blob.end(), out.begin() + header.size());
   return out;
 }
 
