@@ -12,7 +12,7 @@ from simharness import TESTDATA, Sim, kubectl_path, wait_until  # noqa: E402
 
 AGG = "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList"
 TABLE = "application/json;as=Table;v=v1;g=meta.k8s.io,application/json;as=Table;v=v1beta1;g=meta.k8s.io,application/json"
-CN = "/apis/kong-cluster.io/v1alpha1/namespaces/default/clusternodes"
+CN = "/apis/kongcluster.dev/v1alpha1/namespaces/default/clusternodes"
 
 
 def crd_json():
@@ -51,7 +51,7 @@ class ApiTest(unittest.TestCase):
 
         def established():
             _, _, crd = cls.sim.request("GET", "/apis/apiextensions.k8s.io/v1/customresourcedefinitions/"
-                                               "clusternodes.kong-cluster.io")
+                                               "clusternodes.kongcluster.dev")
             return any(c["type"] == "Established" for c in (crd.get("status") or {}).get("conditions", []))
         wait_until(established, what="Established")
 
@@ -63,8 +63,8 @@ class ApiTest(unittest.TestCase):
         return self.sim.request(*a, **kw)
 
     def cn(self, name, ns="default", **spec):
-        st, _, body = self.req("POST", "/apis/kong-cluster.io/v1alpha1/namespaces/%s/clusternodes" % ns, {
-            "apiVersion": "kong-cluster.io/v1alpha1", "kind": "ClusterNode", "metadata": {"name": name},
+        st, _, body = self.req("POST", "/apis/kongcluster.dev/v1alpha1/namespaces/%s/clusternodes" % ns, {
+            "apiVersion": "kongcluster.dev/v1alpha1", "kind": "ClusterNode", "metadata": {"name": name},
             "spec": dict({"nodeName": "w"}, **spec)})
         self.assertEqual(st, 201, body)
         return body
@@ -75,7 +75,7 @@ class ApiTest(unittest.TestCase):
         st, hdrs, agg = self.req("GET", "/apis", headers={"Accept": AGG + ",application/json"})
         self.assertEqual(hdrs["Content-Type"], AGG)
         groups = {i["metadata"]["name"]: i for i in agg["items"]}
-        res = groups["kong-cluster.io"]["versions"][0]["resources"][0]
+        res = groups["kongcluster.dev"]["versions"][0]["resources"][0]
         self.assertEqual((res["resource"], res["scope"], res["shortNames"], res["subresources"][0]["subresource"]),
                          ("clusternodes", "Namespaced", ["cn"], "status"))
         self.assertIn("coordination.k8s.io", groups)
@@ -83,10 +83,10 @@ class ApiTest(unittest.TestCase):
         self.assertNotIn("name", core["items"][0]["metadata"])
         _, hdrs, legacy = self.req("GET", "/apis")
         self.assertEqual(legacy["kind"], "APIGroupList")
-        _, _, rl = self.req("GET", "/apis/kong-cluster.io/v1alpha1")
+        _, _, rl = self.req("GET", "/apis/kongcluster.dev/v1alpha1")
         self.assertEqual([r["name"] for r in rl["resources"]], ["clusternodes", "clusternodes/status"])
         _, _, root = self.req("GET", "/openapi/v3")
-        url = root["paths"]["apis/kong-cluster.io/v1alpha1"]["serverRelativeURL"]
+        url = root["paths"]["apis/kongcluster.dev/v1alpha1"]["serverRelativeURL"]
         _, _, doc = self.req("GET", url)
         patch = doc["paths"][CN.replace("default", "{namespace}") + "/{name}"]["patch"]
         self.assertEqual(patch["x-kubernetes-group-version-kind"]["kind"], "ClusterNode")
@@ -132,7 +132,7 @@ class ApiTest(unittest.TestCase):
             self.assertEqual(self.sim.ctl("POST", "/watches/bookmark")["sent"], 1)
             bm = w.next()
             self.assertEqual(bm, {"type": "BOOKMARK", "object": {"kind": "ClusterNode",
-                                                                  "apiVersion": "kong-cluster.io/v1alpha1",
+                                                                  "apiVersion": "kongcluster.dev/v1alpha1",
                                                                   "metadata": {"resourceVersion": str(self.sim.ctl(
                                                                       "GET", "/health")["resourceVersion"])}}})
             st, _, gone = self.req("DELETE", CN + "/w1")
@@ -174,19 +174,19 @@ class ApiTest(unittest.TestCase):
 
     def test_write_errors(self):
         o = self.cn("e1")
-        st, _, body = self.req("POST", CN, {"apiVersion": "kong-cluster.io/v1alpha1", "kind": "ClusterNode",
+        st, _, body = self.req("POST", CN, {"apiVersion": "kongcluster.dev/v1alpha1", "kind": "ClusterNode",
                                             "metadata": {"name": "e1"}, "spec": {"nodeName": "w"}})
         self.assertEqual((st, body["reason"], body["message"]),
-                         (409, "AlreadyExists", 'clusternodes.kong-cluster.io "e1" already exists'))
+                         (409, "AlreadyExists", 'clusternodes.kongcluster.dev "e1" already exists'))
         stale = dict(o, spec={"nodeName": "x"})
         self.req("PATCH", CN + "/e1", {"spec": {"zone": "q"}}, ctype="application/merge-patch+json")
         st, _, body = self.req("PUT", CN + "/e1", stale)
         self.assertEqual(body, {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
-                                "message": 'Operation cannot be fulfilled on clusternodes.kong-cluster.io "e1": the '
+                                "message": 'Operation cannot be fulfilled on clusternodes.kongcluster.dev "e1": the '
                                            'object has been modified; please apply your changes to the latest '
                                            'version and try again',
                                 "reason": "Conflict",
-                                "details": {"name": "e1", "group": "kong-cluster.io", "kind": "clusternodes"},
+                                "details": {"name": "e1", "group": "kongcluster.dev", "kind": "clusternodes"},
                                 "code": 409})
         st, _, body = self.req("PATCH", CN + "/e1", {"spec": {}}, ctype="application/strategic-merge-patch+json")
         self.assertEqual(st, 415)
@@ -200,8 +200,8 @@ class ApiTest(unittest.TestCase):
         self.assertEqual((st, body["reason"]), (409, "Conflict"))
         st, _, body = self.req("GET", CN + "/missing")
         self.assertEqual((st, body["message"], body["details"]),
-                         (404, 'clusternodes.kong-cluster.io "missing" not found',
-                          {"name": "missing", "group": "kong-cluster.io", "kind": "clusternodes"}))
+                         (404, 'clusternodes.kongcluster.dev "missing" not found',
+                          {"name": "missing", "group": "kongcluster.dev", "kind": "clusternodes"}))
         st, _, body = self.req("POST", "/api/v1/namespaces/nowhere/configmaps", {"metadata": {"name": "x"}})
         self.assertEqual((st, body["message"]), (404, 'namespaces "nowhere" not found'))
         st, _, body = self.req("POST", "/api/v1/namespaces/default/configmaps", {"metadata": {"name": "Bad_Name"}})
@@ -213,7 +213,7 @@ class ApiTest(unittest.TestCase):
                                                       'Required value: is required for apply patch'))
 
     def test_server_side_apply_creates_and_tracks_managers(self):
-        body = {"apiVersion": "kong-cluster.io/v1alpha1", "kind": "ClusterNode", "metadata": {"name": "ssa"},
+        body = {"apiVersion": "kongcluster.dev/v1alpha1", "kind": "ClusterNode", "metadata": {"name": "ssa"},
                 "spec": {"nodeName": "w", "zone": "a"}}
         st, _, o = self.req("PATCH", CN + "/ssa?fieldManager=op", body, ctype="application/apply-patch+yaml")
         self.assertEqual(st, 201)

@@ -13,7 +13,7 @@ NODE_A = os.path.join(TESTDATA, "clusternode-a.yaml")
 
 
 def cr(name, node="worker-1", zone="eu-west-1a", labels=None, extra_spec=""):
-    lines = ["apiVersion: kong-cluster.io/v1alpha1", "kind: ClusterNode", "metadata:", "  name: %s" % name]
+    lines = ["apiVersion: kongcluster.dev/v1alpha1", "kind: ClusterNode", "metadata:", "  name: %s" % name]
     if labels:
         lines.append("  labels:")
         lines += ['    %s: "%s"' % kv for kv in labels.items()]
@@ -29,7 +29,7 @@ class KubectlTest(unittest.TestCase):
     def setUpClass(cls):
         cls.sim = Sim().start()
         cls.sim.kubectl("apply", "-f", CRD)
-        cls.sim.kubectl("wait", "--for=condition=Established", "crd/clusternodes.kong-cluster.io", "--timeout=20s")
+        cls.sim.kubectl("wait", "--for=condition=Established", "crd/clusternodes.kongcluster.dev", "--timeout=20s")
 
     @classmethod
     def tearDownClass(cls):
@@ -48,7 +48,7 @@ class KubectlTest(unittest.TestCase):
 
     def test_apply_crd_object_and_printer_columns(self):
         out = self.k("apply", "-f", NODE_A).stdout
-        self.assertIn("clusternode.kong-cluster.io/node-a created", out)
+        self.assertIn("clusternode.kongcluster.dev/node-a created", out)
         out = self.k("get", "clusternodes").stdout
         self.assertEqual(self.header(out), ["NAME", "NODE", "DATACENTER", "ADDRESS", "READY", "AGE"])
         self.assertRegex(out, r"node-a\s+worker-1\s+dc1\s+\d+s")
@@ -87,7 +87,7 @@ class KubectlTest(unittest.TestCase):
         r = self.k("apply", "-f", "-", input=cr("bad-3", extra_spec="gossipPort: 70000"), check=False)
         self.assertIn("should be less than or equal to 65535", r.stderr)
         r = self.k("get", "cn", "bad-1", check=False)
-        self.assertIn('clusternodes.kong-cluster.io "bad-1" not found', r.stderr)
+        self.assertIn('clusternodes.kongcluster.dev "bad-1" not found', r.stderr)
 
     def test_get_watch_sees_added_modified_deleted(self):
         before = self.sim.watches()
@@ -111,7 +111,7 @@ class KubectlTest(unittest.TestCase):
         self.assertIn("not found", self.k("get", "cn", "d-1", check=False).stderr)
 
         self.k("apply", "-f", "-", input=cr("d-2"))
-        self.k("patch", "cn", "d-2", "--type=merge", "-p", '{"metadata":{"finalizers":["kong-cluster.io/cleanup"]}}')
+        self.k("patch", "cn", "d-2", "--type=merge", "-p", '{"metadata":{"finalizers":["kongcluster.dev/cleanup"]}}')
         self.k("delete", "cn", "d-2", "--wait=false")
         ts = self.k("get", "cn", "d-2", "-o", "jsonpath={.metadata.deletionTimestamp}").stdout
         self.assertRegex(ts, r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")
@@ -133,15 +133,15 @@ class KubectlTest(unittest.TestCase):
         self.k("apply", "-f", "-", input=cr("s-1", node="worker-7", labels={"tier": "edge"}))
         self.k("apply", "-f", "-", input=cr("s-2", node="worker-8", labels={"tier": "core"}))
         out = self.k("get", "cn", "-l", "tier=edge", "-o", "name").stdout.split()
-        self.assertEqual(out, ["clusternode.kong-cluster.io/s-1"])
+        self.assertEqual(out, ["clusternode.kongcluster.dev/s-1"])
         out = self.k("get", "cn", "-l", "tier in (edge,core)", "-o", "name").stdout.split()
-        self.assertEqual(out, ["clusternode.kong-cluster.io/s-1", "clusternode.kong-cluster.io/s-2"])
+        self.assertEqual(out, ["clusternode.kongcluster.dev/s-1", "clusternode.kongcluster.dev/s-2"])
         out = self.k("get", "cn", "-l", "tier,tier!=edge", "-o", "name").stdout.split()
-        self.assertEqual(out, ["clusternode.kong-cluster.io/s-2"])
+        self.assertEqual(out, ["clusternode.kongcluster.dev/s-2"])
         out = self.k("get", "cn", "--field-selector", "spec.nodeName=worker-8", "-o", "name").stdout.split()
-        self.assertEqual(out, ["clusternode.kong-cluster.io/s-2"])
+        self.assertEqual(out, ["clusternode.kongcluster.dev/s-2"])
         out = self.k("get", "cn", "--field-selector", "metadata.name!=s-1", "-l", "tier", "-o", "name").stdout.split()
-        self.assertEqual(out, ["clusternode.kong-cluster.io/s-2"])
+        self.assertEqual(out, ["clusternode.kongcluster.dev/s-2"])
         r = self.k("get", "cn", "--field-selector", "spec.zone=x", check=False)
         self.assertIn("field label not supported: spec.zone", r.stderr)
 
@@ -244,7 +244,7 @@ class KubectlCRDLifecycleTest(unittest.TestCase):
     def test_crd_delete_removes_custom_objects_and_api(self):
         with Sim() as sim:
             sim.kubectl("apply", "-f", CRD)
-            sim.kubectl("wait", "--for=condition=Established", "crd/clusternodes.kong-cluster.io")
+            sim.kubectl("wait", "--for=condition=Established", "crd/clusternodes.kongcluster.dev")
             sim.kubectl("apply", "-f", NODE_A)
             sim.kubectl("delete", "-f", CRD)
             r = sim.kubectl("get", "clusternodes", check=False)
@@ -252,9 +252,9 @@ class KubectlCRDLifecycleTest(unittest.TestCase):
             # kubectl's discovery cache may still list the type; either way the API is gone
             self.assertTrue('the server doesn\'t have a resource type "clusternodes"' in r.stderr or
                             "the server could not find the requested resource" in r.stderr, r.stderr)
-            self.assertNotIn("clusternodes.kong-cluster.io", sim.kubectl("api-resources").stdout)
+            self.assertNotIn("clusternodes.kongcluster.dev", sim.kubectl("api-resources").stdout)
             sim.kubectl("apply", "-f", CRD)
-            sim.kubectl("wait", "--for=condition=Established", "crd/clusternodes.kong-cluster.io")
+            sim.kubectl("wait", "--for=condition=Established", "crd/clusternodes.kongcluster.dev")
             self.assertIn("No resources found", sim.kubectl("get", "cn").stderr)
 
 

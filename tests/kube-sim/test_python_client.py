@@ -26,7 +26,7 @@ if kubernetes is not None:
     from kubernetes import client, config, watch
     from kubernetes.client.rest import ApiException
 
-GROUP, VERSION, PLURAL = "kong-cluster.io", "v1alpha1", "clusternodes"
+GROUP, VERSION, PLURAL = "kongcluster.dev", "v1alpha1", "clusternodes"
 
 
 def load_yaml(path):
@@ -75,7 +75,7 @@ class PythonClientTest(unittest.TestCase):
         ext.create_custom_resource_definition(load_yaml(os.path.join(TESTDATA, "crd-clusternode.yaml")))
 
         def established():
-            crd = ext.read_custom_resource_definition("clusternodes.kong-cluster.io")
+            crd = ext.read_custom_resource_definition("clusternodes.kongcluster.dev")
             return any(c.type == "Established" and c.status == "True" for c in crd.status.conditions or [])
         wait_until(established, what="CRD Established")
 
@@ -154,7 +154,7 @@ class PythonClientTest(unittest.TestCase):
                              [("ADDED", "b"), ("MODIFIED", "b"), ("DELETED", "b")])  # nothing from before rv0
             wait_until(lambda: any(e["type"] == "BOOKMARK" for e in r.events), what="a periodic BOOKMARK")
             bm = next(e for e in r.events if e["type"] == "BOOKMARK")["raw_object"]
-            self.assertEqual((bm["kind"], bm["apiVersion"]), ("ClusterNode", "kong-cluster.io/v1alpha1"))
+            self.assertEqual((bm["kind"], bm["apiVersion"]), ("ClusterNode", "kongcluster.dev/v1alpha1"))
             self.assertGreaterEqual(int(bm["metadata"]["resourceVersion"]), int(rv0))
         finally:
             r.stop()
