@@ -4,6 +4,8 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 
+#include <functional>
+
 #include "support/cluster_procs.h"
 #include "support/wait.h"
 
@@ -15,27 +17,51 @@ namespace {
 const std::string kOld = "fFh6U3ZkFwteeYHggcPQoBMFsBKsZB7JfSTf347bt9s=";
 const std::string kNew = "5K9OtfP7efFrNKe5WCQvXvnaXJ5cWP0SvXiwe0kkjM4=";
 
+// serf-1, ours-1, serf-2, ours-2, all joined through serf-1. `customize` adds per-kind
+// options (a key, event handlers) to each.
+struct MixedFour {
+  using Customize = std::function<void(GossipAgent::Options&)>;
+  MixedFour(const TempDir& dir, const Customize& customize)
+      : serf1(dir, options(GossipAgent::Kind::Serf, "serf-1", "", customize)),
+        ours1(dir, options(GossipAgent::Kind::Ours, "ours-1", seed(), customize)),
+        serf2(dir, options(GossipAgent::Kind::Serf, "serf-2", seed(), customize)),
+        ours2(dir, options(GossipAgent::Kind::Ours, "ours-2", seed(), customize)) {}
+
+  // Every agent lists all four alive.
+  bool converged() {
+    for (auto* a : all())
+      if (!wait_until([&] { return a->alive_count() == 4; }, 30s)) return false;
+    return true;
+  }
+  std::vector<GossipAgent*> all() { return {&serf1, &ours1, &serf2, &ours2}; }
+
+  GossipAgent serf1, ours1, serf2, ours2;
+
+ private:
+  std::string seed() {
+    serf1.wait_ready();
+    return serf1.gossip_addr();
+  }
+  static GossipAgent::Options options(GossipAgent::Kind kind, const std::string& name,
+                                      const std::string& join, const Customize& customize) {
+    GossipAgent::Options o;
+    o.kind = kind;
+    o.name = name;
+    if (!join.empty()) o.join = {join};
+    customize(o);
+    return o;
+  }
+};
+
 }  // namespace
 
 TEST(MixedCluster, KeyRotationAcrossSerfAndOursKeepsTheClusterWhole) {
   if (!have_program("serf")) GTEST_SKIP() << "serf is not installed (hack/deps.sh installs it)";
   TempDir dir;
-  auto opts = [&](GossipAgent::Kind kind, const std::string& name, const std::string& join) {
-    GossipAgent::Options o;
-    o.kind = kind;
-    o.name = name;
-    o.encrypt = kOld;
-    if (!join.empty()) o.join = {join};
-    return o;
-  };
-  GossipAgent serf1(dir, opts(GossipAgent::Kind::Serf, "serf-1", ""));
-  ASSERT_TRUE(serf1.wait_ready());
-  GossipAgent ours1(dir, opts(GossipAgent::Kind::Ours, "ours-1", serf1.gossip_addr()));
-  GossipAgent serf2(dir, opts(GossipAgent::Kind::Serf, "serf-2", serf1.gossip_addr()));
-  GossipAgent ours2(dir, opts(GossipAgent::Kind::Ours, "ours-2", serf1.gossip_addr()));
-  std::vector<GossipAgent*> all = {&serf1, &ours1, &serf2, &ours2};
-  for (auto* a : all)
-    ASSERT_TRUE(wait_until([&] { return a->alive_count() == 4; }, 30s)) << a->name();
+  MixedFour c(dir, [](GossipAgent::Options& o) { o.encrypt = kOld; });
+  ASSERT_TRUE(c.converged());
+  auto& [serf1, ours1, serf2, ours2] = c;
+  auto all = c.all();
 
   auto cli = [&](std::vector<std::string> args) {
     std::vector<std::string> argv = {kong_cluster_binary()};
@@ -64,7 +90,10 @@ TEST(MixedCluster, KeyRotationAcrossSerfAndOursKeepsTheClusterWhole) {
   for (auto* a : all) EXPECT_EQ(a->alive_count(), 4u) << a->name();
 
   // A member that only knows the old key can no longer join.
-  GossipAgent stale(dir, opts(GossipAgent::Kind::Ours, "stale", ""));
+  GossipAgent::Options old_key_only;
+  old_key_only.name = "stale";
+  old_key_only.encrypt = kOld;
+  GossipAgent stale(dir, old_key_only);
   ASSERT_TRUE(stale.wait_ready());
   r = run_command({"serf", "join", "-rpc-addr=" + stale.rpc_addr(), serf1.gossip_addr()});
   EXPECT_NE(r.exit_code, 0) << r.output;
@@ -81,25 +110,15 @@ TEST(MixedCluster, EventsReachabilityLeaveAndPruneAcrossSerfAndOurs) {
   std::string handler = dir.path() + "/on_user_event.sh";
   write_script(handler, "#!/bin/sh\nread -r payload\necho \"$SERF_USER_EVENT $payload\" >> " +
                             dir.path() + "/handled-$SERF_SELF_NAME\n");
-  auto opts = [&](GossipAgent::Kind kind, const std::string& name, const std::string& join) {
-    GossipAgent::Options o;
-    o.kind = kind;
-    o.name = name;
-    if (!join.empty()) o.join = {join};
-    if (kind == GossipAgent::Kind::Serf)
+  MixedFour c(dir, [&](GossipAgent::Options& o) {
+    if (o.kind == GossipAgent::Kind::Serf)
       o.extra_args = {"-event-handler=user=" + handler};
     else
       o.extra_args = {"--event-handler", "user=" + handler};
-    return o;
-  };
-  GossipAgent serf1(dir, opts(GossipAgent::Kind::Serf, "serf-1", ""));
-  ASSERT_TRUE(serf1.wait_ready());
-  GossipAgent ours1(dir, opts(GossipAgent::Kind::Ours, "ours-1", serf1.gossip_addr()));
-  GossipAgent serf2(dir, opts(GossipAgent::Kind::Serf, "serf-2", serf1.gossip_addr()));
-  GossipAgent ours2(dir, opts(GossipAgent::Kind::Ours, "ours-2", serf1.gossip_addr()));
-  std::vector<GossipAgent*> all = {&serf1, &ours1, &serf2, &ours2};
-  for (auto* a : all)
-    ASSERT_TRUE(wait_until([&] { return a->alive_count() == 4; }, 30s)) << a->name();
+  });
+  ASSERT_TRUE(c.converged());
+  auto& [serf1, ours1, serf2, ours2] = c;
+  auto all = c.all();
 
   auto ran_everywhere = [&](const std::string& line) {
     return wait_until(
