@@ -1,94 +1,209 @@
 #!/usr/bin/env python3
-"""kong-cluster local demo: a real Postgres in a temporary directory, several kong-cluster
-agents on loopback that find each other through Kong's `nodes` table (no seeds), a Debian
-`serf` agent joining the same cluster, then a user event, a graceful leave and a crash, each
-printed as a user would look at it. Everything it starts is stopped by PID at the end
-(Ctrl-C included). Run it through hack/demo.sh, which builds first."""
+"""kong-cluster local demo: the whole picture on one machine, on loopback.
+
+It starts a real Postgres 15 in a temporary directory, hack/kube-sim (a Kubernetes API
+simulator), applies the ClusterNode CRD, the namespace and the Services from manifests/ with
+the real kubectl, creates simulated Nodes (topology.kubernetes.io/region and zone labels) and
+agent Pods backed by real `kong-cluster agent` processes (each "pod" has its own 127.0.x.y
+address, downward-API environment, container ports gossip/rpc/http), two
+`kong-cluster-operator` replicas with Lease leader election (also as pods), and a real Debian
+`serf` agent outside Kubernetes. The demo plays the kubelet: a pod deleted through the API gets
+SIGTERM on its process, and the pod object goes away when the process has exited.
+
+Then it shows what a user looks at: kubectl get nodes/pods/lease/clusternodes, `kong-cluster
+members`, `serf members`, the `nodes` table, a user event reaching every agent's event
+handler, `kubectl delete pod` cleaned up by the operator (timed), a crashed agent's pod
+force-deleted (timed), and a leader handover. Everything it starts is stopped by PID at the
+end, after --duration seconds, or on Ctrl-C. Run it through hack/demo.sh, which builds first."""
 
 import argparse
+import json
 import os
 import pwd
+import random
 import shutil
 import signal
 import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
+import urllib.error
+import urllib.request
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PG_BIN = "/usr/lib/postgresql/15/bin"
-started = []  # (name, Popen)
+NS = "kong-cluster"
+APP_LABELS = {"app.kubernetes.io/name": "kong-cluster", "app.kubernetes.io/instance": "kong-cluster",
+              "app.kubernetes.io/part-of": "kong-cluster"}
+AGENT_SELECTOR = ("app.kubernetes.io/name=kong-cluster,app.kubernetes.io/instance=kong-cluster,"
+                  "app.kubernetes.io/component=agent")
+CN_PATH = "/apis/kongcluster.dev/v1alpha1/namespaces/%s/clusternodes" % NS
+
+started = []  # (name, Popen), stopped in reverse order by PID
+bold = sys.stdout.isatty()
 
 
-def free_port():
-    while True:
-        with socket.socket() as t:
-            t.bind(("127.0.0.1", 0))
-            port = t.getsockname()[1]
-            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as u:
-                try:
-                    u.bind(("127.0.0.1", port))
-                    return port
-                except OSError:
-                    continue
-
+# ------------------------------------------------------------------ small helpers
 
 def say(title):
-    print(f"\n\033[1m== {title}\033[0m", flush=True)
+    line = "== %s " % title
+    line += "=" * max(3, 78 - len(line))
+    print("\n" + ("\033[1m%s\033[0m" % line if bold else line), flush=True)
 
 
-def wait_for(what, check, timeout=30.0, step=0.2):
+def note(text):
+    print("   " + text, flush=True)
+
+
+def show_cmd(cmd, output):
+    print("$ " + cmd)
+    out = output.rstrip()
+    if out:
+        print(out)
+    sys.stdout.flush()
+
+
+def wait_for(what, check, timeout=30.0, step=0.1):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if check():
-            return True
+        try:
+            if check():
+                return True
+        except Exception:  # noqa: BLE001 - a check that cannot tell yet is "not yet"
+            pass
         time.sleep(step)
-    print(f"   (gave up waiting for {what} after {timeout:.0f}s)")
+    note("(gave up waiting for %s after %.0fs)" % (what, timeout))
     return False
+
+
+def free_port(*ips):
+    """A port free for TCP and UDP on every one of `ips` (bind to port 0 on the first)."""
+    ips = ips or ("127.0.0.1",)
+    for _ in range(200):
+        socks = []
+        try:
+            t = socket.socket()
+            socks.append(t)
+            t.bind((ips[0], 0))
+            port = t.getsockname()[1]
+            for ip in ips:
+                if ip != ips[0]:
+                    s = socket.socket()
+                    socks.append(s)
+                    s.bind((ip, port))
+                u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+                socks.append(u)
+                u.bind((ip, port))
+            return port
+        except OSError:
+            continue
+        finally:
+            for s in socks:
+                s.close()
+    raise RuntimeError("no free port on %s" % (ips,))
+
+
+def suffix(n=5):
+    return "".join(random.choice("bcdfghjklmnpqrstvwxz2456789") for _ in range(n))
 
 
 def start(name, argv, log_dir, env=None, user=None):
     log = open(os.path.join(log_dir, name + ".log"), "w")
-    preexec = None
-    if user is not None:
-        pw = pwd.getpwnam(user)
+    pw = pwd.getpwnam(user) if user else None
 
-        def preexec():
+    def preexec():
+        os.setsid()  # Ctrl-C reaches the demo only; the demo stops its children by PID
+        if pw:
             os.setgid(pw.pw_gid)
             os.setuid(pw.pw_uid)
     p = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                          env={**os.environ, **(env or {})}, preexec_fn=preexec, cwd=log_dir)
+    log.close()
     started.append((name, p))
     return p
 
 
 def stop_all():
-    for name, p in reversed(started):
-        if p.poll() is None:
-            p.send_signal(signal.SIGINT if name == "postgres" else signal.SIGKILL)
-    for name, p in reversed(started):
+    """Operators first (so nothing is pruned during the teardown), then the rest, by PID."""
+    order = sorted(reversed(started), key=lambda np: 0 if np[0].startswith("operator") else 1)
+    for name, p in order:
+        if p.poll() is not None:
+            continue
+        if name == "postgres":
+            p.send_signal(signal.SIGINT)  # fast shutdown
+        elif name.startswith(("operator", "kube-sim")):
+            p.terminate()
+        else:
+            p.kill()  # agents: no graceful leave needed, the whole cluster goes
+        if name.startswith("operator"):
+            try:
+                p.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                p.kill()
+    for name, p in order:
         try:
             p.wait(timeout=10)
         except subprocess.TimeoutExpired:
             p.kill()
+            p.wait(timeout=5)
 
+
+def http_json(url, method="GET", body=None, timeout=5, headers=None):
+    """(status, parsed JSON or None)."""
+    data = json.dumps(body).encode() if body is not None else None
+    req = urllib.request.Request(url, data=data, method=method)
+    if data is not None:
+        req.add_header("Content-Type", "application/json")
+    for k, v in (headers or {}).items():
+        req.add_header(k, v)
+    try:
+        with urllib.request.urlopen(req, timeout=timeout) as r:
+            raw = r.read()
+            return r.status, (json.loads(raw) if raw else None)
+    except urllib.error.HTTPError as e:
+        raw = e.read()
+        try:
+            return e.code, json.loads(raw)
+        except ValueError:
+            return e.code, None
+    except (OSError, ValueError):
+        return 0, None
+
+
+def http_text(url, timeout=3):
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as r:
+            return r.read().decode()
+    except (OSError, ValueError):
+        return ""
+
+
+def metric(text, series):
+    for line in text.splitlines():
+        if line.startswith(series + " "):
+            return float(line.split()[-1])
+    return None
+
+
+# ------------------------------------------------------------------ Postgres
 
 class Postgres:
     def __init__(self, work):
         self.dir = os.path.join(work, "pg")
         os.makedirs(self.dir)
         self.port = free_port()
-        self.user = "postgres" if os.getuid() == 0 else None  # postgres refuses root
+        self.user = "postgres" if os.getuid() == 0 else None  # postgres refuses to run as root
         if self.user:
             pw = pwd.getpwnam(self.user)
             os.chown(self.dir, pw.pw_uid, pw.pw_gid)
             os.chmod(work, 0o755)
         self.run([f"{PG_BIN}/initdb", "-D", self.dir + "/data", "--auth=trust", "--no-sync",
                   "-E", "UTF8", "-U", "postgres"])
-        start("postgres", [f"{PG_BIN}/postgres", "-D", self.dir + "/data", "-p", str(self.port),
-                           "-k", self.dir, "-h", "127.0.0.1", "-c", "fsync=off"],
-              work, user=self.user)
+        self.proc = start("postgres", [f"{PG_BIN}/postgres", "-D", self.dir + "/data", "-p", str(self.port),
+                                       "-k", self.dir, "-h", "127.0.0.1", "-c", "fsync=off"],
+                          work, user=self.user)
         wait_for("postgres", lambda: self.psql("SELECT 1", check=False) is not None)
         self.psql("CREATE ROLE kong LOGIN")
         self.psql("CREATE DATABASE kong OWNER kong")
@@ -99,125 +214,717 @@ class Postgres:
         subprocess.run(argv, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                        preexec_fn=pre)
 
-    def psql(self, sql, db="postgres", user="postgres", check=True):
-        r = subprocess.run(["psql", "-h", "127.0.0.1", "-p", str(self.port), "-U", user, "-d", db,
-                            "-At", "-c", sql], capture_output=True, text=True)
+    def psql(self, sql, db="postgres", user="postgres", check=True, table=False):
+        argv = ["psql", "-h", "127.0.0.1", "-p", str(self.port), "-U", user, "-d", db, "-c", sql]
+        if not table:
+            argv.insert(-2, "-At")
+        r = subprocess.run(argv, capture_output=True, text=True)
         if r.returncode != 0:
             if check:
                 raise RuntimeError(r.stderr)
             return None
         return r.stdout
 
+    def rows(self):
+        out = self.psql("SELECT name FROM nodes", db="kong", user="kong", check=False)
+        return None if out is None else set(out.split())
 
-def kc(*args):
-    r = subprocess.run([os.path.join(ROOT, "build/bin/kong-cluster"), *args],
-                       capture_output=True, text=True)
-    return r.stdout + r.stderr
+
+# ------------------------------------------------------------------ kube-sim and kubectl
+
+class KubeSim:
+    def __init__(self, work, use_kubectl=True):
+        self.work = work
+        self.kubeconfig = os.path.join(work, "kubeconfig")
+        self.cache = os.path.join(work, "kubectl-cache")
+        python = "/usr/bin/python3" if os.path.exists("/usr/bin/python3") else sys.executable
+        # --pod-stop-seconds is long: the demo's kubelet removes a deleted pod once its process
+        # has exited, as a real kubelet does.
+        self.proc = start("kube-sim", [python, os.path.join(ROOT, "hack", "kube-sim"), "--listen",
+                                       "127.0.0.1:0", "--write-kubeconfig", self.kubeconfig,
+                                       "--pod-stop-seconds", "120"], work)
+        self.url = None
+        log = os.path.join(work, "kube-sim.log")
+
+        def url():
+            with open(log) as f:
+                first = f.readline()
+            if first.startswith("http") and first.endswith("\n"):
+                self.url = first.strip()
+            return self.url
+        if not wait_for("kube-sim", url, timeout=20):
+            raise RuntimeError("kube-sim did not start; see " + log)
+        self.kubectl_bin = (shutil.which("kubectl") or (
+            "/usr/local/bin/kubectl" if os.path.exists("/usr/local/bin/kubectl") else None)) if use_kubectl else None
+
+    def api(self, method, path, body=None):
+        return http_json(self.url + path, method, body)
+
+    def sim(self, path, body=None, method="POST"):
+        code, obj = self.api(method, "/_sim" + path, body)
+        if code >= 300 or code == 0:
+            raise RuntimeError("kube-sim %s %s: %s %s" % (method, path, code, obj))
+        return obj
+
+    def kubectl(self, *args, timeout=60):
+        r = subprocess.run([self.kubectl_bin, "--kubeconfig", self.kubeconfig, "--cache-dir", self.cache,
+                            *args], capture_output=True, text=True, timeout=timeout)
+        return r.returncode, r.stdout + r.stderr
+
+    def show(self, *args, fallback=None):
+        """Runs and prints `kubectl ARGS`; without kubectl, prints the server's Table for `fallback`."""
+        if self.kubectl_bin:
+            _, out = self.kubectl(*args)
+            show_cmd("kubectl " + " ".join(args), out)
+            return out
+        if fallback:
+            out = self.table(fallback, wide="wide" in args)
+            show_cmd("GET %s   (the server's Table; no kubectl)" % fallback, out)
+            return out
+        return ""
+
+    def table(self, path, wide=False):
+        code, t = http_json(self.url + path, headers={
+            "Accept": "application/json;as=Table;v=v1;g=meta.k8s.io"})
+        if code != 200 or not t:
+            return "(%s: HTTP %s)" % (path, code)
+        cols = [(i, c["name"].upper()) for i, c in enumerate(t.get("columnDefinitions", []))
+                if wide or c.get("priority", 0) == 0]
+        rows = [[c[1] for c in cols]] + [[str(r["cells"][i]) for i, _ in cols] for r in t.get("rows", [])]
+        widths = [max(len(r[k]) for r in rows) for k in range(len(cols))]
+        return "\n".join("   ".join(v.ljust(w) for v, w in zip(r, widths)).rstrip() for r in rows)
+
+    def apply(self, *files):
+        if self.kubectl_bin:
+            args = ["apply", "--server-side"] + [x for f in files for x in ("-f", f)]
+            code, out = self.kubectl(*args)
+            show_cmd("kubectl " + " ".join(a.replace(ROOT + "/", "") for a in args), out)
+            if code != 0:
+                raise RuntimeError("kubectl apply failed")
+            return
+        import yaml  # python3-yaml, installed by hack/deps.sh
+        note("no kubectl (not installed, or --no-kubectl): creating the objects with plain HTTP POSTs")
+        for f in files:
+            with open(f) as fh:
+                for obj in yaml.safe_load_all(fh):
+                    if not obj:
+                        continue
+                    kind, ns = obj["kind"], obj["metadata"].get("namespace")
+                    path = {"CustomResourceDefinition": "/apis/apiextensions.k8s.io/v1/customresourcedefinitions",
+                            "Namespace": "/api/v1/namespaces"}.get(kind) or \
+                        "/api/v1/namespaces/%s/%ss" % (ns, kind.lower())
+                    code, _ = self.api("POST", path, obj)
+                    note("POST %s %s: %s" % (kind, obj["metadata"]["name"], code))
+        if any("clusternodes" in f for f in files):
+            wait_for("the CRD to be served", lambda: self.api("GET", CN_PATH)[0] == 200, timeout=10)
+
+    def pods(self):
+        code, lst = self.api("GET", "/api/v1/namespaces/%s/pods" % NS)
+        return {p["metadata"]["name"]: p for p in (lst or {}).get("items", [])} if code == 200 else None
+
+    def lease_holder(self):
+        code, obj = self.api("GET", "/apis/coordination.k8s.io/v1/namespaces/%s/leases/kong-cluster-operator" % NS)
+        return (obj or {}).get("spec", {}).get("holderIdentity", "") if code == 200 else ""
+
+    def clusternode_exists(self, name):
+        return self.api("GET", "%s/%s" % (CN_PATH, name))[0] == 200
+
+    def clusternodes(self):
+        code, lst = self.api("GET", CN_PATH)
+        return {o["metadata"]["name"]: o.get("status", {}) for o in (lst or {}).get("items", [])} if code == 200 else {}
+
+
+class Pod:
+    """A simulated pod: the object in kube-sim and the process that plays its container."""
+
+    def __init__(self, name, ip, node, ports, proc=None, kind="agent"):
+        self.name, self.ip, self.node, self.ports, self.proc, self.kind = name, ip, node, ports, proc, kind
+        self.uid = ""
+
+    def addr(self, port_name):
+        return "%s:%d" % (self.ip, self.ports[port_name])
+
+    def running(self):
+        return self.proc is not None and self.proc.poll() is None
+
+
+class Kubelet(threading.Thread):
+    """Plays the kubelet for the pods the demo runs: a pod marked for deletion gets SIGTERM on its
+    process; once the process has exited the pod object is removed (as the kubelet confirms a
+    graceful deletion); a pod that disappears at once (force delete) has its process killed."""
+
+    def __init__(self, sim, pods):
+        super().__init__(daemon=True)
+        self.sim, self.pods, self.stop = sim, pods, threading.Event()
+        self.events = []  # (monotonic time, pod, what)
+        self.lock = threading.Lock()
+        self.terminating = set()
+
+    def log(self, pod, what):
+        with self.lock:
+            self.events.append((time.monotonic(), pod, what))
+
+    def run(self):
+        while not self.stop.wait(0.05):
+            objs = self.sim.pods()
+            if objs is None:
+                continue
+            for pod in list(self.pods.values()):
+                obj = objs.get(pod.name)
+                if pod.proc is None:
+                    continue
+                if obj is None or obj["metadata"].get("uid") != pod.uid:
+                    if pod.running():
+                        pod.proc.kill()
+                        self.log(pod.name, "pod object gone: kubelet kills the process (SIGKILL)")
+                    continue
+                if obj["metadata"].get("deletionTimestamp"):
+                    if pod.running() and pod.name not in self.terminating:
+                        self.terminating.add(pod.name)
+                        pod.proc.terminate()
+                        self.log(pod.name, "kubelet: deletionTimestamp set, SIGTERM to pid %d" % pod.proc.pid)
+                    elif not pod.running():
+                        try:
+                            self.sim.sim("/namespaces/%s/pods/%s/delete" % (NS, pod.name), {"immediate": True})
+                            self.log(pod.name, "kubelet: process exited (status %s), pod object removed"
+                                     % pod.proc.returncode)
+                        except RuntimeError:
+                            pass
+
+
+# ------------------------------------------------------------------ the demo
+
+class Demo:
+    def __init__(self, args, work):
+        self.args, self.work = args, work
+        self.bin = os.path.abspath(args.bin_dir)
+        self.kc_bin = os.path.join(self.bin, "kong-cluster")
+        self.net = "127.0.%d" % random.randint(64, 250)  # each pod gets its own 127.0.x.y
+        self.token = "demo-" + suffix(12)
+        self.pods = {}  # name -> Pod (agents and operators)
+        self.agents, self.operators = [], []
+        self.serf = None
+        self.pg = None
+        self.results = {}
+
+    # -- helpers that read each side's state
+
+    def kc(self, *args, rpc=None):
+        env = dict(os.environ, KONG_CLUSTER_RPC_AUTH=self.token)
+        r = subprocess.run([self.kc_bin, *args] + (["--rpc-addr", rpc] if rpc else []),
+                           capture_output=True, text=True, env=env, timeout=20)
+        return r.stdout + r.stderr
+
+    def members(self, pod):
+        """name -> status as `pod`'s agent sees the cluster (its HTTP /v1/members), None if it does not answer."""
+        code, body = http_json("http://%s/v1/members" % pod.addr("http"), timeout=2)
+        if code != 200:
+            return None
+        return {m["name"]: m["status"] for m in body.get("members", [])}
+
+    def live_agents(self):
+        return [a for a in self.agents if a.running()]
+
+    def everyone_sees(self, pred):
+        for a in self.live_agents():
+            ms = self.members(a)
+            if ms is None or not pred(ms):
+                return False
+        return True
+
+    def handler_lines(self):
+        try:
+            with open(self.events_log) as f:
+                return [l.rstrip("\n") for l in f if l.strip()]
+        except FileNotFoundError:
+            return []
+
+    # -- set-up
+
+    def setup(self):
+        a = self.args
+        if os.path.exists(f"{PG_BIN}/postgres"):
+            say("Postgres 15 in %s/pg" % self.work)
+            self.pg = Postgres(self.work)
+            note("listening on 127.0.0.1:%d, database kong (user kong)" % self.pg.port)
+        else:
+            note("PostgreSQL 15 is not installed (hack/deps.sh installs it): agents join by address")
+
+        say("kube-sim: a Kubernetes API server simulator")
+        self.sim = KubeSim(self.work, use_kubectl=not a.no_kubectl)
+        note("%s   (export KUBECONFIG=%s)" % (self.sim.url, self.sim.kubeconfig))
+        self.sim.apply(os.path.join(ROOT, "manifests/crd/clusternodes.yaml"),
+                       os.path.join(ROOT, "manifests/base/namespace.yaml"),
+                       os.path.join(ROOT, "manifests/base/services.yaml"))
+        if self.sim.kubectl_bin:
+            self.sim.kubectl("wait", "--for=condition=Established", "crd/clusternodes.kongcluster.dev",
+                             "--timeout=20s")
+
+        say("Nodes (simulated) with topology labels")
+        self.nodes = []
+        for i in range(a.agents):
+            name = "worker-%d" % (i + 1)
+            zone = "dc1-%s" % "abc"[i % 3 if a.agents > 4 else i % 2]
+            self.sim.sim("/nodes", {"name": name, "internalIP": "%s.%d" % (self.net, 200 + i),
+                                    "labels": {"topology.kubernetes.io/region": "dc1",
+                                               "topology.kubernetes.io/zone": zone}})
+            self.nodes.append((name, "dc1", zone))
+        self.sim.show("get", "nodes", "-L", "topology.kubernetes.io/region,topology.kubernetes.io/zone",
+                      fallback="/api/v1/nodes")
+
+        self.start_agents()
+        self.start_operators()
+        if not a.no_serf:
+            self.start_serf()
+        self.kubelet = Kubelet(self.sim, self.pods)
+        self.kubelet.start()
+
+    def start_agents(self):
+        a = self.args
+        say("%d agent pods, each a real kong-cluster agent on its own 127.0.x.y" % a.agents)
+        self.gossip_key = self.kc("keygen").strip()
+        self.events_log = os.path.join(self.work, "handler-events.log")
+        self.handler = os.path.join(self.work, "on-event.sh")
+        with open(self.handler, "w") as f:
+            f.write('#!/bin/sh\n# Event handler: what a Kong node would run on a cache-invalidation event.\n'
+                    'payload=$(cat)\n'
+                    'echo "$SERF_SELF_NAME got $SERF_EVENT event $SERF_USER_EVENT: $payload" >> %s\n'
+                    % self.events_log)
+        os.chmod(self.handler, 0o755)
+        for i, (node, dc, zone) in enumerate(self.nodes):
+            name = "kong-cluster-agent-" + suffix()
+            ip = "%s.%d" % (self.net, i + 1)
+            ports = {"gossip": free_port(ip), "rpc": free_port(ip), "http": free_port(ip)}
+            obj = self.sim.sim("/pods", {
+                "name": name, "namespace": NS, "node": node, "podIP": ip, "image": "kong-cluster/agent:0.1.0",
+                "container": "agent", "terminationGracePeriodSeconds": 30,
+                "labels": dict(APP_LABELS, **{"app.kubernetes.io/component": "agent"}),
+                "ports": [{"name": "gossip-tcp", "containerPort": ports["gossip"], "protocol": "TCP"},
+                          {"name": "gossip-udp", "containerPort": ports["gossip"], "protocol": "UDP"},
+                          {"name": "rpc", "containerPort": ports["rpc"], "protocol": "TCP"},
+                          {"name": "http", "containerPort": ports["http"], "protocol": "TCP"}]})
+            obj = obj.get("object", obj)
+            pod = Pod(name, ip, node, ports)
+            pod.uid = obj["metadata"]["uid"]
+            # The DaemonSet's command line and downward-API environment (manifests/base), with this
+            # pod's addresses. dc/zone are passed as tags: the agent does not read its Node yet.
+            argv = [self.kc_bin, "agent", "--bind=%s" % pod.addr("gossip"), "--rpc-addr=%s" % pod.addr("rpc"),
+                    "--http-addr=%s" % pod.addr("http"), "--advertise-mode=pod", "--tag", "dc=" + dc,
+                    "--tag", "zone=" + zone, "--event-handler", "user:invalidate=" + self.handler]
+            env = {"POD_NAME": name, "POD_NAMESPACE": NS, "POD_UID": pod.uid, "POD_IP": ip,
+                   "HOST_IP": obj["status"]["hostIP"], "NODE_NAME": node, "KONG_CLUSTER_PROFILE": "lan",
+                   "KONG_CLUSTER_LEAVE_TIMEOUT": "15", "KONG_CLUSTER_ENCRYPT_KEY": self.gossip_key,
+                   "KONG_CLUSTER_RPC_AUTH": self.token}
+            if self.pg:
+                env.update({"KONG_PG_HOST": "127.0.0.1", "KONG_PG_PORT": str(self.pg.port),
+                            "KONG_PG_USER": "kong", "KONG_PG_DATABASE": "kong"})
+            elif self.agents:
+                argv += ["--join", self.agents[0].addr("gossip")]
+            pod.proc = start(name, argv, self.work, env=env)
+            self.agents.append(pod)
+            self.pods[name] = pod
+            note("%s on %s (%s): pod IP %s, gossip :%d, rpc :%d, http :%d, pid %d" % (
+                name, node, zone, ip, ports["gossip"], ports["rpc"], ports["http"], pod.proc.pid))
+        note("each agent is given only the datastore (no seeds): they find each other in the nodes table")
+        t0 = time.monotonic()
+        n = len(self.agents)
+        ok = wait_for("convergence", lambda: self.everyone_sees(
+            lambda ms: sum(s == "alive" for s in ms.values()) == n), timeout=40)
+        if ok:
+            self.results["converged_s"] = time.monotonic() - t0
+            note("every agent sees %d alive members after %.1fs" % (n, self.results["converged_s"]))
+
+    def start_operators(self):
+        say("Two kong-cluster-operator replicas (Lease leader election)")
+        token_file = os.path.join(self.work, "rpc-token")
+        with open(token_file, "w") as f:
+            f.write(self.token)
+        ips = ["%s.%d" % (self.net, 100 + j) for j in range(2)]
+        # Same ports on both pod IPs, as a Deployment's replicas have.
+        mport = free_port(*ips)
+        hport = free_port(*ips)
+        rs = suffix(9)
+        endpoints = []
+        for j, ip in enumerate(ips):
+            name = "kong-cluster-operator-%s-%s" % (rs, suffix())
+            obj = self.sim.sim("/pods", {
+                "name": name, "namespace": NS, "node": self.nodes[j % len(self.nodes)][0], "podIP": ip,
+                "image": "kong-cluster/operator:0.1.0", "container": "operator",
+                "labels": dict(APP_LABELS, **{"app.kubernetes.io/component": "operator"}),
+                "ports": [{"name": "metrics", "containerPort": mport, "protocol": "TCP"},
+                          {"name": "health", "containerPort": hport, "protocol": "TCP"}]})
+            obj = obj.get("object", obj)
+            pod = Pod(name, ip, obj["spec"]["nodeName"], {"metrics": mport, "health": hport}, kind="operator")
+            pod.uid = obj["metadata"]["uid"]
+            argv = [os.path.join(self.bin, "kong-cluster-operator"), "--kubeconfig", self.sim.kubeconfig,
+                    "--namespace=" + NS, "--selector=" + AGENT_SELECTOR, "--rpc-auth-file=" + token_file,
+                    "--metrics-addr=%s" % pod.addr("metrics"), "--health-addr=%s" % pod.addr("health"),
+                    "--leader-elect", "--identity=" + name, "--lease-namespace=" + NS,
+                    "--failed-grace=10s", "--resync=10s"]
+            env = {"POD_NAME": name, "POD_NAMESPACE": NS}
+            if self.pg:
+                env.update({"KONG_PG_HOST": "127.0.0.1", "KONG_PG_PORT": str(self.pg.port),
+                            "KONG_PG_USER": "kong", "KONG_PG_DATABASE": "kong"})
+            pod.proc = start("operator-" + name, argv, self.work, env=env)
+            self.operators.append(pod)
+            self.pods[name] = pod
+            endpoints.append({"ip": ip, "nodeName": pod.node,
+                              "targetRef": {"kind": "Pod", "namespace": NS, "name": name, "uid": pod.uid}})
+            note("%s: pod IP %s, metrics :%d, health :%d, pid %d" % (name, ip, mport, hport, pod.proc.pid))
+        # kube-sim has no endpoints controller: the demo writes the metrics Service's Endpoints.
+        code, _ = self.sim.api("POST", "/api/v1/namespaces/%s/endpoints" % NS, {
+            "apiVersion": "v1", "kind": "Endpoints",
+            "metadata": {"name": "kong-cluster-operator-metrics", "namespace": NS,
+                         "labels": dict(APP_LABELS, **{"app.kubernetes.io/component": "operator",
+                                                       "enable-metrics": "true"})},
+            "subsets": [{"addresses": endpoints, "ports": [{"name": "metrics", "port": mport, "protocol": "TCP"}]}]})
+        t0 = time.monotonic()
+        if wait_for("a leader", lambda: self.sim.lease_holder() in self.pods, timeout=30):
+            self.results["leader_s"] = time.monotonic() - t0
+        self.sim.show("-n", NS, "get", "lease", "kong-cluster-operator",
+                      fallback="/apis/coordination.k8s.io/v1/namespaces/%s/leases" % NS)
+        self.show_leader_metrics()
+
+    def show_leader_metrics(self):
+        for op in self.operators:
+            if not op.running():
+                continue
+            v = metric(http_text("http://%s/metrics" % op.addr("metrics")),
+                       'leader_election_master_status{name="kong-cluster-operator"}')
+            note("%s  leader_election_master_status = %s" % (op.name, "?" if v is None else "%g" % v))
+
+    def start_serf(self):
+        serf = shutil.which("serf")
+        if not serf:
+            note("(serf is not installed: skipping the real serf agent)")
+            return
+        say("A real Debian serf 0.9.4 agent (outside Kubernetes) joins the same cluster")
+        ip = "%s.250" % self.net
+        sp, srpc = free_port(ip), free_port("127.0.0.1")
+        self.serf = {"rpc": "127.0.0.1:%d" % srpc, "bin": serf}
+        self.serf["proc"] = start("serf", [serf, "agent", "-node=serf-0", "-bind=%s:%d" % (ip, sp),
+                                           "-rpc-addr=127.0.0.1:%d" % srpc, "-encrypt=" + self.gossip_key,
+                                           "-tag", "role=serf", "-event-handler",
+                                           "user:invalidate=" + self.handler,
+                                           "-join=" + self.agents[0].addr("gossip")], self.work)
+        n = len(self.agents) + 1
+        wait_for("serf to join", lambda: self.everyone_sees(
+            lambda ms: sum(s == "alive" for s in ms.values()) == n), timeout=30)
+        out = subprocess.run([serf, "members", "-rpc-addr=" + self.serf["rpc"]], capture_output=True,
+                             text=True).stdout
+        show_cmd("serf members -rpc-addr=" + self.serf["rpc"], out)
+
+    # -- views
+
+    def expected_members(self):
+        return [a.name for a in self.live_agents()] + (["serf-0"] if self.serf else [])
+
+    def show_views(self):
+        say("What Kubernetes shows")
+        self.sim.show("-n", NS, "get", "pods", "-o", "wide", fallback="/api/v1/namespaces/%s/pods" % NS)
+        want = set(self.expected_members())
+        t0 = time.monotonic()
+        wait_for("a ClusterNode per member", lambda: {s.get("memberName") for s in
+                                                     self.sim.clusternodes().values()} >= want, timeout=30)
+        note("(the operator mirrors every member as a ClusterNode; waited %.1fs for them)" % (time.monotonic() - t0))
+        self.sim.show("-n", NS, "get", "clusternodes", "-o", "wide", fallback=CN_PATH)
+        first = self.live_agents()[0]
+        say("kong-cluster members   (Kong's `kong cluster members` format)")
+        show_cmd("kong-cluster members --rpc-addr " + first.addr("rpc"), self.kc("members", rpc=first.addr("rpc")))
+        if self.pg:
+            say("The nodes table (what Kong 0.x nodes read to find each other)")
+            show_cmd("psql -c 'SELECT name, cluster_listening_address, created_at FROM nodes'",
+                     self.pg.psql("SELECT name, cluster_listening_address, created_at FROM nodes ORDER BY name",
+                                  db="kong", user="kong", table=True))
+
+    def state(self):
+        return {
+            "kubeconfig": self.sim.kubeconfig, "kube_sim": self.sim.url, "namespace": NS,
+            "work": self.work, "pg_port": self.pg.port if self.pg else None, "rpc_token": self.token,
+            "agents": [{"name": p.name, "ip": p.ip, "node": p.node, "ports": p.ports, "pid": p.proc.pid}
+                       for p in self.live_agents()],
+            "operators": [{"name": p.name, "ip": p.ip, "ports": p.ports, "pid": p.proc.pid}
+                          for p in self.operators if p.running()],
+            "serf": {"rpc": self.serf["rpc"], "pid": self.serf["proc"].pid} if self.serf else None,
+            "pids": [p.pid for _, p in started if p.poll() is None],
+        }
+
+    # -- scenes
+
+    def scene_event(self):
+        say("A user event reaches every agent's event handler")
+        first = self.live_agents()[0]
+        show_cmd("kong-cluster event --rpc-addr %s --coalesce=false invalidate apis:1234" % first.addr("rpc"),
+                 self.kc("event", "--coalesce=false", "invalidate", "apis:1234", rpc=first.addr("rpc")))
+        want = set(self.expected_members())
+        t0 = time.monotonic()
+        got = lambda: {l.split()[0] for l in self.handler_lines() if "apis:1234" in l}
+        wait_for("the event to reach every handler", lambda: got() >= want, timeout=15)
+        self.results["event_s"] = time.monotonic() - t0
+        reached = got() & want
+        note("handler output (%s):" % os.path.basename(self.events_log))
+        for l in self.handler_lines():
+            note("  " + l)
+        note("event delivered to %d of %d handlers in %.2fs" % (len(reached), len(want), self.results["event_s"]))
+
+    def timeline(self, t0, extra):
+        with self.kubelet.lock:
+            evs = [(t, p, w) for t, p, w in self.kubelet.events if t >= t0]
+        for t, what in sorted([(t, "%s: %s" % (p, w)) for t, p, w in evs] + extra):
+            note("+%6.3fs  %s" % (t - t0, what))
+
+    def wait_cleanup(self, victim, t0, timeout):
+        """Milestones of a member's clean-up, as (time, text); returns (milestones, done time or None)."""
+        marks, seen = [], set()
+        deadline = time.monotonic() + timeout
+        done = None
+        while time.monotonic() < deadline:
+            views = [self.members(a) for a in self.live_agents() if a.name != victim]
+            now = time.monotonic()
+            if all(v is not None for v in views):
+                if "left" not in seen and all(v.get(victim) in (None, "left") for v in views):
+                    seen.add("left")
+                    if any(v.get(victim) == "left" for v in views):
+                        marks.append((now, "member 'left' in every agent's view"))
+                if "gone" not in seen and all(victim not in v for v in views):
+                    seen.add("gone")
+                    marks.append((now, "member gone from every agent's view (%d agents)" % len(views)))
+            if "cn" not in seen and not self.sim.clusternode_exists(victim):
+                seen.add("cn")
+                marks.append((time.monotonic(), "ClusterNode deleted"))
+            if "pod" not in seen and victim not in (self.sim.pods() or {victim: 1}):
+                seen.add("pod")
+                marks.append((time.monotonic(), "pod object gone from the API"))
+            if self.pg and "row" not in seen:
+                rows = self.pg.rows()
+                if rows is not None and victim not in rows:
+                    seen.add("row")
+                    marks.append((time.monotonic(), "nodes row deleted"))
+            if {"gone", "cn", "pod"} <= seen and ("row" in seen or not self.pg):
+                done = max(t for t, _ in marks)
+                break
+            time.sleep(0.02)
+        return marks, done
+
+    def scene_delete(self):
+        victim = self.live_agents()[-1]
+        say("kubectl delete pod: the agent leaves, the operator cleans up")
+        note("the demo's kubelet sends SIGTERM when the pod is marked for deletion and removes the")
+        note("pod once the process has exited; the operator reaps the member and its ClusterNode")
+        t0 = time.monotonic()
+        args = ["-n", NS, "delete", "pod", victim.name]
+        if self.sim.kubectl_bin:
+            proc = subprocess.Popen([self.sim.kubectl_bin, "--kubeconfig", self.sim.kubeconfig, "--cache-dir",
+                                     self.sim.cache, *args], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                    text=True)
+            started.append(("kubectl", proc))  # waits for the pod to go; stopped by PID if interrupted
+        else:
+            self.sim.api("DELETE", "/api/v1/namespaces/%s/pods/%s" % (NS, victim.name))
+            proc = None
+        marks, done = self.wait_cleanup(victim.name, t0, timeout=45)
+        out = proc.communicate(timeout=30)[0] if proc else "(DELETE over HTTP; no kubectl)"
+        show_cmd("kubectl " + " ".join(args), out)
+        self.timeline(t0, marks)
+        if done:
+            self.results["delete_s"] = done - t0
+            with self.kubelet.lock:
+                removed = [t for t, p, w in self.kubelet.events if p == victim.name and "pod object removed" in w]
+            pod_gone = removed[-1] if removed else next(
+                (t for t, w in marks if w.startswith("pod object gone")), t0)
+            self.results["delete_after_pod_gone_s"] = max(0.0, done - pod_gone)
+            self.operator_says(victim.name)
+            note("cleanup complete %.2fs after kubectl delete pod (%.2fs after the pod object was removed)"
+                 % (self.results["delete_s"], self.results["delete_after_pod_gone_s"]))
+        else:
+            note("cleanup NOT complete after 45s")
+
+    def operator_says(self, member):
+        """The leader's own log line about pruning `member` (its latency is measured from the pod event)."""
+        def lines():
+            out = []
+            for op in self.operators:
+                try:
+                    with open(os.path.join(self.work, "operator-%s.log" % op.name)) as f:
+                        out += ["%s: %s" % (op.name, l.split(" ", 2)[-1].strip()) for l in f
+                                if "pruned member %s " % member in l]
+                except FileNotFoundError:
+                    pass
+            return out
+        wait_for("the operator's log line", lines, timeout=3)
+        for l in lines():
+            note("operator log, " + l)
+
+    def scene_crash(self):
+        if len(self.live_agents()) < 3:
+            return
+        victim = self.live_agents()[-1]
+        say("kill -9 an agent, then force-delete its pod: the operator prunes the failed member")
+        t_kill = time.monotonic()
+        victim.proc.kill()
+        victim.proc.wait()
+        show_cmd("kill -9 %d   (%s)" % (victim.proc.pid, victim.name), "")
+        others = [a for a in self.live_agents()]
+        wait_for("failed", lambda: all((self.members(a) or {}).get(victim.name) == "failed" for a in others),
+                 timeout=40)
+        note("failure detection: 'failed' in every view after %.1fs; the row and ClusterNode stay:"
+             % (time.monotonic() - t_kill))
+        wait_for("the ClusterNode to show failed",
+                 lambda: self.sim.clusternodes().get(victim.name, {}).get("status") == "failed", timeout=10)
+        self.sim.show("-n", NS, "get", "clusternode", victim.name, fallback=CN_PATH)
+        args = ["-n", NS, "delete", "pod", victim.name, "--force", "--grace-period=0"]
+        t0 = time.monotonic()
+        if self.sim.kubectl_bin:
+            _, out = self.sim.kubectl(*args)
+        else:
+            self.sim.api("DELETE", "/api/v1/namespaces/%s/pods/%s?gracePeriodSeconds=0" % (NS, victim.name))
+            out = "(DELETE over HTTP; no kubectl)"
+        marks, done = self.wait_cleanup(victim.name, t0, timeout=30)
+        show_cmd("kubectl " + " ".join(args), out)
+        self.timeline(t0, marks)
+        if done:
+            self.results["crash_delete_s"] = done - t0
+            self.operator_says(victim.name)
+            note("cleanup complete %.2fs after the pod deletion (member pruned on every agent, row and "
+                 "ClusterNode deleted)" % self.results["crash_delete_s"])
+        else:
+            note("cleanup NOT complete after 30s")
+        self.show_prune_metrics()
+
+    def scene_handover(self):
+        leader = self.pods.get(self.sim.lease_holder())
+        if not leader:
+            return
+        say("kubectl delete pod on the operator leader: the Lease is released, the standby leads")
+        t0 = time.monotonic()
+        args = ["-n", NS, "delete", "pod", leader.name, "--wait=false"]
+        if self.sim.kubectl_bin:
+            _, out = self.sim.kubectl(*args)
+        else:
+            self.sim.api("DELETE", "/api/v1/namespaces/%s/pods/%s" % (NS, leader.name))
+            out = ""
+        show_cmd("kubectl " + " ".join(args), out)
+        marks = []
+        if wait_for("the standby to lead", lambda: self.sim.lease_holder() not in ("", leader.name), timeout=30):
+            marks.append((time.monotonic(), "Lease holder: " + self.sim.lease_holder()))
+            self.results["handover_s"] = marks[-1][0] - t0
+        new = self.pods.get(self.sim.lease_holder())
+        if new and wait_for("the new leader's metric", lambda: metric(
+                http_text("http://%s/metrics" % new.addr("metrics")),
+                'leader_election_master_status{name="kong-cluster-operator"}') == 1, timeout=10):
+            marks.append((time.monotonic(), "%s reports leader_election_master_status 1" % new.name))
+        self.timeline(t0, marks)
+        if "handover_s" in self.results:
+            note("new leader after %.2fs" % self.results["handover_s"])
+        self.show_leader_metrics()
+
+    def final(self):
+        say("Final view")
+        self.sim.show("-n", NS, "get", "clusternodes", "-o", "wide", fallback=CN_PATH)
+        first = self.live_agents()[0]
+        show_cmd("kong-cluster members --rpc-addr " + first.addr("rpc"), self.kc("members", rpc=first.addr("rpc")))
+        if self.pg:
+            show_cmd("psql -c 'SELECT name, cluster_listening_address FROM nodes'",
+                     self.pg.psql("SELECT name, cluster_listening_address FROM nodes ORDER BY name",
+                                  db="kong", user="kong", table=True))
+
+    def show_prune_metrics(self):
+        for op in self.operators:
+            if not op.running() or op.name != self.sim.lease_holder():
+                continue
+            text = http_text("http://%s/metrics" % op.addr("metrics"))
+            lines = [l for l in text.splitlines() if l.startswith(("kong_cluster_operator_prunes_total",
+                                                                    "kong_cluster_operator_prune_latency_seconds_sum",
+                                                                    "kong_cluster_operator_prune_latency_seconds_count",
+                                                                    "leader_election_master_status"))]
+            show_cmd("curl -s http://%s/metrics | grep -E 'prune|leader'   # %s" % (op.addr("metrics"), op.name),
+                     "\n".join(lines))
+
+    def summary(self):
+        say("Summary")
+        labels = [("converged_s", "agents converged through the nodes table"),
+                  ("leader_s", "operator leader elected"),
+                  ("event_s", "user event delivered to every handler"),
+                  ("delete_s", "kubectl delete pod -> member, row, ClusterNode gone"),
+                  ("delete_after_pod_gone_s", "  of which after the pod object was removed"),
+                  ("crash_delete_s", "crashed agent's pod force-deleted -> pruned everywhere"),
+                  ("handover_s", "operator leader deleted -> standby leads")]
+        for k, label in labels:
+            if k in self.results:
+                note("%-58s %6.2fs" % (label, self.results[k]))
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--agents", type=int, default=4, help="kong-cluster agents to start (default 4)")
+    ap = argparse.ArgumentParser(
+        description="kong-cluster local demo: Postgres, kube-sim, agent pods, two operators, serf.",
+        epilog="Everything started is stopped by PID at the end or on Ctrl-C. Logs: --keep.")
+    ap.add_argument("--agents", type=int, default=4, help="agent pods (one per simulated Node) (default 4)")
     ap.add_argument("--duration", type=float, default=0,
-                    help="keep the cluster up this many seconds at the end (default 0; Ctrl-C stops)")
-    ap.add_argument("--keep", action="store_true", help="keep the temporary directory (logs)")
+                    help="keep everything running this many seconds after the show, then stop and exit 0 "
+                         "(default 0)")
+    ap.add_argument("--keep-running", action="store_true", help="keep everything running until Ctrl-C")
+    ap.add_argument("--setup-only", action="store_true",
+                    help="start everything and show the cluster, skip the event, deletion and handover scenes")
+    ap.add_argument("--state-file", metavar="FILE",
+                    help="write addresses, ports and PIDs as JSON to FILE once everything is up "
+                         "(for tests, e.g. tests/deploy/test_prometheus.py)")
+    ap.add_argument("--no-serf", action="store_true", help="do not start the real serf agent")
+    ap.add_argument("--no-kubectl", action="store_true",
+                    help="do without kubectl, as when it is not installed (plain HTTP, server-side tables)")
+    ap.add_argument("--keep", action="store_true", help="keep the temporary directory (logs) at the end")
+    ap.add_argument("--bin-dir", default=os.environ.get("KC_BIN_DIR") or os.path.join(ROOT, "build", "bin"),
+                    help="where kong-cluster and kong-cluster-operator are (default $KC_BIN_DIR or build/bin)")
     args = ap.parse_args()
+    if args.agents < 2:
+        ap.error("--agents must be at least 2")
+    for b in ("kong-cluster", "kong-cluster-operator"):
+        if not os.access(os.path.join(args.bin_dir, b), os.X_OK):
+            ap.error("%s/%s is missing: run hack/demo.sh (or hack/build.sh) first" % (args.bin_dir, b))
 
     work = tempfile.mkdtemp(prefix="kong-cluster-demo-")
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))
+
+    def on_term(*_):
+        raise KeyboardInterrupt
+    signal.signal(signal.SIGTERM, on_term)
+    signal.signal(signal.SIGINT, on_term)  # also when started with SIGINT ignored (`demo.py &` in a script)
+    demo = Demo(args, work)
     try:
-        have_pg = os.path.exists(f"{PG_BIN}/postgres")
-        pg = None
-        if have_pg:
-            say("Postgres 15 in " + work + "/pg")
-            pg = Postgres(work)
-            print(f"   listening on 127.0.0.1:{pg.port}, database kong")
-        else:
-            print("PostgreSQL 15 is not installed (hack/deps.sh installs it): agents will use --join")
-
-        say(f"{args.agents} kong-cluster agents, each given only the datastore (no seeds)")
-        agents = []
-        for i in range(args.agents):
-            name = f"kong-{i}"
-            gossip, rpc = free_port(), free_port()
-            argv = [os.path.join(ROOT, "build/bin/kong-cluster"), "agent", "--node", name,
-                    "--bind", f"127.0.0.1:{gossip}", "--rpc-addr", f"127.0.0.1:{rpc}",
-                    "--profile", "lan", "--tag", "role=kong", "--tag", f"zone=zone-{i % 2}"]
-            env = {}
-            if pg:
-                env = {"KONG_PG_HOST": "127.0.0.1", "KONG_PG_PORT": str(pg.port),
-                       "KONG_PG_USER": "kong", "KONG_PG_DATABASE": "kong"}
-            elif agents:
-                argv += ["--join", agents[0]["gossip"]]
-            p = start(name, argv, work, env=env)
-            agents.append({"name": name, "proc": p, "gossip": f"127.0.0.1:{gossip}",
-                           "rpc": f"127.0.0.1:{rpc}"})
-            print(f"   {name}: gossip 127.0.0.1:{gossip}, rpc 127.0.0.1:{rpc} (pid {p.pid})")
-
-        first = agents[0]["rpc"]
-
-        def alive_count(rpc):
-            return kc("members", "--rpc-addr", rpc, "--status", "alive").count("\talive")
-
-        t0 = time.monotonic()
-        wait_for("convergence", lambda: all(alive_count(a["rpc"]) == len(agents) for a in agents))
-        print(f"   every agent sees {len(agents)} alive after {time.monotonic() - t0:.1f}s")
-
-        serf = shutil.which("serf")
-        if serf:
-            say("A real Debian serf 0.9.4 agent joins the same cluster")
-            sp, srpc = free_port(), free_port()
-            start("serf", [serf, "agent", "-node=serf-0", f"-bind=127.0.0.1:{sp}",
-                           f"-rpc-addr=127.0.0.1:{srpc}", "-tag", "role=serf",
-                           f"-join={agents[0]['gossip']}"], work)
-            wait_for("serf to join", lambda: alive_count(first) == len(agents) + 1)
-            print(f"$ serf members -rpc-addr=127.0.0.1:{srpc}")
-            print(subprocess.run([serf, "members", f"-rpc-addr=127.0.0.1:{srpc}"],
-                                 capture_output=True, text=True).stdout.rstrip())
-
-        say(f"kong-cluster members --rpc-addr {first}   (Kong's format)")
-        print(kc("members", "--rpc-addr", first).rstrip())
-        if pg:
-            say("The nodes table (what Kong 0.x nodes read to find each other)")
-            print(pg.psql("SELECT name, cluster_listening_address, created_at FROM nodes ORDER BY name",
-                          db="kong", user="kong").rstrip())
-
-        say("A user event (Kong's cache invalidation travels this way)")
-        print(kc("event", "--rpc-addr", first, "--coalesce=false", "invalidate", "apis:1234").rstrip())
-        reached = lambda: sum(1 for a in agents
-                              if "invalidate" in open(os.path.join(work, a["name"] + ".log")).read())
-        wait_for("the event to reach every agent", lambda: reached() == len(agents), timeout=15)
-        print(f"   received by {reached()} of {len(agents)} agents (see their logs)")
-
-        say(f"SIGTERM to {agents[-1]['name']}: a graceful leave ends 'left' and deletes its row")
-        t0 = time.monotonic()
-        agents[-1]["proc"].send_signal(signal.SIGTERM)
-        agents[-1]["proc"].wait(timeout=30)
-        wait_for("left", lambda: f"{agents[-1]['name']}\t" in kc("members", "--rpc-addr", first, "--status", "left"))
-        print(f"   exited {agents[-1]['proc'].returncode} after {time.monotonic() - t0:.1f}s")
-        if len(agents) > 2:
-            victim = agents[-2]
-            say(f"kill -9 {victim['name']}: failure detection marks it 'failed'")
-            t0 = time.monotonic()
-            victim["proc"].kill()
-            wait_for("failed", lambda: f"{victim['name']}\t" in kc("members", "--rpc-addr", first, "--status", "failed"), timeout=60)
-            print(f"   detected as failed after {time.monotonic() - t0:.1f}s")
-            print(f"$ kong-cluster force-leave --prune {victim['name']}")
-            print(kc("force-leave", "--rpc-addr", first, "--prune", victim["name"]).rstrip())
-        say("Final view")
-        print(kc("members", "--rpc-addr", first).rstrip())
-        if pg:
-            print(pg.psql("SELECT name, cluster_listening_address FROM nodes ORDER BY name",
-                          db="kong", user="kong").rstrip())
-        if args.duration > 0:
-            print(f"\nCluster stays up for {args.duration:.0f}s (Ctrl-C to stop)...")
-            time.sleep(args.duration)
+        demo.setup()
+        demo.show_views()
+        if args.state_file:
+            tmp = args.state_file + ".tmp"
+            with open(tmp, "w") as f:
+                json.dump(demo.state(), f, indent=1)
+            os.replace(tmp, args.state_file)
+        if not args.setup_only:
+            demo.scene_event()
+            demo.scene_delete()
+            demo.scene_crash()
+            demo.scene_handover()
+            demo.final()
+        demo.summary()
+        if args.keep_running or args.duration > 0:
+            say("Running (%s)" % ("Ctrl-C stops" if args.keep_running else
+                                  "stopping in %.0fs; Ctrl-C stops earlier" % args.duration))
+            note("export KUBECONFIG=%s" % demo.sim.kubeconfig)
+            note("export KONG_CLUSTER_RPC_AUTH=%s" % demo.token)
+            note("kubectl -n %s get clusternodes -o wide --watch" % NS)
+            note("%s members --rpc-addr %s" % (demo.kc_bin, demo.live_agents()[0].addr("rpc")))
+            end = None if args.keep_running else time.monotonic() + args.duration
+            while end is None or time.monotonic() < end:
+                time.sleep(0.2 if end is None else max(0.0, min(0.2, end - time.monotonic())))
     except KeyboardInterrupt:
-        print("\ninterrupted")
+        print("\ninterrupted: stopping", flush=True)
     finally:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not cut the clean-up short
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        if getattr(demo, "kubelet", None):
+            demo.kubelet.stop.set()
+        n = sum(1 for _, p in started if p.poll() is None)
         stop_all()
+        say("Stopped")
+        note("%d processes stopped by PID" % n)
         if args.keep:
-            print(f"\nlogs kept in {work}")
+            note("logs kept in " + work)
         else:
             shutil.rmtree(work, ignore_errors=True)
     return 0
