@@ -54,7 +54,8 @@ bool unspecified(const gossip::Address& a) {
 
 }  // namespace
 
-gossip::Address choose_advertise(const AgentConfig& c, const gossip::Address& bound) {
+gossip::Address choose_advertise(const AgentConfig& c, const gossip::Address& bound,
+                                 const kube::NodeTopology* node) {
   if (!c.advertise.empty()) {
     auto a = gossip::Address::parse(c.advertise);
     if (a.port == 0) a.port = bound.port;
@@ -63,14 +64,23 @@ gossip::Address choose_advertise(const AgentConfig& c, const gossip::Address& bo
   std::string ip;
   if (c.advertise_mode == "pod") {
     ip = env("POD_IP");
-    if (ip.empty()) throw std::runtime_error("cluster_advertise_mode=pod needs $POD_IP (downward API)");
+    if (ip.empty())
+      throw std::runtime_error("cluster_advertise_mode=pod needs $POD_IP (downward API)");
   } else if (c.advertise_mode == "host") {
     ip = env("HOST_IP");
-    if (ip.empty()) throw std::runtime_error("cluster_advertise_mode=host needs $HOST_IP (downward API)");
+    if (ip.empty())
+      throw std::runtime_error("cluster_advertise_mode=host needs $HOST_IP (downward API)");
   } else if (c.advertise_mode == "node-internal" || c.advertise_mode == "node-external") {
-    throw std::runtime_error("cluster_advertise_mode=" + c.advertise_mode +
-                             " needs the Kubernetes Node lookup, which this build does not have yet; "
-                             "set cluster_advertise instead");
+    if (!node)
+      throw std::runtime_error("cluster_advertise_mode=" + c.advertise_mode +
+                               " needs this agent's Node ($NODE_NAME and Kubernetes access)");
+    auto node_ip = kube::node_advertise_ip(*node, c.advertise_mode);
+    if (!node_ip)
+      throw std::runtime_error("cluster_advertise_mode=" + c.advertise_mode + ": Node \"" +
+                               node->name + "\" has no " +
+                               (c.advertise_mode == "node-external" ? "ExternalIP" : "InternalIP") +
+                               " address; set cluster_advertise or use another mode");
+    ip = *node_ip;
   } else {
     // Bound to a specific address (loopback included): that is the one to advertise.
     if (!unspecified(bound)) ip = bound.ip_string();
@@ -86,10 +96,21 @@ gossip::Address choose_advertise(const AgentConfig& c, const gossip::Address& bo
 
 std::map<std::string, std::string> kubernetes_tags() {
   std::map<std::string, std::string> tags;
-  for (auto [var, tag] : {std::pair{"POD_NAME", "pod"}, {"POD_NAMESPACE", "namespace"},
-                          {"POD_UID", "uid"}, {"NODE_NAME", "node"}}) {
+  for (auto [var, tag] : {std::pair{"POD_NAME", "pod"},
+                          {"POD_NAMESPACE", "namespace"},
+                          {"POD_UID", "uid"},
+                          {"NODE_NAME", "node"}}) {
     if (auto v = env(var); !v.empty()) tags[tag] = v;
   }
+  return tags;
+}
+
+std::map<std::string, std::string> member_tags(const AgentConfig& c,
+                                               const kube::NodeTopology* node) {
+  auto tags = kubernetes_tags();
+  if (node && !node->dc.empty()) tags["dc"] = node->dc;
+  if (node && !node->zone.empty()) tags["zone"] = node->zone;
+  for (auto& [k, v] : c.tags) tags[k] = v;
   return tags;
 }
 

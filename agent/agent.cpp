@@ -8,6 +8,7 @@
 #include "agent/gossip/asio/asio_runtime.h"
 #include "agent/gossip/crypto/keyring.h"
 #include "agent/http/services.h"
+#include "agent/node_lookup.h"
 #include "agent/rpc/log_source.h"
 #include "agent/rpc/server.h"
 #include "agent/serf/serf.h"
@@ -20,13 +21,15 @@ namespace {
 
 gossip::Config profile_config(const std::string& profile) {
   auto c = gossip::Config::profile(profile);
-  if (!c) throw config::ConfigError("unknown cluster_profile '" + profile + "'; allowed: local|lan|wan");
+  if (!c)
+    throw config::ConfigError("unknown cluster_profile '" + profile + "'; allowed: local|lan|wan");
   return *c;
 }
 
 }  // namespace
 
-Agent::Agent(boost::asio::io_context& io, AgentConfig config) : io_(io), config_(std::move(config)) {}
+Agent::Agent(boost::asio::io_context& io, AgentConfig config)
+    : io_(io), config_(std::move(config)) {}
 
 Agent::~Agent() {
   // HTTP and event consumers first (they use Serf and the API), then RPC (it calls into the
@@ -45,7 +48,8 @@ std::shared_ptr<gossip::Keyring> Agent::load_keyring() {
   auto ring = std::make_shared<gossip::Keyring>();
   if (!config_.keyring_file.empty() && std::filesystem::exists(config_.keyring_file)) {
     auto err = gossip::load_keyring_file(config_.keyring_file, *ring);
-    if (err) throw config::ConfigError("cluster_keyring_file " + config_.keyring_file + ": " + *err);
+    if (err)
+      throw config::ConfigError("cluster_keyring_file " + config_.keyring_file + ": " + *err);
   }
   if (!config_.encrypt_key.empty()) {
     auto key = gossip::base64_decode(config_.encrypt_key);
@@ -62,13 +66,15 @@ std::shared_ptr<gossip::Keyring> Agent::load_keyring() {
 void Agent::start() {
   auto log = kc::log::get("agent");
   name_ = resolve_node_name(config_);
+  // Before anything binds: a node-* advertise mode without its Node is a start-up error.
+  auto node = lookup_own_node(config_);
+  const kube::NodeTopology* node_info = node ? &*node : nullptr;
   scheduler_ = std::make_unique<gossip::AsioScheduler>(io_);
   gossip::AsioTransportOptions topts;
   topts.bind = config_.bind;
   serf::Config sc;
   sc.node_name = name_;
-  sc.tags = kubernetes_tags();
-  for (auto& [k, v] : config_.tags) sc.tags[k] = v;
+  sc.tags = member_tags(config_, node_info);
   sc.memberlist = profile_config(config_.profile);
   sc.keyring_file = config_.keyring_file;
   topts.stream_timeout = sc.memberlist.tcp_timeout;
@@ -84,7 +90,7 @@ void Agent::start() {
     throw std::runtime_error(std::string(e.what()) + " (cluster_listen)");
   }
   sc.memberlist.name = name_;
-  sc.memberlist.advertise = choose_advertise(config_, transport_->local_address());
+  sc.memberlist.advertise = choose_advertise(config_, transport_->local_address(), node_info);
   auto keyring = load_keyring();
   serf_ = std::make_unique<serf::Serf>(sc, *scheduler_, *transport_,
                                        keyring->empty() ? nullptr : keyring);
@@ -116,13 +122,15 @@ void Agent::start() {
     datastore_->export_metrics(services_->metrics());
     datastore_->start();
   }
-  log->info("kong-cluster agent '{}' started: gossip {} (advertise {}), rpc {}, profile {}{}", name_,
-            transport_->local_address().to_string(), sc.memberlist.advertise.to_string(),
+  log->info("kong-cluster agent '{}' started: gossip {} (advertise {}), rpc {}, profile {}{}",
+            name_, transport_->local_address().to_string(), sc.memberlist.advertise.to_string(),
             config_.rpc_addr, config_.profile, keyring->empty() ? "" : ", encrypted");
   if (!config_.join.empty()) join_seeds(0);
 }
 
-std::string Agent::advertise() const { return serf_ ? serf_->local_member().addr.to_string() : ""; }
+std::string Agent::advertise() const {
+  return serf_ ? serf_->local_member().addr.to_string() : "";
+}
 
 void Agent::join_seeds(int attempt) {
   serf_->join(config_.join, /*ignore_old=*/true, [this, attempt](int n, const std::string& err) {

@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <cctype>
 #include <filesystem>
 #include <fstream>
 #include <random>
@@ -33,6 +34,15 @@ std::string check_tags(const std::string& v) {
   return "";
 }
 
+// Kubernetes label keys: [prefix/]name, no blanks (the API server checks the rest).
+std::string check_label_key(const std::string& v) {
+  if (v.empty()) return "a label key cannot be empty";
+  for (char c : v)
+    if (std::isspace(static_cast<unsigned char>(c)) || c == '=' || c == ',')
+      return "'" + v + "' is not a label key";
+  return "";
+}
+
 std::string check_handlers(const std::string& v) {
   std::vector<events::HandlerSpec> specs;
   return events::parse_handler_list(config::split_list(v), specs);
@@ -55,10 +65,20 @@ std::vector<KeySpec> agent_keys() {
        [](const std::string& v) {
          return one_of(v, {"auto", "pod", "host", "node-internal", "node-external"});
        }},
+      {"cluster_kubeconfig",
+       std::nullopt,
+       "path to a kubeconfig for reading this agent's Node (default $KUBECONFIG, else in-cluster)",
+       {}},
+      {"cluster_datacenter_label", "topology.kubernetes.io/region",
+       "a Node label key; its value becomes the `dc` tag", check_label_key},
+      {"cluster_zone_label", "topology.kubernetes.io/zone",
+       "a Node label key; its value becomes the `zone` tag", check_label_key},
       {"cluster_encrypt_key", std::nullopt, "base64 of 16, 24 or 32 bytes", {}, true},
       {"cluster_keyring_file", std::nullopt, "path to a JSON array of base64 keys", {}},
       {"cluster_profile", "wan", "local|lan|wan",
-       [](const std::string& v) { return one_of(v, {"local", "lan", "wan"}); }},
+       [](const std::string& v) {
+         return one_of(v, {"local", "lan", "wan"});
+       }},
       {"cluster_ttl_on_failure", "3600", "seconds, at least 60",
        [](const std::string& v) { return check_uint(v, 60, 315360000); }},
       {"cluster_http_listen", std::nullopt, "IP:port", host_port},
@@ -79,7 +99,10 @@ std::vector<KeySpec> agent_keys() {
       {"cluster_leave_timeout", "15", "seconds to wait for a graceful leave",
        [](const std::string& v) { return check_uint(v, 1, 3600); }},
       {"log_level", "info", "trace|debug|info|warn|err",
-       [](const std::string& v) { return one_of(v, {"trace", "debug", "info", "notice", "warn", "error", "err", "crit", "alert", "emerg"}); }},
+       [](const std::string& v) {
+         return one_of(v, {"trace", "debug", "info", "notice", "warn", "error", "err", "crit",
+                           "alert", "emerg"});
+       }},
       {"cluster_data_dir", std::nullopt, "directory for the node id", {}},
       {"pg_host", std::nullopt, "host name, IP or socket directory", {}},
       {"pg_port", "5432", "1-65535", [](const std::string& v) { return check_uint(v, 1, 65535); }},
@@ -93,15 +116,45 @@ std::vector<KeySpec> agent_keys() {
 }
 
 std::vector<std::string> kong_foreign_keys() {
-  return {"prefix", "custom_plugins", "anonymous_reports", "proxy_listen", "proxy_listen_ssl",
-          "admin_listen", "admin_listen_ssl", "mem_cache_size", "ssl", "ssl_cert", "ssl_cert_key",
-          "admin_ssl", "admin_ssl_cert", "admin_ssl_cert_key", "upstream_keepalive",
-          "server_tokens", "latency_tokens", "real_ip_header", "real_ip_recursive",
-          "trusted_ips", "client_max_body_size", "client_body_buffer_size",
-          "error_default_type", "database", "serf_path", "proxy_access_log", "proxy_error_log",
-          "admin_access_log", "admin_error_log", "client_ssl", "client_ssl_cert",
-          "client_ssl_cert_key", "http2", "admin_http2", "db_update_frequency",
-          "db_update_propagation", "db_cache_ttl", "pg_timeout", "pg_schema"};
+  return {"prefix",
+          "custom_plugins",
+          "anonymous_reports",
+          "proxy_listen",
+          "proxy_listen_ssl",
+          "admin_listen",
+          "admin_listen_ssl",
+          "mem_cache_size",
+          "ssl",
+          "ssl_cert",
+          "ssl_cert_key",
+          "admin_ssl",
+          "admin_ssl_cert",
+          "admin_ssl_cert_key",
+          "upstream_keepalive",
+          "server_tokens",
+          "latency_tokens",
+          "real_ip_header",
+          "real_ip_recursive",
+          "trusted_ips",
+          "client_max_body_size",
+          "client_body_buffer_size",
+          "error_default_type",
+          "database",
+          "serf_path",
+          "proxy_access_log",
+          "proxy_error_log",
+          "admin_access_log",
+          "admin_error_log",
+          "client_ssl",
+          "client_ssl_cert",
+          "client_ssl_cert_key",
+          "http2",
+          "admin_http2",
+          "db_update_frequency",
+          "db_update_propagation",
+          "db_cache_ttl",
+          "pg_timeout",
+          "pg_schema"};
 }
 
 std::vector<std::string> kong_foreign_prefixes() {
@@ -115,6 +168,9 @@ AgentConfig agent_config_from(const config::Settings& s) {
   c.rpc_addr = s.get("cluster_listen_rpc");
   c.advertise = s.get("cluster_advertise");
   c.advertise_mode = s.get("cluster_advertise_mode");
+  c.kubeconfig = s.get("cluster_kubeconfig");
+  c.datacenter_label = s.get("cluster_datacenter_label");
+  c.zone_label = s.get("cluster_zone_label");
   c.encrypt_key = s.get("cluster_encrypt_key");
   c.keyring_file = s.get("cluster_keyring_file");
   c.profile = s.get("cluster_profile");

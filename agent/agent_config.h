@@ -14,15 +14,20 @@ namespace kc::agent {
 
 struct AgentConfig {
   std::string node_name;
-  std::string bind = "0.0.0.0:7946";      // cluster_listen
+  std::string bind = "0.0.0.0:7946";        // cluster_listen
   std::string rpc_addr = "127.0.0.1:7373";  // cluster_listen_rpc
-  std::string advertise;                  // cluster_advertise ("" = derived)
-  std::string advertise_mode = "auto";    // auto | pod | host | node-internal | node-external
-  std::string encrypt_key;                // base64
+  std::string advertise;                    // cluster_advertise ("" = derived)
+  std::string advertise_mode = "auto";      // auto | pod | host | node-internal | node-external
+  // The agent's own Node ($NODE_NAME), read once at start-up when Kubernetes is configured:
+  // `dc` and `zone` tags from these labels, the address for the node-* advertise modes.
+  std::string kubeconfig;  // cluster_kubeconfig ("" = $KUBECONFIG, else in-cluster)
+  std::string datacenter_label = "topology.kubernetes.io/region";
+  std::string zone_label = "topology.kubernetes.io/zone";
+  std::string encrypt_key;  // base64
   std::string keyring_file;
-  std::string profile = "wan";            // Kong's default; serf agent's is lan
+  std::string profile = "wan";  // Kong's default; serf agent's is lan
   int ttl_on_failure = 3600;
-  std::string http_addr;                  // cluster_http_listen ("" = off)
+  std::string http_addr;  // cluster_http_listen ("" = off)
   std::vector<std::string> join;
   std::vector<std::string> event_handlers;  // serf-style [filter=]command items
   std::chrono::milliseconds event_handler_timeout{60000};
@@ -32,7 +37,7 @@ struct AgentConfig {
   std::map<std::string, std::string> tags;
   std::string log_level = "info";
   std::string data_dir;
-  bool datastore = false;  // pg_* configured (pg_host given)
+  bool datastore = false;                 // pg_* configured (pg_host given)
   std::map<std::string, std::string> pg;  // pg_* keys as given (with Kong's defaults)
   std::chrono::milliseconds leave_timeout{15000};
   std::chrono::milliseconds keepalive_interval{30000};

@@ -4,11 +4,15 @@ add_library(kc_agent STATIC
   ${CMAKE_CURRENT_SOURCE_DIR}/agent.cpp
   ${CMAKE_CURRENT_SOURCE_DIR}/agent_config.cpp
   ${CMAKE_CURRENT_SOURCE_DIR}/advertise.cpp
+  ${CMAKE_CURRENT_SOURCE_DIR}/node_lookup.cpp
   ${CMAKE_CURRENT_SOURCE_DIR}/serf_api.cpp
   ${CMAKE_CURRENT_SOURCE_DIR}/datastore_link.cpp
 )
 target_include_directories(kc_agent PUBLIC ${PROJECT_SOURCE_DIR})
-target_link_libraries(kc_agent PUBLIC kc_agent_http kc_events kc_serf kc_rpc kc_datastore kc_gossip kc_common)
+# kc_kube (operator/kube, defined later; only the Kubernetes client, not the controller): the
+# agent reads its own Node at start-up (agent/node_lookup).
+target_link_libraries(kc_agent PUBLIC kc_agent_http kc_events kc_serf kc_rpc kc_datastore kc_gossip
+  kc_common kc_kube)
 
 add_executable(kong-cluster ${CMAKE_CURRENT_SOURCE_DIR}/main.cpp)
 target_link_libraries(kong-cluster PRIVATE kc_agent kc_cli CLI11::CLI11)

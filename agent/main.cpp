@@ -1,7 +1,6 @@
 // kong-cluster: the agent (`kong-cluster agent`) and the client subcommands that drive a
 // running agent over its Serf-compatible RPC.
 #include <CLI/CLI.hpp>
-
 #include <cstdlib>
 #include <iostream>
 
@@ -11,8 +10,8 @@
 namespace {
 
 struct AgentFlags {
-  std::string conf, node, bind, advertise, advertise_mode, rpc_addr, encrypt, keyring_file,
-      profile, log_level, data_dir, rpc_auth, http_addr, kong_admin_url;
+  std::string conf, node, bind, advertise, advertise_mode, rpc_addr, encrypt, keyring_file, profile,
+      log_level, data_dir, rpc_auth, http_addr, kong_admin_url, kubeconfig;
   std::vector<std::string> join, tags, event_handlers;
 };
 
@@ -22,10 +21,15 @@ void add_agent_command(CLI::App& app, AgentFlags& f, int& exit_code) {
       "Settings come from --conf (kong.conf keys), then KONG_<KEY> environment variables,\n"
       "then these flags. SIGTERM or SIGINT leaves the cluster gracefully.");
   cmd->add_option("--conf", f.conf, "kong.conf-style file (key = value)");
-  cmd->add_option("--node", f.node, "node name (cluster_node_name); default $POD_NAME or Kong's form");
+  cmd->add_option("--node", f.node,
+                  "node name (cluster_node_name); default $POD_NAME or Kong's form");
   cmd->add_option("--bind", f.bind, "gossip address, UDP and TCP (cluster_listen) [0.0.0.0:7946]");
   cmd->add_option("--advertise", f.advertise, "address others use to reach us (cluster_advertise)");
-  cmd->add_option("--advertise-mode", f.advertise_mode, "auto|pod|host|node-internal|node-external");
+  cmd->add_option("--advertise-mode", f.advertise_mode,
+                  "auto|pod|host|node-internal|node-external");
+  cmd->add_option("--kubeconfig", f.kubeconfig,
+                  "kubeconfig for reading this agent's Node ($NODE_NAME) (cluster_kubeconfig); "
+                  "default $KUBECONFIG, else in-cluster");
   cmd->add_option("--rpc-addr", f.rpc_addr, "RPC address (cluster_listen_rpc) [127.0.0.1:7373]");
   cmd->add_option("--join", f.join, "address to join at start (repeatable; cluster_join)");
   cmd->add_option("--encrypt", f.encrypt, "base64 gossip key (cluster_encrypt_key)");
@@ -54,6 +58,7 @@ void add_agent_command(CLI::App& app, AgentFlags& f, int& exit_code) {
       flag(f.bind, "cluster_listen", "--bind");
       flag(f.advertise, "cluster_advertise", "--advertise");
       flag(f.advertise_mode, "cluster_advertise_mode", "--advertise-mode");
+      flag(f.kubeconfig, "cluster_kubeconfig", "--kubeconfig");
       flag(f.rpc_addr, "cluster_listen_rpc", "--rpc-addr");
       flag(f.encrypt, "cluster_encrypt_key", "--encrypt");
       flag(f.keyring_file, "cluster_keyring_file", "--keyring-file");

@@ -15,7 +15,7 @@ RUN apt-get update -q \
       cmake g++ make pkg-config ca-certificates \
       libboost-all-dev nlohmann-json3-dev libmsgpack-cxx-dev libssl-dev zlib1g-dev \
       libcli11-dev libspdlog-dev libgtest-dev libgmock-dev libpq-dev libcpprest-dev \
-      prometheus-cpp-dev \
+      libyaml-dev prometheus-cpp-dev \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY . .

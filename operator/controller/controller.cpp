@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "common/logging.h"
+#include "operator/controller/incarnations.h"
 #include "operator/kube/resources.h"
 
 namespace kc::controller {
@@ -15,6 +16,11 @@ constexpr auto kPrunedMemory = std::chrono::seconds(30);
 // A row with no member is deleted only once it is older than this: an agent registers its row
 // right after joining, and a membership poll may predate the join.
 constexpr auto kGhostRowAge = std::chrono::seconds(60);
+
+// "ip:port" of an agent pod's port (IPv6 in brackets).
+std::string agent_addr(const std::string& ip, int port) {
+  return (ip.find(':') != std::string::npos ? "[" + ip + "]" : ip) + ":" + std::to_string(port);
+}
 
 double seconds_since(std::chrono::steady_clock::time_point t) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
@@ -149,8 +155,7 @@ std::vector<std::string> Controller::healthy_agents(const std::string& except_ui
     auto pod = kube::pod_view(obj);
     if (pod.uid == except_uid || pod.ip.empty()) continue;
     if (!pod_protected(pod, node_ready(pod.node))) continue;
-    std::string ip = pod.ip.find(':') != std::string::npos ? "[" + pod.ip + "]" : pod.ip;
-    out.push_back(ip + ":" + std::to_string(pod.rpc_port.value_or(options_.agent_rpc_port)));
+    out.push_back(agent_addr(pod.ip, pod.rpc_port.value_or(options_.agent_rpc_port)));
   }
   return out;
 }
@@ -205,7 +210,37 @@ void Controller::poll_agent(std::shared_ptr<std::vector<std::string>> agents, si
         }
         poll_in_flight_ = false;
         on_members(std::move(*ms));
+        refresh_incarnations(addr);
       });
+}
+
+// The pod whose agent answers RPC at `rpc_addr` (as healthy_agents() wrote it): its HTTP API.
+std::optional<std::string> Controller::agent_http_addr(const std::string& rpc_addr) const {
+  for (auto& [key, obj] : pods_->items()) {
+    auto pod = kube::pod_view(obj);
+    if (!pod.http_port ||
+        agent_addr(pod.ip, pod.rpc_port.value_or(options_.agent_rpc_port)) != rpc_addr)
+      continue;
+    return agent_addr(pod.ip, *pod.http_port);
+  }
+  return std::nullopt;
+}
+
+void Controller::refresh_incarnations(const std::string& rpc_addr) {
+  if (incarnations_in_flight_) return;
+  auto http_addr = agent_http_addr(rpc_addr);
+  if (!http_addr) return;
+  incarnations_in_flight_ = true;
+  fetch_incarnations(io_, *http_addr,
+                     token_.wrap([this](std::optional<std::map<std::string, uint64_t>> got) {
+                       incarnations_in_flight_ = false;
+                       if (!got) return;
+                       incarnations_ = std::move(*got);
+                       for (auto& [name, m] : members_)
+                         if (auto it = incarnations_.find(name); it != incarnations_.end())
+                           m.incarnation = it->second;
+                       if (leading_) sync_clusternodes();
+                     }));
 }
 
 void Controller::on_members(std::vector<Member> members) {
@@ -216,6 +251,8 @@ void Controller::on_members(std::vector<Member> members) {
   for (auto& m : members) {
     if (pruned_.count(m.name)) continue;
     ++by_status[m.status];
+    // Kept between polls, so the ClusterNode status does not lose it while a fetch runs.
+    if (auto it = incarnations_.find(m.name); it != incarnations_.end()) m.incarnation = it->second;
     members_[m.name] = std::move(m);
   }
   members_fresh_ = true;
@@ -464,6 +501,7 @@ void Controller::upsert_clusternode(const Member& m) {
                               {"status", st.status == "alive" ? "True" : "False"},
                               {"reason", st.status.empty() ? "Unknown" : st.status},
                               {"lastTransitionTime", transition}}}}};
+  if (st.incarnation) status["incarnation"] = *st.incarnation;
   if (existing) {
     auto cur = old_status;
     cur.erase("conditions");

@@ -11,6 +11,8 @@
 //   it returns) and is idempotent, so a crash at any point and a restart converge.
 // - A member whose pod is Running and Ready (on a Ready node) is never pruned. A member with
 //   no pod in the cache is pruned only after a fresh GET confirms the pod is gone.
+// - ClusterNodes mirror the members; their incarnation comes from the polled agent's HTTP
+//   API (/v1/members), as Serf's RPC does not carry it.
 // - Every `resync`: rows without members, members without pods, ClusterNodes without members.
 // Only the leader acts; standbys keep their caches warm so that a takeover starts at once,
 // with a full reconcile that catches what happened while nobody led.
@@ -85,6 +87,8 @@ class Controller {
   void poll_agent(std::shared_ptr<std::vector<std::string>> agents, size_t tried);
   void on_members(std::vector<Member> members);
   std::vector<std::string> healthy_agents(const std::string& except_uid = "") const;
+  std::optional<std::string> agent_http_addr(const std::string& rpc_addr) const;
+  void refresh_incarnations(const std::string& rpc_addr);
   bool node_ready(const std::string& node) const;
   const kube::PodView* pod_of(const Member& m, std::vector<kube::PodView>& scratch) const;
   bool protected_member(const Member& m) const;
@@ -113,6 +117,8 @@ class Controller {
   std::unique_ptr<kube::Informer> pods_, nodes_, cnodes_;
   bool leading_ = false;
   std::map<std::string, Member> members_;
+  std::map<std::string, uint64_t> incarnations_;  // last known, from an agent's HTTP API
+  bool incarnations_in_flight_ = false;
   bool members_fresh_ = false;  // a poll succeeded since we started leading
   size_t poll_rotor_ = 0;
   bool poll_in_flight_ = false;

@@ -69,6 +69,7 @@ MemberStatus status_of(const Member& m) {
   s.pod = tag(m, "pod");
   s.ns = tag(m, "namespace");
   s.protocol = m.protocol;
+  s.incarnation = m.incarnation;
   return s;
 }
 

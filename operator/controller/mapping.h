@@ -2,6 +2,7 @@
 // as pure functions over plain values so they are unit-tested without any server.
 #pragma once
 
+#include <cstdint>
 #include <map>
 #include <optional>
 #include <string>
@@ -17,6 +18,8 @@ struct Member {
   std::string status;   // alive, leaving, left, failed
   std::map<std::string, std::string> tags;
   int protocol = 0;
+  // memberlist's incarnation, from an agent's HTTP API (Serf's RPC does not carry it).
+  std::optional<uint64_t> incarnation;
 };
 
 // Whether `m` is the member of `pod`: by the `uid` tag when the member has one (a pod
@@ -40,11 +43,12 @@ const char* to_string(PruneReason r);
 std::string clusternode_name(const std::string& member);
 
 // ClusterNode .status for a member: memberName, address, status, dc, zone, node, pod,
-// protocol. (lastTransitionTime and conditions are added by the caller, which knows the
-// previous status.)
+// protocol, incarnation when known. (lastTransitionTime and conditions are added by the caller,
+// which knows the previous status.)
 struct MemberStatus {
   std::string member, address, status, dc, zone, node, pod, ns;
   int protocol = 0;
+  std::optional<uint64_t> incarnation;
   bool operator==(const MemberStatus&) const = default;
 };
 MemberStatus status_of(const Member& m);

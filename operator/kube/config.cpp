@@ -142,7 +142,7 @@ Config load_in_cluster(const std::string& sa_dir) {
   return c;
 }
 
-Config load_default(const std::string& explicit_path, const std::string& sa_dir) {
+std::optional<Config> load_configured(const std::string& explicit_path, const std::string& sa_dir) {
   if (!explicit_path.empty()) return load_kubeconfig(explicit_path);
   if (const char* env = std::getenv("KUBECONFIG"); env && *env) {
     std::string first = env;
@@ -150,6 +150,11 @@ Config load_default(const std::string& explicit_path, const std::string& sa_dir)
     return load_kubeconfig(first);
   }
   if (std::getenv("KUBERNETES_SERVICE_HOST")) return load_in_cluster(sa_dir);
+  return std::nullopt;
+}
+
+Config load_default(const std::string& explicit_path, const std::string& sa_dir) {
+  if (auto c = load_configured(explicit_path, sa_dir)) return *c;
   const char* home = std::getenv("HOME");
   if (home) {
     std::string p = std::string(home) + "/.kube/config";

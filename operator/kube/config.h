@@ -8,6 +8,7 @@
 #include <chrono>
 #include <ctime>
 #include <mutex>
+#include <optional>
 #include <stdexcept>
 #include <string>
 
@@ -60,5 +61,11 @@ inline constexpr const char* kServiceAccountDir = "/var/run/secrets/kubernetes.i
 // in `sa_dir`), then ~/.kube/config.
 Config load_default(const std::string& explicit_path,
                     const std::string& sa_dir = kServiceAccountDir);
+
+// The same order without ~/.kube/config, and nullopt when none of them is configured: for the
+// agent, whose Kubernetes use is optional and must not pick up a user's file by accident.
+// Throws ConfigError when one is configured but unusable.
+std::optional<Config> load_configured(const std::string& explicit_path,
+                                      const std::string& sa_dir = kServiceAccountDir);
 
 }  // namespace kc::kube

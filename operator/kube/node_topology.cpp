@@ -7,6 +7,7 @@ namespace kc::kube {
 NodeTopology topology_of(const nlohmann::json& node, const TopologyKeys& keys) {
   auto v = node_view(node);
   NodeTopology t;
+  t.name = v.name;
   if (auto it = v.labels.find(keys.dc); it != v.labels.end()) t.dc = it->second;
   if (auto it = v.labels.find(keys.zone); it != v.labels.end()) t.zone = it->second;
   t.internal_ip = v.internal_ip;

@@ -1,8 +1,8 @@
 // What an agent needs from its own Node (issue 6): `dc` and `zone` from topology labels (keys
 // configurable) and, for the advertise modes node-internal / node-external, the Node's
 // InternalIP / ExternalIP, for clusters spanning datacenters where pod IPs do not route.
-// Needs only `get` on nodes. The agent wires this into its start-up (agent/advertise); this
-// is the client side, tested against kube-sim.
+// Needs only `get` on nodes. The agent reads its Node with this once at start-up
+// (agent/node_lookup) and applies it in agent/advertise.
 #pragma once
 
 #include <functional>
@@ -20,6 +20,7 @@ struct TopologyKeys {
 };
 
 struct NodeTopology {
+  std::string name;
   std::string dc, zone;
   std::string internal_ip, external_ip;
 };

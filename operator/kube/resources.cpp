@@ -63,9 +63,11 @@ PodView pod_view(const nlohmann::json& pod) {
     if (c.value("type", "") == "Ready") v.ready = c.value("status", "") == "True";
   for (const auto& ctr : spec.value("containers", nlohmann::json::array()))
     for (const auto& p : ctr.value("ports", nlohmann::json::array()))
-      if (p.value("name", "") == "rpc" && p.contains("containerPort") &&
-          p["containerPort"].is_number_integer())
-        v.rpc_port = p["containerPort"].get<int>();
+      if (p.contains("containerPort") && p["containerPort"].is_number_integer()) {
+        auto name = p.value("name", "");
+        if (name == "rpc") v.rpc_port = p["containerPort"].get<int>();
+        if (name == "http") v.http_port = p["containerPort"].get<int>();
+      }
   return v;
 }
 

@@ -32,9 +32,10 @@ std::string resource_version(const nlohmann::json& obj);
 
 struct PodView {
   std::string ns, name, uid, node, phase, ip;
-  bool ready = false;           // condition Ready=True
-  bool deleting = false;        // metadata.deletionTimestamp set
-  std::optional<int> rpc_port;  // a container port named "rpc"
+  bool ready = false;            // condition Ready=True
+  bool deleting = false;         // metadata.deletionTimestamp set
+  std::optional<int> rpc_port;   // a container port named "rpc"
+  std::optional<int> http_port;  // a container port named "http" (the agent's HTTP API)
 };
 PodView pod_view(const nlohmann::json& pod);
 

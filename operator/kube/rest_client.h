@@ -101,6 +101,11 @@ class Watch {
   std::shared_ptr<State> state_;
 };
 
+// Sizes cpprestsdk's process-wide thread pool (40 threads by default on Linux), which lives
+// until exit. Takes effect only before the first RestClient is made; returns whether it did.
+// The agent, which makes one request at start-up, keeps the pool to one idle thread.
+bool set_client_threads(size_t n);
+
 // Percent-encoding for query values ("app=kong" -> "app%3Dkong").
 std::string query_escape(const std::string& s);
 

@@ -13,27 +13,8 @@ using namespace std::chrono_literals;
 
 namespace {
 
-bool tools_present() {
-  return postgres_available() && have_program("kubectl") && have_program("serf") &&
-         have_program("curl");
-}
-
-class OperatorFailover : public ::testing::Test {
+class OperatorFailover : public ClusterTest {
  protected:
-  void SetUp() override {
-    if (!tools_present())
-      GTEST_SKIP() << "needs Postgres 15, kubectl, serf and curl (hack/deps.sh)";
-    cluster_ = std::make_unique<Cluster>();
-  }
-  void TearDown() override {
-    if (!HasFailure()) return;
-    for (auto* p : {op_a_.get(), op_b_.get()}) {
-      if (!p) continue;
-      auto log = p->log();
-      std::printf("---- %s (tail)\n%s\n", p->log_path().c_str(),
-                  log.substr(log.size() > 5000 ? log.size() - 5000 : 0).c_str());
-    }
-  }
   // Kills an agent without a leave and waits until gossip calls it failed.
   void crash_agent(const std::string& name) {
     cluster_->agent(name).proc->kill9();
@@ -45,9 +26,6 @@ class OperatorFailover : public ::testing::Test {
         30s))
         << name << " not seen failed";
   }
-
-  std::unique_ptr<Cluster> cluster_;
-  std::unique_ptr<Process> op_a_, op_b_;
 };
 
 }  // namespace

@@ -8,6 +8,7 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <map>
@@ -16,79 +17,17 @@
 #include <string>
 #include <vector>
 
+#include "e2e/kube_sim.h"
 #include "support/postgres_fixture.h"
 #include "support/process.h"
 #include "support/wait.h"
 
 namespace kc::test::e2e {
 
-inline std::string source_dir() {
-  const char* s = std::getenv("KC_SOURCE_DIR");
-  return s ? s : ".";
-}
-inline std::string binary_dir() {
-  const char* b = std::getenv("KC_BINARY_DIR");
-  return b ? b : "build";
-}
-
-class KubeSim {
- public:
-  explicit KubeSim(const TempDir& dir, std::vector<std::string> extra = {})
-      : kubeconfig_(dir.path() + "/kubeconfig") {
-    cache_ = dir.path() + "/kubectl-cache";
-    std::vector<std::string> argv = {"/usr/bin/python3",   source_dir() + "/hack/kube-sim",
-                                     "--listen",           "127.0.0.1:0",
-                                     "--write-kubeconfig", kubeconfig_,
-                                     "--pod-stop-seconds", "1"};
-    argv.insert(argv.end(), extra.begin(), extra.end());
-    proc_ = std::make_unique<Process>(argv, dir.path() + "/kube-sim.log");
-    // Ready once it has printed its URL (first line).
-    EXPECT_TRUE(wait_until(
-        [&] {
-          auto log = proc_->log();
-          auto nl = log.find('\n');
-          if (nl == std::string::npos || log.rfind("http", 0) != 0) return false;
-          url_ = log.substr(0, nl);
-          return true;
-        },
-        std::chrono::seconds(15)));
-  }
-  const std::string& url() const { return url_; }
-  const std::string& kubeconfig() const { return kubeconfig_; }
-
-  nlohmann::json ctl(std::vector<std::string> args) {
-    std::vector<std::string> argv = {"/usr/bin/python3", source_dir() + "/hack/kube-sim", "ctl",
-                                     "--kubeconfig", kubeconfig_};
-    argv.insert(argv.end(), args.begin(), args.end());
-    auto r = run_command(argv, 15000);
-    EXPECT_EQ(r.exit_code, 0) << r.output;
-    auto j = nlohmann::json::parse(r.output, nullptr, false);
-    return j.is_discarded() ? nlohmann::json() : j;
-  }
-  CommandResult kubectl(std::vector<std::string> args) {
-    std::vector<std::string> argv = {"kubectl", "--kubeconfig", kubeconfig_, "--cache-dir", cache_};
-    argv.insert(argv.end(), args.begin(), args.end());
-    return run_command(argv, 20000);
-  }
-  // GET on the API: {status code, body}.
-  std::pair<int, nlohmann::json> get(const std::string& path) {
-    auto r = run_command({"curl", "-s", "-w", "\n%{http_code}", url_ + path}, 10000);
-    auto nl = r.output.rfind('\n');
-    if (nl == std::string::npos) return {0, nullptr};
-    int code = std::atoi(r.output.c_str() + nl + 1);
-    auto body = nlohmann::json::parse(r.output.substr(0, nl), nullptr, false);
-    return {code, body.is_discarded() ? nlohmann::json() : body};
-  }
-
- private:
-  std::string kubeconfig_, cache_, url_;
-  std::unique_ptr<Process> proc_;
-};
-
 // An agent "pod": the pod object in kube-sim and the agent process with the downward-API env.
 struct AgentPod {
   std::string name, uid, node;
-  int gossip_port = 0, rpc_port = 0;
+  int gossip_port = 0, rpc_port = 0, http_port = 0;
   std::unique_ptr<Process> proc;
   std::string rpc_addr() const { return "127.0.0.1:" + std::to_string(rpc_port); }
   std::string gossip_addr() const { return "127.0.0.1:" + std::to_string(gossip_port); }
@@ -97,8 +36,12 @@ struct AgentPod {
 inline const char* kSelector = "app.kubernetes.io/name=kong-cluster";
 
 // name -> status as the agent at `rpc` sees the cluster; nullopt when it does not answer.
-inline std::optional<std::map<std::string, std::string>> members_of(const std::string& rpc) {
-  auto r = run_command({"serf", "members", "-format=json", "-rpc-addr=" + rpc}, 10000);
+// `auth`: the agents' RPC token, when they require one.
+inline std::optional<std::map<std::string, std::string>> members_of(const std::string& rpc,
+                                                                    const std::string& auth = "") {
+  std::vector<std::string> argv = {"serf", "members", "-format=json", "-rpc-addr=" + rpc};
+  if (!auth.empty()) argv.push_back("-rpc-auth=" + auth);
+  auto r = run_command(argv, 10000);
   if (r.exit_code != 0) return std::nullopt;
   auto j = nlohmann::json::parse(r.output, nullptr, false);
   if (j.is_discarded()) return std::nullopt;
@@ -126,6 +69,10 @@ class Cluster {
   PostgresFixture& pg() { return *pg_; }
   const TempDir& dir() const { return dir_; }
 
+  // Agents started from now on require this RPC token; operators get it in --rpc-auth-file.
+  void require_rpc_auth(const std::string& token) { rpc_auth_ = token; }
+  const std::string& rpc_auth() const { return rpc_auth_; }
+
   std::map<std::string, std::string> pg_env() const {
     return {{"KONG_PG_HOST", pg_->host()},
             {"KONG_PG_PORT", std::to_string(pg_->port())},
@@ -139,9 +86,11 @@ class Cluster {
     a->node = node;
     a->gossip_port = free_port();
     a->rpc_port = free_port();
+    a->http_port = free_port();
     auto pod = sim_->ctl({"pod-create", name, "-n", "default", "--node", node, "--pod-ip",
                           "127.0.0.1", "-l", kSelector, "-p", "rpc:" + std::to_string(a->rpc_port),
-                          "-p", "serflan:" + std::to_string(a->gossip_port)});
+                          "-p", "serflan:" + std::to_string(a->gossip_port), "-p",
+                          "http:" + std::to_string(a->http_port)});
     const auto& obj = pod.contains("object") ? pod["object"] : pod;
     a->uid = obj["metadata"].value("uid", "");
     EXPECT_FALSE(a->uid.empty()) << pod.dump();
@@ -153,8 +102,13 @@ class Cluster {
                                      a->gossip_addr(),
                                      "--rpc-addr",
                                      a->rpc_addr(),
+                                     "--http-addr",
+                                     "127.0.0.1:" + std::to_string(a->http_port),
+                                     "--kubeconfig",
+                                     sim_->kubeconfig(),
                                      "--profile",
                                      "lan"};
+    if (!rpc_auth_.empty()) argv.insert(argv.end(), {"--rpc-auth", rpc_auth_});
     if (!agents_.empty()) argv.insert(argv.end(), {"--join", agents_.front()->gossip_addr()});
     auto env = pg_env();
     env["POD_NAME"] = name;
@@ -190,6 +144,11 @@ class Cluster {
                                      "5s",
                                      "--log-level",
                                      "debug"};
+    if (!rpc_auth_.empty()) {
+      std::string file = dir_.path() + "/rpc-auth";
+      std::ofstream(file) << rpc_auth_ << "\n";
+      argv.insert(argv.end(), {"--rpc-auth-file", file});
+    }
     return std::make_unique<Process>(argv, dir_.path() + "/operator-" + identity + ".log",
                                      pg_env());
   }
@@ -231,7 +190,7 @@ class Cluster {
   bool pruned_everywhere(const std::string& gone) {
     for (auto& a : agents_) {
       if (a->name == gone || !agent_running(*a)) continue;
-      auto ms = members_of(a->rpc_addr());
+      auto ms = members_of(a->rpc_addr(), rpc_auth_);
       if (!ms || ms->count(gone)) return false;
     }
     return true;
@@ -243,7 +202,7 @@ class Cluster {
   bool converged(size_t n) {
     for (auto& a : agents_) {
       if (!agent_running(*a)) continue;
-      auto ms = members_of(a->rpc_addr());
+      auto ms = members_of(a->rpc_addr(), rpc_auth_);
       if (!ms) return false;
       size_t alive = 0;
       for (auto& [k, v] : *ms) alive += v == "alive";
@@ -258,6 +217,36 @@ class Cluster {
   std::string db_;
   std::unique_ptr<KubeSim> sim_;
   std::vector<std::unique_ptr<AgentPod>> agents_;
+  std::string rpc_auth_;
+};
+
+// What the operator tests run besides our binaries.
+inline bool tools_present() {
+  return postgres_available() && have_program("kubectl") && have_program("serf") &&
+         have_program("curl");
+}
+
+// A fixture with a Cluster and up to two operator replicas, whose log tails are printed when
+// a test fails (the logs live in a temporary folder that goes with the fixture).
+class ClusterTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (!tools_present())
+      GTEST_SKIP() << "needs Postgres 15, kubectl, serf and curl (hack/deps.sh)";
+    cluster_ = std::make_unique<Cluster>();
+  }
+  void TearDown() override {
+    if (!HasFailure()) return;
+    for (auto* p : {op_a_.get(), op_b_.get()}) {
+      if (!p) continue;
+      auto log = p->log();
+      std::printf("---- %s (tail)\n%s\n", p->log_path().c_str(),
+                  log.substr(log.size() > 5000 ? log.size() - 5000 : 0).c_str());
+    }
+  }
+
+  std::unique_ptr<Cluster> cluster_;
+  std::unique_ptr<Process> op_a_, op_b_;
 };
 
 // One metric's value (the first sample whose line starts with `series`) from a /metrics page.

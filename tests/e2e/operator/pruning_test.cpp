@@ -15,18 +15,8 @@ using namespace std::chrono_literals;
 
 namespace {
 
-bool tools_present() {
-  return postgres_available() && have_program("kubectl") && have_program("serf") &&
-         have_program("curl");
-}
-
-class OperatorPruning : public ::testing::Test {
+class OperatorPruning : public ClusterTest {
  protected:
-  void SetUp() override {
-    if (!tools_present())
-      GTEST_SKIP() << "needs Postgres 15, kubectl, serf and curl (hack/deps.sh)";
-    cluster_ = std::make_unique<Cluster>();
-  }
   void start_agents(int n, const std::string& node = "worker-1") {
     for (int i = 0; i < n; ++i) cluster_->add_agent("agent-" + std::to_string(++count_), node);
   }
@@ -36,20 +26,8 @@ class OperatorPruning : public ::testing::Test {
     op_a_ = cluster_->start_operator("op-a", port_a_);
     op_b_ = cluster_->start_operator("op-b", port_b_);
   }
-  void TearDown() override {
-    // The processes' logs live in a temporary folder that goes with the fixture.
-    if (!HasFailure()) return;
-    for (auto* p : {op_a_.get(), op_b_.get()}) {
-      if (!p) continue;
-      auto log = p->log();
-      std::printf("---- %s (tail)\n%s\n", p->log_path().c_str(),
-                  log.substr(log.size() > 4000 ? log.size() - 4000 : 0).c_str());
-    }
-  }
   int leader_port() { return cluster_->lease_holder() == "op-a" ? port_a_ : port_b_; }
 
-  std::unique_ptr<Cluster> cluster_;
-  std::unique_ptr<Process> op_a_, op_b_;
   int port_a_ = 0, port_b_ = 0;
   int count_ = 0;
 };

@@ -1,6 +1,7 @@
 // kubeconfig (current context, inline and file CA, tokens, client certificates), in-cluster
 // configuration, and the token file being re-read when kubelet rotates it.
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 
 #include <cstdlib>
 #include <fstream>
@@ -90,6 +91,31 @@ TEST(KubeConfig, Errors) {
   EXPECT_THROW(load_kubeconfig(dir.path() + "/noctx"), ConfigError);
 }
 
+// The agent's order: explicit path, $KUBECONFIG, in-cluster; never ~/.kube/config.
+TEST(KubeConfig, ConfiguredOnlyWhenAsked) {
+  kc::test::TempDir dir;
+  write(dir.path() + "/kc",
+        "current-context: c\nclusters: [{name: k, cluster: {server: 'http://127.0.0.1:1'}}]\n"
+        "contexts: [{name: c, context: {cluster: k}}]\n");
+  ::unsetenv("KUBECONFIG");
+  ::unsetenv("KUBERNETES_SERVICE_HOST");
+  std::string home = std::getenv("HOME") ? std::getenv("HOME") : "";
+  ::mkdir((dir.path() + "/.kube").c_str(), 0700);
+  write(dir.path() + "/.kube/config", "not used");
+  ::setenv("HOME", dir.path().c_str(), 1);
+  EXPECT_FALSE(load_configured(""));
+  EXPECT_EQ(load_configured(dir.path() + "/kc")->server, "http://127.0.0.1:1");
+  ::setenv("KUBECONFIG", (dir.path() + "/kc:/elsewhere").c_str(), 1);
+  EXPECT_EQ(load_configured("")->source, "kubeconfig " + dir.path() + "/kc");
+  ::unsetenv("KUBECONFIG");
+  ::setenv("KUBERNETES_SERVICE_HOST", "10.96.0.1", 1);
+  ::setenv("KUBERNETES_SERVICE_PORT", "443", 1);
+  EXPECT_THROW(load_configured("", dir.path() + "/no-sa"), ConfigError);  // in a pod, no token
+  ::unsetenv("KUBERNETES_SERVICE_HOST");
+  ::unsetenv("KUBERNETES_SERVICE_PORT");
+  ::setenv("HOME", home.c_str(), 1);
+}
+
 TEST(KubeConfig, InClusterAndTokenRotation) {
   kc::test::TempDir dir;
   write(dir.path() + "/token", "t1\n");
@@ -120,7 +146,7 @@ TEST(KubeResources, PodAndNodeViews) {
   auto pod = nlohmann::json::parse(R"({"metadata":{"name":"a","namespace":"k","uid":"u",
     "deletionTimestamp":"2026-01-01T00:00:00Z"},
     "spec":{"nodeName":"w1","containers":[{"name":"agent","ports":[{"name":"serflan","containerPort":7946},
-      {"name":"rpc","containerPort":7373}]}]},
+      {"name":"rpc","containerPort":7373},{"name":"http","containerPort":8946}]}]},
     "status":{"phase":"Running","podIP":"10.1.0.5","conditions":[{"type":"Ready","status":"True"}]}})");
   auto v = pod_view(pod);
   EXPECT_EQ(v.uid, "u");
@@ -128,6 +154,7 @@ TEST(KubeResources, PodAndNodeViews) {
   EXPECT_TRUE(v.ready);
   EXPECT_TRUE(v.deleting);
   EXPECT_EQ(v.rpc_port, 7373);
+  EXPECT_EQ(v.http_port, 8946);
   EXPECT_EQ(v.ip, "10.1.0.5");
   auto node = nlohmann::json::parse(
       R"({"metadata":{"name":"w1","labels":{"topology.kubernetes.io/zone":"z"}},

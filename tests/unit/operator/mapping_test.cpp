@@ -3,6 +3,8 @@
 
 #include <gtest/gtest.h>
 
+#include "operator/controller/incarnations.h"
+
 using namespace kc::controller;
 using kc::kube::PodView;
 
@@ -82,4 +84,18 @@ TEST(Mapping, StatusFromTags) {
   EXPECT_EQ(s.ns, "kong");
   EXPECT_EQ(s.address, "10.0.0.1:7946");
   EXPECT_EQ(s.protocol, 5);
+  EXPECT_FALSE(s.incarnation);
+  m.incarnation = 7;
+  EXPECT_EQ(status_of(m).incarnation, 7u);
+  EXPECT_NE(status_of(m), s);  // a new incarnation is a status change to write
+}
+
+TEST(Mapping, IncarnationsFromTheAgentsMemberList) {
+  auto got = parse_incarnations(
+      R"({"members":[{"name":"a","incarnation":3,"addr":"10.0.0.1:7946"},{"name":"b"},
+        {"name":"c","incarnation":-1},{"incarnation":4}],"total":4})");
+  ASSERT_TRUE(got);
+  EXPECT_EQ(*got, (std::map<std::string, uint64_t>{{"a", 3}}));
+  EXPECT_FALSE(parse_incarnations("not json"));
+  EXPECT_FALSE(parse_incarnations(R"({"data":[]})"));
 }
