@@ -507,10 +507,11 @@ class Demo:
             pod = Pod(name, ip, node, ports)
             pod.uid = obj["metadata"]["uid"]
             # The DaemonSet's command line and downward-API environment (manifests/base), with this
-            # pod's addresses. dc/zone are passed as tags: the agent does not read its Node yet.
+            # pod's addresses. The agent reads its Node ($NODE_NAME, through kube-sim) for the
+            # dc/zone tags, as in a real cluster.
             argv = [self.kc_bin, "agent", "--bind=%s" % pod.addr("gossip"), "--rpc-addr=%s" % pod.addr("rpc"),
-                    "--http-addr=%s" % pod.addr("http"), "--advertise-mode=pod", "--tag", "dc=" + dc,
-                    "--tag", "zone=" + zone, "--event-handler", "user:invalidate=" + self.handler]
+                    "--http-addr=%s" % pod.addr("http"), "--advertise-mode=pod",
+                    "--kubeconfig", self.sim.kubeconfig, "--event-handler", "user:invalidate=" + self.handler]
             env = {"POD_NAME": name, "POD_NAMESPACE": NS, "POD_UID": pod.uid, "POD_IP": ip,
                    "HOST_IP": obj["status"]["hostIP"], "NODE_NAME": node, "KONG_CLUSTER_PROFILE": "lan",
                    "KONG_CLUSTER_LEAVE_TIMEOUT": "15", "KONG_CLUSTER_ENCRYPT_KEY": self.gossip_key,
