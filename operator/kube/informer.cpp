@@ -3,6 +3,7 @@
 #include <cstdlib>
 #include <random>
 
+#include "common/http/message.h"
 #include "common/logging.h"
 #include "operator/kube/resources.h"
 
@@ -40,9 +41,9 @@ const nlohmann::json* Informer::get(const std::string& key) const {
 std::string Informer::selectors() const {
   std::string q;
   if (!options_.label_selector.empty())
-    q += "&labelSelector=" + query_escape(options_.label_selector);
+    q += "&labelSelector=" + http::url_encode(options_.label_selector);
   if (!options_.field_selector.empty())
-    q += "&fieldSelector=" + query_escape(options_.field_selector);
+    q += "&fieldSelector=" + http::url_encode(options_.field_selector);
   return q;
 }
 
@@ -61,7 +62,7 @@ void Informer::stop() {
 void Informer::list_page(std::string continue_token,
                          std::shared_ptr<std::map<std::string, nlohmann::json>> acc) {
   std::string path = options_.path + "?limit=" + std::to_string(options_.page_size) + selectors();
-  if (!continue_token.empty()) path += "&continue=" + query_escape(continue_token);
+  if (!continue_token.empty()) path += "&continue=" + http::url_encode(continue_token);
   client_.get(path, token_.wrap([this, acc, paged = !continue_token.empty()](Response r) {
     if (!running_) return;
     if (r.gone() && paged) {
@@ -123,7 +124,7 @@ void Informer::start_watch() {
   std::uniform_int_distribution<int> timeout(options_.watch_timeout_min_s,
                                              options_.watch_timeout_max_s - 1);
   std::string path = options_.path +
-                     "?watch=true&allowWatchBookmarks=true&resourceVersion=" + query_escape(rv_) +
+                     "?watch=true&allowWatchBookmarks=true&resourceVersion=" + http::url_encode(rv_) +
                      "&timeoutSeconds=" + std::to_string(timeout(rng)) + selectors();
   if (watches_started_++ > 0) ++counters_.watch_restarts;
   watch_got_data_ = false;

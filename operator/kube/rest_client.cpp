@@ -64,21 +64,6 @@ std::string Response::describe() const {
   return out;
 }
 
-std::string query_escape(const std::string& s) {
-  static const char* hex = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char c : s) {
-    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
-      out.push_back(static_cast<char>(c));
-    } else {
-      out.push_back('%');
-      out.push_back(hex[c >> 4]);
-      out.push_back(hex[c & 15]);
-    }
-  }
-  return out;
-}
-
 struct RestClient::Impl {
   std::unique_ptr<client::http_client> requests;
   std::unique_ptr<client::http_client> watches;  // its own timeout: streams last minutes

@@ -106,7 +106,4 @@ class Watch {
 // The agent, which makes one request at start-up, keeps the pool to one idle thread.
 bool set_client_threads(size_t n);
 
-// Percent-encoding for query values ("app=kong" -> "app%3Dkong").
-std::string query_escape(const std::string& s);
-
 }  // namespace kc::kube
