@@ -6,18 +6,20 @@
 #include <vector>
 
 #include "agent/gossip/memberlist.h"
-#include "agent/gossip/sim/sim_runtime.h"
-#include "common/logging.h"
+#include "sim/sim_world.h"
 
 namespace kc::test {
 
 using namespace kc::gossip;
 
-class SimCluster {
+struct SimMember {
+  std::unique_ptr<Transport> transport;
+  std::unique_ptr<Memberlist> node;
+};
+
+class SimCluster : public SimWorld<SimCluster, SimMember> {
  public:
-  SimCluster(size_t n, uint64_t seed, Config base = Config::lan())
-      : net_(clock_, seed), base_(base), seed_(seed) {
-    kc::log::set_level("warn");  // thousands of simulated members would drown the output
+  SimCluster(size_t n, uint64_t seed, Config base = Config::lan()) : SimWorld(seed), base_(base) {
     for (size_t i = 0; i < n; ++i) add();
   }
 
@@ -25,38 +27,24 @@ class SimCluster {
     return Address{{10, uint8_t(i >> 16), uint8_t(i >> 8), uint8_t(i)}, 7946};
   }
 
-  size_t add() {
-    size_t i = members_.size();
-    members_.emplace_back();
-    start(i);
-    return i;
-  }
-
   void start(size_t i) {
     auto& m = members_[i];
     Config c = base_;
     c.name = "node-" + std::to_string(i);
     c.advertise = address_of(i);
-    c.seed = seed_ * 1000003 + i + 1 + restarts_++ * 7919;
+    c.seed = next_member_seed(i);
     m.transport = net_.bind(c.advertise);
-    m.list = std::make_unique<Memberlist>(c, clock_, *m.transport, Delegates{});
-    m.list->start();
+    m.node = std::make_unique<Memberlist>(c, clock_, *m.transport, Delegates{});
+    m.node->start();
   }
 
-  // Stops a member without a leave, as kill -9 would.
-  void crash(size_t i) {
-    members_[i].list.reset();
-    members_[i].transport.reset();
-  }
-
-  Memberlist& at(size_t i) { return *members_[i].list; }
-  bool running(size_t i) const { return members_[i].list != nullptr; }
-  size_t size() const { return members_.size(); }
+  Memberlist& at(size_t i) { return *members_[i].node; }
 
   // Everyone running joins member 0 (the seed), a few at a time as real deployments do.
   void join_all_to(size_t seed) {
     for (size_t i = 0; i < members_.size(); ++i)
-      if (i != seed && running(i)) at(i).join({address_of(seed).to_string()}, [](int, std::string) {});
+      if (i != seed && running(i))
+        at(i).join({address_of(seed).to_string()}, [](int, std::string) {});
   }
 
   // How member `viewer` sees `name` (nullopt if unknown).
@@ -74,26 +62,8 @@ class SimCluster {
     return true;
   }
 
-  size_t running_count() const {
-    size_t n = 0;
-    for (size_t i = 0; i < members_.size(); ++i) n += running(i);
-    return n;
-  }
-
-  sim::SimClock& clock() { return clock_; }
-  sim::SimNetwork& net() { return net_; }
-
  private:
-  struct Member {
-    std::unique_ptr<Transport> transport;
-    std::unique_ptr<Memberlist> list;
-  };
-  sim::SimClock clock_;
-  sim::SimNetwork net_;
   Config base_;
-  uint64_t seed_;
-  uint64_t restarts_ = 0;
-  std::vector<Member> members_;
 };
 
 }  // namespace kc::test

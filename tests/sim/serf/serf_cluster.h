@@ -10,22 +10,27 @@
 #include <vector>
 
 #include "agent/gossip/crypto/keyring.h"
-#include "agent/gossip/sim/sim_runtime.h"
 #include "agent/serf/serf.h"
-#include "common/logging.h"
+#include "sim/sim_world.h"
 
 namespace kc::test {
 
 using namespace kc::serf;
 using kc::gossip::Address;
 
-class SerfCluster {
+struct SerfMember {
+  std::unique_ptr<kc::gossip::Transport> transport;
+  std::shared_ptr<kc::gossip::Keyring> keyring;
+  std::unique_ptr<Serf> node;
+  std::vector<Event> events;
+};
+
+class SerfCluster : public SimWorld<SerfCluster, SerfMember> {
  public:
   using Tweak = std::function<void(kc::serf::Config&)>;
 
   SerfCluster(size_t n, uint64_t seed, Tweak tweak = {}, kc::gossip::Bytes key = {})
-      : net_(clock_, seed), seed_(seed), tweak_(std::move(tweak)), key_(std::move(key)) {
-    kc::log::set_level("warn");
+      : SimWorld(seed), tweak_(std::move(tweak)), key_(std::move(key)) {
     for (size_t i = 0; i < n; ++i) add();
   }
 
@@ -34,19 +39,12 @@ class SerfCluster {
   }
   static std::string name_of(size_t i) { return "node-" + std::to_string(i); }
 
-  size_t add() {
-    size_t i = members_.size();
-    members_.emplace_back();
-    start(i);
-    return i;
-  }
-
   void start(size_t i) {
     auto& m = members_[i];
     kc::serf::Config c;
     c.node_name = name_of(i);
     c.memberlist.advertise = address_of(i);
-    c.seed = seed_ * 1000003 + i + 1 + restarts_++ * 7919;
+    c.seed = next_member_seed(i);
     if (tweak_) tweak_(c);
     m.events.clear();
     m.keyring.reset();
@@ -55,28 +53,20 @@ class SerfCluster {
       m.keyring->add_key(key_);
     }
     m.transport = net_.bind(c.memberlist.advertise);
-    m.serf = std::make_unique<Serf>(c, clock_, *m.transport, m.keyring);
+    m.node = std::make_unique<Serf>(c, clock_, *m.transport, m.keyring);
     auto* rec = &m.events;
-    auto* serf = m.serf.get();
-    m.serf->subscribe([rec, serf](const Event& e) {
+    auto* serf = m.node.get();
+    m.node->subscribe([rec, serf](const Event& e) {
       rec->push_back(e);
       if (auto* q = std::get_if<std::shared_ptr<Query>>(&e); q && (*q)->name == "whoami") {
         auto name = serf->name();
         (*q)->respond(Bytes(name.begin(), name.end()));
       }
     });
-    m.serf->start();
+    m.node->start();
   }
 
-  // Stops a member without a leave, as kill -9 would.
-  void crash(size_t i) {
-    members_[i].serf.reset();
-    members_[i].transport.reset();
-  }
-
-  Serf& at(size_t i) { return *members_[i].serf; }
-  bool running(size_t i) const { return members_[i].serf != nullptr; }
-  size_t size() const { return members_.size(); }
+  Serf& at(size_t i) { return *members_[i].node; }
   std::vector<Event>& events(size_t i) { return members_[i].events; }
   std::shared_ptr<kc::gossip::Keyring> keyring(size_t i) { return members_[i].keyring; }
 
@@ -108,29 +98,9 @@ class SerfCluster {
     return true;
   }
 
-  size_t running_count() const {
-    size_t n = 0;
-    for (size_t i = 0; i < size(); ++i) n += running(i);
-    return n;
-  }
-
-  kc::gossip::sim::SimClock& clock() { return clock_; }
-  kc::gossip::sim::SimNetwork& net() { return net_; }
-
  private:
-  struct Member {
-    std::unique_ptr<kc::gossip::Transport> transport;
-    std::shared_ptr<kc::gossip::Keyring> keyring;
-    std::unique_ptr<Serf> serf;
-    std::vector<Event> events;
-  };
-  kc::gossip::sim::SimClock clock_;
-  kc::gossip::sim::SimNetwork net_;
-  uint64_t seed_;
   Tweak tweak_;
   kc::gossip::Bytes key_;
-  uint64_t restarts_ = 0;
-  std::deque<Member> members_;  // stable addresses: subscribers point into it
 };
 
 }  // namespace kc::test
