@@ -9,10 +9,10 @@ add_library(kc_agent STATIC
   ${CMAKE_CURRENT_SOURCE_DIR}/datastore_link.cpp
 )
 target_include_directories(kc_agent PUBLIC ${PROJECT_SOURCE_DIR})
-# kc_kube (operator/kube, defined later; only the Kubernetes client, not the controller): the
-# agent reads its own Node at start-up (agent/node_lookup).
+# kc_kube_core (operator/kube, defined later: configuration and a one-shot Beast GET, no
+# cpprestsdk): the agent reads its own Node at start-up (agent/node_lookup).
 target_link_libraries(kc_agent PUBLIC kc_agent_http kc_events kc_serf kc_rpc kc_datastore kc_gossip
-  kc_common kc_kube)
+  kc_common kc_kube_core)
 
 add_executable(kong-cluster ${CMAKE_CURRENT_SOURCE_DIR}/main.cpp)
 target_link_libraries(kong-cluster PRIVATE kc_agent kc_cli CLI11::CLI11)

@@ -1,15 +1,13 @@
 #include "agent/node_lookup.h"
 
-#include <boost/asio/executor_work_guard.hpp>
-#include <boost/asio/io_context.hpp>
 #include <cstdlib>
 #include <stdexcept>
 #include <thread>
 
 #include "common/logging.h"
+#include "operator/kube/blocking_get.h"
 #include "operator/kube/config.h"
 #include "operator/kube/resources.h"
-#include "operator/kube/rest_client.h"
 
 namespace kc::agent {
 
@@ -17,24 +15,6 @@ namespace {
 
 bool retryable(const kube::Response& r) {
   return r.status == 0 || r.status == 429 || r.status >= 500;
-}
-
-// One GET, waited for on a private io_context: the agent's own loop has not started yet.
-kube::Response get_once(kube::RestClient& client, boost::asio::io_context& io,
-                        const std::string& path, std::chrono::seconds timeout) {
-  std::optional<kube::Response> got;
-  client.get(path, [&](kube::Response r) {
-    got = std::move(r);
-    io.stop();
-  });
-  auto work = boost::asio::make_work_guard(io);
-  io.restart();
-  // The client's own timeout ends the request; the margin covers posting the answer back.
-  io.run_for(timeout + std::chrono::seconds(2));
-  if (got) return std::move(*got);
-  kube::Response r;
-  r.error = "no answer within " + std::to_string(timeout.count()) + " s";
-  return r;
 }
 
 }  // namespace
@@ -79,21 +59,11 @@ std::optional<kube::NodeTopology> lookup_own_node(const AgentConfig& c,
     return std::nullopt;
   }
 
-  kube::set_client_threads(1);
-  boost::asio::io_context io;  // declared before the client, so it outlives it
-  kube::RestOptions ro;
-  ro.request_timeout = options.request_timeout;
-  ro.user_agent = "kong-cluster-agent/0.1";
-  std::optional<kube::RestClient> client;
-  try {
-    client.emplace(io, *kc, ro);
-  } catch (const kube::ConfigError& e) {
-    return fail("cannot read Node \"" + node + "\": " + e.what());
-  }
   auto backoff = options.first_backoff;
   kube::Response r;
   for (int attempt = 1; attempt <= options.attempts; ++attempt) {
-    r = get_once(*client, io, kube::node_path(node), options.request_timeout);
+    // Before the agent's event loop runs, so a blocking GET with a deadline is fine.
+    r = kube::blocking_get(*kc, kube::node_path(node), options.request_timeout);
     if (r.ok() && r.body.is_object()) {
       auto t = kube::topology_of(r.body, {c.datacenter_label, c.zone_label});
       log->info("Node \"{}\" ({}): dc '{}', zone '{}', InternalIP '{}', ExternalIP '{}'", node,

@@ -28,10 +28,10 @@ FROM debian:bookworm-slim
 ARG DEBIAN_FRONTEND=noninteractive
 # Only the shared libraries the binary links (from `ldd build/bin/kong-cluster` mapped to
 # packages with `dpkg -S`); apt adds their own dependencies (ICU, Kerberos, LDAP for libpq).
-# cpprestsdk and libyaml: the agent reads its own Node with the operator's Kubernetes client.
+# libyaml: the agent reads kubeconfig files (its Node lookup; the GET itself is Beast + OpenSSL).
 RUN apt-get update -q \
  && apt-get install -y -q --no-install-recommends \
-      ca-certificates libpq5 libssl3 zlib1g libspdlog1.10 libfmt9 libcpprest2.10 libyaml-0-2 \
+      ca-certificates libpq5 libssl3 zlib1g libspdlog1.10 libfmt9 libyaml-0-2 \
       libboost-regex1.74.0 libprometheus-cpp-core1.0 \
  && rm -rf /var/lib/apt/lists/* \
  && groupadd --system --gid 10001 kong-cluster \

@@ -23,15 +23,4 @@ std::optional<std::string> node_advertise_ip(const NodeTopology& t, const std::s
   return ip;
 }
 
-void read_node_topology(RestClient& client, const std::string& node, const TopologyKeys& keys,
-                        std::function<void(std::optional<NodeTopology>, std::string error)> done) {
-  client.get(node_path(node), [keys, done](Response r) {
-    if (!r.ok() || !r.body.is_object()) {
-      done(std::nullopt, r.describe());
-      return;
-    }
-    done(topology_of(r.body, keys), "");
-  });
-}
-
 }  // namespace kc::kube

@@ -5,12 +5,10 @@
 // (agent/node_lookup) and applies it in agent/advertise.
 #pragma once
 
-#include <functional>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 
-#include "operator/kube/rest_client.h"
 
 namespace kc::kube {
 
@@ -31,9 +29,5 @@ NodeTopology topology_of(const nlohmann::json& node, const TopologyKeys& keys = 
 // Node has no such address (the caller reports it: falling back silently would advertise an
 // address other datacenters cannot reach).
 std::optional<std::string> node_advertise_ip(const NodeTopology& t, const std::string& mode);
-
-// GET /api/v1/nodes/NAME; `done` runs on the client's io_context.
-void read_node_topology(RestClient& client, const std::string& node, const TopologyKeys& keys,
-                        std::function<void(std::optional<NodeTopology>, std::string error)> done);
 
 }  // namespace kc::kube

@@ -55,15 +55,6 @@ Response parse_response(int status, const std::string& text) {
 
 }  // namespace
 
-std::string Response::describe() const {
-  if (status == 0) return "no answer: " + error;
-  std::string out = std::to_string(status);
-  if (body.is_object() && body.value("kind", "") == "Status") {
-    out += " " + body.value("reason", "") + ": " + body.value("message", "");
-  }
-  return out;
-}
-
 struct RestClient::Impl {
   std::unique_ptr<client::http_client> requests;
   std::unique_ptr<client::http_client> watches;  // its own timeout: streams last minutes

@@ -17,22 +17,9 @@
 #include <string>
 
 #include "operator/kube/config.h"
+#include "operator/kube/response.h"
 
 namespace kc::kube {
-
-struct Response {
-  int status = 0;           // HTTP status; 0 when the request did not get an answer
-  std::string error;        // transport error (connect, TLS, timeout) when status == 0
-  nlohmann::json body;      // parsed JSON body (null when empty or not JSON)
-  std::string retry_after;  // Retry-After header, for 429
-
-  bool ok() const { return status >= 200 && status < 300; }
-  bool not_found() const { return status == 404; }
-  bool conflict() const { return status == 409; }
-  bool gone() const { return status == 410; }
-  // "404 NotFound: pods \"x\" not found" or the transport error, for logs.
-  std::string describe() const;
-};
 
 using ResponseHandler = std::function<void(Response)>;
 
@@ -101,9 +88,5 @@ class Watch {
   std::shared_ptr<State> state_;
 };
 
-// Sizes cpprestsdk's process-wide thread pool (40 threads by default on Linux), which lives
-// until exit. Takes effect only before the first RestClient is made; returns whether it did.
-// The agent, which makes one request at start-up, keeps the pool to one idle thread.
-bool set_client_threads(size_t n);
 
 }  // namespace kc::kube

@@ -5,6 +5,7 @@
 #include <boost/asio/io_context.hpp>
 
 #include "e2e/operator/harness.h"
+#include "operator/kube/blocking_get.h"
 #include "operator/kube/config.h"
 #include "operator/kube/informer.h"
 #include "operator/kube/leader.h"
@@ -131,36 +132,58 @@ TEST(KubeClient, LeaseElectionHandsOverOnRelease) {
   EXPECT_EQ(a_started, 1);
 }
 
+// The agent's one-shot Beast GET (blocking_get), plain and over TLS with a CA and a token.
 TEST(KubeClient, AgentReadsItsNodeTopologyAndAddresses) {
-  TempDir dir;
-  KubeSim sim(dir);
-  sim.ctl({"node-create", "w1", "-l", "topology.kubernetes.io/region=eu-west", "-l",
-           "topology.kubernetes.io/zone=eu-west-1a", "-l", "example.com/rack=r7", "--internal-ip",
-           "10.0.0.11", "--external-ip", "203.0.113.11"});
-  sim.ctl({"node-create", "w2", "--internal-ip", "10.0.0.12"});
-  boost::asio::io_context io;
-  kc::kube::RestClient client(io, kc::kube::load_kubeconfig(sim.kubeconfig()));
-  std::optional<kc::kube::NodeTopology> w1, w1_custom, w2;
-  std::string missing_error;
-  bool missing_done = false;
-  kc::kube::read_node_topology(client, "w1", {}, [&](auto t, std::string) { w1 = t; });
-  kc::kube::read_node_topology(client, "w1", {"example.com/rack", "topology.kubernetes.io/zone"},
-                               [&](auto t, std::string) { w1_custom = t; });
-  kc::kube::read_node_topology(client, "w2", {}, [&](auto t, std::string) { w2 = t; });
-  kc::kube::read_node_topology(client, "nope", {}, [&](auto t, std::string e) {
-    missing_done = !t.has_value();
-    missing_error = e;
-  });
-  ASSERT_TRUE(run_until(io, [&] { return w1 && w1_custom && w2 && missing_done; }));
-  EXPECT_EQ(w1->dc, "eu-west");
-  EXPECT_EQ(w1->zone, "eu-west-1a");
-  EXPECT_EQ(kc::kube::node_advertise_ip(*w1, "node-internal"), "10.0.0.11");
-  EXPECT_EQ(kc::kube::node_advertise_ip(*w1, "node-external"), "203.0.113.11");
-  EXPECT_EQ(w1_custom->dc, "r7");  // label keys are configurable
-  EXPECT_EQ(w2->dc, "");
-  EXPECT_EQ(kc::kube::node_advertise_ip(*w2, "node-internal"), "10.0.0.12");
-  EXPECT_EQ(kc::kube::node_advertise_ip(*w2, "node-external"), std::nullopt);
-  EXPECT_NE(missing_error.find("404"), std::string::npos) << missing_error;
+  for (bool tls : {false, true}) {
+    SCOPED_TRACE(tls ? "https + token" : "http");
+    if (tls && !have_program("openssl")) GTEST_SKIP() << "kube-sim --tls needs openssl";
+    TempDir dir;
+    KubeSim sim(dir, tls ? std::vector<std::string>{"--tls"} : std::vector<std::string>{});
+    sim.ctl({"node-create", "w1", "-l", "topology.kubernetes.io/region=eu-west", "-l",
+             "topology.kubernetes.io/zone=eu-west-1a", "-l", "example.com/rack=r7", "--internal-ip",
+             "10.0.0.11", "--external-ip", "203.0.113.11"});
+    sim.ctl({"node-create", "w2", "--internal-ip", "10.0.0.12"});
+    auto config = kc::kube::load_kubeconfig(sim.kubeconfig());
+    ASSERT_EQ(config.server.rfind(tls ? "https://" : "http://", 0), 0u) << config.server;
+    auto get = [&](const std::string& node) {
+      return kc::kube::blocking_get(config, kc::kube::node_path(node), 5s);
+    };
+    auto r1 = get("w1");
+    ASSERT_TRUE(r1.ok()) << r1.describe();
+    auto w1 = kc::kube::topology_of(r1.body);
+    EXPECT_EQ(w1.dc, "eu-west");
+    EXPECT_EQ(w1.zone, "eu-west-1a");
+    EXPECT_EQ(kc::kube::node_advertise_ip(w1, "node-internal"), "10.0.0.11");
+    EXPECT_EQ(kc::kube::node_advertise_ip(w1, "node-external"), "203.0.113.11");
+    auto custom =
+        kc::kube::topology_of(r1.body, {"example.com/rack", "topology.kubernetes.io/zone"});
+    EXPECT_EQ(custom.dc, "r7");  // label keys are configurable
+    auto r2 = get("w2");
+    ASSERT_TRUE(r2.ok()) << r2.describe();
+    auto w2 = kc::kube::topology_of(r2.body);
+    EXPECT_EQ(w2.dc, "");
+    EXPECT_EQ(kc::kube::node_advertise_ip(w2, "node-internal"), "10.0.0.12");
+    EXPECT_EQ(kc::kube::node_advertise_ip(w2, "node-external"), std::nullopt);
+    auto missing = get("nope");
+    EXPECT_EQ(missing.status, 404) << missing.describe();
+    if (tls) {
+      // Without the token the API refuses; with a wrong CA the handshake fails.
+      auto anonymous = config;
+      anonymous.token.clear();
+      EXPECT_EQ(kc::kube::blocking_get(anonymous, kc::kube::node_path("w1"), 5s).status, 401);
+      auto wrong_ca = config;
+      wrong_ca.ca_pem.clear();  // the system store does not know kube-sim's CA
+      auto r = kc::kube::blocking_get(wrong_ca, kc::kube::node_path("w1"), 5s);
+      EXPECT_EQ(r.status, 0);
+      EXPECT_NE(r.error.find("TLS handshake"), std::string::npos) << r.error;
+    }
+  }
+  // Nothing listening: a transport error within the deadline, never a hang.
+  kc::kube::Config nowhere;
+  nowhere.server = "http://127.0.0.1:" + std::to_string(free_port());
+  auto r = kc::kube::blocking_get(nowhere, "/api/v1/nodes/x", 2s);
+  EXPECT_EQ(r.status, 0);
+  EXPECT_FALSE(r.error.empty());
 }
 
 TEST(KubeClient, LeaderThatCannotRenewStepsDownWithinTheDeadline) {
