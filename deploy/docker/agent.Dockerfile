@@ -27,12 +27,12 @@ RUN cmake -S . -B /build -DCMAKE_BUILD_TYPE=Release \
 FROM debian:bookworm-slim
 ARG DEBIAN_FRONTEND=noninteractive
 # Only the shared libraries the binary links (from `ldd build/bin/kong-cluster` mapped to
-# packages with `dpkg -S`); apt adds their own dependencies (ICU, Kerberos, LDAP for libpq).
+# packages with `dpkg -S`); apt adds their own dependencies (Kerberos, LDAP, GnuTLS for libpq).
 # libyaml: the agent reads kubeconfig files (its Node lookup; the GET itself is Beast + OpenSSL).
 RUN apt-get update -q \
  && apt-get install -y -q --no-install-recommends \
       ca-certificates libpq5 libssl3 zlib1g libspdlog1.10 libfmt9 libyaml-0-2 \
-      libboost-regex1.74.0 libprometheus-cpp-core1.0 \
+      libprometheus-cpp-core1.0 \
  && rm -rf /var/lib/apt/lists/* \
  && groupadd --system --gid 10001 kong-cluster \
  && useradd --system --uid 10001 --gid 10001 --home-dir /var/lib/kong-cluster --create-home \

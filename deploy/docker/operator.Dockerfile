@@ -32,7 +32,7 @@ ARG DEBIAN_FRONTEND=noninteractive
 RUN apt-get update -q \
  && apt-get install -y -q --no-install-recommends \
       ca-certificates libcpprest2.10 libyaml-0-2 libpq5 libssl3 zlib1g libspdlog1.10 libfmt9 \
-      libboost-system1.74.0 libboost-regex1.74.0 libprometheus-cpp-core1.0 \
+      libboost-system1.74.0 libprometheus-cpp-core1.0 \
  && rm -rf /var/lib/apt/lists/* \
  && groupadd --system --gid 10001 kong-cluster \
  && useradd --system --uid 10001 --gid 10001 --no-create-home --shell /usr/sbin/nologin kong-cluster
