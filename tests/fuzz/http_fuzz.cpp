@@ -53,9 +53,21 @@ struct World {
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   static World w;
   tcp::socket client(w.io);
-  client.connect(w.endpoint);  // completes against the listen backlog, before any accept
-  asio::write(client, asio::buffer(data, size));
-  client.shutdown(tcp::socket::shutdown_send);
+  // Blocking calls complete against the listen backlog and socket buffers, before any
+  // accept. libFuzzer's SIGALRM (-timeout) can interrupt them: that is the harness's
+  // business, not a finding, so retry.
+  boost::system::error_code ec;
+  do {
+    if (client.is_open()) client.close();
+    client.connect(w.endpoint, ec);
+  } while (ec == asio::error::interrupted);
+  if (ec) std::abort();  // our own listener refused a connection
+  size_t sent = 0;
+  while (sent < size) {
+    sent += client.write_some(asio::buffer(data + sent, size - sent), ec);
+    if (ec && ec != asio::error::interrupted) break;  // the server may close early: fine
+  }
+  client.shutdown(tcp::socket::shutdown_send, ec);
 
   std::string reply;
   bool done = false;
