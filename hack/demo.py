@@ -1,20 +1,30 @@
 #!/usr/bin/env python3
-"""kong-cluster local demo: the whole picture on one machine, on loopback.
+"""kong-cluster local demo: the whole picture on one machine.
 
 It starts a real Postgres 15 in a temporary directory, hack/kube-sim (a Kubernetes API
 simulator), applies the ClusterNode CRD, the namespace and the Services from manifests/ with
 the real kubectl, creates simulated Nodes (topology.kubernetes.io/region and zone labels) and
-agent Pods backed by real `kong-cluster agent` processes (each "pod" has its own 127.0.x.y
-address, downward-API environment, container ports gossip/rpc/http), two
-`kong-cluster-operator` replicas with Lease leader election (also as pods), and a real Debian
-`serf` agent outside Kubernetes. The demo plays the kubelet: a pod deleted through the API gets
+agent Pods backed by real `kong-cluster agent` processes (downward-API environment, container
+ports gossip/rpc/http), two `kong-cluster-operator` replicas with Lease leader election (also
+as pods), and a real Debian `serf` agent outside Kubernetes.
+
+Two modes. As root, when network namespaces work (default; --netns insists): a hack/netns
+(kcnetns) "lan" topology, one bridge and a namespace per machine. h01 is the control plane:
+the demo re-executes itself there (--inside-netns), so Postgres, kube-sim, kubectl and the
+demo's own calls run in h01 and listen on its address 10.1.0.11; every simulated Node is a
+host namespace h02.. whose eth0 address is the Node's and its agent pod's IP (the manifests'
+ports 7946/7373/8946); an operator replica runs on the Node it is scheduled to with its own
+pod IP (10.1.0.101, .102, an extra address on that host's eth0); serf runs on one more host.
+Otherwise (not root, namespaces unavailable, or --loopback): everything on loopback, each pod
+on its own 127.0.x.y with free ports. The demo plays the kubelet: a pod deleted through the API gets
 SIGTERM on its process, and the pod object goes away when the process has exited.
 
 Then it shows what a user looks at: kubectl get nodes/pods/lease/clusternodes, `kong-cluster
 members`, `serf members`, the `nodes` table, a user event reaching every agent's event
 handler, `kubectl delete pod` cleaned up by the operator (timed), a crashed agent's pod
 force-deleted (timed), and a leader handover. Everything it starts is stopped by PID at the
-end, after --duration seconds, or on Ctrl-C. Run it through hack/demo.sh, which builds first."""
+end, after --duration seconds, or on Ctrl-C (in namespace mode the processes started inside
+namespaces too, then the namespaces). Run it through hack/demo.sh, which builds first."""
 
 import argparse
 import json
@@ -40,6 +50,11 @@ APP_LABELS = {"app.kubernetes.io/name": "kong-cluster", "app.kubernetes.io/insta
 AGENT_SELECTOR = ("app.kubernetes.io/name=kong-cluster,app.kubernetes.io/instance=kong-cluster,"
                   "app.kubernetes.io/component=agent")
 CN_PATH = "/apis/kongcluster.dev/v1alpha1/namespaces/%s/clusternodes" % NS
+NETNS_DIR = os.path.join(ROOT, "hack", "netns")
+# Namespace mode: every pod has its own address, so the ports are the manifests' (manifests/base).
+AGENT_PORTS = {"gossip": 7946, "rpc": 7373, "http": 8946}
+OPERATOR_PORTS = {"metrics": 8080, "health": 8081}
+KUBE_SIM_PORT, PG_PORT = 6443, 5432
 
 started = []  # (name, Popen), stopped in reverse order by PID
 bold = sys.stdout.isatty()
@@ -109,7 +124,15 @@ def suffix(n=5):
     return "".join(random.choice("bcdfghjklmnpqrstvwxz2456789") for _ in range(n))
 
 
-def start(name, argv, log_dir, env=None, user=None):
+def ip_tool():
+    return shutil.which("ip") or next((p for p in ("/usr/sbin/ip", "/sbin/ip") if os.path.exists(p)), "ip")
+
+
+def start(name, argv, log_dir, env=None, user=None, netns=None):
+    """Starts argv in its own session (in network namespace `netns` through `ip netns exec`, which
+    execs it: the PID is argv's), output to <log_dir>/<name>.log; stopped by PID in stop_all()."""
+    if netns:
+        argv = [ip_tool(), "netns", "exec", netns] + list(argv)
     log = open(os.path.join(log_dir, name + ".log"), "w")
     pw = pwd.getpwnam(user) if user else None
 
@@ -190,10 +213,12 @@ def metric(text, series):
 # ------------------------------------------------------------------ Postgres
 
 class Postgres:
-    def __init__(self, work):
+    def __init__(self, work, host="127.0.0.1", allow_net=None):
+        """Listens on `host`; `allow_net` (a CIDR) is let in besides loopback (namespace mode)."""
         self.dir = os.path.join(work, "pg")
         os.makedirs(self.dir)
-        self.port = free_port()
+        self.host = host
+        self.port = free_port() if host.startswith("127.") else PG_PORT
         self.user = "postgres" if os.getuid() == 0 else None  # postgres refuses to run as root
         if self.user:
             pw = pwd.getpwnam(self.user)
@@ -201,8 +226,11 @@ class Postgres:
             os.chmod(work, 0o755)
         self.run([f"{PG_BIN}/initdb", "-D", self.dir + "/data", "--auth=trust", "--no-sync",
                   "-E", "UTF8", "-U", "postgres"])
+        if allow_net:
+            with open(self.dir + "/data/pg_hba.conf", "a") as f:
+                f.write("host all all %s trust\n" % allow_net)
         self.proc = start("postgres", [f"{PG_BIN}/postgres", "-D", self.dir + "/data", "-p", str(self.port),
-                                       "-k", self.dir, "-h", "127.0.0.1", "-c", "fsync=off"],
+                                       "-k", self.dir, "-h", host, "-c", "fsync=off"],
                           work, user=self.user)
         wait_for("postgres", lambda: self.psql("SELECT 1", check=False) is not None)
         self.psql("CREATE ROLE kong LOGIN")
@@ -210,12 +238,26 @@ class Postgres:
 
     def run(self, argv):
         pw = pwd.getpwnam(self.user) if self.user else None
-        pre = (lambda: (os.setgid(pw.pw_gid), os.setuid(pw.pw_uid))) if pw else None
-        subprocess.run(argv, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                       preexec_fn=pre)
+
+        def pre():
+            os.setsid()  # a process group of its own: initdb runs postgres processes of its own
+            if pw:
+                os.setgid(pw.pw_gid)
+                os.setuid(pw.pw_uid)
+        p = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, preexec_fn=pre)
+        try:
+            if p.wait() != 0:
+                raise subprocess.CalledProcessError(p.returncode, argv)
+        except BaseException:  # Ctrl-C meanwhile: no orphaned postgres --single left behind
+            try:
+                os.killpg(p.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            p.wait()
+            raise
 
     def psql(self, sql, db="postgres", user="postgres", check=True, table=False):
-        argv = ["psql", "-h", "127.0.0.1", "-p", str(self.port), "-U", user, "-d", db, "-c", sql]
+        argv = ["psql", "-h", self.host, "-p", str(self.port), "-U", user, "-d", db, "-c", sql]
         if not table:
             argv.insert(-2, "-At")
         r = subprocess.run(argv, capture_output=True, text=True)
@@ -233,7 +275,7 @@ class Postgres:
 # ------------------------------------------------------------------ kube-sim and kubectl
 
 class KubeSim:
-    def __init__(self, work, use_kubectl=True):
+    def __init__(self, work, use_kubectl=True, listen="127.0.0.1:0"):
         self.work = work
         self.kubeconfig = os.path.join(work, "kubeconfig")
         self.cache = os.path.join(work, "kubectl-cache")
@@ -241,7 +283,7 @@ class KubeSim:
         # --pod-stop-seconds is long: the demo's kubelet removes a deleted pod once its process
         # has exited, as a real kubelet does.
         self.proc = start("kube-sim", [python, os.path.join(ROOT, "hack", "kube-sim"), "--listen",
-                                       "127.0.0.1:0", "--write-kubeconfig", self.kubeconfig,
+                                       listen, "--write-kubeconfig", self.kubeconfig,
                                        "--pod-stop-seconds", "120"], work)
         self.url = None
         log = os.path.join(work, "kube-sim.log")
@@ -395,8 +437,14 @@ class Kubelet(threading.Thread):
 # ------------------------------------------------------------------ the demo
 
 class Demo:
-    def __init__(self, args, work):
+    def __init__(self, args, work, topo=None):
         self.args, self.work = args, work
+        # Namespace mode: the kcnetns topology (h01 = this process's host, the control plane;
+        # h02.. = the Nodes; the next one serf's machine). None on loopback.
+        self.topo = topo
+        self.mode = "netns" if topo else "loopback"
+        self.control_ip = topo.host("h01").node_ip if topo else "127.0.0.1"
+        self.workers = [topo.host("h%02d" % (i + 2)) for i in range(args.agents)] if topo else []
         self.bin = os.path.abspath(args.bin_dir)
         self.kc_bin = os.path.join(self.bin, "kong-cluster")
         self.net = "127.0.%d" % random.randint(64, 250)  # each pod gets its own 127.0.x.y
@@ -445,13 +493,19 @@ class Demo:
         a = self.args
         if os.path.exists(f"{PG_BIN}/postgres"):
             say("Postgres 15 in %s/pg" % self.work)
-            self.pg = Postgres(self.work)
-            note("listening on 127.0.0.1:%d, database kong (user kong)" % self.pg.port)
+            if self.topo:
+                self.pg = Postgres(self.work, host=self.control_ip, allow_net="10.1.0.0/24")
+                note("listening on %s:%d (h01, the control plane; pg_hba lets 10.1.0.0/24 in), database kong "
+                     "(user kong)" % (self.pg.host, self.pg.port))
+            else:
+                self.pg = Postgres(self.work)
+                note("listening on 127.0.0.1:%d, database kong (user kong)" % self.pg.port)
         else:
             note("PostgreSQL 15 is not installed (hack/deps.sh installs it): agents join by address")
 
         say("kube-sim: a Kubernetes API server simulator")
-        self.sim = KubeSim(self.work, use_kubectl=not a.no_kubectl)
+        self.sim = KubeSim(self.work, use_kubectl=not a.no_kubectl,
+                           listen="%s:%d" % (self.control_ip, KUBE_SIM_PORT) if self.topo else "127.0.0.1:0")
         note("%s   (export KUBECONFIG=%s)" % (self.sim.url, self.sim.kubeconfig))
         self.sim.apply(os.path.join(ROOT, "manifests/crd/clusternodes.yaml"),
                        os.path.join(ROOT, "manifests/base/namespace.yaml"),
@@ -465,10 +519,14 @@ class Demo:
         for i in range(a.agents):
             name = "worker-%d" % (i + 1)
             zone = "dc1-%s" % "abc"[i % 3 if a.agents > 4 else i % 2]
-            self.sim.sim("/nodes", {"name": name, "internalIP": "%s.%d" % (self.net, 200 + i),
+            node_ip = self.workers[i].node_ip if self.topo else "%s.%d" % (self.net, 200 + i)
+            self.sim.sim("/nodes", {"name": name, "internalIP": node_ip,
                                     "labels": {"topology.kubernetes.io/region": "dc1",
                                                "topology.kubernetes.io/zone": zone}})
             self.nodes.append((name, "dc1", zone))
+        if self.topo:
+            note("each Node is a network namespace on the bridge: " + ", ".join(
+                "%s = %s (%s)" % (n, h.ns, h.node_ip) for (n, _, _), h in zip(self.nodes, self.workers)))
         self.sim.show("get", "nodes", "-L", "topology.kubernetes.io/region,topology.kubernetes.io/zone",
                       fallback="/api/v1/nodes")
 
@@ -481,7 +539,10 @@ class Demo:
 
     def start_agents(self):
         a = self.args
-        say("%d agent pods, each a real kong-cluster agent on its own 127.0.x.y" % a.agents)
+        if self.topo:
+            say("%d agent pods, each a real kong-cluster agent in its Node's network namespace" % a.agents)
+        else:
+            say("%d agent pods, each a real kong-cluster agent on its own 127.0.x.y" % a.agents)
         self.gossip_key = self.kc("keygen").strip()
         self.events_log = os.path.join(self.work, "handler-events.log")
         self.handler = os.path.join(self.work, "on-event.sh")
@@ -493,8 +554,12 @@ class Demo:
         os.chmod(self.handler, 0o755)
         for i, (node, dc, zone) in enumerate(self.nodes):
             name = "kong-cluster-agent-" + suffix()
-            ip = "%s.%d" % (self.net, i + 1)
-            ports = {"gossip": free_port(ip), "rpc": free_port(ip), "http": free_port(ip)}
+            if self.topo:  # the pod's IP is its host namespace's eth0 address; a fresh namespace has every port free
+                host = self.workers[i]
+                ip, ports, netns = host.node_ip, dict(AGENT_PORTS), host.ns
+            else:
+                ip, netns = "%s.%d" % (self.net, i + 1), None
+                ports = {"gossip": free_port(ip), "rpc": free_port(ip), "http": free_port(ip)}
             obj = self.sim.sim("/pods", {
                 "name": name, "namespace": NS, "node": node, "podIP": ip, "image": "kong-cluster/agent:0.1.0",
                 "container": "agent", "terminationGracePeriodSeconds": 30,
@@ -517,15 +582,16 @@ class Demo:
                    "KONG_CLUSTER_LEAVE_TIMEOUT": "15", "KONG_CLUSTER_ENCRYPT_KEY": self.gossip_key,
                    "KONG_CLUSTER_RPC_AUTH": self.token}
             if self.pg:
-                env.update({"KONG_PG_HOST": "127.0.0.1", "KONG_PG_PORT": str(self.pg.port),
+                env.update({"KONG_PG_HOST": self.pg.host, "KONG_PG_PORT": str(self.pg.port),
                             "KONG_PG_USER": "kong", "KONG_PG_DATABASE": "kong"})
             elif self.agents:
                 argv += ["--join", self.agents[0].addr("gossip")]
-            pod.proc = start(name, argv, self.work, env=env)
+            pod.proc = start(name, argv, self.work, env=env, netns=netns)
             self.agents.append(pod)
             self.pods[name] = pod
-            note("%s on %s (%s): pod IP %s, gossip :%d, rpc :%d, http :%d, pid %d" % (
-                name, node, zone, ip, ports["gossip"], ports["rpc"], ports["http"], pod.proc.pid))
+            note("%s on %s (%s): pod IP %s, gossip :%d, rpc :%d, http :%d, pid %d%s" % (
+                name, node, zone, ip, ports["gossip"], ports["rpc"], ports["http"], pod.proc.pid,
+                ", netns " + netns if netns else ""))
         note("each agent is given only the datastore (no seeds): they find each other in the nodes table")
         t0 = time.monotonic()
         n = len(self.agents)
@@ -540,10 +606,21 @@ class Demo:
         token_file = os.path.join(self.work, "rpc-token")
         with open(token_file, "w") as f:
             f.write(self.token)
-        ips = ["%s.%d" % (self.net, 100 + j) for j in range(2)]
-        # Same ports on both pod IPs, as a Deployment's replicas have.
-        mport = free_port(*ips)
-        hport = free_port(*ips)
+        if self.topo:
+            # Each replica runs in the namespace of the Node it is scheduled to, with its own pod IP
+            # (an extra address on that host's eth0), and the manifests' ports.
+            ips = ["10.1.0.%d" % (101 + j) for j in range(2)]
+            hosts = [self.workers[j % len(self.workers)] for j in range(2)]
+            for ip, h in zip(ips, hosts):
+                subprocess.run([ip_tool(), "-n", h.ns, "addr", "add", ip + "/24", "dev", "eth0"], check=True,
+                               capture_output=True)
+            mport, hport = OPERATOR_PORTS["metrics"], OPERATOR_PORTS["health"]
+        else:
+            ips = ["%s.%d" % (self.net, 100 + j) for j in range(2)]
+            hosts = [None, None]
+            # Same ports on both pod IPs, as a Deployment's replicas have.
+            mport = free_port(*ips)
+            hport = free_port(*ips)
         rs = suffix(9)
         endpoints = []
         for j, ip in enumerate(ips):
@@ -564,14 +641,16 @@ class Demo:
                     "--failed-grace=10s", "--resync=10s"]
             env = {"POD_NAME": name, "POD_NAMESPACE": NS}
             if self.pg:
-                env.update({"KONG_PG_HOST": "127.0.0.1", "KONG_PG_PORT": str(self.pg.port),
+                env.update({"KONG_PG_HOST": self.pg.host, "KONG_PG_PORT": str(self.pg.port),
                             "KONG_PG_USER": "kong", "KONG_PG_DATABASE": "kong"})
-            pod.proc = start("operator-" + name, argv, self.work, env=env)
+            netns = hosts[j].ns if hosts[j] else None
+            pod.proc = start("operator-" + name, argv, self.work, env=env, netns=netns)
             self.operators.append(pod)
             self.pods[name] = pod
             endpoints.append({"ip": ip, "nodeName": pod.node,
                               "targetRef": {"kind": "Pod", "namespace": NS, "name": name, "uid": pod.uid}})
-            note("%s: pod IP %s, metrics :%d, health :%d, pid %d" % (name, ip, mport, hport, pod.proc.pid))
+            note("%s on %s: pod IP %s, metrics :%d, health :%d, pid %d%s" % (
+                name, pod.node, ip, mport, hport, pod.proc.pid, ", netns " + netns if netns else ""))
         # kube-sim has no endpoints controller: the demo writes the metrics Service's Endpoints.
         code, _ = self.sim.api("POST", "/api/v1/namespaces/%s/endpoints" % NS, {
             "apiVersion": "v1", "kind": "Endpoints",
@@ -600,14 +679,21 @@ class Demo:
             note("(serf is not installed: skipping the real serf agent)")
             return
         say("A real Debian serf 0.9.4 agent (outside Kubernetes) joins the same cluster")
-        ip = "%s.250" % self.net
-        sp, srpc = free_port(ip), free_port("127.0.0.1")
-        self.serf = {"rpc": "127.0.0.1:%d" % srpc, "bin": serf}
+        host = self.topo.hosts.get("h%02d" % (len(self.workers) + 2)) if self.topo else None
+        if host:  # a machine of its own on the same bridge
+            ip, netns = host.node_ip, host.ns
+            sp, rpc = AGENT_PORTS["gossip"], "%s:%d" % (ip, AGENT_PORTS["rpc"])
+            note("on its own host: netns %s, %s" % (netns, ip))
+        else:
+            ip, netns = (self.control_ip if self.topo else "%s.250" % self.net), None
+            sp = free_port(ip)
+            rpc = "127.0.0.1:%d" % free_port("127.0.0.1")
+        self.serf = {"rpc": rpc, "bin": serf}
         self.serf["proc"] = start("serf", [serf, "agent", "-node=serf-0", "-bind=%s:%d" % (ip, sp),
-                                           "-rpc-addr=127.0.0.1:%d" % srpc, "-encrypt=" + self.gossip_key,
+                                           "-rpc-addr=" + rpc, "-encrypt=" + self.gossip_key,
                                            "-tag", "role=serf", "-event-handler",
                                            "user:invalidate=" + self.handler,
-                                           "-join=" + self.agents[0].addr("gossip")], self.work)
+                                           "-join=" + self.agents[0].addr("gossip")], self.work, netns=netns)
         n = len(self.agents) + 1
         wait_for("serf to join", lambda: self.everyone_sees(
             lambda ms: sum(s == "alive" for s in ms.values()) == n), timeout=30)
@@ -642,6 +728,8 @@ class Demo:
         return {
             "kubeconfig": self.sim.kubeconfig, "kube_sim": self.sim.url, "namespace": NS,
             "work": self.work, "pg_port": self.pg.port if self.pg else None, "rpc_token": self.token,
+            "mode": self.mode, "netns_prefix": self.topo.prefix if self.topo else None,
+            "netns": {h.name: {"ns": h.ns, "ip": h.node_ip} for h in self.topo.hosts.values()} if self.topo else None,
             "agents": [{"name": p.name, "ip": p.ip, "node": p.node, "ports": p.ports, "pid": p.proc.pid}
                        for p in self.live_agents()],
             "operators": [{"name": p.name, "ip": p.ip, "ports": p.ports, "pid": p.proc.pid}
@@ -854,10 +942,107 @@ class Demo:
                 note("%-58s %6.2fs" % (label, self.results[k]))
 
 
+def netns_lib():
+    sys.path.insert(0, NETNS_DIR)
+    import kcnetns  # hack/netns: network-namespace topologies (needs root)
+    return kcnetns
+
+
+def wants_serf(args):
+    return not args.no_serf and shutil.which("serf") is not None
+
+
+def run_in_netns(args, kcnetns):
+    """Namespace mode, outside: builds the topology, runs the demo inside h01 (this script again,
+    with --inside-netns), forwards Ctrl-C/SIGTERM to it, then removes the topology. Returns the
+    exit status, or None when the topology cannot be built (the caller falls back to loopback)."""
+    hosts = 1 + args.agents + (1 if wants_serf(args) else 0)
+    inner = None
+
+    def on_signal(*_):
+        # Before the demo inside runs: stop here (kcnetns removes what it built). After: Ctrl-C
+        # goes to the demo inside, which stops what it started and exits; then the teardown.
+        if inner is None:
+            raise KeyboardInterrupt
+        if inner.poll() is None:
+            inner.send_signal(signal.SIGINT)
+    # Also when started with SIGINT ignored (`demo.py &` in a script); the demo inside then starts
+    # with the default disposition, not an inherited SIG_IGN.
+    signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGTERM, on_signal)
+    try:
+        topo = kcnetns.build("lan", hosts=hosts)
+    except KeyboardInterrupt:
+        print("\ninterrupted: stopping", flush=True)
+        return 130
+    except (kcnetns.NetnsError, OSError, subprocess.SubprocessError) as e:
+        if args.netns:
+            print("demo.py: --netns: cannot build the network namespaces: %s" % e, file=sys.stderr)
+            return 2
+        note("mode: loopback (building the network namespaces failed: %s)" % e)
+        return None
+    rc = 130
+    try:
+        with topo:  # teardown on every way out: kills what runs inside our namespaces, deletes them
+            h01 = topo.host("h01")
+            say("Network namespaces: one machine per namespace on a bridge (kcnetns lan, prefix %s)"
+                % topo.prefix)
+            note("mode: network namespaces (--loopback runs everything on 127.0.x.y instead)")
+            note("h01 %s  %s   control plane: Postgres, kube-sim, kubectl, this demo" % (h01.ns, h01.node_ip))
+            for i in range(args.agents):
+                h = topo.host("h%02d" % (i + 2))
+                note("%s %s  %s   Node worker-%d (its agent pod's IP%s)" % (
+                    h.name, h.ns, h.node_ip, i + 1, "; an operator pod, 10.1.0.%d" % (101 + i) if i < 2 else ""))
+            if hosts > args.agents + 1:
+                h = topo.host("h%02d" % hosts)
+                note("%s %s  %s   the serf agent's machine (outside Kubernetes)" % (h.name, h.ns, h.node_ip))
+            note("all on bridge br0 in %s-sw; removed at the end with every process started inside" % topo.prefix)
+            sys.stdout.flush()
+            inner = subprocess.Popen([ip_tool(), "netns", "exec", h01.ns, sys.executable, os.path.abspath(__file__),
+                                      "--inside-netns", topo.prefix] + sys.argv[1:],
+                                     stdin=subprocess.DEVNULL, start_new_session=True)
+            rc = inner.wait()  # a signal meanwhile is forwarded by on_signal
+            signal.signal(signal.SIGINT, signal.SIG_IGN)  # nothing may cut the teardown short
+            signal.signal(signal.SIGTERM, signal.SIG_IGN)
+            stray = 0  # what the demo inside left running (the teardown kills it)
+            for ns in topo.namespaces:
+                r = subprocess.run([ip_tool(), "netns", "pids", ns], capture_output=True, text=True)
+                stray += len(r.stdout.split())
+    except KeyboardInterrupt:  # before the demo inside was started
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        print("\ninterrupted: stopping", flush=True)
+        stray = 0
+    left = [n for n in kcnetns.list_namespaces() if n.startswith(topo.prefix + "-")]
+    note("network namespaces: %d removed%s; %s" % (
+        len(topo.namespaces), " (and %d stray processes in them)" % stray if stray else "",
+        "none left with prefix %s-" % topo.prefix if not left else "LEFT: " + " ".join(left)))
+    if left and rc == 0:
+        rc = 1
+    return rc
+
+
 def main():
+    def on_signal(*_):
+        raise KeyboardInterrupt
+    # At once, also when started with SIGINT ignored (`demo.py &` in a script); run_demo and
+    # run_in_netns install their own handlers.
+    signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGTERM, on_signal)
+    try:
+        return choose_and_run()
+    except KeyboardInterrupt:  # before anything was started (the namespace probe cleans up after itself)
+        print("\ninterrupted: stopping", flush=True)
+        return 130
+
+
+def choose_and_run():
     ap = argparse.ArgumentParser(
-        description="kong-cluster local demo: Postgres, kube-sim, agent pods, two operators, serf.",
-        epilog="Everything started is stopped by PID at the end or on Ctrl-C. Logs: --keep.")
+        description="kong-cluster local demo: Postgres, kube-sim, agent pods, two operators, serf. As root, "
+                    "each Node and its agent pod is a network namespace on a bridge (hack/netns); otherwise "
+                    "everything runs on loopback.",
+        epilog="Everything started is stopped by PID at the end or on Ctrl-C, then the namespaces are "
+               "removed. Logs: --keep.")
     ap.add_argument("--agents", type=int, default=4, help="agent pods (one per simulated Node) (default 4)")
     ap.add_argument("--duration", type=float, default=0,
                     help="keep everything running this many seconds after the show, then stop and exit 0 "
@@ -871,23 +1056,63 @@ def main():
     ap.add_argument("--no-serf", action="store_true", help="do not start the real serf agent")
     ap.add_argument("--no-kubectl", action="store_true",
                     help="do without kubectl, as when it is not installed (plain HTTP, server-side tables)")
+    mode = ap.add_mutually_exclusive_group()
+    mode.add_argument("--netns", action="store_true",
+                      help="network namespaces: one per Node (its agent pod's IP 10.1.0.x) and one for the control "
+                           "plane, on a bridge; an error if they cannot be made (default when root and they work)")
+    mode.add_argument("--loopback", action="store_true",
+                      help="everything in this network namespace, each pod on its own 127.0.x.y "
+                           "(default when not root or namespaces do not work)")
+    ap.add_argument("--inside-netns", metavar="PREFIX", help=argparse.SUPPRESS)  # the re-executed demo in h01
     ap.add_argument("--keep", action="store_true", help="keep the temporary directory (logs) at the end")
     ap.add_argument("--bin-dir", default=os.environ.get("KC_BIN_DIR") or os.path.join(ROOT, "build", "bin"),
                     help="where kong-cluster and kong-cluster-operator are (default $KC_BIN_DIR or build/bin)")
     args = ap.parse_args()
     if args.agents < 2:
         ap.error("--agents must be at least 2")
+    if args.netns and args.agents > 80:
+        ap.error("--netns: at most 80 agents (10.1.0.12.. up to .100; operators use .101/.102)")
     for b in ("kong-cluster", "kong-cluster-operator"):
         if not os.access(os.path.join(args.bin_dir, b), os.X_OK):
             ap.error("%s/%s is missing: run hack/demo.sh (or hack/build.sh) first" % (args.bin_dir, b))
 
+    if args.inside_netns:
+        return run_demo(args, netns_lib().Topology.load(args.inside_netns))
+    if not args.loopback and args.agents <= 80:
+        why = "they need root"
+        kcnetns = None
+        if os.geteuid() == 0:
+            try:
+                kcnetns = netns_lib()
+                ok, why = kcnetns.can_create_namespaces()
+            except Exception as e:  # noqa: BLE001 - any failure of the probe means "not here"
+                ok, why = False, str(e)
+        else:
+            ok = False
+        if ok:
+            rc = run_in_netns(args, kcnetns)
+            if rc is not None:
+                return rc
+        elif args.netns:
+            print("demo.py: --netns: network namespaces are not available: %s" % why, file=sys.stderr)
+            return 2
+        else:
+            note("mode: loopback, each pod on its own 127.0.x.y (no network namespaces: %s)" % why)
+    else:
+        note("mode: loopback, each pod on its own 127.0.x.y%s" % (
+            "" if args.loopback else " (network namespaces: at most 80 agents)"))
+    return run_demo(args)
+
+
+def run_demo(args, topo=None):
+    """The demo itself, in this process's network namespace (h01 of `topo` in namespace mode)."""
     work = tempfile.mkdtemp(prefix="kong-cluster-demo-")
 
     def on_term(*_):
         raise KeyboardInterrupt
     signal.signal(signal.SIGTERM, on_term)
     signal.signal(signal.SIGINT, on_term)  # also when started with SIGINT ignored (`demo.py &` in a script)
-    demo = Demo(args, work)
+    demo = Demo(args, work, topo)
     try:
         demo.setup()
         demo.show_views()
@@ -906,6 +1131,10 @@ def main():
         if args.keep_running or args.duration > 0:
             say("Running (%s)" % ("Ctrl-C stops" if args.keep_running else
                                   "stopping in %.0fs; Ctrl-C stops earlier" % args.duration))
+            if topo:
+                note("everything answers on the bridge 10.1.0.0/24: run commands in the control plane's "
+                     "namespace, e.g.")
+                note("ip netns exec %s bash" % topo.host("h01").ns)
             note("export KUBECONFIG=%s" % demo.sim.kubeconfig)
             note("export KONG_CLUSTER_RPC_AUTH=%s" % demo.token)
             note("kubectl -n %s get clusternodes -o wide --watch" % NS)

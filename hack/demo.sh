@@ -2,6 +2,8 @@
 # The main job on a fresh machine: install dependencies, build, run the local demo (hack/demo.py):
 # Postgres, kube-sim, agent pods backed by real agents, two operator replicas, a real serf agent,
 # then members, ClusterNodes, the nodes table, a user event, pod deletions cleaned up (timed).
+# As root each Node and its agent pod is a network namespace on a bridge (hack/netns), else all
+# runs on loopback; --netns / --loopback choose.
 # Arguments go to hack/demo.py: --duration S, --keep-running, --agents N, --keep, ... (try --help).
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -57,8 +57,8 @@ for t in "${targets[@]}"; do
      -print_final_stats=1 "${parallel[@]}" -artifact_prefix="$logs/$t-" >"$logs/$t.log" 2>&1)
   rc=$?
   set -e
-  stats=$(grep -E '^#[0-9]+.*(DONE|pulse|NEW|REDUCE)' "$logs/$t.log" | tail -1 || true)
-  execs=$(grep -E '^stat::number_of_executed_units' "$logs/$t.log" | awk '{s+=$2} END {print s+0}' || true)
+  stats=$(grep -aE '^#[0-9]+.*(DONE|pulse|NEW|REDUCE)' "$logs/$t.log" | tail -1 || true)
+  execs=$(grep -aE '^stat::number_of_executed_units' "$logs/$t.log" | awk '{s+=$2} END {print s+0}' || true)
   if ((rc != 0)) || ls "$logs/$t-"crash-* "$logs/$t-"leak-* "$logs/$t-"timeout-* >/dev/null 2>&1; then
     echo "$t: FINDING (exit $rc), see $logs/$t.log"
     status=1

@@ -1,7 +1,9 @@
 """Runs hack/demo.py as a user would (a subprocess, output to a file) for test_demo.py and
 test_prometheus.py: paths, the binaries' directory (KC_BIN_DIR from CMake), start, the state file
 the demo writes once everything is up (--state-file), stop with SIGINT (Ctrl-C) by PID, and a
-check that every process the demo started is gone afterwards."""
+check that every process the demo started is gone afterwards. For the demo's network-namespace
+mode: whether namespaces can be made here (hack/netns/kcnetns.py's probe), the namespace a
+process runs in, and the namespaces left with a prefix."""
 import json
 import os
 import shutil
@@ -16,6 +18,7 @@ ROOT = os.path.abspath(os.environ.get("KC_SOURCE_DIR") or os.path.join(HERE, "..
 BIN = os.environ.get("KC_BIN_DIR") or os.path.join(ROOT, "build", "bin")
 DEMO = os.path.join(ROOT, "hack", "demo.py")
 SKIP = 77  # CMake SKIP_RETURN_CODE
+NETNS_DIR = os.path.join(ROOT, "hack", "netns")
 
 
 def binaries_missing():
@@ -29,6 +32,32 @@ def pid_alive(pid):
             return f.read().rsplit(")", 1)[1].split()[0] != "Z"
     except (FileNotFoundError, ProcessLookupError, IndexError):
         return False
+
+
+def netns_available():
+    """(True, "") when the demo's --netns mode can work here, else (False, why)."""
+    if os.geteuid() != 0:
+        return False, "needs root (network namespaces)"
+    sys.path.insert(0, NETNS_DIR)
+    try:
+        import kcnetns
+        return kcnetns.can_create_namespaces()
+    except Exception as e:  # noqa: BLE001 - whatever breaks the probe means "not here"
+        return False, "the kcnetns probe failed: %s" % e
+    finally:
+        sys.path.remove(NETNS_DIR)
+
+
+def netns_of(pid):
+    """The name of the network namespace process `pid` runs in (`ip netns identify`), "" if none."""
+    r = subprocess.run(["ip", "netns", "identify", str(pid)], capture_output=True, text=True)
+    return r.stdout.strip() if r.returncode == 0 else None
+
+
+def namespaces_with_prefix(prefix):
+    r = subprocess.run(["ip", "-j", "netns", "list"], capture_output=True, text=True)
+    names = [e["name"] for e in json.loads(r.stdout)] if r.returncode == 0 and r.stdout.strip() else []
+    return [n for n in names if n.startswith(prefix + "-")]
 
 
 class DemoRun:

@@ -1,7 +1,10 @@
 #!/usr/bin/env python3
 """The local demo (hack/demo.py, what `hack/demo.sh` runs after building) from start to finish.
 
-Runs it with a short --duration, as a user would, and checks what it prints and what it leaves:
+Runs it with a short --duration, as a user would, in both modes: --loopback (every pod on its own
+127.0.x.y) and --netns (as root: a hack/netns "lan" topology, the demo itself, Postgres and kube-sim
+in the control-plane namespace h01, each agent pod in its Node's namespace with that namespace's
+address as pod IP). It checks what it prints and what it leaves:
 - it exits 0 and every process it started (its --state-file lists the PIDs) is gone afterwards;
 - `kubectl get clusternodes -o wide` lists every agent pod's member (and the serf agent's) `alive`,
   with the dc and zone of its Node;
@@ -11,8 +14,14 @@ Runs it with a short --duration, as a user would, and checks what it prints and 
 - the user event reached the event handler of every agent (and of the serf agent);
 - `kubectl delete pod` is cleaned up (member gone from every agent's view, row and ClusterNode deleted)
   with a measured time, and so is a crashed agent's force-deleted pod;
-- the final views no longer show the deleted members; deleting the leader's pod hands over the Lease.
-`--help` lists the options. Skipped (exit 77) when the binaries are not built.
+- the final views no longer show the deleted members; deleting the leader's pod hands over the Lease;
+- --netns: the mode is announced, pod IPs are the namespaces' addresses (10.1.0.x; operators
+  10.1.0.101/102), each agent and operator process runs in its Node's namespace (`ip netns
+  identify`), and no namespace with the demo's prefix (nor its kcnetns state file) is left.
+`--help` lists the options. Skipped (exit 77) when the binaries are not built; the netns case is
+skipped, saying why, when network namespaces cannot be made (not root, no `ip`/iptables, ...).
+`test_demo.py loopback` runs --help and the loopback case, `test_demo.py netns` the netns case
+(exit 77 when namespaces are not available): two ctest tests, deploy_demo and deploy_demo_netns.
 """
 import os
 import re
@@ -65,13 +74,39 @@ class DemoTest(unittest.TestCase):
         r = subprocess.run([sys.executable, d.DEMO, "--help"], capture_output=True, text=True, timeout=30)
         self.assertEqual(r.returncode, 0, r.stderr)
         for opt in ("--duration", "--agents", "--keep-running", "--setup-only", "--state-file", "--keep",
-                    "--bin-dir", "--no-serf"):
+                    "--bin-dir", "--no-serf", "--netns", "--loopback"):
             self.assertIn(opt, r.stdout)
 
-    def test_demo_start_to_finish(self):
-        run = d.DemoRun("--duration", "2").start()
+    def test_demo_loopback(self):
+        self.start_to_finish("--loopback")
+
+    def test_demo_netns(self):
+        ok, why = d.netns_available()
+        if not ok:
+            self.skipTest("network namespaces are not available: %s" % why)
+        self.start_to_finish("--netns")
+
+    def check_netns_while_up(self, state):
+        """Right after the state file: each agent and operator process runs in its Node's namespace."""
+        hosts = state["netns"]
+        ns_of_ip = {h["ip"]: h["ns"] for h in hosts.values()}
+        checked = 0
+        for a in state["agents"]:
+            ns = d.netns_of(a["pid"])
+            if d.pid_alive(a["pid"]):  # the scenes that follow delete some; check the live ones
+                self.assertEqual(ns, ns_of_ip[a["ip"]], "agent %s (pid %d) runs in %r" % (a["name"], a["pid"], ns))
+                checked += 1
+        self.assertGreaterEqual(checked, 1)
+        for o, h in zip(state["operators"], ("h02", "h03")):
+            if d.pid_alive(o["pid"]):
+                self.assertEqual(d.netns_of(o["pid"]), hosts[h]["ns"], o)
+
+    def start_to_finish(self, mode):
+        run = d.DemoRun("--duration", "2", mode).start()
         self.addCleanup(run.stop)
         state = run.wait_state(timeout=90)
+        if mode == "--netns":
+            self.check_netns_while_up(state)
         rc = run.wait(timeout=150)
         out = run.output()
         print(out)  # ctest --output-on-failure / -V shows what the demo printed
@@ -87,6 +122,27 @@ class DemoTest(unittest.TestCase):
         alive = [p for p in state["pids"] if d.pid_alive(p)]
         self.assertEqual(alive, [], "processes the demo started are still running")
         self.assertFalse(os.path.exists(state["work"]), "the temporary directory was not removed")
+
+        # the mode: announced, and the addresses it implies; namespaces all removed
+        ips = [a["ip"] for a in state["agents"]]
+        op_ips = sorted(o["ip"] for o in state["operators"])
+        if mode == "--loopback":
+            self.assertEqual(state["mode"], "loopback")
+            self.assertIn("mode: loopback", out)
+            self.assertTrue(all(ip.startswith("127.") for ip in ips + op_ips), ips + op_ips)
+        else:
+            self.assertEqual(state["mode"], "netns")
+            prefix = state["netns_prefix"]
+            self.assertIn("mode: network namespaces", find(secs, "Network namespaces"))
+            self.assertEqual(ips, ["10.1.0.%d" % (12 + i) for i in range(len(ips))])
+            self.assertEqual([state["netns"]["h%02d" % (i + 2)]["ip"] for i in range(len(ips))], ips)
+            self.assertEqual(op_ips, ["10.1.0.101", "10.1.0.102"])
+            for a in state["agents"]:
+                self.assertEqual(a["ports"], {"gossip": 7946, "rpc": 7373, "http": 8946})
+            self.assertIn("none left with prefix %s-" % prefix, find(secs, "Stopped"))
+            self.assertEqual(d.namespaces_with_prefix(prefix), [], "namespaces left behind")
+            state_dir = os.environ.get("KC_NETNS_STATE_DIR", "/run/kc-netns")
+            self.assertFalse(os.path.exists(os.path.join(state_dir, prefix + ".json")), "kcnetns state file left")
 
         # nodes with topology labels, agent pods and operator pods Running on their own IPs
         nodes = table_after(find(secs, "Nodes"), "get nodes")
@@ -178,4 +234,14 @@ if __name__ == "__main__":
     if missing:
         print("SKIP: %s not built in %s" % (", ".join(missing), d.BIN))
         sys.exit(d.SKIP)
-    unittest.main(verbosity=2)
+    which = sys.argv[1] if len(sys.argv) > 1 and sys.argv[1] in ("loopback", "netns") else None
+    names = []
+    if which == "loopback":
+        names = ["DemoTest.test_help_lists_the_options", "DemoTest.test_demo_loopback"]
+    elif which == "netns":
+        ok, why = d.netns_available()
+        if not ok:
+            print("SKIP: the demo's network-namespace mode: network namespaces are not available: %s" % why)
+            sys.exit(d.SKIP)
+        names = ["DemoTest.test_demo_netns"]
+    unittest.main(argv=[sys.argv[0]] + (names or sys.argv[1:]), verbosity=2)

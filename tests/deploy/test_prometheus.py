@@ -1,9 +1,12 @@
 #!/usr/bin/env python3
 """A real Prometheus server scrapes the demo's agents and operators where the chart's monitors say.
 
-Starts hack/demo.py --setup-only --keep-running (kube-sim, Postgres, four agent pods, two operator
-replicas with leader election; see test_demo.py) and Debian's `prometheus` (2.42) with a temporary
-config and TSDB, listening on a free loopback port, scrape interval 1 s.
+Starts hack/demo.py --loopback --setup-only --keep-running (kube-sim, Postgres, four agent pods, two
+operator replicas with leader election; see test_demo.py) and Debian's `prometheus` (2.42) with a
+temporary config and TSDB, listening on a free loopback port, scrape interval 1 s. Always the
+demo's loopback mode: Prometheus (and this test, reading kube-sim) run in the root network
+namespace, from which the namespace mode's pod IPs (10.1.0.x, behind a bridge in a namespace of
+its own) are not reachable.
 
 The scrape jobs come from the PodMonitor and ServiceMonitor in manifests/overlays/monitoring
 (test_chart.py keeps them equal to the chart's templates/monitors.yaml). Debian's prometheus is
@@ -176,7 +179,9 @@ class PrometheusScrapeTest(unittest.TestCase):
     def setUp(self):
         self.dir = tempfile.mkdtemp(prefix="kc-prometheus-test-")
         self.addCleanup(shutil.rmtree, self.dir, True)
-        self.demo = d.DemoRun("--setup-only", "--keep-running", "--no-serf", "--agents", str(AGENTS)).start()
+        # --loopback: pod IPs Prometheus can reach from here (see the docstring).
+        self.demo = d.DemoRun("--loopback", "--setup-only", "--keep-running", "--no-serf",
+                              "--agents", str(AGENTS)).start()
         self.addCleanup(self.demo.stop)
         self.prom = None
         self.addCleanup(self.stop_prometheus)
@@ -211,6 +216,7 @@ class PrometheusScrapeTest(unittest.TestCase):
 
     def test_prometheus_scrapes_agents_and_operators(self):
         state = self.demo.wait_state(timeout=90)
+        self.assertEqual(state["mode"], "loopback")
         agents = {a["name"]: a for a in state["agents"]}
         operators = {o["name"]: o for o in state["operators"]}
         self.assertEqual((len(agents), len(operators)), (AGENTS, 2))
