@@ -465,14 +465,12 @@ class Topology:
         return False
 
 
-def build_lan(hosts=3, prefix=None, reaper=True):
-    t = Topology("lan", prefix, reaper)
+def _assemble(kind, prefix, reaper, populate):
+    """A Topology of `kind`, filled in by populate(t); torn down again if that fails."""
+    t = Topology(kind, prefix, reaper)
     t._start()
     try:
-        sw = t._ns("sw")
-        t._bridge(sw, "br0")
-        for i in range(1, hosts + 1):
-            t.add_host_lan(sw, i)
+        populate(t)
         t._save()
     except BaseException:
         t.teardown()
@@ -480,11 +478,18 @@ def build_lan(hosts=3, prefix=None, reaper=True):
     return t
 
 
+def build_lan(hosts=3, prefix=None, reaper=True):
+    def populate(t):
+        sw = t._ns("sw")
+        t._bridge(sw, "br0")
+        for i in range(1, hosts + 1):
+            t.add_host_lan(sw, i)
+    return _assemble("lan", prefix, reaper, populate)
+
+
 def build_two_dc(per_dc=3, prefix=None, reaper=True):
     """Hosts h01..h<per_dc> in dc1, the next per_dc in dc2."""
-    t = Topology("two-dc", prefix, reaper)
-    t._start()
-    try:
+    def populate(t):
         r = t._ns("r")
         t.router = r
         nsexec(r, ["sysctl", "-q", "-w", "net.ipv4.ip_forward=1"])
@@ -500,11 +505,7 @@ def build_two_dc(per_dc=3, prefix=None, reaper=True):
             t.links["dc%d" % dc] = (r, "dc%d" % dc, "router")
         for i in range(1, 2 * per_dc + 1):
             t.add_host_dc(1 if i <= per_dc else 2, i)
-        t._save()
-    except BaseException:
-        t.teardown()
-        raise
-    return t
+    return _assemble("two-dc", prefix, reaper, populate)
 
 
 def build(kind, hosts=3, prefix=None, reaper=True):
