@@ -42,6 +42,8 @@ class Memberlist::Impl {
     std::unique_ptr<Suspicion> suspicion;
   };
   void alive_node(const Alive& a, bool bootstrap, BroadcastQueue::Finished notify = {});
+  // Suspicion timed out: one push/pull with the suspect, then dead unless it refuted.
+  void last_chance(const std::string& name, TimePoint change, int confirmations);
   void suspect_node(const Suspect& s);
   void dead_node(const Dead& d);
   void refute(Entry& me, uint32_t accused_incarnation);
@@ -95,7 +97,9 @@ class Memberlist::Impl {
   static RemoteState decode_remote_state(std::span<const uint8_t> msg);  // msg starts with 06
   bool merge_remote_state(const RemoteState& remote, std::string& error);
   std::string verify_protocol(const std::vector<PushNodeState>& remote) const;
-  void push_pull_node(const Address& to, bool join, std::function<void(std::string error)> done);
+  // `timeout` 0 means config_.tcp_timeout.
+  void push_pull_node(const Address& to, bool join, std::function<void(std::string error)> done,
+                      Duration timeout = Duration::zero());
   void push_pull();
   // Catching up on joins that gossip missed (see push_pull.cpp).
   void sync_soon_after_join();

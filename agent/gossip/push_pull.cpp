@@ -14,8 +14,8 @@ Bytes Memberlist::Impl::encode_local_state(bool join) {
   encode_body(out, PushPullHeader{int64_t(nodes_.size()), int64_t(user.size()), join});
   for (auto& e : nodes_) {
     const Node& n = e->node;
-    encode_body(out, PushNodeState{n.name, n.addr.ip, n.addr.port, n.meta, n.incarnation,
-                                   n.state, Bytes(n.vsn.begin(), n.vsn.end())});
+    encode_body(out, PushNodeState{n.name, n.addr.ip, n.addr.port, n.meta, n.incarnation, n.state,
+                                   Bytes(n.vsn.begin(), n.vsn.end())});
   }
   out.insert(out.end(), user.begin(), user.end());
   return out;
@@ -60,10 +60,12 @@ std::string Memberlist::Impl::verify_protocol(const std::vector<PushNodeState>& 
   auto check = [&](const std::string& name, const Vsn& v) -> std::string {
     if (v[2] < maxpmin || v[2] > minpmax)
       return "Node '" + name + "' protocol version (" + std::to_string(v[2]) +
-             ") is incompatible: [" + std::to_string(maxpmin) + ", " + std::to_string(minpmax) + "]";
+             ") is incompatible: [" + std::to_string(maxpmin) + ", " + std::to_string(minpmax) +
+             "]";
     if (v[5] < maxdmin || v[5] > mindmax)
       return "Node '" + name + "' delegate protocol version (" + std::to_string(v[5]) +
-             ") is incompatible: [" + std::to_string(maxdmin) + ", " + std::to_string(mindmax) + "]";
+             ") is incompatible: [" + std::to_string(maxdmin) + ", " + std::to_string(mindmax) +
+             "]";
     return {};
   };
   for (auto& r : remote)
@@ -83,7 +85,9 @@ bool Memberlist::Impl::merge_remote_state(const RemoteState& remote, std::string
       case NodeState::Alive:
         alive_node(Alive{r.incarnation, r.name, r.addr, port, r.meta, r.vsn}, false);
         break;
-      case NodeState::Left: dead_node(Dead{r.incarnation, r.name, r.name}); break;
+      case NodeState::Left:
+        dead_node(Dead{r.incarnation, r.name, r.name});
+        break;
       case NodeState::Dead:  // a remote "dead" only makes us suspect
       case NodeState::Suspect:
         suspect_node(Suspect{r.incarnation, r.name, config_.name});
@@ -96,10 +100,11 @@ bool Memberlist::Impl::merge_remote_state(const RemoteState& remote, std::string
 }
 
 void Memberlist::Impl::push_pull_node(const Address& to, bool join,
-                                      std::function<void(std::string)> done) {
+                                      std::function<void(std::string)> done, Duration timeout) {
   auto token = std::weak_ptr<bool>(alive_token_);
   transport_.stream_request(
-      to, seal_stream(encode_local_state(join)), true, config_.tcp_timeout,
+      to, seal_stream(encode_local_state(join)), true,
+      timeout > Duration::zero() ? timeout : config_.tcp_timeout,
       [this, token, to, done](std::optional<Bytes> reply, std::string error) {
         auto live = token.lock();
         if (!live || !*live) return done("shut down");
@@ -166,12 +171,14 @@ namespace {
 // "host:port", "name/host:port" or "host" (default port); hosts may be names (resolved).
 std::vector<Address> resolve(const std::string& spec, uint16_t default_port, std::string& error) {
   std::string hostport = spec;
-  if (auto slash = hostport.find('/'); slash != std::string::npos) hostport = hostport.substr(slash + 1);
+  if (auto slash = hostport.find('/'); slash != std::string::npos)
+    hostport = hostport.substr(slash + 1);
   std::string host = hostport;
   uint16_t port = default_port;
   bool bracketed = !host.empty() && host[0] == '[';
   auto colon = host.rfind(':');
-  if (colon != std::string::npos && (bracketed ? host.find(']') < colon : host.find(':') == colon)) {
+  if (colon != std::string::npos &&
+      (bracketed ? host.find(']') < colon : host.find(':') == colon)) {
     try {
       int p = std::stoi(host.substr(colon + 1));
       if (p < 0 || p > 65535) throw std::out_of_range("port");
@@ -249,7 +256,8 @@ void Memberlist::Impl::join(const std::vector<std::string>& addresses,
   }
   run->pending = int(targets.size());
   if (targets.empty()) {
-    sched_.post([run] { run->done(0, run->errors.empty() ? "no addresses to join" : run->errors); });
+    sched_.post(
+        [run] { run->done(0, run->errors.empty() ? "no addresses to join" : run->errors); });
     return;
   }
   // A named copy: lambdas cannot capture structured bindings before clang 16.

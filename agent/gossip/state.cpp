@@ -21,7 +21,9 @@ Memberlist::Impl::Entry* Memberlist::Impl::entry(const std::string& name) {
   return it == node_map_.end() ? nullptr : it->second;
 }
 
-Memberlist::Impl::Entry& Memberlist::Impl::local() { return *node_map_.at(config_.name); }
+Memberlist::Impl::Entry& Memberlist::Impl::local() {
+  return *node_map_.at(config_.name);
+}
 
 bool Memberlist::Impl::any_alive_other() const {
   for (auto& e : nodes_)
@@ -86,8 +88,7 @@ void Memberlist::Impl::alive_node(const Alive& a, bool bootstrap, BroadcastQueue
   if (!bootstrap && is_local) {
     Bytes versions(e->node.vsn.begin(), e->node.vsn.end());
     // Same incarnation with identical content is our own alive coming back: nothing to do.
-    if (a.incarnation == e->node.incarnation && a.meta == e->node.meta && a.vsn == versions)
-      return;
+    if (a.incarnation == e->node.incarnation && a.meta == e->node.meta && a.vsn == versions) return;
     refute(*e, a.incarnation);
     log_->warn("Refuting an alive message for '{}' ({})", a.node, addr.to_string());
   } else {
@@ -103,8 +104,8 @@ void Memberlist::Impl::alive_node(const Alive& a, bool bootstrap, BroadcastQueue
     if (is_local) incarnation_ = std::max(incarnation_, a.incarnation);
   }
   if (old_state == NodeState::Dead || old_state == NodeState::Left) {
-    log_->info("Member {} ({}) is alive (incarnation {})", e->node.name,
-               e->node.addr.to_string(), e->node.incarnation);
+    log_->info("Member {} ({}) is alive (incarnation {})", e->node.name, e->node.addr.to_string(),
+               e->node.incarnation);
     if (delegates_.events) delegates_.events->notify_join(e->node);
   } else if (old_meta != e->node.meta) {
     if (delegates_.events) delegates_.events->notify_update(e->node);
@@ -149,14 +150,45 @@ void Memberlist::Impl::suspect_node(const Suspect& s) {
         if (!target || target->node.state != NodeState::Suspect ||
             target->node.state_change != change)
           return;
-        log_->info("Marking {} as failed, suspect timeout reached ({} peer confirmations)", name,
-                   confirmations);
-        // dead_node resets the suspicion that is calling us: defer to the loop.
-        Dead d{target->node.incarnation, name, config_.name};
-        sched_.post([this, d, token = std::weak_ptr<bool>(alive_token_)] {
-          if (auto t = token.lock(); t && *t) dead_node(d);
-        });
+        last_chance(name, change, confirmations);
       });
+}
+
+// Before a suspect is declared dead, one push/pull with it, bounded by a probe interval.
+// Under heavy loss a member can refute in time while every copy of its refutation misses
+// the accuser (memberlist then declares it dead anyway; seen at 10 % loss per link). The
+// push/pull hands us its newer incarnation over TCP and the merge ends the suspicion. A
+// member that is really gone refuses the connection or times out, and is declared dead at
+// most one probe interval later than memberlist would. Nothing new goes on the wire.
+void Memberlist::Impl::last_chance(const std::string& name, TimePoint change, int confirmations) {
+  Entry* target = entry(name);
+  if (!target) return;
+  auto still_suspect = [this, name, change] {
+    Entry* t = entry(name);
+    return t && t->node.state == NodeState::Suspect && t->node.state_change == change ? t : nullptr;
+  };
+  auto declare = [this, still_suspect, name, confirmations] {
+    Entry* t = still_suspect();
+    if (!t) return;
+    log_->info("Marking {} as failed, suspect timeout reached ({} peer confirmations)", name,
+               confirmations);
+    // dead_node resets the suspicion that may be calling us: defer to the loop.
+    Dead d{t->node.incarnation, name, config_.name};
+    sched_.post([this, d, token = std::weak_ptr<bool>(alive_token_)] {
+      if (auto live = token.lock(); live && *live) dead_node(d);
+    });
+  };
+  auto token = std::weak_ptr<bool>(alive_token_);
+  push_pull_node(
+      target->node.addr, false,
+      [this, token, declare, still_suspect, name](std::string error) {
+        auto live = token.lock();
+        if (!live || !*live) return;
+        if (error.empty() && !still_suspect())
+          log_->info("Suspect {} answered a last push/pull with a refutation: not failed", name);
+        declare();
+      },
+      config_.probe_interval);
 }
 
 void Memberlist::Impl::dead_node(const Dead& d) {
@@ -191,7 +223,11 @@ void Memberlist::Impl::refute(Entry& me, uint32_t accused) {
   me.node.incarnation = inc;
   awareness_.apply_delta(1);
   ++stats_.refutations;
-  Alive a{inc, me.node.name, me.node.addr.ip, me.node.addr.port, me.node.meta,
+  Alive a{inc,
+          me.node.name,
+          me.node.addr.ip,
+          me.node.addr.port,
+          me.node.meta,
           Bytes(me.node.vsn.begin(), me.node.vsn.end())};
   // Go names this broadcast by our address, not our name (a quirk kept for fidelity).
   broadcast(me.node.addr.to_string(), encode(a));

@@ -64,7 +64,7 @@ class SimNetwork::SimTransport : public Transport {
   void send_packet(const Address& to, Bytes data) override {
     if (closed_) return;
     ++net_.stats_.packets_sent;
-    if (!net_.reachable(addr_, to) || net_.lose()) {
+    if (!net_.reachable(addr_, to) || net_.dropped_.count({addr_, to}) || net_.lose()) {
       ++net_.stats_.packets_lost;
       return;
     }

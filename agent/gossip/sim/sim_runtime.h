@@ -65,6 +65,9 @@ class SimNetwork {
   // Nodes in different groups cannot reach each other; nodes in no group reach everyone.
   void partition(const std::vector<std::set<Address>>& groups);
   void heal() { group_of_.clear(); }
+  // UDP packets from `from` to `to` vanish (one direction; streams still work), as a
+  // firewall dropping one flow would.
+  void drop_packets(const Address& from, const Address& to) { dropped_.insert({from, to}); }
   const LinkStats& stats() const { return stats_; }
 
  private:
@@ -80,6 +83,7 @@ class SimNetwork {
   Duration delay_min_ = std::chrono::microseconds(200), delay_max_ = std::chrono::milliseconds(2);
   std::map<Address, SimTransport*> endpoints_;
   std::map<Address, int> group_of_;
+  std::set<std::pair<Address, Address>> dropped_;
   LinkStats stats_;
 };
 
