@@ -75,15 +75,16 @@ class Memberlist::Impl {
   void handle_message(std::span<const uint8_t> msg, const Address& from, int depth);
   void on_stream(const Address& from, Bytes request, Transport::Respond respond);
   void send_msg(const Address& to, Bytes msg);  // with piggybacked broadcasts, no CRC
-  void send_raw(const Address& to, const Node* node, Bytes msg);
+  void send_raw(const Address& to, const Node* node, Bytes msg);  // one message, never a compound
+  // Several messages in one packet (a compound when more than one, at most 255).
+  void send_parts(const Address& to, const Node* node, std::vector<Bytes> parts);
+  void send_packet(const Address& to, const Node* node, Bytes msg);  // counted by the callers
   std::vector<Bytes> get_broadcasts(size_t overhead, size_t limit);
   void gossip();
-  // Counting by message type for metrics: `count` one message, `count_parts` each part of
-  // a compound (or the message itself). Streams go through these two so both ends count.
+  // Counting one message by type for metrics; a compound's parts are counted where it is
+  // built (send_parts) or opened (handle_message), never the wrapper.
   static void count(std::array<MessageTally, kGossipMessageTypes>& by_type,
                     std::span<const uint8_t> msg);
-  static void count_parts(std::array<MessageTally, kGossipMessageTypes>& by_type,
-                          std::span<const uint8_t> msg);
   Bytes seal_stream(const Bytes& msg);
   std::optional<Bytes> open_stream(std::span<const uint8_t> data, std::string& why);
 

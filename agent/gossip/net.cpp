@@ -157,18 +157,27 @@ void Memberlist::Impl::send_msg(const Address& to, Bytes msg) {
   size_t used = msg.size() + kCompoundHeaderOverhead + envelope_.packet_overhead();
   std::vector<Bytes> extra =
       used < budget ? get_broadcasts(kCompoundOverhead, budget - used) : std::vector<Bytes>{};
-  if (extra.empty()) return send_raw(to, nullptr, std::move(msg));
   extra.insert(extra.begin(), std::move(msg));
-  if (extra.size() > 255) extra.resize(255);
-  send_raw(to, nullptr, make_compound(extra));
+  send_parts(to, nullptr, std::move(extra));
+}
+
+void Memberlist::Impl::send_parts(const Address& to, const Node* node, std::vector<Bytes> parts) {
+  if (parts.empty()) return;
+  if (parts.size() > 255) parts.resize(255);
+  for (const auto& part : parts) count(stats_.sent, part);  // the compound wrapper is not
+  send_packet(to, node, parts.size() == 1 ? std::move(parts[0]) : make_compound(parts));
 }
 
 void Memberlist::Impl::send_raw(const Address& to, const Node* node, Bytes msg) {
+  count(stats_.sent, msg);
+  send_packet(to, node, std::move(msg));
+}
+
+void Memberlist::Impl::send_packet(const Address& to, const Node* node, Bytes msg) {
   if (shutdown_) return;
   // CRC only when the node is known and speaks protocol 5, exactly when Go adds it.
   bool crc = node && node->pmax() >= 5;
   ++stats_.packets_sent;
-  count_parts(stats_.sent, msg);
   transport_.send_packet(to, envelope_.seal_packet(std::move(msg), crc));
 }
 
@@ -178,13 +187,6 @@ void Memberlist::Impl::count(std::array<MessageTally, kGossipMessageTypes>& by_t
   auto& t = by_type[msg[0]];
   ++t.messages;
   t.bytes += msg.size();
-}
-
-void Memberlist::Impl::count_parts(std::array<MessageTally, kGossipMessageTypes>& by_type,
-                                   std::span<const uint8_t> msg) {
-  if (msg.empty() || msg[0] != static_cast<uint8_t>(MsgType::Compound)) return count(by_type, msg);
-  if (auto parts = split_compound(msg.subspan(1)))
-    for (auto part : parts->parts) count(by_type, part);
 }
 
 Bytes Memberlist::Impl::seal_stream(const Bytes& msg) {
@@ -218,9 +220,7 @@ void Memberlist::Impl::gossip() {
   for (Entry* target : targets) {
     auto msgs = get_broadcasts(kCompoundOverhead, budget);
     if (msgs.empty()) return;
-    if (msgs.size() > 255) msgs.resize(255);
-    Bytes packet = msgs.size() == 1 ? std::move(msgs[0]) : make_compound(msgs);
-    send_raw(target->node.addr, &target->node, std::move(packet));
+    send_parts(target->node.addr, &target->node, std::move(msgs));
   }
 }
 

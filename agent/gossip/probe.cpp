@@ -108,7 +108,7 @@ void Memberlist::Impl::probe_node(const std::string& name) {
   } else {
     // A suspect target gets the accusation with the ping so it can refute at once.
     Suspect s{e->node.incarnation, e->node.name, config_.name};
-    send_raw(e->node.addr, &e->node, make_compound({encode(ping), encode(s)}));
+    send_parts(e->node.addr, &e->node, {encode(ping), encode(s)});
   }
 
   // After ProbeTimeout without an ack: indirect pings and the TCP fallback.
@@ -117,9 +117,8 @@ void Memberlist::Impl::probe_node(const std::string& name) {
     if (!live() || run->acked || run->finished) return;
     Entry* target = entry(run->target);
     if (!target) return;
-    IndirectPing ind{run->seq,   target->node.addr.ip,   target->node.addr.port,
-                     target->node.name, false, config_.advertise.ip, config_.advertise.port,
-                     config_.name};
+    IndirectPing ind{run->seq, target->node.addr.ip, target->node.addr.port, target->node.name,
+                     false,    config_.advertise.ip, config_.advertise.port, config_.name};
     auto peers = random_nodes(size_t(config_.indirect_checks), [&](const Entry& n) {
       return n.node.name == config_.name || n.node.name == run->target ||
              n.node.state != NodeState::Alive;
@@ -187,9 +186,8 @@ void Memberlist::Impl::handle_ping(const Ping& p, const Address& from) {
     return;
   }
   Ack ack{p.seq_no, delegates_.ping ? delegates_.ping->ack_payload() : Bytes{}};
-  Address to = (!p.source_addr.empty() && p.source_port > 0)
-                   ? Address{p.source_addr, p.source_port}
-                   : from;
+  Address to =
+      (!p.source_addr.empty() && p.source_port > 0) ? Address{p.source_addr, p.source_port} : from;
   send_msg(to, encode(ack));
   if (!p.source_node.empty() && !p.source_addr.empty() && p.source_port > 0)
     sync_with_unknown(p.source_node, Address{p.source_addr, p.source_port});

@@ -13,20 +13,7 @@ using namespace std::chrono_literals;
 
 namespace {
 
-class OperatorFailover : public ClusterTest {
- protected:
-  // Kills an agent without a leave and waits until gossip calls it failed.
-  void crash_agent(const std::string& name) {
-    cluster_->agent(name).proc->kill9();
-    ASSERT_TRUE(wait_until(
-        [&] {
-          auto ms = members_of(cluster_->agent("agent-1").rpc_addr());
-          return ms && ms->count(name) && ms->at(name) == "failed";
-        },
-        30s))
-        << name << " not seen failed";
-  }
-};
+class OperatorFailover : public ClusterTest {};
 
 }  // namespace
 

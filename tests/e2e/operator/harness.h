@@ -245,6 +245,18 @@ class ClusterTest : public ::testing::Test {
     }
   }
 
+  // Kills an agent without a leave and waits until gossip (agent-1's view) calls it failed.
+  void crash_agent(const std::string& name) {
+    cluster_->agent(name).proc->kill9();
+    ASSERT_TRUE(wait_until(
+        [&] {
+          auto ms = members_of(cluster_->agent("agent-1").rpc_addr(), cluster_->rpc_auth());
+          return ms && ms->count(name) && ms->at(name) == "failed";
+        },
+        std::chrono::seconds(30)))
+        << name << " not seen failed";
+  }
+
   std::unique_ptr<Cluster> cluster_;
   std::unique_ptr<Process> op_a_, op_b_;
 };

@@ -60,15 +60,8 @@ TEST_F(OperatorPruning, DeletedPodsArePrunedWithinASecond) {
   std::vector<double> latencies;
   for (int i = 4; i <= 6; ++i) {
     std::string name = "agent-" + std::to_string(i);
-    auto& a = cluster_->agent(name);
-    a.proc->kill9();
-    ASSERT_TRUE(wait_until(
-        [&] {
-          auto ms = members_of(cluster_->agent("agent-1").rpc_addr());
-          return ms && ms->count(name) && ms->at(name) == "failed";
-        },
-        30s))
-        << name << " not seen failed";
+    crash_agent(name);
+    if (HasFatalFailure()) return;
     ASSERT_TRUE(wait_until([&] { return cluster_->clusternode_status(name) == "failed"; }, 10s));
     if (i == 4) {
       // Point 4: the table follows state changes.

@@ -17,19 +17,6 @@ using json = nlohmann::json;
 
 namespace {
 
-// Each run writes its SERF_* variables and stdin to its own file (renamed into place).
-std::string write_dump_script(const std::string& dir) {
-  auto path = dir + "/dump.sh";
-  std::ofstream(path) << "#!/bin/sh\n"
-                         "f="
-                      << dir
-                      << "/run.$$\n"
-                         "{ env | grep '^SERF_' | sort; echo '--stdin--'; cat; } > $f.tmp\n"
-                         "mv $f.tmp $f.out\n";
-  std::filesystem::permissions(path, std::filesystem::perms::owner_all);
-  return path;
-}
-
 std::vector<std::string> dumps(const std::string& dir) {
   std::vector<std::string> out;
   for (auto& e : std::filesystem::directory_iterator(dir)) {

@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <nlohmann/json.hpp>
 
 #include "support/cluster_procs.h"
@@ -54,5 +55,18 @@ class HttpAgent {
   int http_port_ = 0;
   std::unique_ptr<GossipAgent> agent_;
 };
+
+// A handler script that writes each run's SERF_* variables (sorted; SERF_SELF_NAME left out
+// with `without_self_name`, for comparing runs on different agents) and its stdin to
+// dir/run.<pid>.out, renamed into place so a reader never sees half a file.
+inline std::string write_dump_script(const std::string& dir, bool without_self_name = false) {
+  std::filesystem::create_directories(dir);
+  auto path = dir + "/dump.sh";
+  std::string env = without_self_name ? "env | grep '^SERF_' | grep -v '^SERF_SELF_NAME=' | sort"
+                                      : "env | grep '^SERF_' | sort";
+  write_script(path, "#!/bin/sh\nf=" + dir + "/run.$$\n{ " + env +
+                         "; echo '--stdin--'; cat; } > $f.tmp\nmv $f.tmp $f.out\n");
+  return path;
+}
 
 }  // namespace kc::test

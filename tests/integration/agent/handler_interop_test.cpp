@@ -12,20 +12,6 @@ using namespace std::chrono_literals;
 
 namespace {
 
-std::string script_in(const std::string& dir) {
-  std::filesystem::create_directories(dir);
-  auto path = dir + "/dump.sh";
-  std::ofstream(path) << "#!/bin/sh\n"
-                         "f="
-                      << dir
-                      << "/run.$$\n"
-                         "{ env | grep '^SERF_' | grep -v '^SERF_SELF_NAME=' | sort;"
-                         " echo '--stdin--'; cat; } > $f.tmp\n"
-                         "mv $f.tmp $f.out\n";
-  std::filesystem::permissions(path, std::filesystem::perms::owner_all);
-  return path;
-}
-
 std::optional<std::string> dump_with(const std::string& dir, const std::string& needle) {
   for (auto& e : std::filesystem::directory_iterator(dir)) {
     if (e.path().extension() != ".out") continue;
@@ -42,8 +28,8 @@ std::optional<std::string> dump_with(const std::string& dir, const std::string& 
 TEST(HandlerInterop, SerfAndOursGiveHandlersTheSameInput) {
   if (!have_program("serf")) GTEST_SKIP() << "serf is not installed (hack/deps.sh installs it)";
   TempDir dir;
-  auto serf_script = script_in(dir.path() + "/serf");
-  auto ours_script = script_in(dir.path() + "/ours");
+  auto serf_script = write_dump_script(dir.path() + "/serf", true);
+  auto ours_script = write_dump_script(dir.path() + "/ours", true);
   std::map<std::string, std::string> tags = {{"role", "kong"}, {"dc", "one"}};
   // One tag per agent order-wise: Go prints tags in random map order, so a compared member
   // line must carry a single tag.
