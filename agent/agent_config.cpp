@@ -82,6 +82,15 @@ std::vector<KeySpec> agent_keys() {
       {"cluster_ttl_on_failure", "3600", "seconds, at least 60",
        [](const std::string& v) { return check_uint(v, 60, 315360000); }},
       {"cluster_http_listen", std::nullopt, "IP:port", host_port},
+      {"cluster_probe_listen", std::nullopt, "IP:port for /healthz, /readyz and /metrics only",
+       host_port},
+      {"cluster_http_unauthenticated", "off",
+       "on|off: without cluster_rpc_auth, serve the membership API on a non-loopback "
+       "cluster_http_listen anyway",
+       check_bool},
+      {"cluster_handler_env", std::nullopt,
+       "comma-separated environment variable names handlers also receive (NAME or PREFIX*)",
+       {}},
       {"cluster_node_name", std::nullopt, "a name unique in the cluster", {}},
       {"cluster_join", std::nullopt, "comma-separated host:port list", {}},
       {"cluster_event_handlers", std::nullopt,
@@ -176,6 +185,9 @@ AgentConfig agent_config_from(const config::Settings& s) {
   c.profile = s.get("cluster_profile");
   c.ttl_on_failure = std::stoi(s.get("cluster_ttl_on_failure"));
   c.http_addr = s.get("cluster_http_listen");
+  c.probe_addr = s.get("cluster_probe_listen");
+  c.http_unauthenticated = config::parse_bool(s.get("cluster_http_unauthenticated"));
+  c.handler_env = config::split_list(s.get("cluster_handler_env"));
   c.join = config::split_list(s.get("cluster_join"));
   c.event_handlers = config::split_list(s.get("cluster_event_handlers"));
   c.event_handler_timeout = std::chrono::seconds(std::stoi(s.get("cluster_event_handler_timeout")));

@@ -27,7 +27,12 @@ struct AgentConfig {
   std::string keyring_file;
   std::string profile = "wan";  // Kong's default; serf agent's is lan
   int ttl_on_failure = 3600;
-  std::string http_addr;  // cluster_http_listen ("" = off)
+  std::string http_addr;   // cluster_http_listen ("" = off): API, probes, metrics
+  std::string probe_addr;  // cluster_probe_listen ("" = off): probes and metrics only
+  // cluster_http_unauthenticated: without rpc_auth, serve the membership API off loopback.
+  bool http_unauthenticated = false;
+  // cluster_handler_env: names (or PREFIX*) of the agent's environment handlers also get.
+  std::vector<std::string> handler_env;
   std::vector<std::string> join;
   std::vector<std::string> event_handlers;  // serf-style [filter=]command items
   std::chrono::milliseconds event_handler_timeout{60000};

@@ -11,7 +11,7 @@ namespace {
 
 struct AgentFlags {
   std::string conf, node, bind, advertise, advertise_mode, rpc_addr, encrypt, keyring_file, profile,
-      log_level, data_dir, rpc_auth, http_addr, kong_admin_url, kubeconfig;
+      log_level, data_dir, rpc_auth, http_addr, probe_addr, kong_admin_url, kubeconfig;
   std::vector<std::string> join, tags, event_handlers;
 };
 
@@ -39,7 +39,10 @@ void add_agent_command(CLI::App& app, AgentFlags& f, int& exit_code) {
   cmd->add_option("--log-level", f.log_level, "trace|debug|info|warn|err");
   cmd->add_option("--data-dir", f.data_dir, "where the generated node name is kept");
   cmd->add_option("--rpc-auth", f.rpc_auth, "token RPC clients must present (cluster_rpc_auth)");
-  cmd->add_option("--http-addr", f.http_addr, "HTTP API and metrics address (cluster_http_listen)");
+  cmd->add_option("--http-addr", f.http_addr,
+                  "HTTP API (token-protected), probes and metrics address (cluster_http_listen)");
+  cmd->add_option("--probe-addr", f.probe_addr,
+                  "/healthz, /readyz and /metrics only, no credential (cluster_probe_listen)");
   cmd->add_option("--event-handler", f.event_handlers,
                   "[filter=]command as serf's -event-handler (repeatable; cluster_event_handlers)");
   cmd->add_option("--kong-admin-url", f.kong_admin_url,
@@ -67,6 +70,7 @@ void add_agent_command(CLI::App& app, AgentFlags& f, int& exit_code) {
       flag(f.data_dir, "cluster_data_dir", "--data-dir");
       flag(f.rpc_auth, "cluster_rpc_auth", "--rpc-auth");
       flag(f.http_addr, "cluster_http_listen", "--http-addr");
+      flag(f.probe_addr, "cluster_probe_listen", "--probe-addr");
       auto join_list = [](const std::vector<std::string>& v) {
         std::string out;
         for (auto& x : v) out += (out.empty() ? "" : ",") + x;

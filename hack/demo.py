@@ -52,7 +52,7 @@ AGENT_SELECTOR = ("app.kubernetes.io/name=kong-cluster,app.kubernetes.io/instanc
 CN_PATH = "/apis/kongcluster.dev/v1alpha1/namespaces/%s/clusternodes" % NS
 NETNS_DIR = os.path.join(ROOT, "hack", "netns")
 # Namespace mode: every pod has its own address, so the ports are the manifests' (manifests/base).
-AGENT_PORTS = {"gossip": 7946, "rpc": 7373, "http": 8946}
+AGENT_PORTS = {"gossip": 7946, "rpc": 7373, "http": 8946, "probe": 8947}
 OPERATOR_PORTS = {"metrics": 8080, "health": 8081}
 KUBE_SIM_PORT, PG_PORT = 6443, 5432
 
@@ -465,7 +465,9 @@ class Demo:
 
     def members(self, pod):
         """name -> status as `pod`'s agent sees the cluster (its HTTP /v1/members), None if it does not answer."""
-        code, body = http_json("http://%s/v1/members" % pod.addr("http"), timeout=2)
+        # The member list is behind the agents' RPC token (docs/security.md).
+        code, body = http_json("http://%s/v1/members" % pod.addr("http"), timeout=2,
+                               headers={"Authorization": "Bearer " + self.token})
         if code != 200:
             return None
         return {m["name"]: m["status"] for m in body.get("members", [])}
@@ -559,7 +561,8 @@ class Demo:
                 ip, ports, netns = host.node_ip, dict(AGENT_PORTS), host.ns
             else:
                 ip, netns = "%s.%d" % (self.net, i + 1), None
-                ports = {"gossip": free_port(ip), "rpc": free_port(ip), "http": free_port(ip)}
+                ports = {"gossip": free_port(ip), "rpc": free_port(ip), "http": free_port(ip),
+                         "probe": free_port(ip)}
             obj = self.sim.sim("/pods", {
                 "name": name, "namespace": NS, "node": node, "podIP": ip, "image": "kong-cluster/agent:0.1.0",
                 "container": "agent", "terminationGracePeriodSeconds": 30,
@@ -567,7 +570,8 @@ class Demo:
                 "ports": [{"name": "gossip-tcp", "containerPort": ports["gossip"], "protocol": "TCP"},
                           {"name": "gossip-udp", "containerPort": ports["gossip"], "protocol": "UDP"},
                           {"name": "rpc", "containerPort": ports["rpc"], "protocol": "TCP"},
-                          {"name": "http", "containerPort": ports["http"], "protocol": "TCP"}]})
+                          {"name": "http", "containerPort": ports["http"], "protocol": "TCP"},
+                          {"name": "probe", "containerPort": ports["probe"], "protocol": "TCP"}]})
             obj = obj.get("object", obj)
             pod = Pod(name, ip, node, ports)
             pod.uid = obj["metadata"]["uid"]
@@ -576,6 +580,7 @@ class Demo:
             # dc/zone tags, as in a real cluster.
             argv = [self.kc_bin, "agent", "--bind=%s" % pod.addr("gossip"), "--rpc-addr=%s" % pod.addr("rpc"),
                     "--http-addr=%s" % pod.addr("http"), "--advertise-mode=pod",
+                    "--probe-addr=%s" % pod.addr("probe"),
                     "--kubeconfig", self.sim.kubeconfig, "--event-handler", "user:invalidate=" + self.handler]
             env = {"POD_NAME": name, "POD_NAMESPACE": NS, "POD_UID": pod.uid, "POD_IP": ip,
                    "HOST_IP": obj["status"]["hostIP"], "NODE_NAME": node, "KONG_CLUSTER_PROFILE": "lan",

@@ -65,6 +65,30 @@ std::vector<std::string> process_environment() {
   return out;
 }
 
+bool env_name_allowed(const std::string& name, const std::vector<std::string>& patterns) {
+  for (auto& p : patterns) {
+    if (!p.empty() && p.back() == '*') {
+      if (name.compare(0, p.size() - 1, p, 0, p.size() - 1) == 0) return true;
+    } else if (name == p) {
+      return true;
+    }
+  }
+  return false;
+}
+
+std::vector<std::string> handler_environment(const std::vector<std::string>& env,
+                                             const std::vector<std::string>& allow) {
+  static const std::vector<std::string> kBasics = {
+      "PATH", "HOME", "USER", "LOGNAME", "SHELL", "LANG", "LANGUAGE",
+      "LC_*", "TZ",   "TMPDIR", "TERM",  "HOSTNAME", "PWD"};
+  std::vector<std::string> out;
+  for (auto& entry : env) {
+    auto name = entry.substr(0, entry.find('='));
+    if (env_name_allowed(name, kBasics) || env_name_allowed(name, allow)) out.push_back(entry);
+  }
+  return out;
+}
+
 Invocation make_invocation(const serf::Event& e, const serf::Member& self,
                            const std::vector<std::string>& base_env) {
   // Later entries win, as Go's exec does with duplicate names.

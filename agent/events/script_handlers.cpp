@@ -22,7 +22,7 @@ ScriptHandlers::ScriptHandlers(boost::asio::io_context& io, std::vector<HandlerS
     slot->spec = s;
     slots_.push_back(std::move(slot));
   }
-  base_env_ = process_environment();
+  base_env_ = handler_environment(process_environment(), options_.env_allow);
 }
 
 ScriptHandlers::~ScriptHandlers() {

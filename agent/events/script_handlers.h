@@ -24,6 +24,9 @@ struct HandlerOptions {
   size_t queue_limit = 1024;  // events waiting per handler
   ChildOptions child;         // timeout, output limit, shell
   std::chrono::milliseconds slow_warning{1000};  // serf warns after 1 s
+  // Names (or PREFIX*) of the agent's environment variables handlers receive besides the
+  // basics (invocation.h, handler_environment).
+  std::vector<std::string> env_allow;
 };
 
 // Plain counters, read by the metrics collector on the event loop.

@@ -135,8 +135,21 @@ void rpc_metrics(metrics::Registry& r, const rpc::Server* rpc) {
               [rpc] { return rpc ? static_cast<double>(rpc->connections()) : 0.0; });
   r.add_counter("kong_cluster_rpc_connections_total", "RPC connections, by outcome.", [rpc] {
     double a = rpc ? rpc->accepted() : 0, j = rpc ? rpc->rejected() : 0;
-    return Samples{{{{"result", "accepted"}}, a}, {{{"result", "rejected"}}, j}};
+    double s = rpc ? rpc->shed() : 0;
+    return Samples{{{{"result", "accepted"}}, a},
+                   {{{"result", "rejected"}}, j},
+                   {{{"result", "shed"}}, s}};
   });
+  r.add_counter("kong_cluster_rpc_connection_timeouts_total",
+                "RPC connections closed by a deadline: no handshake and auth in time (auth), "
+                "or no request for too long (idle).",
+                [rpc] {
+                  double a = rpc ? rpc->auth_timeouts() : 0, i = rpc ? rpc->idle_timeouts() : 0;
+                  return Samples{{{{"phase", "auth"}}, a}, {{{"phase", "idle"}}, i}};
+                });
+  r.add_counter("kong_cluster_rpc_auth_failures_total",
+                "RPC `auth` requests with a wrong token (each answered late, then closed).",
+                [rpc] { return rpc ? static_cast<double>(rpc->counters().auth_failures) : 0.0; });
   r.add_counter("kong_cluster_rpc_requests_total", "RPC requests handled.",
                 [rpc] { return rpc ? static_cast<double>(rpc->counters().requests) : 0.0; });
   r.add_counter("kong_cluster_rpc_protocol_errors_total",
@@ -147,7 +160,22 @@ void rpc_metrics(metrics::Registry& r, const rpc::Server* rpc) {
                 [rpc] { return rpc ? static_cast<double>(rpc->counters().dropped_records) : 0.0; });
 }
 
-void http_metrics(metrics::Registry& r, const http::Server* h) {
+void http_metrics(metrics::Registry& r, const http::Server* h, const http::Server* probe) {
+  r.add_counter(
+      "kong_cluster_http_connections_total",
+      "HTTP connections by listener (api, probe) and outcome: accepted, shed (an idle one "
+      "closed to make room), rejected (at the cap with none idle).",
+      [h, probe] {
+        Samples out;
+        for (auto [name, server] : {std::pair{"api", h}, std::pair{"probe", probe}}) {
+          if (!server) continue;
+          auto& c = server->counters();
+          out.push_back({{{"listener", name}, {"result", "accepted"}}, double(c.accepted)});
+          out.push_back({{{"listener", name}, {"result", "shed"}}, double(c.shed)});
+          out.push_back({{{"listener", name}, {"result", "rejected"}}, double(c.rejected)});
+        }
+        return out;
+      });
   r.add_gauge("kong_cluster_http_connections", "Open HTTP connections.",
               [h] { return h ? static_cast<double>(h->connections()) : 0.0; });
   r.add_counter("kong_cluster_http_bad_requests_total",
@@ -221,7 +249,7 @@ void register_agent_metrics(metrics::Registry& r, const MetricSources& src) {
   gossip_metrics(r, src.serf);
   serf_metrics(r, src.serf, src.events);
   rpc_metrics(r, src.rpc);
-  http_metrics(r, src.http);
+  http_metrics(r, src.http, src.probe_http);
   handler_metrics(r, src.handlers);
   kong_metrics(r, src.kong);
 }

@@ -37,7 +37,8 @@ struct EventCounts {
 struct MetricSources {
   serf::Serf* serf = nullptr;
   const rpc::Server* rpc = nullptr;
-  const http::Server* http = nullptr;
+  const http::Server* http = nullptr;        // cluster_http_listen
+  const http::Server* probe_http = nullptr;  // cluster_probe_listen
   const events::ScriptHandlers* handlers = nullptr;
   const events::KongDelivery* kong = nullptr;
   const EventCounts* events = nullptr;

@@ -5,6 +5,7 @@
 
 #include "agent/gossip/types.h"
 #include "agent/http/validate.h"
+#include "common/log_limit.h"
 #include "common/logging.h"
 
 namespace kc::agent_http {
@@ -63,6 +64,21 @@ void force_leave(rpc::AgentApi& api, const std::string& name, bool prune, const 
   });
 }
 
+// The handler, behind the API's credential and origin checks.
+http::Handler guarded(std::shared_ptr<const ClusterRoutesOptions> opts,
+                      std::function<void(Request&, const Reply&)> handler) {
+  return [opts, handler = std::move(handler)](Request& req, Reply reply) {
+    if (auto refused = check_api_access(req, opts->access)) {
+      static kc::log::RateLimit limit;
+      kc::log::limited(limit, *kc::log::get("http"), spdlog::level::warn,
+                       "refused {} {} from {}: {}", req.method, req.route, req.remote,
+                       refused->status);
+      return reply(std::move(*refused));
+    }
+    handler(req, reply);
+  };
+}
+
 json protocol(uint8_t min, uint8_t max, uint8_t cur) {
   return json{{"min", min}, {"max", max}, {"version", cur}};
 }
@@ -74,9 +90,9 @@ std::string member_address(const rpc::MemberInfo& m) {
 }
 
 void add_cluster_routes(http::Router& router, rpc::AgentApi& api, ClusterRoutesOptions options) {
-  auto opts = std::make_shared<ClusterRoutesOptions>(std::move(options));
+  auto opts = std::make_shared<const ClusterRoutesOptions>(std::move(options));
 
-  router.add("GET", "/cluster", [&api](Request& req, const Reply& reply) {
+  router.add("GET", "/cluster", guarded(opts, [&api](Request& req, const Reply& reply) {
     auto status = req.query.find("status");
     json data = json::array();
     for (auto& m : api.members()) {
@@ -87,9 +103,9 @@ void add_cluster_routes(http::Router& router, rpc::AgentApi& api, ClusterRoutesO
     body["data"] = data;
     body["total"] = data.size();
     reply(http::json_response(200, body));
-  });
+  }));
 
-  router.add("POST", "/cluster", [&api](Request& req, const Reply& reply) {
+  router.add("POST", "/cluster", guarded(opts, [&api](Request& req, const Reply& reply) {
     http::Params params;
     if (auto err = kong_params(req, params)) return reply(*err);
     auto it = params.find("address");
@@ -99,30 +115,36 @@ void add_cluster_routes(http::Router& router, rpc::AgentApi& api, ClusterRoutesO
       return reply(http::message_response(400, "Invalid node \"address\": " + err));
     kc::log::get("http")->info("join {} requested over HTTP", address);
     // serf join without -replay: old user events are not replayed.
-    api.join({address}, /*replay=*/false, [reply](int joined, const rpc::Error& err) {
+    api.join({address}, /*replay=*/false, [reply, address](int joined, const rpc::Error& err) {
       if (!err.empty() || joined == 0) {
-        auto why = err.empty() ? std::string("no node could be contacted") : one_line(err);
-        return reply(http::message_response(400, "Error joining the cluster: " + why));
+        // What answered (refused, timed out, not a member) stays in our log: the reply must
+        // not tell a caller what listens at an address of its choosing.
+        kc::log::get("http")->info("join {} over HTTP failed: {}", address,
+                                   err.empty() ? std::string("no node joined") : one_line(err));
+        return reply(
+            http::message_response(400, "Error joining the cluster: no node could be contacted"));
       }
       reply(http::empty_response(200));
     });
-  });
+  }));
 
-  router.add("DELETE", "/cluster", [&api](Request& req, const Reply& reply) {
+  router.add("DELETE", "/cluster", guarded(opts, [&api](Request& req, const Reply& reply) {
     http::Params params;
     if (auto err = kong_params(req, params)) return reply(*err);
     auto it = params.find("name");
     if (it == params.end()) return reply(http::message_response(400, "Missing node \"name\""));
     auto prune = params.find("prune");
     force_leave(api, it->second, prune != params.end() && truthy(prune->second), reply);
-  });
+  }));
 
-  router.add("DELETE", "/cluster/nodes/:name", [&api](Request& req, const Reply& reply) {
-    auto prune = req.query.find("prune");
-    force_leave(api, req.params["name"], prune != req.query.end() && truthy(prune->second), reply);
-  });
+  router.add("DELETE", "/cluster/nodes/:name",
+             guarded(opts, [&api](Request& req, const Reply& reply) {
+               auto prune = req.query.find("prune");
+               force_leave(api, req.params["name"],
+                           prune != req.query.end() && truthy(prune->second), reply);
+             }));
 
-  auto members = [&api, opts](Request& req, const Reply& reply) {
+  auto members = guarded(opts, [&api, opts](Request& req, const Reply& reply) {
     auto status = req.query.find("status");
     json list = json::array();
     for (auto& m : api.members()) {
@@ -146,16 +168,20 @@ void add_cluster_routes(http::Router& router, rpc::AgentApi& api, ClusterRoutesO
     body["members"] = list;
     body["total"] = list.size();
     reply(http::json_response(200, body));
-  };
+  });
   router.add("GET", "/v1/members", members);
   router.add("GET", "/cluster/members", members);
 
+  add_probe_routes(router, opts->ready);
+}
+
+void add_probe_routes(http::Router& router, std::function<bool(std::string& reason)> ready) {
   router.add("GET", "/healthz", [](Request&, const Reply& reply) {
     reply(http::json_response(200, {{"status", "ok"}}));
   });
-  router.add("GET", "/readyz", [opts](Request&, const Reply& reply) {
+  router.add("GET", "/readyz", [ready = std::move(ready)](Request&, const Reply& reply) {
     std::string reason;
-    if (opts->ready(reason)) return reply(http::json_response(200, {{"status", "ready"}}));
+    if (ready(reason)) return reply(http::json_response(200, {{"status", "ready"}}));
     reply(http::json_response(503, {{"status", "not ready"}, {"reason", reason}}));
   });
 }

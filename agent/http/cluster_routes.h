@@ -6,6 +6,9 @@
 // plus our own: DELETE /cluster/nodes/:name (force-leave, ?prune=true), GET /v1/members
 // (alias /cluster/members) with tags, status, incarnation and protocol versions, /healthz
 // and /readyz. Everything goes through rpc::AgentApi, the interface the RPC server uses.
+// Every route that lists or changes membership is behind check_api_access (api_access.h):
+// the RPC token as a bearer token, no browser requests. A failed join says only that no node
+// could be contacted (details go to the agent's log), so the API is no port scanner.
 #pragma once
 
 #include <cstdint>
@@ -13,6 +16,7 @@
 #include <optional>
 #include <string>
 
+#include "agent/http/api_access.h"
 #include "agent/rpc/agent_api.h"
 #include "common/http/router.h"
 
@@ -23,9 +27,14 @@ struct ClusterRoutesOptions {
   std::function<bool(std::string& reason)> ready = [](std::string&) { return true; };
   // Memberlist incarnation of a member, when known.
   std::function<std::optional<uint32_t>(const std::string& name)> incarnation;
+  // Who may use the membership routes.
+  ApiAccess access;
 };
 
+// The membership routes plus the probes.
 void add_cluster_routes(http::Router& router, rpc::AgentApi& api, ClusterRoutesOptions options);
+// Only /healthz and /readyz (open to all), for the probe listener.
+void add_probe_routes(http::Router& router, std::function<bool(std::string& reason)> ready);
 
 // "ip:port" ("[v6]:port") of a member as serf's `members` prints it.
 std::string member_address(const rpc::MemberInfo& m);

@@ -42,6 +42,7 @@ void AgentServices::start() {
     events::HandlerOptions ho;
     ho.child.timeout = config_.event_handler_timeout;
     ho.max_concurrent = config_.event_handler_concurrency;
+    ho.env_allow = config_.handler_env;
     for (auto& s : specs) log->info("event handler: {}", s.to_string());
     handlers_ = std::make_unique<events::ScriptHandlers>(
         io_, std::move(specs), [this] { return serf_.local_member(); }, ho);
@@ -58,11 +59,13 @@ void AgentServices::start() {
   subscription_ = serf_.subscribe([this](const serf::Event& e) { on_event(e); });
 
   if (!config_.http_addr.empty()) start_http();
+  if (!config_.probe_addr.empty()) start_probe();
 
   MetricSources src;
   src.serf = &serf_;
   src.rpc = &rpc_;
   src.http = http_.get();
+  src.probe_http = probe_.get();
   src.handlers = handlers_.get();
   src.kong = kong_.get();
   src.events = &event_counts_;
@@ -86,9 +89,31 @@ void AgentServices::start_http() {
     if (!node) return std::nullopt;
     return node->incarnation;
   };
+  ro.access.token = config_.rpc_auth;
+  ro.access.serve_without_token =
+      config_.http_unauthenticated || is_loopback_listener(config_.http_addr);
+  if (config_.rpc_auth.empty() && !ro.access.serve_without_token)
+    kc::log::get("agent")->warn(
+        "cluster_http_listen {} is not a loopback address and cluster_rpc_auth is not set: the "
+        "membership API (/cluster, /v1/members) answers 403 there; probes and /metrics are "
+        "served",
+        config_.http_addr);
   add_cluster_routes(*router_, api_, ro);
   metrics::add_metrics_route(*router_, *metrics_);
+  http_ = serve(config_.http_addr, *router_, "cluster_http_listen", "HTTP API, probes and metrics");
+}
 
+void AgentServices::start_probe() {
+  probe_router_ = std::make_unique<http::Router>();
+  add_probe_routes(*probe_router_, [this](std::string& reason) { return ready(reason); });
+  metrics::add_metrics_route(*probe_router_, *metrics_);
+  probe_ = serve(config_.probe_addr, *probe_router_, "cluster_probe_listen", "probes and metrics");
+}
+
+std::unique_ptr<http::Server> AgentServices::serve(const std::string& bind, http::Router& router,
+                                                   const std::string& key,
+                                                   const std::string& what) {
+  // One family for both listeners: a route's label says which one it was.
   auto& requests = prometheus::BuildCounter()
                        .Name("kong_cluster_http_requests_total")
                        .Help("HTTP requests answered, by route and status code.")
@@ -98,11 +123,11 @@ void AgentServices::start_http() {
                         .Help("Time from a request's arrival to its response, by route.")
                         .Register(metrics_->prom());
   http::ServerOptions so;
-  so.bind = config_.http_addr;
-  http_ = std::make_unique<http::Server>(
-      io_, so, [this](http::Request& req, http::Reply reply) { router_->dispatch(req, reply); });
-  http_->set_observer([&requests, &durations](const http::Request& req, const http::Response& res,
-                                              std::chrono::steady_clock::duration took) {
+  so.bind = bind;
+  auto server = std::make_unique<http::Server>(
+      io_, so, [&router](http::Request& req, http::Reply reply) { router.dispatch(req, reply); });
+  server->set_observer([&requests, &durations](const http::Request& req, const http::Response& res,
+                                               std::chrono::steady_clock::duration took) {
     // Unmatched paths share one label so scanners cannot grow the series without bound.
     auto route = req.route.empty() ? std::string("unmatched") : req.route;
     requests.Add({{"route", route}, {"code", std::to_string(res.status)}}).Increment();
@@ -111,13 +136,13 @@ void AgentServices::start_http() {
     durations.Add({{"route", route}}, buckets).Observe(std::chrono::duration<double>(took).count());
   });
   try {
-    http_->start();
+    server->start();
   } catch (const std::runtime_error& e) {
-    throw std::runtime_error(std::string(e.what()) + " (cluster_http_listen)");
+    throw std::runtime_error(std::string(e.what()) + " (" + key + ")");
   }
-  kc::log::get("agent")->info("HTTP API and metrics on {}",
-                              http_->local_endpoint().address().to_string() + ":" +
-                                  std::to_string(http_->local_endpoint().port()));
+  auto ep = server->local_endpoint();
+  kc::log::get("agent")->info("{} on {}:{}", what, ep.address().to_string(), ep.port());
+  return server;
 }
 
 bool AgentServices::ready(std::string& reason) const {
@@ -137,6 +162,11 @@ std::optional<boost::asio::ip::tcp::endpoint> AgentServices::http_endpoint() con
   return http_->local_endpoint();
 }
 
+std::optional<boost::asio::ip::tcp::endpoint> AgentServices::probe_endpoint() const {
+  if (!probe_) return std::nullopt;
+  return probe_->local_endpoint();
+}
+
 void AgentServices::stop() {
   if (stopped_) return;
   stopped_ = true;
@@ -145,6 +175,7 @@ void AgentServices::stop() {
   if (handlers_) handlers_->stop();
   if (kong_) kong_->stop();
   if (http_) http_->stop();
+  if (probe_) probe_->stop();
 }
 
 }  // namespace kc::agent_http

@@ -1,6 +1,7 @@
 // What the agent offers besides gossip and RPC, in one place so Agent::start/stop only call
-// in: the HTTP server (Kong's /cluster endpoints, /v1/members, /healthz, /readyz,
-// /metrics), the metrics registry, and the consumers of Serf's events (handler scripts and
+// in: the HTTP API server (Kong's /cluster endpoints, /v1/members behind the RPC token, plus
+// /healthz, /readyz, /metrics), the probe server (only /healthz, /readyz, /metrics, on its
+// own listener and connection pool so API load cannot fail a probe), the metrics registry, and the consumers of Serf's events (handler scripts and
 // delivery to the local Kong Admin API).
 #pragma once
 
@@ -51,10 +52,15 @@ class AgentServices {
   // For more series (the datastore's): register them here before or after start().
   metrics::Registry& metrics() { return *metrics_; }
   std::optional<boost::asio::ip::tcp::endpoint> http_endpoint() const;
+  std::optional<boost::asio::ip::tcp::endpoint> probe_endpoint() const;
 
  private:
   void on_event(const serf::Event& e);
   void start_http();
+  void start_probe();
+  // A server for `router` on `bind` whose requests are counted by route and code.
+  std::unique_ptr<http::Server> serve(const std::string& bind, http::Router& router,
+                                      const std::string& key, const std::string& what);
   bool ready(std::string& reason) const;
 
   boost::asio::io_context& io_;
@@ -65,6 +71,8 @@ class AgentServices {
   std::unique_ptr<metrics::Registry> metrics_;
   std::unique_ptr<http::Router> router_;
   std::unique_ptr<http::Server> http_;
+  std::unique_ptr<http::Router> probe_router_;
+  std::unique_ptr<http::Server> probe_;
   std::unique_ptr<events::ScriptHandlers> handlers_;
   std::unique_ptr<events::KongDelivery> kong_;
   EventCounts event_counts_;

@@ -4,6 +4,7 @@
 #include <boost/asio/write.hpp>
 
 #include "agent/rpc/server.h"
+#include "common/log_limit.h"
 #include "common/logging.h"
 
 namespace kc::rpc {
@@ -15,17 +16,63 @@ Connection::Connection(asio::ip::tcp::socket socket, Server& server,
     : socket_(std::move(socket)),
       server_(server),
       server_alive_(std::move(server_alive)),
-      linger_timer_(socket_.get_executor()) {}
+      linger_timer_(socket_.get_executor()),
+      deadline_timer_(socket_.get_executor()),
+      delay_timer_(socket_.get_executor()) {}
 
 void Connection::start(AgentApi& api, LogSource* logs, const std::string& auth_key,
-                       const SessionLimits& limits, SessionCounters* counters) {
+                       const SessionLimits& limits, const ConnectionDeadlines& deadlines,
+                       SessionCounters* counters) {
   boost::system::error_code ec;
   auto peer = socket_.remote_endpoint(ec);
-  std::string name =
-      ec ? "unknown" : peer.address().to_string() + ":" + std::to_string(peer.port());
-  kc::log::get("rpc")->info("Accepted client: {}", name);
-  session_.emplace(api, logs, *this, auth_key, name, limits, counters);
+  if (!ec) peer_ = peer.address().to_string() + ":" + std::to_string(peer.port());
+  // Anyone who can reach the port can make this line; a flood of connections must not
+  // flood the log.
+  static kc::log::RateLimit limit;
+  kc::log::limited(limit, *kc::log::get("rpc"), spdlog::level::info, "Accepted client: {}",
+                   peer_);
+  deadlines_ = deadlines;
+  session_.emplace(api, logs, *this, auth_key, peer_, limits, counters);
+  check_deadline();
   read();
+}
+
+ConnectionState Connection::state() const {
+  ConnectionState s;
+  s.authenticated = session_ && session_->authenticated();
+  s.idle = !session_ || session_->idle();
+  s.connected = connected_;
+  s.last_request = last_request_;
+  return s;
+}
+
+void Connection::check_deadline() {
+  if (closed_ || finishing_) return;
+  auto verdict = rpc::check_deadline(state(), deadlines_, Clock::now());
+  if (verdict.verdict == DeadlineVerdict::Keep) return arm_deadline(verdict.next_check);
+  bool auth = verdict.verdict == DeadlineVerdict::AuthTimeout;
+  if (!server_alive_.expired()) ++(auth ? server_.auth_timeouts_ : server_.idle_timeouts_);
+  static kc::log::RateLimit limit;
+  kc::log::limited(limit, *kc::log::get("rpc"), spdlog::level::warn,
+                   "closing client {}: {}", peer_,
+                   auth ? "no handshake and authentication in time" : "idle too long");
+  close();
+}
+
+void Connection::arm_deadline(Clock::time_point at) {
+  if (at == Clock::time_point::max()) return;
+  deadline_timer_.expires_at(at);
+  deadline_timer_.async_wait([self = shared_from_this()](boost::system::error_code ec) {
+    if (!ec) self->check_deadline();
+  });
+}
+
+void Connection::after(std::chrono::milliseconds delay, std::function<void()> fn) {
+  delay_timer_.expires_after(delay);
+  delay_timer_.async_wait(
+      [self = shared_from_this(), fn = std::move(fn)](boost::system::error_code ec) {
+        if (!ec && !self->closed_) fn();
+      });
 }
 
 void Connection::read() {
@@ -52,6 +99,7 @@ void Connection::read() {
                               self->finish({});
                               return;
                             }
+                            self->last_request_ = Clock::now();
                             self->session_->feed(std::span<const uint8_t>(self->buf_.data(), n));
                             self->read();
                           });
@@ -120,6 +168,8 @@ void Connection::close() {
   if (closed_) return;
   closed_ = true;
   linger_timer_.cancel();
+  deadline_timer_.cancel();
+  delay_timer_.cancel();
   if (session_) session_->close();
   boost::system::error_code ec;
   socket_.shutdown(asio::ip::tcp::socket::shutdown_both, ec);

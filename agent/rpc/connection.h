@@ -1,6 +1,7 @@
 // A Session bound to a TCP socket: reads feed the session, replies are queued and written
 // one at a time. Reading pauses while the session holds a full input buffer or the peer
-// does not read its replies (the session's backlog limits), so memory stays bounded.
+// does not read its replies (the session's backlog limits), so memory stays bounded. A
+// timer enforces the connection deadlines (connection_policy.h).
 #pragma once
 
 #include <array>
@@ -11,6 +12,7 @@
 #include <memory>
 #include <optional>
 
+#include "agent/rpc/connection_policy.h"
 #include "agent/rpc/session.h"
 
 namespace kc::rpc {
@@ -21,9 +23,12 @@ class Connection : public SessionOutput, public std::enable_shared_from_this<Con
  public:
   Connection(boost::asio::ip::tcp::socket socket, Server& server, std::weak_ptr<char> server_alive);
   void start(AgentApi& api, LogSource* logs, const std::string& auth_key,
-             const SessionLimits& limits, SessionCounters* counters);
-  // Closes the socket at once (server shutdown, I/O error).
+             const SessionLimits& limits, const ConnectionDeadlines& deadlines,
+             SessionCounters* counters);
+  // Closes the socket at once (server shutdown, I/O error, deadline, shed).
   void close();
+  ConnectionState state() const;
+  const std::string& peer() const { return peer_; }
 
   // SessionOutput
   void send(Bytes data) override;
@@ -31,12 +36,15 @@ class Connection : public SessionOutput, public std::enable_shared_from_this<Con
   void finish(std::function<void()> after) override;
   void finish_lingering(std::function<void()> after) override;
   void input_space() override { read(); }
+  void after(std::chrono::milliseconds delay, std::function<void()> fn) override;
 
  private:
   void read();
   void write_next();
   void closed_cleanup();
   void flushed();
+  void check_deadline();
+  void arm_deadline(Clock::time_point at);
 
   boost::asio::ip::tcp::socket socket_;
   Server& server_;
@@ -51,6 +59,12 @@ class Connection : public SessionOutput, public std::enable_shared_from_this<Con
   bool linger_ = false;     // after the last write, wait for the peer to close
   bool lingering_ = false;  // waiting now (reads are discarded)
   boost::asio::steady_timer linger_timer_;
+  boost::asio::steady_timer deadline_timer_;
+  boost::asio::steady_timer delay_timer_;
+  ConnectionDeadlines deadlines_;
+  Clock::time_point connected_ = Clock::now();
+  Clock::time_point last_request_ = connected_;
+  std::string peer_ = "unknown";
   bool closed_ = false;
   std::function<void()> after_;
 };

@@ -5,6 +5,7 @@
 #include <stdexcept>
 
 #include "agent/rpc/connection.h"
+#include "common/log_limit.h"
 #include "common/logging.h"
 
 namespace kc::rpc {
@@ -82,23 +83,27 @@ void Server::accept() {
     if (ec) {
       if (ec == asio::error::operation_aborted) return;
       // E.g. out of file descriptors: back off instead of spinning on the error.
-      kc::log::get("rpc")->error("Failed to accept client: {}", ec.message());
+      static kc::log::RateLimit limit;
+      kc::log::limited(limit, *kc::log::get("rpc"), spdlog::level::err,
+                       "Failed to accept client: {}", ec.message());
       retry_timer_.expires_after(std::chrono::milliseconds(100));
       retry_timer_.async_wait([this, alive](boost::system::error_code wec) {
         if (!wec && !alive.expired() && !stopped_) accept();
       });
       return;
     }
-    if (connections_.size() >= options_.max_connections) {
+    if (connections_.size() >= options_.max_connections && !shed_one()) {
       ++rejected_;
-      kc::log::get("rpc")->warn("too many RPC connections ({}), refusing one", connections_.size());
+      static kc::log::RateLimit limit;
+      kc::log::limited(limit, *kc::log::get("rpc"), spdlog::level::warn,
+                       "{} RPC connections, all busy: refusing a new one", connections_.size());
       boost::system::error_code ignored;
       socket.close(ignored);
     } else {
       ++accepted_;
       auto c = std::make_shared<Connection>(std::move(socket), *this, alive_);
       connections_.insert(c);
-      c->start(api_, logs_, options_.auth_key, options_.limits, &counters_);
+      c->start(api_, logs_, options_.auth_key, options_.limits, options_.deadlines, &counters_);
     }
     accept();
   });
@@ -106,6 +111,23 @@ void Server::accept() {
 
 void Server::remove(const std::shared_ptr<Connection>& c) {
   connections_.erase(c);
+}
+
+bool Server::shed_one() {
+  std::vector<std::shared_ptr<Connection>> all(connections_.begin(), connections_.end());
+  std::vector<ConnectionState> states;
+  states.reserve(all.size());
+  for (auto& c : all) states.push_back(c->state());
+  auto pick = pick_connection_to_shed(states);
+  if (!pick) return false;
+  ++shed_;
+  static kc::log::RateLimit limit;
+  kc::log::limited(limit, *kc::log::get("rpc"), spdlog::level::warn,
+                   "{} RPC connections: closing {} ({}) to make room", connections_.size(),
+                   all[*pick]->peer(), states[*pick].authenticated ? "idle" : "unauthenticated");
+  all[*pick]->close();
+  connections_.erase(all[*pick]);
+  return true;
 }
 
 void Server::stop() {

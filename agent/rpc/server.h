@@ -1,6 +1,7 @@
 // The RPC listener: a TCP acceptor on the process's io_context and one Session per
-// connection, all on the event loop thread (no thread per connection). Idle connections
-// stay open as serf's do; the number of connections is capped.
+// connection, all on the event loop thread (no thread per connection). Unlike serf's,
+// connections have deadlines and, at the cap, the idlest one makes room for a new one
+// (connection_policy.h), so idle connections cannot lock clients out.
 #pragma once
 
 #include <boost/asio/io_context.hpp>
@@ -11,6 +12,7 @@
 #include <string>
 
 #include "agent/rpc/agent_api.h"
+#include "agent/rpc/connection_policy.h"
 #include "agent/rpc/log_source.h"
 #include "agent/rpc/session.h"
 
@@ -21,6 +23,7 @@ struct ServerOptions {
   std::string auth_key;                 // cluster_rpc_auth; "" = no authentication
   size_t max_connections = 128;
   SessionLimits limits;
+  ConnectionDeadlines deadlines;
 };
 
 class Connection;
@@ -43,12 +46,16 @@ class Server {
   size_t connections() const { return connections_.size(); }
   const SessionCounters& counters() const { return counters_; }
   uint64_t accepted() const { return accepted_; }
-  uint64_t rejected() const { return rejected_; }
+  uint64_t rejected() const { return rejected_; }  // at the cap with nothing to shed
+  uint64_t shed() const { return shed_; }          // closed to make room for a new one
+  uint64_t auth_timeouts() const { return auth_timeouts_; }
+  uint64_t idle_timeouts() const { return idle_timeouts_; }
 
  private:
   friend class Connection;
   void accept();
   void remove(const std::shared_ptr<Connection>& c);
+  bool shed_one();
 
   boost::asio::io_context& io_;
   AgentApi& api_;
@@ -60,6 +67,9 @@ class Server {
   SessionCounters counters_;
   uint64_t accepted_ = 0;
   uint64_t rejected_ = 0;
+  uint64_t shed_ = 0;
+  uint64_t auth_timeouts_ = 0;
+  uint64_t idle_timeouts_ = 0;
   bool stopped_ = false;
   std::shared_ptr<char> alive_ = std::make_shared<char>();
 };

@@ -4,6 +4,8 @@
 #include <cctype>
 
 #include "agent/rpc/frame.h"
+#include "common/log_limit.h"
+#include "common/token_compare.h"
 #include "common/logging.h"
 
 namespace kc::rpc {
@@ -56,6 +58,14 @@ Session::~Session() {
   drop_subscriptions();
 }
 
+bool Session::idle() const {
+  if (busy_ || pending_ || buffered() > 0 || !streams_.empty() || monitor_) return false;
+  auto now = std::chrono::steady_clock::now();
+  for (auto& [id, q] : queries_)
+    if (q.deadline > now) return false;
+  return true;
+}
+
 bool Session::accepting_input() const {
   return !closed_ && buffered() < limits_.max_buffered;
 }
@@ -100,7 +110,8 @@ void Session::finish(std::function<void()> after, bool linger) {
 
 void Session::protocol_error(const std::string& why) {
   ++counters_->protocol_errors;
-  logger()->error("closing client {}: {}", peer_, why);
+  static kc::log::RateLimit limit;
+  kc::log::limited(limit, *logger(), spdlog::level::err, "closing client {}: {}", peer_, why);
   finish();
 }
 
@@ -168,13 +179,17 @@ bool Session::step() {
     }
     if (!auth_key_.empty() && !authed_ && h.command != cmd::kAuth && h.command != cmd::kHandshake) {
       // serf answers without reading the body; whatever follows is taken as a header.
-      logger()->warn("Client sending commands before auth");
+      static kc::log::RateLimit limit;
+      kc::log::limited(limit, *logger(), spdlog::level::warn,
+                       "Client {} sending commands before auth", peer_);
       reply(h.seq, err::kAuthRequired);
       return true;
     }
     if (!proto::command_shape(h.command)) {
       reply(h.seq, err::kUnsupportedCommand);
-      logger()->error("Failed to evaluate request: command '{}' not recognized", h.command);
+      static kc::log::RateLimit limit;
+      kc::log::limited(limit, *logger(), spdlog::level::err,
+                       "Failed to evaluate request: command '{}' not recognized", h.command);
       ++counters_->protocol_errors;
       finish();
       return false;
@@ -242,13 +257,7 @@ void Session::dispatch(const proto::RequestHeader& h, const mp::Value& body) {
       reply(seq, "");
     }
   } else if (c == cmd::kAuth) {
-    auto req = proto::read_auth(body);
-    if (req.auth_key == auth_key_) {
-      authed_ = true;
-      reply(seq, "");
-    } else {
-      reply(seq, err::kInvalidAuthToken);
-    }
+    handle_auth(seq, proto::read_auth(body));
   } else if (c == cmd::kEvent) {
     auto req = proto::read_event(body);
     reply(seq, api_.user_event(req.name, req.payload, req.coalesce));
@@ -384,6 +393,27 @@ void Session::handle_stop(uint64_t seq, const proto::StopRequest& req) {
     streams_.erase(it);
   }
   reply(seq, "");  // serf always succeeds, even for an unknown sequence
+}
+
+void Session::handle_auth(uint64_t seq, const proto::AuthRequest& req) {
+  if (kc::same_token(req.auth_key, auth_key_)) {
+    authed_ = true;
+    reply(seq, "");
+    return;
+  }
+  // Serf answers at once and keeps the connection; we answer late and close, so guessing
+  // is slow, and every guess is counted.
+  ++counters_->auth_failures;
+  static kc::log::RateLimit limit;
+  kc::log::limited(limit, *logger(), spdlog::level::warn,
+                   "RPC client {} sent an invalid authentication token; closing it", peer_);
+  busy_ = true;  // nothing more is read from this client
+  std::weak_ptr<char> alive = alive_;
+  out_.after(limits_.auth_failure_delay, [this, alive, seq] {
+    if (alive.expired() || closed_) return;
+    reply(seq, err::kInvalidAuthToken);
+    finish();
+  });
 }
 
 void Session::handle_leave(uint64_t seq) {

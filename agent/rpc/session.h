@@ -43,6 +43,9 @@ class SessionOutput {
   virtual void finish_lingering(std::function<void()> after) { finish(std::move(after)); }
   // The session has room for more input again (reading may resume).
   virtual void input_space() {}
+  // Runs `fn` after `delay` (the socket owner uses a timer; by default it runs at once).
+  // Used to answer a wrong token slowly.
+  virtual void after(std::chrono::milliseconds /*delay*/, std::function<void()> fn) { fn(); }
 };
 
 struct SessionLimits {
@@ -50,6 +53,9 @@ struct SessionLimits {
   size_t max_buffered = 8u << 20;    // input held while a command is in progress
   size_t reply_backlog = 4u << 20;   // above this much unsent output, requests wait
   size_t stream_backlog = 1u << 20;  // above it, stream and monitor records are dropped
+  // A wrong token is answered after this delay, then the connection closes: guessing costs
+  // a connection and this long per attempt.
+  std::chrono::milliseconds auth_failure_delay{1000};
 };
 
 // Shared by all sessions of a server, for metrics.
@@ -57,6 +63,7 @@ struct SessionCounters {
   uint64_t requests = 0;
   uint64_t protocol_errors = 0;  // closed for undecodable input or a protocol violation
   uint64_t dropped_records = 0;  // stream/monitor records dropped for a slow reader
+  uint64_t auth_failures = 0;    // `auth` with a wrong token (each closes its connection)
 };
 
 class Session {
@@ -78,6 +85,11 @@ class Session {
   void close();
 
   bool closed() const { return closed_; }
+  // Handshake done and, with a token, `auth` accepted.
+  bool authenticated() const { return version_ != 0 && (auth_key_.empty() || authed_); }
+  // Nothing in progress: no command waiting for the agent, no partial request, no stream,
+  // monitor or query open. Such a connection may be closed when idle too long or shed.
+  bool idle() const;
   // Whether the owner should keep reading: not closed and the input buffer has room.
   bool accepting_input() const;
   size_t buffered() const { return in_.size() - off_; }
@@ -125,6 +137,7 @@ class Session {
   void handle_query(uint64_t seq, const proto::QueryRequest& req);
   void handle_respond(uint64_t seq, const proto::RespondRequest& req);
   void handle_leave(uint64_t seq);
+  void handle_auth(uint64_t seq, const proto::AuthRequest& req);
 
   void deliver_event(uint64_t seq, const Event& e);
   void deliver_log(const kc::log::Line& line);

@@ -5,6 +5,7 @@
 #include <boost/beast/http.hpp>
 #include <optional>
 
+#include "common/log_limit.h"
 #include "common/logging.h"
 
 namespace kc::http {
@@ -54,6 +55,10 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void start() { read_header(); }
 
+  // Waiting for the next request (idle keep-alive, or a header still arriving).
+  bool waiting_for_request() const { return waiting_for_request_ && !closed_; }
+  std::chrono::steady_clock::time_point waiting_since() const { return waiting_since_; }
+
   void close() {
     if (closed_) return;
     closed_ = true;
@@ -78,7 +83,9 @@ class Session : public std::enable_shared_from_this<Session> {
     parser_.emplace();
     parser_->header_limit(static_cast<uint32_t>(opts().header_limit));
     parser_->body_limit(opts().body_limit);
-    stream_.expires_after(opts().read_timeout);
+    waiting_for_request_ = true;
+    waiting_since_ = std::chrono::steady_clock::now();
+    stream_.expires_after(opts().request_header_timeout);
     bhttp::async_read_header(stream_, buffer_, *parser_,
                              [self = shared_from_this()](beast::error_code ec, size_t) {
                                self->on_read(ec, /*header_only=*/true);
@@ -94,6 +101,7 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void on_read(beast::error_code ec, bool header_only) {
+    waiting_for_request_ = false;
     if (closed_ || !server_alive()) return;
     if (ec) return read_failed(ec);
     if (header_only && !parser_->is_done()) {
@@ -184,7 +192,9 @@ class Session : public std::enable_shared_from_this<Session> {
     try {
       server_.handler_(current_, reply);
     } catch (const std::exception& e) {
-      kc::log::get("http")->error("{} {}: {}", current_.method, current_.path, e.what());
+      static kc::log::RateLimit limit;
+      kc::log::limited(limit, *kc::log::get("http"), spdlog::level::err, "{} {}: {}",
+                       current_.method, current_.path, e.what());
       reply(message_response(500, "An unexpected error occurred"));
     }
   }
@@ -233,6 +243,8 @@ class Session : public std::enable_shared_from_this<Session> {
   Request current_;
   std::chrono::steady_clock::time_point started_;
   uint64_t request_id_ = 0;
+  std::chrono::steady_clock::time_point waiting_since_;
+  bool waiting_for_request_ = false;
   bool waiting_reply_ = false;
   bool keep_alive_ = false;
   bool closed_ = false;
@@ -272,10 +284,12 @@ void Server::accept() {
     if (ec) {
       if (ec == asio::error::operation_aborted) return;
       // Out of descriptors and the like: log and keep accepting rather than dying.
-      kc::log::get("http")->warn("accept failed: {}", ec.message());
+      static kc::log::RateLimit limit;
+      kc::log::limited(limit, *kc::log::get("http"), spdlog::level::warn, "accept failed: {}",
+                       ec.message());
       return accept();
     }
-    if (sessions_.size() >= options_.max_connections) {
+    if (sessions_.size() >= options_.max_connections && !shed_oldest_idle()) {
       ++counters_.rejected;
       boost::system::error_code ignored;
       socket.close(ignored);
@@ -287,6 +301,18 @@ void Server::accept() {
     s->start();
     accept();
   });
+}
+
+bool Server::shed_oldest_idle() {
+  std::shared_ptr<Session> oldest;
+  for (auto& s : sessions_)
+    if (s->waiting_for_request() && (!oldest || s->waiting_since() < oldest->waiting_since()))
+      oldest = s;
+  if (!oldest) return false;
+  ++counters_.shed;
+  oldest->close();
+  sessions_.erase(oldest);
+  return true;
 }
 
 void Server::stop() {

@@ -132,6 +132,8 @@ def builtin_types():
                      namespaced=False),
         ResourceType("policy", "v1", "PodDisruptionBudget", "poddisruptionbudgets", short_names=["pdb"],
                      subresources=["status"], generation=True),
+        ResourceType("networking.k8s.io", "v1", "NetworkPolicy", "networkpolicies", short_names=["netpol"],
+                     generation=True),
         ResourceType("discovery.k8s.io", "v1", "EndpointSlice", "endpointslices"),
     ]
     return core + apps + other

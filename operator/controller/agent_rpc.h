@@ -36,6 +36,8 @@ class AgentRpc {
   // `addr` is "ip:port" of an agent's RPC.
   void members(const std::string& addr, MembersDone done);
   void force_leave_prune(const std::string& addr, const std::string& node, Done done);
+  // The token, also the credential of the agents' HTTP API.
+  const std::string& auth_key() const { return options_.auth_key; }
 
  private:
   boost::asio::io_context& io_;

@@ -231,7 +231,7 @@ void Controller::refresh_incarnations(const std::string& rpc_addr) {
   auto http_addr = agent_http_addr(rpc_addr);
   if (!http_addr) return;
   incarnations_in_flight_ = true;
-  fetch_incarnations(io_, *http_addr,
+  fetch_incarnations(io_, *http_addr, rpc_.auth_key(),
                      token_.wrap([this](std::optional<std::map<std::string, uint64_t>> got) {
                        incarnations_in_flight_ = false;
                        if (!got) return;

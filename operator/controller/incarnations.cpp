@@ -20,6 +20,7 @@ std::optional<std::map<std::string, uint64_t>> parse_incarnations(const std::str
 }
 
 void fetch_incarnations(boost::asio::io_context& io, const std::string& addr,
+                        const std::string& token,
                         std::function<void(std::optional<std::map<std::string, uint64_t>>)> done) {
   std::string error;
   auto url = http::Url::parse("http://" + addr, &error);
@@ -29,6 +30,7 @@ void fetch_incarnations(boost::asio::io_context& io, const std::string& addr,
   }
   http::ClientRequest req;
   req.target = "/v1/members";
+  if (!token.empty()) req.headers["Authorization"] = "Bearer " + token;
   req.timeout = std::chrono::seconds(2);
   http::async_request(io, *url, req,
                       [addr, done](const std::string& error, http::ClientResponse r) {

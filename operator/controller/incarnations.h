@@ -17,9 +17,11 @@ namespace kc::controller {
 // the body is not such a reply.
 std::optional<std::map<std::string, uint64_t>> parse_incarnations(const std::string& body);
 
-// GET http://`addr`/v1/members (`addr` is "ip:port"); `done` runs on `io` with the result, or
-// nullopt and a log line at debug level.
+// GET http://`addr`/v1/members (`addr` is "ip:port") with `token` (the agents' RPC token,
+// their HTTP API's credential) as a bearer token when not empty; `done` runs on `io` with
+// the result, or nullopt and a log line at debug level.
 void fetch_incarnations(boost::asio::io_context& io, const std::string& addr,
+                        const std::string& token,
                         std::function<void(std::optional<std::map<std::string, uint64_t>>)> done);
 
 }  // namespace kc::controller

@@ -192,14 +192,44 @@ class ChartValuesTest(unittest.TestCase):
         objs = self.objs({"metrics": {"monitors": {"interval": "15s", "labels": {"release": "prom"}}}},
                          api_versions=h.MONITORING_API)
         pm, sm = h.find(objs, "PodMonitor"), h.find(objs, "ServiceMonitor")
-        self.assertEqual(pm["spec"]["podMetricsEndpoints"], [{"port": "http", "path": "/metrics", "scheme": "http",
+        self.assertEqual(pm["spec"]["podMetricsEndpoints"], [{"port": "probe", "path": "/metrics", "scheme": "http",
                                                                "interval": "15s"}])
         self.assertEqual(sm["metadata"]["labels"]["release"], "prom")
         # the monitors point at what exists: the agent container port and the operator Service port
         ports = {p["name"]: p["containerPort"] for p in self.agent(objs)["ports"]}
-        self.assertEqual(ports["http"], 8946)
+        self.assertEqual(ports["probe"], 8947)
         svc = h.find(objs, "Service", "kong-cluster-operator-metrics")
         self.assertEqual(sm["spec"]["endpoints"][0]["port"], svc["spec"]["ports"][0]["name"])
+
+    def test_network_policy(self):
+        objs = self.objs()
+        np = h.find(objs, "NetworkPolicy", "kong-cluster-agent")
+        sel = {"app.kubernetes.io/name": "kong-cluster", "app.kubernetes.io/instance": "kong-cluster"}
+        self.assertEqual(np["spec"]["podSelector"]["matchLabels"], dict(sel, **{"app.kubernetes.io/component": "agent"}))
+        self.assertEqual(np["spec"]["policyTypes"], ["Ingress"])
+        gossip, api, probe = np["spec"]["ingress"]
+        self.assertEqual(gossip["from"], [{"podSelector": {"matchLabels": dict(sel, **{"app.kubernetes.io/component": "agent"})}}])
+        self.assertEqual(gossip["ports"], [{"port": "gossip-tcp", "protocol": "TCP"}, {"port": "gossip-udp", "protocol": "UDP"}])
+        self.assertEqual(api["from"], [{"podSelector": {"matchLabels": dict(sel, **{"app.kubernetes.io/component": "operator"})}}])
+        self.assertEqual(api["ports"], [{"port": "rpc", "protocol": "TCP"}, {"port": "http", "protocol": "TCP"}])
+        self.assertEqual(probe, {"ports": [{"port": "probe", "protocol": "TCP"}]})
+        # every port the policy names is a port of the agent container
+        names = {p["name"] for p in self.agent(objs)["ports"]}
+        for rule in np["spec"]["ingress"]:
+            for p in rule["ports"]:
+                self.assertIn(p["port"], names)
+        # extra peers are added; without an operator or apiFrom nothing reaches RPC and HTTP
+        peer = {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "kong"}}}
+        objs = self.objs({"agent": {"networkPolicy": {"apiFrom": [peer], "probeFrom": [peer], "gossipFrom": [peer]}}})
+        gossip, api, probe = h.find(objs, "NetworkPolicy", "kong-cluster-agent")["spec"]["ingress"]
+        self.assertEqual(gossip["from"][1], peer)
+        self.assertEqual(api["from"][1], peer)
+        self.assertEqual(probe["from"], [peer])
+        objs = self.objs({"operator": {"enabled": False}})
+        api = h.find(objs, "NetworkPolicy", "kong-cluster-agent")["spec"]["ingress"][1]
+        self.assertEqual(api["from"], [{"podSelector": {"matchLabels": dict(sel, **{"app.kubernetes.io/component": "nothing"})}}])
+        self.assertFalse([o for o in self.objs({"agent": {"networkPolicy": {"enabled": False}}})
+                          if o["kind"] == "NetworkPolicy"])
 
     def test_agent_daemonset_defaults(self):
         objs = self.objs()
@@ -208,7 +238,8 @@ class ChartValuesTest(unittest.TestCase):
         c = self.agent(objs)
         self.assertEqual([x["name"] for x in spec["containers"]], ["agent"])
         self.assertEqual(c["args"], ["agent", "--bind=0.0.0.0:7946", "--rpc-addr=0.0.0.0:7373",
-                                     "--http-addr=0.0.0.0:8946", "--advertise-mode=pod"])
+                                     "--http-addr=0.0.0.0:8946", "--advertise-mode=pod",
+                                     "--probe-addr=0.0.0.0:8947"])
         e = h.env(c)
         self.assertEqual({k: e[k] for k in ("POD_NAME", "POD_NAMESPACE", "POD_UID", "POD_IP", "HOST_IP", "NODE_NAME")},
                          {"POD_NAME": ("field", "metadata.name"), "POD_NAMESPACE": ("field", "metadata.namespace"),
@@ -222,9 +253,11 @@ class ChartValuesTest(unittest.TestCase):
         self.assertGreater(spec["terminationGracePeriodSeconds"], int(e["KONG_CLUSTER_LEAVE_TIMEOUT"]))
         self.assertEqual([(p["name"], p["containerPort"], p["protocol"], p.get("hostPort")) for p in c["ports"]],
                          [("gossip-tcp", 7946, "TCP", None), ("gossip-udp", 7946, "UDP", None),
-                          ("rpc", 7373, "TCP", None), ("http", 8946, "TCP", None)])
-        self.assertEqual(c["readinessProbe"]["httpGet"], {"path": "/readyz", "port": "http"})
-        self.assertEqual(c["livenessProbe"]["httpGet"], {"path": "/healthz", "port": "http"})
+                          ("rpc", 7373, "TCP", None), ("http", 8946, "TCP", None),
+                          ("probe", 8947, "TCP", None)])
+        # Probes on their own listener: API connections cannot starve them.
+        self.assertEqual(c["readinessProbe"]["httpGet"], {"path": "/readyz", "port": "probe"})
+        self.assertEqual(c["livenessProbe"]["httpGet"], {"path": "/healthz", "port": "probe"})
         self.assertTrue(spec["securityContext"]["runAsNonRoot"])
         self.assertEqual(spec["serviceAccountName"], "kong-cluster-agent")
         for o in objs:  # app.kubernetes.io/* on every object
@@ -236,7 +269,7 @@ class ChartValuesTest(unittest.TestCase):
     def test_host_port_and_advertise_modes(self):
         objs = self.objs({"agent": {"hostPort": {"enabled": True}, "advertiseMode": "node-external"}})
         c = self.agent(objs)
-        self.assertEqual([p.get("hostPort") for p in c["ports"]], [7946, 7946, None, None])
+        self.assertEqual([p.get("hostPort") for p in c["ports"]], [7946, 7946, None, None, None])
         self.assertIn("--advertise-mode=node-external", c["args"])
         with self.assertRaisesRegex(helmlite.Fail, "advertiseMode host needs"):
             self.objs({"agent": {"advertiseMode": "host"}})

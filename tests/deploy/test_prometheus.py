@@ -12,7 +12,7 @@ The scrape jobs come from the PodMonitor and ServiceMonitor in manifests/overlay
 (test_chart.py keeps them equal to the chart's templates/monitors.yaml). Debian's prometheus is
 built without Kubernetes service discovery, so this test does what the Prometheus Operator and
 kubernetes_sd would do, against kube-sim's API: the PodMonitor's namespaceSelector and label
-selector pick the pods (Running ones), its endpoint's port *name* (`http`) is looked up among each
+selector pick the pods (Running ones), its endpoint's port *name* (`probe`) is looked up among each
 pod's container ports, and the target is podIP:containerPort with the endpoint's path and scheme;
 the ServiceMonitor's selector picks the Service, the Endpoints of that Service give the addresses
 and the port named like the endpoint's port (`metrics`). Job names, `job` (from jobLabel),
@@ -224,7 +224,7 @@ class PrometheusScrapeTest(unittest.TestCase):
         with open(MONITORS) as f:
             mons = {o["kind"]: o for o in yaml.safe_load_all(f) if o}
         pm, sm = mons["PodMonitor"], mons["ServiceMonitor"]
-        self.assertEqual([(e["port"], e["path"]) for e in pm["spec"]["podMetricsEndpoints"]], [("http", "/metrics")])
+        self.assertEqual([(e["port"], e["path"]) for e in pm["spec"]["podMetricsEndpoints"]], [("probe", "/metrics")])
         self.assertEqual([(e["port"], e["path"]) for e in sm["spec"]["endpoints"]], [("metrics", "/metrics")])
         self.assertEqual(pm["spec"]["namespaceSelector"]["matchNames"], [state["namespace"]])
 
@@ -234,8 +234,8 @@ class PrometheusScrapeTest(unittest.TestCase):
             j["scrape_interval"] = "1s"
             j["scrape_timeout"] = "1s"
         pod_targets = {t["labels"]["pod"]: t["targets"][0] for t in jobs[0]["static_configs"]}
-        self.assertEqual(pod_targets, {n: "%s:%d" % (a["ip"], a["ports"]["http"]) for n, a in agents.items()},
-                         "the PodMonitor must select every agent pod's `http` port")
+        self.assertEqual(pod_targets, {n: "%s:%d" % (a["ip"], a["ports"]["probe"]) for n, a in agents.items()},
+                         "the PodMonitor must select every agent pod's `probe` port")
         svc_targets = {t["labels"]["pod"]: t["targets"][0] for t in jobs[1]["static_configs"]}
         self.assertEqual(svc_targets, {n: "%s:%d" % (o["ip"], o["ports"]["metrics"]) for n, o in operators.items()},
                          "the ServiceMonitor must select both operator replicas' `metrics` port")
@@ -289,7 +289,7 @@ class PrometheusScrapeTest(unittest.TestCase):
         for k in alive:
             labels = dict(k)
             self.assertEqual((labels["job"], labels["namespace"], labels["app_kubernetes_io_component"],
-                              labels["endpoint"]), ("kong-cluster", state["namespace"], "agent", "http"))
+                              labels["endpoint"]), ("kong-cluster", state["namespace"], "agent", "probe"))
         failed = self.query('kong_cluster_members{status="failed"}')
         self.assertEqual(sorted(failed.values()), [0.0] * n)
         self.assertEqual(self.query("count(kong_cluster_build_info == 1)"), {(): float(n)})

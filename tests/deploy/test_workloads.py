@@ -180,7 +180,7 @@ class WorkloadsTest(unittest.TestCase):
                    what="the agent's readiness probe")
         self.assertIsNone(pod.proc.poll(), "the agent exited:\n" + pod.output())
         self.assertEqual(pod.probe("livenessProbe")[0], 200)
-        status, body = http_get("http://127.0.0.1:%d/metrics" % pod.ports["http"])
+        status, body = http_get("http://127.0.0.1:%d/metrics" % pod.ports["probe"])
         self.assertEqual(status, 200)
         self.assertRegex(body, r'kong_cluster_members\{status="alive"\} 1')
         # the member carries the downward-API tags and the pod name

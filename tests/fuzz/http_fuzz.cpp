@@ -36,13 +36,21 @@ struct World {
     kc::log::set_level("err");
     kc::agent_http::ClusterRoutesOptions options;
     options.incarnation = [](const std::string&) { return std::optional<uint32_t>(3); };
+    options.access.token = "fuzz";
     kc::agent_http::add_cluster_routes(router, agent, options);
     kc::http::ServerOptions so;
     so.read_timeout = std::chrono::milliseconds(500);  // a half request must not stall a run
+    so.request_header_timeout = std::chrono::milliseconds(500);
     so.handler_timeout = std::chrono::milliseconds(500);
     server = std::make_unique<kc::http::Server>(
         io, so,
-        [this](kc::http::Request& req, kc::http::Reply reply) { router.dispatch(req, reply); });
+        [this](kc::http::Request& req, kc::http::Reply reply) {
+          // Most inputs carry the token, so the routes behind it are fuzzed too; those with
+          // "notoken" in the target exercise the refusal.
+          if (req.target.find("notoken") == std::string::npos)
+            req.headers["authorization"] = "Bearer fuzz";
+          router.dispatch(req, reply);
+        });
     server->start();
     endpoint = server->local_endpoint();
   }

@@ -155,3 +155,21 @@ TEST(Advertise, KubernetesTagsFromDownwardApi) {
   unsetenv("POD_UID");
   unsetenv("NODE_NAME");
 }
+
+TEST(AgentConfig, ListenerAndHandlerEnvironmentKeys) {
+  auto c = agent_config_from(fresh());
+  EXPECT_EQ(c.probe_addr, "");
+  EXPECT_FALSE(c.http_unauthenticated);
+  EXPECT_TRUE(c.handler_env.empty());
+  auto s = fresh();
+  s.set("cluster_probe_listen", "0.0.0.0:8947", "test");
+  s.set("cluster_http_unauthenticated", "on", "test");
+  s.set("cluster_handler_env", "POD_NAME, APP_*", "test");
+  c = agent_config_from(s);
+  EXPECT_EQ(c.probe_addr, "0.0.0.0:8947");
+  EXPECT_TRUE(c.http_unauthenticated);
+  EXPECT_EQ(c.handler_env, (std::vector<std::string>{"POD_NAME", "APP_*"}));
+  auto bad = fresh();
+  EXPECT_NE(error_of([&] { bad.set("cluster_probe_listen", "nowhere", "test"); }), "");
+  EXPECT_NE(error_of([&] { bad.set("cluster_http_unauthenticated", "maybe", "test"); }), "");
+}

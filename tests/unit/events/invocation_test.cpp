@@ -84,3 +84,20 @@ TEST(Invocation, Ipv6MemberAddressHasNoPort) {
   serf::MemberEvent e{serf::EventType::MemberFailed, {test::make_member("n", v6, 7946)}};
   EXPECT_EQ(member_event_input(e), "n\t::1\t\t\n");
 }
+
+TEST(Invocation, HandlerEnvironmentKeepsBasicsAndNamedVariablesOnly) {
+  std::vector<std::string> env = {"PATH=/usr/bin",
+                                  "HOME=/home/kong",
+                                  "LC_ALL=C.UTF-8",
+                                  "KONG_CLUSTER_RPC_AUTH=t",
+                                  "KONG_CLUSTER_ENCRYPT_KEY=k",
+                                  "KONG_PG_PASSWORD=p",
+                                  "POD_NAME=kong-1",
+                                  "APP_MODE=x",
+                                  "APP_REGION=y",
+                                  "APPX=z",
+                                  "PATHX=no"};
+  auto out = kc::events::handler_environment(env, {"POD_NAME", "APP_*"});
+  EXPECT_EQ(out, (std::vector<std::string>{"PATH=/usr/bin", "HOME=/home/kong", "LC_ALL=C.UTF-8",
+                                           "POD_NAME=kong-1", "APP_MODE=x", "APP_REGION=y"}));
+}

@@ -168,3 +168,33 @@ TEST(ScriptHandlers, StopKillsAndDrops) {
   h.dispatch(test::user_event("x", ""));  // ignored after stop
   EXPECT_EQ(h.stats().queued, 0u);
 }
+
+TEST(ScriptHandlers, SecretsInTheAgentsEnvironmentDoNotReachHandlers) {
+  test::TempDir dir;
+  boost::asio::io_context io;
+  ::setenv("KONG_CLUSTER_RPC_AUTH", "rpc-token-secret", 1);
+  ::setenv("KONG_CLUSTER_ENCRYPT_KEY", "gossip-key-secret", 1);
+  ::setenv("KONG_PG_PASSWORD", "pg-password-secret", 1);
+  ::setenv("KC_TEST_NAMED", "named-value", 1);
+  ::setenv("KC_TEST_PREFIX_A", "prefix-value", 1);
+  HandlerOptions o;
+  o.env_allow = {"KC_TEST_NAMED", "KC_TEST_PREFIX_*"};
+  auto out = dir.path() + "/env";
+  ScriptHandlers h(io, specs({"user=env > " + out}),
+                   [] { return test::make_member("self", {127, 0, 0, 1}, 7946); }, o);
+  ::unsetenv("KONG_CLUSTER_RPC_AUTH");
+  ::unsetenv("KONG_CLUSTER_ENCRYPT_KEY");
+  ::unsetenv("KONG_PG_PASSWORD");
+  ::unsetenv("KC_TEST_NAMED");
+  ::unsetenv("KC_TEST_PREFIX_A");
+  h.dispatch(test::user_event("deploy", "x"));
+  ASSERT_TRUE(test::run_until(io, [&] { return h.stats().runs == 1; }));
+  auto env = slurp(out);
+  for (const char* secret : {"rpc-token-secret", "gossip-key-secret", "pg-password-secret"})
+    EXPECT_EQ(env.find(secret), std::string::npos) << secret << " in\n" << env;
+  EXPECT_NE(env.find("KC_TEST_NAMED=named-value\n"), std::string::npos) << env;
+  EXPECT_NE(env.find("KC_TEST_PREFIX_A=prefix-value\n"), std::string::npos) << env;
+  EXPECT_NE(env.find("\nPATH="), std::string::npos) << env;
+  EXPECT_NE(env.find("SERF_EVENT=user\n"), std::string::npos) << env;
+  EXPECT_NE(env.find("SERF_USER_EVENT=deploy\n"), std::string::npos) << env;
+}

@@ -1,11 +1,13 @@
 // Kong's /cluster endpoints over a scripted AgentApi: the JSON shapes, status codes and
 // messages of kong/api/routes/cluster.lua and kong/api/init.lua, input validation, and our
-// /v1/members, /healthz and /readyz.
+// /v1/members, /healthz and /readyz; the membership routes behind the token, never for a
+// browser, and a join that reveals nothing about the address it tried.
 #include "agent/http/cluster_routes.h"
 
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
+#include <set>
 
 using namespace kc;
 using json = nlohmann::json;
@@ -78,12 +80,19 @@ class ClusterRoutes : public ::testing::Test {
       if (name == "node-a_0.0.0.0:7946_0123") return 7;
       return std::nullopt;
     };
+    o.access.token = kToken;
     agent_http::add_cluster_routes(router_, api_, o);
   }
 
+  static constexpr const char* kToken = "t0ken-for-the-api";
+
+  // With the bearer token unless `headers` says otherwise.
   http::Response call(const std::string& method, const std::string& target,
-                      const std::string& content_type = "", const std::string& body = "") {
+                      const std::string& content_type = "", const std::string& body = "",
+                      std::map<std::string, std::string> headers = {
+                          {"authorization", std::string("Bearer ") + kToken}}) {
     http::Request req;
+    req.headers = std::move(headers);
     req.method = method;
     req.target = target;
     auto q = target.find('?');
@@ -162,7 +171,94 @@ TEST_F(ClusterRoutes, PostErrorsMatchKong) {
   r = call("POST", "/cluster", "application/x-www-form-urlencoded", "address=10.9.9.9:7946");
   EXPECT_EQ(r.status, 400u);
   EXPECT_EQ(json::parse(r.body)["message"],
-            "Error joining the cluster: Failed to join 10.9.9.9:7946: Connection refused");
+            "Error joining the cluster: no node could be contacted");
+}
+
+TEST_F(ClusterRoutes, FailedJoinsLookAlikeWhateverListensThere) {
+  // Refused, timed out, or something that is not a member: the caller cannot tell.
+  std::set<std::string> bodies;
+  for (const std::string& why : {"Failed to join 10.9.9.9:22: EOF",
+                                 "Failed to join 10.9.9.9:7946: i/o timeout",
+                                 "Failed to join 10.9.9.9:1: Connection refused", ""}) {
+    api_.join_error = why;
+    api_.join_result = 0;
+    auto r = call("POST", "/cluster", "application/x-www-form-urlencoded", "address=10.9.9.9");
+    EXPECT_EQ(r.status, 400u);
+    bodies.insert(r.body);
+  }
+  EXPECT_EQ(bodies.size(), 1u);
+}
+
+TEST_F(ClusterRoutes, MembershipRoutesNeedTheToken) {
+  const std::vector<std::pair<std::string, std::string>> routes = {
+      {"GET", "/cluster"},           {"POST", "/cluster?address=10.0.0.9"},
+      {"DELETE", "/cluster?name=node-b"}, {"DELETE", "/cluster/nodes/node-b?prune=true"},
+      {"GET", "/v1/members"},        {"GET", "/cluster/members"}};
+  const std::vector<std::map<std::string, std::string>> wrong = {
+      {},
+      {{"authorization", "Bearer wrong"}},
+      {{"authorization", std::string("Basic ") + kToken}},
+      {{"authorization", std::string("Bearer ") + kToken + "x"}},
+      {{"authorization", "Bearer "}}};
+  for (auto& [method, target] : routes) {
+    for (auto& headers : wrong) {
+      auto r = call(method, target, "", "", headers);
+      EXPECT_EQ(r.status, 401u) << method << " " << target;
+      EXPECT_EQ(json::parse(r.body)["message"], "Unauthorized");
+    }
+  }
+  EXPECT_TRUE(api_.joined.empty());
+  EXPECT_TRUE(api_.forced.empty());
+  // The scheme is case-insensitive, as RFC 7235 says.
+  EXPECT_EQ(call("GET", "/cluster", "", "", {{"authorization", std::string("bearer ") + kToken}})
+                .status,
+            200u);
+  // Probes stay open.
+  EXPECT_EQ(call("GET", "/healthz", "", "", {}).status, 200u);
+  EXPECT_EQ(call("GET", "/readyz", "", "", {}).status, 200u);
+}
+
+TEST_F(ClusterRoutes, BrowserRequestsAreRefusedEvenWithTheToken) {
+  auto with = [](std::map<std::string, std::string> h) {
+    h["authorization"] = std::string("Bearer ") + kToken;
+    return h;
+  };
+  auto r = call("POST", "/cluster", "application/x-www-form-urlencoded", "address=10.0.0.9", with({{"origin", "https://evil.example"}}));
+  EXPECT_EQ(r.status, 403u);
+  EXPECT_EQ(call("DELETE", "/cluster?name=node-b", "", "", with({{"sec-fetch-site", "cross-site"}})).status, 403u);
+  EXPECT_EQ(call("GET", "/v1/members", "", "", with({{"sec-fetch-site", "same-site"}})).status, 403u);
+  EXPECT_EQ(call("GET", "/v1/members", "", "", with({{"origin", "null"}})).status, 403u);
+  EXPECT_TRUE(api_.joined.empty());
+  EXPECT_TRUE(api_.forced.empty());
+  // Typed into the address bar (no page involved): served, and never with CORS headers.
+  r = call("GET", "/v1/members", "", "", with({{"sec-fetch-site", "none"}}));
+  EXPECT_EQ(r.status, 200u);
+  for (auto& [k, v] : r.headers) EXPECT_EQ(k.find("Access-Control"), std::string::npos) << k;
+}
+
+TEST(ClusterRoutesWithoutToken, ServedOnlyWhereTheUserSaid) {
+  FakeApi api;
+  api.list = {member("node-a", {10, 0, 0, 1}, 7946, "alive")};
+  auto call = [&](bool serve, const std::string& host) {
+    http::Router router;
+    agent_http::ClusterRoutesOptions o;
+    o.access.serve_without_token = serve;
+    agent_http::add_cluster_routes(router, api, o);
+    http::Request req;
+    req.method = "GET";
+    req.target = req.path = "/v1/members";
+    req.headers["host"] = host;
+    unsigned status = 0;
+    router.dispatch(req, [&](http::Response r) { status = r.status; });
+    return status;
+  };
+  EXPECT_EQ(call(false, "127.0.0.1:8946"), 403u);
+  EXPECT_EQ(call(true, "127.0.0.1:8946"), 200u);
+  EXPECT_EQ(call(true, "localhost:8946"), 200u);
+  EXPECT_EQ(call(true, "[::1]:8946"), 200u);
+  // A name that is not localhost: a DNS-rebinding page's host.
+  EXPECT_EQ(call(true, "rebind.evil.example:8946"), 403u);
+  EXPECT_EQ(call(true, ""), 403u);
 }
 
 TEST_F(ClusterRoutes, PostRefusesWhatIsNotAnAddress) {

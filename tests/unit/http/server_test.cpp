@@ -1,6 +1,6 @@
 // The Beast server over loopback: keep-alive and pipelining, limits and malformed input
 // (each a clear 4xx, never a crash), 100-continue, late replies, handler and read timeouts,
-// the connection cap, stop with a reply pending, and a clear error for a port in use.
+// the idle deadline and shedding at the connection cap, stop with a reply pending, and a clear error for a port in use.
 #include "common/http/server.h"
 
 #include <gtest/gtest.h>
@@ -56,6 +56,14 @@ class ServerTest : public ::testing::Test {
   }
   ServerCounters counters() {
     return loop_.run([&] { return server_->counters(); });
+  }
+  // Sends `bytes`; the server must hang up within a few seconds, say nothing and count one
+  // timeout.
+  void expect_hang_up_without_reply(const std::string& bytes) {
+    auto started = std::chrono::steady_clock::now();
+    EXPECT_EQ(raw_exchange(port_, bytes, 10s), "");
+    EXPECT_LT(std::chrono::steady_clock::now() - started, 5s);
+    EXPECT_EQ(counters().timeouts, 1u);
   }
 
   LoopThread loop_;
@@ -162,31 +170,90 @@ TEST_F(ServerTest, HandlerThatNeverAnswersGets503) {
   EXPECT_EQ(get(base_, "/hello").response.status, 200u);
 }
 
-TEST_F(ServerTest, SlowClientIsCutOffByReadTimeout) {
+TEST_F(ServerTest, SlowHeaderIsCutOffByRequestHeaderTimeout) {
+  ServerOptions o;
+  o.request_header_timeout = 300ms;
+  start(o);
+  expect_hang_up_without_reply("GET /hello HTTP/1.1\r\nHost:");
+}
+
+TEST_F(ServerTest, SlowBodyIsCutOffByReadTimeout) {
   ServerOptions o;
   o.read_timeout = 300ms;
   start(o);
-  auto started = std::chrono::steady_clock::now();
-  auto out = raw_exchange(port_, "GET /hello HTTP/1.1\r\nHost:", 10s);
-  EXPECT_EQ(out, "");
-  EXPECT_LT(std::chrono::steady_clock::now() - started, 5s);
-  EXPECT_EQ(counters().timeouts, 1u);
+  expect_hang_up_without_reply("POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nab");
 }
 
-TEST_F(ServerTest, ConnectionCapClosesExtraConnections) {
+TEST_F(ServerTest, SilentConnectionIsClosedAfterRequestHeaderTimeout) {
   ServerOptions o;
-  o.max_connections = 1;
+  o.request_header_timeout = 300ms;
   start(o);
   boost::asio::io_context io;
   boost::asio::ip::tcp::socket idle(io);
   idle.connect({boost::asio::ip::make_address("127.0.0.1"), port_});
   ASSERT_TRUE(wait_until([&] { return loop_.run([&] { return server_->connections(); }) == 1; }));
+  ASSERT_TRUE(wait_until([&] { return loop_.run([&] { return server_->connections(); }) == 0; }, 5s));
+  EXPECT_EQ(counters().timeouts, 1u);
+}
+
+TEST_F(ServerTest, IdleKeepAliveConnectionIsClosedAfterRequestHeaderTimeout) {
+  ServerOptions o;
+  o.request_header_timeout = 300ms;
+  start(o);
+  auto started = std::chrono::steady_clock::now();
+  // One complete request, then nothing: the answer comes, then the server hangs up.
+  auto out = raw_exchange(port_, "GET /hello HTTP/1.1\r\nHost: x\r\n\r\n", 10s);
+  EXPECT_NE(out.find("200 OK"), std::string::npos);
+  EXPECT_LT(std::chrono::steady_clock::now() - started, 5s);
+}
+
+TEST_F(ServerTest, AtTheCapTheOldestIdleConnectionIsShed) {
+  ServerOptions o;
+  o.max_connections = 3;
+  start(o);
+  boost::asio::io_context io;
+  std::vector<std::unique_ptr<boost::asio::ip::tcp::socket>> idle;
+  for (int i = 0; i < 3; ++i) {
+    idle.push_back(std::make_unique<boost::asio::ip::tcp::socket>(io));
+    idle.back()->connect({boost::asio::ip::make_address("127.0.0.1"), port_});
+    ASSERT_TRUE(wait_until(
+        [&] { return loop_.run([&] { return server_->connections(); }) == size_t(i + 1); }));
+  }
+  // A real client still gets through, twice: each time the longest-waiting idle one goes.
+  EXPECT_EQ(get(base_, "/hello").response.status, 200u);
+  EXPECT_EQ(get(base_, "/hello").response.status, 200u);
+  EXPECT_EQ(counters().shed, 2u);
+  EXPECT_EQ(counters().rejected, 0u);
+  // The first two idle connections were the ones closed: a read sees EOF at once.
+  for (int i = 0; i < 3; ++i) {
+    idle[i]->non_blocking(true);
+    std::array<char, 1> b;
+    boost::system::error_code ec;
+    bool closed = false;
+    ASSERT_TRUE(wait_until([&] {
+      idle[i]->read_some(boost::asio::buffer(b), ec);
+      closed = ec == boost::asio::error::eof || ec == boost::asio::error::connection_reset;
+      return closed || i == 2;
+    }));
+    EXPECT_EQ(closed, i < 2) << i;
+  }
+}
+
+TEST_F(ServerTest, AtTheCapBusyConnectionsAreNotShed) {
+  ServerOptions o;
+  o.max_connections = 1;
+  start(o);
+  std::thread busy([&] { get(base_, "/never"); });
+  ASSERT_TRUE(wait_until([&] { return loop_.run([&] { return bool(parked_); }); }));
   auto r = get(base_, "/hello");
   EXPECT_NE(r.error, "");
   EXPECT_EQ(counters().rejected, 1u);
-  idle.close();
-  ASSERT_TRUE(wait_until([&] { return loop_.run([&] { return server_->connections(); }) == 0; }));
-  EXPECT_EQ(get(base_, "/hello").response.status, 200u);
+  EXPECT_EQ(counters().shed, 0u);
+  loop_.run([&] {
+    parked_(text_response(200, "done"));
+    return 0;
+  });
+  busy.join();
 }
 
 TEST_F(ServerTest, StopWithPendingReplyClosesCleanly) {

@@ -198,13 +198,15 @@ struct Transcript {
 // The server on 127.0.0.1:<free port> with the fake agent and the process log.
 struct ServerHarness {
   explicit ServerHarness(std::string auth = "", size_t max_connections = 128,
-                         kc::rpc::SessionLimits limits = {})
+                         kc::rpc::SessionLimits limits = {},
+                         kc::rpc::ConnectionDeadlines deadlines = {})
       : agent(loop.io), logs(kc::rpc::make_process_log_source(loop.io)) {
     kc::rpc::ServerOptions o;
     o.bind = "127.0.0.1:0";
     o.auth_key = std::move(auth);
     o.max_connections = max_connections;
     o.limits = limits;
+    o.deadlines = deadlines;
     server = std::make_unique<kc::rpc::Server>(loop.io, agent, logs.get(), o);
     loop.on_loop([&] { server->start(); });
     port = loop.on_loop([&] { return server->local_endpoint().port(); });

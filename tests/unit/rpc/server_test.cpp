@@ -1,7 +1,9 @@
 // The Asio server over loopback: bad input closes only the offending connection, limits
-// hold, idle connections stay, the server keeps serving everyone else.
+// hold, deadlines close silent and idle connections, the idlest makes room at the cap, a
+// wrong token is slow and closes, the server keeps serving everyone else.
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <random>
 
 #include "support/wait.h"
@@ -118,23 +120,116 @@ TEST(Server, IdleConnectionsStayOpen) {
   EXPECT_TRUE(c.read_object());
 }
 
-TEST(Server, ConnectionLimit) {
+TEST(Server, AtTheCapTheIdlestConnectionMakesRoom) {
   ServerHarness h("", 2);
-  auto a = std::make_unique<RawConn>(h.port);
+  RawConn a(h.port);
+  a.send(handshake(1));
+  ASSERT_TRUE(a.read_object());
   RawConn b(h.port);
-  a->send(handshake(1));
   b.send(handshake(1));
-  ASSERT_TRUE(a->read_object());
   ASSERT_TRUE(b.read_object());
-  {
-    RawConn c(h.port);
-    EXPECT_TRUE(c.wait_closed());
-  }
-  EXPECT_EQ(h.loop.on_loop([&] { return h.server->rejected(); }), 1u);
-  // Once one leaves, a new client gets in.
-  a.reset();
-  EXPECT_TRUE(wait_until([&] { return h.connections() == 1; }));
+  // A third client is served: the connection idle longest (a) is closed for it.
   EXPECT_TRUE(serves(h.port));
+  EXPECT_TRUE(a.wait_closed());
+  EXPECT_EQ(h.loop.on_loop([&] { return h.server->shed(); }), 1u);
+  EXPECT_EQ(h.loop.on_loop([&] { return h.server->rejected(); }), 0u);
+  b.send(request("members", 2));
+  EXPECT_TRUE(b.read_object());
+}
+
+TEST(Server, AtTheCapUnauthenticatedConnectionsGoFirst) {
+  ServerHarness h("s3cret", 3);
+  RawConn authed(h.port);
+  authed.send(handshake(1));
+  authed.send(request("auth", 2, [](mp::Writer& w) { w.map(1).key("AuthKey").str("s3cret"); }));
+  ASSERT_TRUE(authed.read_object());
+  ASSERT_TRUE(authed.read_object());
+  RawConn silent1(h.port), silent2(h.port);
+  ASSERT_TRUE(wait_until([&] { return h.connections() == 3; }));
+  RawConn next(h.port);
+  EXPECT_TRUE(silent1.wait_closed());
+  RawConn another(h.port);
+  EXPECT_TRUE(silent2.wait_closed());
+  // The authenticated, older one is still served.
+  authed.send(request("members", 3));
+  EXPECT_TRUE(authed.read_object());
+}
+
+TEST(Server, AtTheCapBusyConnectionsStayAndTheNewOneIsRefused) {
+  ServerHarness h("", 1);
+  RawConn streaming(h.port);
+  streaming.send(handshake(1));
+  streaming.send(request("stream", 2, [](mp::Writer& w) { w.map(1).key("Type").str("*"); }));
+  ASSERT_TRUE(streaming.read_object());
+  ASSERT_TRUE(streaming.read_object());
+  RawConn c(h.port);
+  EXPECT_TRUE(c.wait_closed());
+  EXPECT_EQ(h.loop.on_loop([&] { return h.server->rejected(); }), 1u);
+  EXPECT_FALSE(streaming.eof());
+}
+
+TEST(Server, SilentConnectionIsClosedAtTheAuthTimeout) {
+  ServerHarness h("s3cret", 128, {}, {std::chrono::milliseconds(300), std::chrono::seconds(60)});
+  RawConn silent(h.port);
+  RawConn handshaken_only(h.port);
+  handshaken_only.send(handshake(1));
+  ASSERT_TRUE(handshaken_only.read_object());
+  auto started = std::chrono::steady_clock::now();
+  EXPECT_TRUE(silent.wait_closed());
+  EXPECT_TRUE(handshaken_only.wait_closed());
+  EXPECT_LT(std::chrono::steady_clock::now() - started, 3s);
+  EXPECT_EQ(h.loop.on_loop([&] { return h.server->auth_timeouts(); }), 2u);
+}
+
+TEST(Server, IdleAuthenticatedConnectionIsClosedAfterTheIdleTimeout) {
+  ServerHarness h("", 128, {}, {std::chrono::seconds(5), std::chrono::milliseconds(300)});
+  RawConn idle(h.port);
+  idle.send(handshake(1));
+  ASSERT_TRUE(idle.read_object());
+  RawConn streaming(h.port);
+  streaming.send(handshake(1));
+  streaming.send(request("stream", 2, [](mp::Writer& w) { w.map(1).key("Type").str("*"); }));
+  ASSERT_TRUE(streaming.read_object());
+  ASSERT_TRUE(streaming.read_object());
+  EXPECT_TRUE(idle.wait_closed());
+  EXPECT_EQ(h.loop.on_loop([&] { return h.server->idle_timeouts(); }), 1u);
+  // A stream is work in progress: it stays open.
+  EXPECT_TRUE(streaming.silent_for(std::chrono::milliseconds(600)));
+}
+
+TEST(Server, WrongTokenIsAnsweredLateThenClosed) {
+  kc::rpc::SessionLimits limits;
+  limits.auth_failure_delay = std::chrono::milliseconds(400);
+  ServerHarness h("s3cret", 128, limits);
+  RawConn c(h.port);
+  c.send(handshake(1));
+  ASSERT_TRUE(c.read_object());
+  auto started = std::chrono::steady_clock::now();
+  c.send(request("auth", 2, [](mp::Writer& w) { w.map(1).key("AuthKey").str("guess"); }));
+  auto reply = c.read_object();
+  ASSERT_TRUE(reply);
+  EXPECT_GE(std::chrono::steady_clock::now() - started, 400ms);
+  EXPECT_EQ(proto::read_response_header(reply->second.root()).error,
+            "Invalid authentication token");
+  EXPECT_TRUE(c.wait_closed());
+  EXPECT_EQ(h.loop.on_loop([&] { return h.server->counters().auth_failures; }), 1u);
+}
+
+TEST(Server, AFloodOfConnectionsDoesNotFloodTheLog) {
+  ServerHarness h;
+  std::atomic<int> accepted_lines{0};
+  int id = kc::log::subscribe([&](const kc::log::Line& l) {
+    if (l.text.find("Accepted client") != std::string::npos) ++accepted_lines;
+  });
+  for (int i = 0; i < 60; ++i) {
+    RawConn c(h.port);
+    c.send(handshake(1));
+    ASSERT_TRUE(c.read_object());
+  }
+  kc::log::unsubscribe(id);
+  // At most 5 per 10 s (one window boundary may fall inside the loop).
+  EXPECT_LE(accepted_lines.load(), 10);
+  EXPECT_GE(accepted_lines.load(), 1);
 }
 
 TEST(Server, ManyClientsAtOnce) {

@@ -17,7 +17,7 @@ struct Capture : kc::rpc::SessionOutput {
   Bytes data;
   size_t pending = 0;
   bool finished = false;
-  std::function<void()> after;
+  std::function<void()> after_finish;
   void send(Bytes b) override {
     pending += b.size();
     data.insert(data.end(), b.begin(), b.end());
@@ -25,7 +25,12 @@ struct Capture : kc::rpc::SessionOutput {
   size_t backlog() const override { return pending; }
   void finish(std::function<void()> a) override {
     finished = true;
-    after = std::move(a);
+    after_finish = std::move(a);
+  }
+  // Delayed calls are held until the test runs them.
+  std::vector<std::pair<std::chrono::milliseconds, std::function<void()>>> delayed;
+  void after(std::chrono::milliseconds d, std::function<void()> fn) override {
+    delayed.emplace_back(d, std::move(fn));
   }
   // Decodes everything written so far as alternating headers and (known) bodies.
   std::vector<mp::Document> objects() const {
@@ -160,9 +165,56 @@ TEST_F(SessionTest, AuthWithoutConfiguredKey) {
   handshaken();
   feed(request("auth", 2, [](mp::Writer& w) { w.map(1).key("AuthKey").str(""); }));
   feed(request("auth", 3, [](mp::Writer& w) { w.map(1).key("AuthKey").str("x"); }));
+  ASSERT_EQ(out.delayed.size(), 1u);
+  out.delayed[0].second();
   auto hs = out.headers_only();
   EXPECT_EQ(hs[0].error, "");
   EXPECT_EQ(hs[1].error, "Invalid authentication token");
+}
+
+TEST_F(SessionTest, WrongTokenIsCountedAnsweredLateAndCloses) {
+  kc::rpc::SessionCounters counters;
+  kc::rpc::SessionLimits limits;
+  limits.auth_failure_delay = std::chrono::milliseconds(750);
+  session = std::make_unique<Session>(agent, &logs, out, "s3cret", "test", limits, &counters);
+  feed(handshake(1));
+  EXPECT_FALSE(session->authenticated());
+  feed(request("auth", 2, [](mp::Writer& w) { w.map(1).key("AuthKey").str("s3cre"); }));
+  // Nothing yet, and requests after it are not even read.
+  feed(request("auth", 3, [](mp::Writer& w) { w.map(1).key("AuthKey").str("s3cret"); }));
+  EXPECT_EQ(out.headers_only().size(), 1u);
+  EXPECT_EQ(counters.auth_failures, 1u);
+  ASSERT_EQ(out.delayed.size(), 1u);
+  EXPECT_EQ(out.delayed[0].first, std::chrono::milliseconds(750));
+  EXPECT_FALSE(out.finished);
+  out.delayed[0].second();
+  auto hs = out.headers_only();
+  ASSERT_EQ(hs.size(), 2u);
+  EXPECT_EQ(hs[1].seq, 2u);
+  EXPECT_EQ(hs[1].error, "Invalid authentication token");
+  EXPECT_TRUE(out.finished);
+  EXPECT_FALSE(session->authenticated());
+}
+
+TEST_F(SessionTest, AuthenticatedAndIdleFollowTheSession) {
+  start("s3cret");
+  EXPECT_FALSE(session->authenticated());
+  EXPECT_TRUE(session->idle());
+  feed(handshake(1));
+  EXPECT_FALSE(session->authenticated());
+  feed(request("auth", 2, [](mp::Writer& w) { w.map(1).key("AuthKey").str("s3cret"); }));
+  EXPECT_TRUE(session->authenticated());
+  EXPECT_TRUE(session->idle());
+  // A partial request is work in progress.
+  Bytes half = request("members", 3);
+  half.resize(half.size() - 1);
+  feed(half);
+  EXPECT_FALSE(session->idle());
+  feed(Bytes{request("members", 3).back()});
+  EXPECT_TRUE(session->idle());
+  // An open stream keeps the connection busy.
+  feed(request("stream", 4, [](mp::Writer& w) { w.map(1).key("Type").str("*"); }));
+  EXPECT_FALSE(session->idle());
 }
 
 TEST_F(SessionTest, UndecodableBodyClosesWithoutReply) {
@@ -493,7 +545,7 @@ TEST_F(SessionTest, LeaveRepliesThenFinishesAndShutsDown) {
   EXPECT_EQ(hs[0].error, "");
   ASSERT_TRUE(out.finished);
   EXPECT_FALSE(agent.shutdown_called());
-  out.after();  // the connection runs this once the reply is written
+  out.after_finish();  // the connection runs this once the reply is written
   EXPECT_TRUE(agent.shutdown_called());
 }
 
