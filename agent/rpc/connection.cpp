@@ -101,6 +101,8 @@ void Connection::read() {
                             }
                             self->last_request_ = Clock::now();
                             self->session_->feed(std::span<const uint8_t>(self->buf_.data(), n));
+                            // The session may have authenticated: its deadline changes.
+                            self->check_deadline();
                             self->read();
                           });
 }
