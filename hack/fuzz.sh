@@ -1,21 +1,24 @@
 #!/usr/bin/env bash
 # Runs every libFuzzer target with ASan+UBSan for a while and keeps what it finds useful.
 #
-#   hack/fuzz.sh [--seconds N] [--jobs J] [--no-build] [--no-merge] [target ...]
+#   hack/fuzz.sh [--seconds N] [--jobs J] [--timeout T] [--no-build] [--no-merge] [target ...]
 #
-# Builds build-fuzz/ with clang (KC_FUZZ=ON, KC_SANITIZE=ON), then runs each target
-# (default: all: lzw decrypt packet stream rpc config http) for N seconds (default 540)
-# on a scratch copy of its corpus in tests/fuzz/corpus/<target>. New inputs that add
-# coverage are merged back into tests/fuzz/corpus/<target> (libFuzzer -merge=1, so only
-# coverage-increasing inputs land); crashes are left as crash-* files in the log folder and
-# make the script exit 1. The last stats line of each run (executions, coverage, features)
-# is printed as a table: that is what docs/reliability.md reports.
+# Builds build-fuzz/ with clang (KC_FUZZ=ON, KC_SANITIZE=ON), then runs each target (default:
+# all: lzw decrypt packet stream rpc config http receive_udp receive_tcp) for N seconds
+# (default 540) on a scratch copy of its corpus in tests/fuzz/corpus/<target>. New inputs
+# that add coverage are merged back into tests/fuzz/corpus/<target> (libFuzzer -merge=1, so
+# only coverage-increasing inputs land); crashes are left as crash-* files in the log folder
+# and make the script exit 1. --timeout (default 10) is libFuzzer's per-input wall-clock
+# limit: raise it when fuzzing at low priority on a busy machine, where a starved input would
+# otherwise be reported as a hang. The last stats line of each run (executions, coverage,
+# features) is printed as a table: that is what docs/reliability.md reports.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
 
 seconds=540
 jobs=1
+timeout=10
 build=1
 merge=1
 targets=()
@@ -23,14 +26,15 @@ while (($#)); do
   case "$1" in
     --seconds) seconds=$2; shift 2 ;;
     --jobs) jobs=$2; shift 2 ;;
+    --timeout) timeout=$2; shift 2 ;;
     --no-build) build=0; shift ;;
     --no-merge) merge=0; shift ;;
-    -h|--help) sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     -*) echo "hack/fuzz.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
     *) targets+=("$1"); shift ;;
   esac
 done
-((${#targets[@]})) || targets=(lzw decrypt packet stream rpc config http)
+((${#targets[@]})) || targets=(lzw decrypt packet stream rpc config http receive_udp receive_tcp)
 command -v clang++ >/dev/null || { echo "hack/fuzz.sh: clang++ is required (apt-get install clang)" >&2; exit 2; }
 
 if ((build)); then
@@ -53,7 +57,7 @@ for t in "${targets[@]}"; do
   set +e
   parallel=()
   ((jobs > 1)) && parallel=(-jobs="$jobs" -workers="$jobs")  # then logs go to fuzz-N.log
-  (cd "$logs" && "$root/$bin" "$work" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \
+  (cd "$logs" && "$root/$bin" "$work" -max_total_time="$seconds" -timeout="$timeout" -rss_limit_mb=2048 \
      -print_final_stats=1 "${parallel[@]}" -artifact_prefix="$logs/$t-" >"$logs/$t.log" 2>&1)
   rc=$?
   set -e

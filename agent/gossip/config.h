@@ -31,6 +31,11 @@ struct Config {
   size_t handoff_queue_depth = 1024;
   Vsn vsn = kDefaultVsn;
   uint64_t seed = 0;  // randomness; 0 = from std::random_device
+  // Catch-up push/pulls with members that ping us before we know them (see push_pull.cpp):
+  // at most `catch_up_burst` at once, then one per `catch_up_interval`, all members together,
+  // so spoofed pings cannot turn us into a reflector of our full state.
+  int catch_up_burst = 3;
+  Duration catch_up_interval = 2s;
 
   static Config lan();
   static Config wan();

@@ -20,6 +20,7 @@ Memberlist::Impl::Impl(Memberlist& outer, Config config, Scheduler& scheduler,
       rng_(config_.seed ? config_.seed : std::random_device{}()),
       awareness_(config_.awareness_max_multiplier),
       broadcasts_(config_.retransmit_mult, [this] { return nodes_.size(); }),
+      catch_up_budget_(config_.catch_up_burst, config_.catch_up_interval),
       probe_timer_(scheduler),
       gossip_timer_(scheduler),
       push_pull_timer_(scheduler) {}
@@ -186,7 +187,13 @@ size_t Memberlist::count(NodeState state) const {
 
 int Memberlist::health_score() const { return impl_->awareness_.score(); }
 std::shared_ptr<Keyring> Memberlist::keyring() const { return impl_->keyring_; }
-const GossipStats& Memberlist::stats() const { return impl_->stats_; }
+const GossipStats& Memberlist::stats() const {
+  // The transport's own drops (connections shed or timed out) join ours here.
+  auto t = impl_->transport_.counters();
+  impl_->stats_.dropped(DropReason::StreamShed) = t.streams_shed;
+  impl_->stats_.dropped(DropReason::StreamIdle) = t.streams_idle;
+  return impl_->stats_;
+}
 const Config& Memberlist::config() const { return impl_->config_; }
 bool Memberlist::leaving() const { return impl_->leaving_; }
 

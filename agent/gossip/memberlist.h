@@ -14,6 +14,7 @@
 
 #include "agent/gossip/config.h"
 #include "agent/gossip/delegate.h"
+#include "agent/gossip/drops.h"
 #include "agent/gossip/runtime.h"
 #include "agent/gossip/types.h"
 
@@ -51,6 +52,11 @@ struct GossipStats {
   // By MsgType, UDP and TCP together, counted per message after compound and compression
   // are unwrapped (a compound packet counts each part; the wrappers are not counted).
   std::array<MessageTally, kGossipMessageTypes> received{}, sent{};
+  // Hostile or broken input thrown away, by reason (also counted in packets_/streams_dropped
+  // where it was a whole packet or stream).
+  DropCounts drops{};
+  uint64_t& dropped(DropReason r) { return drops[static_cast<size_t>(r)]; }
+  uint64_t dropped(DropReason r) const { return drops[static_cast<size_t>(r)]; }
 };
 
 class Memberlist {

@@ -14,9 +14,11 @@
 #include "agent/gossip/broadcast_queue.h"
 #include "agent/gossip/compound.h"
 #include "agent/gossip/envelope.h"
+#include "agent/gossip/log_limiter.h"
 #include "agent/gossip/memberlist.h"
 #include "agent/gossip/messages.h"
 #include "agent/gossip/suspicion.h"
+#include "agent/gossip/token_bucket.h"
 #include "common/logging.h"
 #include "common/msgpack/reader.h"
 
@@ -71,9 +73,19 @@ class Memberlist::Impl {
   void handle_indirect_ping(const IndirectPing& ind, const Address& from);
 
   // --- network (net.cpp)
+  // The boundary between the network and the handlers: nothing `fn` throws may reach the
+  // event loop (it would stop the agent). A decode error there is an ordinary drop; anything
+  // else is a bug in a handler, counted as handler_error and logged (rate-limited).
+  // Returns whether `fn` completed.
+  template <typename Fn>
+  bool guarded(const char* what, const Address& from, Fn&& fn) noexcept;
+  void log_limited(LogLimiter& limiter, const std::string& line);
   void on_packet(const Address& from, std::span<const uint8_t> data);
   void handle_message(std::span<const uint8_t> msg, const Address& from, int depth);
   void on_stream(const Address& from, Bytes request, Transport::Respond respond);
+  // One opened stream message (type byte first); throws mp::DecodeError on bad input.
+  void handle_stream(const Bytes& msg, const Address& from,
+                     const std::function<void(Bytes)>& answer);
   void send_msg(const Address& to, Bytes msg);  // with piggybacked broadcasts, no CRC
   void send_raw(const Address& to, const Node* node, Bytes msg);  // one message, never a compound
   // Several messages in one packet (a compound when more than one, at most 255).
@@ -104,7 +116,7 @@ class Memberlist::Impl {
   void push_pull();
   // Catching up on joins that gossip missed (see push_pull.cpp).
   void sync_soon_after_join();
-  void sync_with_unknown(const std::string& name, const Address& addr);
+  void sync_with_unknown(const std::string& name, const Address& claimed, const Address& from);
   void join(const std::vector<std::string>& addresses,
             std::function<void(int joined, std::string error)> done);
 
@@ -131,10 +143,29 @@ class Memberlist::Impl {
   bool probing_ = false;  // a probe is in flight: ticks that come meanwhile are skipped
   BroadcastQueue::Finished leave_done_;
   GossipStats stats_;
+  LogLimiter handler_error_log_, drop_log_;
   std::unordered_map<std::string, TimePoint> unknown_synced_;  // name -> last catch-up
+  TokenBucket catch_up_budget_;
   Timer probe_timer_, gossip_timer_, push_pull_timer_;
   // Liveness token for callbacks that may outlive us (transport completions).
   std::shared_ptr<bool> alive_token_ = std::make_shared<bool>(true);
 };
+
+template <typename Fn>
+bool Memberlist::Impl::guarded(const char* what, const Address& from, Fn&& fn) noexcept {
+  std::string error;
+  try {
+    fn();
+    return true;
+  } catch (const std::exception& e) {
+    error = e.what();
+  } catch (...) {
+    error = "unknown exception";
+  }
+  ++stats_.dropped(DropReason::HandlerError);
+  log_limited(handler_error_log_,
+              std::string("Dropped ") + what + " from " + from.to_string() + ": " + error);
+  return false;
+}
 
 }  // namespace kc::gossip

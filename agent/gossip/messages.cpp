@@ -140,15 +140,25 @@ void encode_body(Bytes& out, const UserMsgHeader& m) {
   mp::Writer(out).map(1).key("UserMsgLen").sint(m.user_msg_len);
 }
 
+Bytes decode_ip(const mp::Value& v, const char* key, bool optional) {
+  Bytes ip = v.get(key).bytes();
+  if ((ip.empty() && optional) || ip.size() == 4 || ip.size() == 16) return ip;
+  throw BadAddressError(std::string(key) + " must be a 4- or 16-byte IP, not " +
+                        std::to_string(ip.size()) + " bytes");
+}
+
 Ping decode_ping(const mp::Value& v) {
-  return Ping{v.get("SeqNo").u32(), v.get("Node").string(), v.get("SourceAddr").bytes(),
+  return Ping{v.get("SeqNo").u32(), v.get("Node").string(), decode_ip(v, "SourceAddr", true),
               v.get("SourcePort").u16(), v.get("SourceNode").string()};
 }
 
 IndirectPing decode_indirect_ping(const mp::Value& v) {
-  return IndirectPing{v.get("SeqNo").u32(),      v.get("Target").bytes(),
-                      v.get("Port").u16(),       v.get("Node").string(),
-                      v.get("Nack").boolean(),   v.get("SourceAddr").bytes(),
+  return IndirectPing{v.get("SeqNo").u32(),
+                      decode_ip(v, "Target", false),
+                      v.get("Port").u16(),
+                      v.get("Node").string(),
+                      v.get("Nack").boolean(),
+                      decode_ip(v, "SourceAddr", true),
                       v.get("SourcePort").u16(), v.get("SourceNode").string()};
 }
 
@@ -168,7 +178,7 @@ Dead decode_dead(const mp::Value& v) {
 }
 
 Alive decode_alive(const mp::Value& v) {
-  return Alive{v.get("Incarnation").u32(), v.get("Node").string(), v.get("Addr").bytes(),
+  return Alive{v.get("Incarnation").u32(), v.get("Node").string(), decode_ip(v, "Addr", false),
                v.get("Port").u16(),        v.get("Meta").bytes(),  v.get("Vsn").bytes()};
 }
 
@@ -187,6 +197,7 @@ PushPullHeader decode_push_pull_header(const mp::Value& v) {
 PushNodeState decode_push_node_state(const mp::Value& v) {
   auto state = v.get("State").sint();
   if (state < 0 || state > 3) throw mp::DecodeError("push node state: unknown State");
+  // Lenient here: one odd node must not fail a whole join; merging skips (and counts) it.
   return PushNodeState{v.get("Name").string(),     v.get("Addr").bytes(),
                        v.get("Port").u16(),        v.get("Meta").bytes(),
                        v.get("Incarnation").u32(), static_cast<NodeState>(state),

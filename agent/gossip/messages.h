@@ -7,12 +7,19 @@
 #include <string>
 
 #include "agent/gossip/types.h"
-
-namespace kc::mp {
-class Value;
-}
+#include "common/msgpack/reader.h"
 
 namespace kc::gossip {
+
+// An address field that is not a 4- or 16-byte IP: the message is refused (and counted as
+// a bad_address drop) where it is decoded, so no handler ever holds an unsendable address.
+class BadAddressError : public mp::DecodeError {
+ public:
+  using mp::DecodeError::DecodeError;
+};
+
+// The bytes of msgpack field `key` as an IP; empty is accepted only when `optional`.
+Bytes decode_ip(const mp::Value& v, const char* key, bool optional);
 
 enum class MsgType : uint8_t {
   Ping = 0,
@@ -127,7 +134,8 @@ void encode_body(Bytes& out, const PushPullHeader& m);
 void encode_body(Bytes& out, const PushNodeState& m);
 void encode_body(Bytes& out, const UserMsgHeader& m);
 
-// Decoders take the msgpack value of the body; throw kc::mp::DecodeError.
+// Decoders take the msgpack value of the body; throw kc::mp::DecodeError (BadAddressError
+// for an address that is not a 4- or 16-byte IP).
 Ping decode_ping(const mp::Value& v);
 IndirectPing decode_indirect_ping(const mp::Value& v);
 Ack decode_ack(const mp::Value& v);

@@ -16,17 +16,32 @@ constexpr size_t kUserMsgOverhead = 1;
 
 }  // namespace
 
+void Memberlist::Impl::log_limited(LogLimiter& limiter, const std::string& line) {
+  uint64_t suppressed = 0;
+  if (!limiter.allow(sched_.now(), suppressed)) return;
+  try {
+    if (suppressed)
+      log_->warn("{} ({} similar lines suppressed)", line, suppressed);
+    else
+      log_->warn("{}", line);
+  } catch (...) {  // logging must not become the way out of the boundary
+  }
+}
+
 void Memberlist::Impl::on_packet(const Address& from, std::span<const uint8_t> data) {
   if (shutdown_) return;
   ++stats_.packets_received;
-  std::string why;
-  auto msg = envelope_.open_packet(data, why);
-  if (!msg) {
+  if (!guarded("packet", from, [&] {
+        std::string why;
+        auto msg = envelope_.open_packet(data, why);
+        if (!msg) {
+          ++stats_.packets_dropped;
+          log_->debug("Dropping packet from {}: {}", from.to_string(), why);
+          return;
+        }
+        handle_message(*msg, from, 0);
+      }))
     ++stats_.packets_dropped;
-    log_->debug("Dropping packet from {}: {}", from.to_string(), why);
-    return;
-  }
-  handle_message(*msg, from, 0);
 }
 
 void Memberlist::Impl::handle_message(std::span<const uint8_t> msg, const Address& from,
@@ -46,7 +61,9 @@ void Memberlist::Impl::handle_message(std::span<const uint8_t> msg, const Addres
         if (!parts) throw mp::DecodeError("truncated compound header");
         if (parts->truncated) {
           ++stats_.packets_dropped;
-          log_->warn("Compound request had {} truncated messages", body[0] - parts->parts.size());
+          log_limited(drop_log_, "Compound request had " +
+                                     std::to_string(body[0] - parts->parts.size()) +
+                                     " truncated messages");
         }
         for (auto part : parts->parts) handle_message(part, from, depth + 1);
         return;
@@ -69,8 +86,7 @@ void Memberlist::Impl::handle_message(std::span<const uint8_t> msg, const Addres
         return suspect_node(decode_msg(body, decode_suspect));
       case MsgType::Alive: {
         auto a = decode_msg(body, decode_alive);
-        if (a.node.empty() || (a.addr.size() != 4 && a.addr.size() != 16))
-          throw mp::DecodeError("alive without a name or a valid address");
+        if (a.node.empty()) throw mp::DecodeError("alive without a name");
         return alive_node(a, false);
       }
       case MsgType::Dead:
@@ -80,59 +96,82 @@ void Memberlist::Impl::handle_message(std::span<const uint8_t> msg, const Addres
         return;
       default:
         ++stats_.packets_dropped;
-        log_->warn("Received unsupported message type {} from {}", int(msg[0]), from.to_string());
+        log_limited(drop_log_, "Received unsupported message type " + std::to_string(msg[0]) +
+                                   " from " + from.to_string());
         return;
     }
   } catch (const mp::DecodeError& e) {
     ++stats_.packets_dropped;
-    log_->warn("Dropping message type {} from {}: {}", int(msg[0]), from.to_string(), e.what());
+    if (dynamic_cast<const BadAddressError*>(&e)) ++stats_.dropped(DropReason::BadAddress);
+    log_limited(drop_log_, "Dropping message type " + std::to_string(msg[0]) + " from " +
+                               from.to_string() + ": " + e.what());
   }
 }
 
 void Memberlist::Impl::on_stream(const Address& from, Bytes request, Transport::Respond respond) {
   if (shutdown_) return respond({});
   ++stats_.streams_received;
-  std::string why;
-  auto msg = open_stream(request, why);
-  if (!msg) {
-    ++stats_.streams_dropped;
-    log_->error("Failed to receive stream from {}: {}", from.to_string(), why);
-    return respond(seal_stream(encode(ErrResp{why})));
-  }
-  try {
-    auto body = std::span(*msg).subspan(1);
-    switch (static_cast<MsgType>((*msg)[0])) {
-      case MsgType::PushPull: {
-        auto remote = decode_remote_state(*msg);
-        ++stats_.push_pulls;
-        respond(seal_stream(encode_local_state(remote.join)));
-        std::string error;
-        if (!merge_remote_state(remote, error))
-          log_->error("Failed push/pull merge from {}: {}", from.to_string(), error);
-        return;
-      }
-      case MsgType::Ping: {
-        auto p = decode_msg(body, decode_ping);
-        if (!p.node.empty() && p.node != config_.name) return respond({});
-        return respond(seal_stream(encode(Ack{p.seq_no, {}})));
-      }
-      case MsgType::User: {
-        size_t off = 0;
-        auto header = decode_user_msg_header(mp::Document::parse(body, off).root());
-        auto payload = body.subspan(off);
-        if (header.user_msg_len < 0 || size_t(header.user_msg_len) > payload.size())
-          throw mp::DecodeError("user message shorter than its header says");
-        if (delegates_.delegate && header.user_msg_len > 0)
-          delegates_.delegate->notify_msg(payload.first(size_t(header.user_msg_len)));
-        return respond({});
-      }
-      default:
-        throw mp::DecodeError("invalid stream message type " + std::to_string((*msg)[0]));
+  // Exactly one answer per stream, even when a handler fails after answering.
+  bool answered = false;
+  auto answer = [&](Bytes reply) {
+    if (answered) return;
+    answered = true;
+    respond(std::move(reply));
+  };
+  bool completed = guarded("stream", from, [&] {
+    std::string why;
+    auto msg = open_stream(request, why);
+    if (!msg) {
+      ++stats_.streams_dropped;
+      log_limited(drop_log_, "Failed to receive stream from " + from.to_string() + ": " + why);
+      return answer(seal_stream(encode(ErrResp{why})));
     }
-  } catch (const mp::DecodeError& e) {
+    try {
+      handle_stream(*msg, from, answer);
+    } catch (const mp::DecodeError& e) {
+      ++stats_.streams_dropped;
+      if (dynamic_cast<const BadAddressError*>(&e)) ++stats_.dropped(DropReason::BadAddress);
+      log_limited(drop_log_,
+                  "Failed to handle stream from " + from.to_string() + ": " + e.what());
+      answer(seal_stream(encode(ErrResp{e.what()})));
+    }
+  });
+  if (!completed) {
     ++stats_.streams_dropped;
-    log_->error("Failed to handle stream from {}: {}", from.to_string(), e.what());
-    respond(seal_stream(encode(ErrResp{e.what()})));
+    answer({});
+  }
+}
+
+void Memberlist::Impl::handle_stream(const Bytes& msg, const Address& from,
+                                     const std::function<void(Bytes)>& answer) {
+  auto body = std::span(msg).subspan(1);
+  switch (static_cast<MsgType>(msg[0])) {
+    case MsgType::PushPull: {
+      auto remote = decode_remote_state(msg);
+      ++stats_.push_pulls;
+      answer(seal_stream(encode_local_state(remote.join)));
+      std::string error;
+      if (!merge_remote_state(remote, error))
+        log_->error("Failed push/pull merge from {}: {}", from.to_string(), error);
+      return;
+    }
+    case MsgType::Ping: {
+      auto p = decode_msg(body, decode_ping);
+      if (!p.node.empty() && p.node != config_.name) return answer({});
+      return answer(seal_stream(encode(Ack{p.seq_no, {}})));
+    }
+    case MsgType::User: {
+      size_t off = 0;
+      auto header = decode_user_msg_header(mp::Document::parse(body, off).root());
+      auto payload = body.subspan(off);
+      if (header.user_msg_len < 0 || size_t(header.user_msg_len) > payload.size())
+        throw mp::DecodeError("user message shorter than its header says");
+      if (delegates_.delegate && header.user_msg_len > 0)
+        delegates_.delegate->notify_msg(payload.first(size_t(header.user_msg_len)));
+      return answer({});
+    }
+    default:
+      throw mp::DecodeError("invalid stream message type " + std::to_string(msg[0]));
   }
 }
 

@@ -190,7 +190,7 @@ void Memberlist::Impl::handle_ping(const Ping& p, const Address& from) {
       (!p.source_addr.empty() && p.source_port > 0) ? Address{p.source_addr, p.source_port} : from;
   send_msg(to, encode(ack));
   if (!p.source_node.empty() && !p.source_addr.empty() && p.source_port > 0)
-    sync_with_unknown(p.source_node, Address{p.source_addr, p.source_port});
+    sync_with_unknown(p.source_node, Address{p.source_addr, p.source_port}, from);
 }
 
 void Memberlist::Impl::handle_indirect_ping(const IndirectPing& ind, const Address& from) {

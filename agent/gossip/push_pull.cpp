@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "agent/gossip/member_name.h"
 #include "agent/gossip/memberlist_impl.h"
 
 namespace kc::gossip {
@@ -80,7 +81,11 @@ bool Memberlist::Impl::merge_remote_state(const RemoteState& remote, std::string
   if (!error.empty()) return false;
   for (auto& r : remote.nodes) {
     uint16_t port = r.port ? r.port : config_.advertise.port;
-    if (r.name.empty() || (r.addr.size() != 4 && r.addr.size() != 16)) continue;
+    if (r.name.empty()) continue;
+    if (r.addr.size() != 4 && r.addr.size() != 16) {
+      ++stats_.dropped(DropReason::BadAddress);
+      continue;
+    }
     switch (r.state) {
       case NodeState::Alive:
         alive_node(Alive{r.incarnation, r.name, r.addr, port, r.meta, r.vsn}, false);
@@ -109,22 +114,30 @@ void Memberlist::Impl::push_pull_node(const Address& to, bool join,
         auto live = token.lock();
         if (!live || !*live) return done("shut down");
         if (!reply) return done(error.empty() ? "no reply" : error);
-        std::string why;
-        auto msg = open_stream(*reply, why);
-        if (!msg) return done(why);
-        try {
-          if ((*msg)[0] == static_cast<uint8_t>(MsgType::Err)) {
-            auto err = decode_err(mp::Document::parse(std::span(*msg).subspan(1)).root());
-            return done("remote error: " + err.error);
+        // The reply is input from the network like any packet: same boundary.
+        std::string result;
+        bool completed = guarded("push/pull reply", to, [&] {
+          std::string why;
+          auto msg = open_stream(*reply, why);
+          if (!msg) {
+            result = why;
+            return;
           }
-          auto remote = decode_remote_state(*msg);
-          ++stats_.push_pulls;
-          std::string merge_error;
-          if (!merge_remote_state(remote, merge_error)) return done(merge_error);
-          done({});
-        } catch (const mp::DecodeError& e) {
-          done(std::string("bad push/pull reply: ") + e.what());
-        }
+          try {
+            if ((*msg)[0] == static_cast<uint8_t>(MsgType::Err)) {
+              auto err = decode_err(mp::Document::parse(std::span(*msg).subspan(1)).root());
+              result = "remote error: " + err.error;
+              return;
+            }
+            auto remote = decode_remote_state(*msg);
+            ++stats_.push_pulls;
+            std::string merge_error;
+            if (!merge_remote_state(remote, merge_error)) result = merge_error;
+          } catch (const mp::DecodeError& e) {
+            result = std::string("bad push/pull reply: ") + e.what();
+          }
+        });
+        done(completed ? result : "push/pull reply could not be handled");
       });
 }
 
@@ -153,15 +166,31 @@ void Memberlist::Impl::sync_soon_after_join() {
   });
 }
 
-void Memberlist::Impl::sync_with_unknown(const std::string& name, const Address& addr) {
+// The second catch-up pushes our whole state over TCP to an address named inside a UDP
+// packet, which anyone can forge on a plaintext cluster. So it goes only to a pinger whose
+// claimed address is the one the packet came from (a real member pings from its advertised
+// address; a forged SourceAddr cannot name a third party), once per name per 10 s, and
+// through one token bucket for all pingers together.
+void Memberlist::Impl::sync_with_unknown(const std::string& name, const Address& claimed,
+                                         const Address& from) {
   if (shutdown_ || leaving_ || name == config_.name || entry(name)) return;
   TimePoint now = sched_.now();
   auto it = unknown_synced_.find(name);
   if (it != unknown_synced_.end() && now - it->second < 10s) return;
+  const char* refused = claimed != from                  ? "claimed address is not the sender"
+                        : !member_name_error(name).empty() ? "bad name"
+                        : !catch_up_budget_.take(now)      ? "rate limit"
+                                                           : nullptr;
+  if (refused) {
+    ++stats_.dropped(DropReason::CatchUpRefused);
+    log_limited(drop_log_, "Not syncing with unknown pinger claiming " + claimed.to_string() +
+                               " from " + from.to_string() + ": " + refused);
+    return;
+  }
   if (unknown_synced_.size() > 1024) unknown_synced_.clear();  // bounded against spoofed names
   unknown_synced_[name] = now;
-  log_->debug("Pinged by unknown member {} ({}): syncing state", name, addr.to_string());
-  push_pull_node(addr, false, [this, name](std::string error) {
+  log_->debug("Pinged by unknown member {} ({}): syncing state", name, claimed.to_string());
+  push_pull_node(claimed, false, [this, name](std::string error) {
     if (!error.empty()) log_->debug("Catch-up push/pull with {} failed: {}", name, error);
   });
 }

@@ -52,6 +52,12 @@ class Timer {
 // Datagrams and stream exchanges. Stream requests and replies are whole stream messages as
 // framed on the wire (see stream.h); the transport finds message boundaries with
 // `stream_message_length`.
+// What a transport threw away on its own (before any message reached the handlers).
+struct TransportCounters {
+  uint64_t streams_shed = 0;  // idle inbound connections closed to admit a new one
+  uint64_t streams_idle = 0;  // inbound connections closed after the read deadline
+};
+
 class Transport {
  public:
   using PacketHandler = std::function<void(const Address& from, std::span<const uint8_t> data)>;
@@ -69,6 +75,7 @@ class Transport {
                               Duration timeout, ReplyHandler done) = 0;
   virtual void set_handlers(PacketHandler on_packet, StreamHandler on_stream) = 0;
   virtual void close() = 0;
+  virtual TransportCounters counters() const { return {}; }
 };
 
 }  // namespace kc::gossip

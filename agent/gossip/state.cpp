@@ -2,6 +2,7 @@
 // (wire spec §6.2-6.5, §6.9).
 #include <algorithm>
 
+#include "agent/gossip/member_name.h"
 #include "agent/gossip/memberlist_impl.h"
 
 namespace kc::gossip {
@@ -40,6 +41,11 @@ void Memberlist::Impl::broadcast(const std::string& name, Bytes msg,
 
 void Memberlist::Impl::alive_node(const Alive& a, bool bootstrap, BroadcastQueue::Finished notify) {
   if (leaving_ && a.node == config_.name) return;
+  if (auto bad = member_name_error(a.node); !bad.empty()) {
+    ++stats_.dropped(DropReason::BadName);
+    log_limited(drop_log_, "Ignoring an alive message: " + bad);
+    return;
+  }
   if (a.vsn.size() >= 3 && (a.vsn[0] == 0 || a.vsn[1] == 0 || a.vsn[0] > a.vsn[1])) {
     log_->warn("Ignoring an alive message for '{}': invalid protocol versions", a.node);
     return;

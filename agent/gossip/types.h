@@ -23,6 +23,8 @@ struct Address {
   static Address parse(const std::string& host_port);  // "1.2.3.4:7946", "[::1]:7946"; throws
   std::string ip_string() const;
   std::string to_string() const;  // "1.2.3.4:7946"
+  // Only these can be sent to; anything else read off the wire is refused where it is decoded.
+  bool has_valid_ip() const { return ip.size() == 4 || ip.size() == 16; }
   bool operator==(const Address&) const = default;
   auto operator<=>(const Address&) const = default;
 };

@@ -37,6 +37,16 @@ void gossip_metrics(metrics::Registry& r, serf::Serf* s) {
   counter("packets_dropped_total",
           "Packets dropped as undecodable, corrupt, undecryptable or of unknown type.",
           &gossip::GossipStats::packets_dropped);
+  r.add_counter("kong_cluster_gossip_drops_total",
+                "Hostile or broken gossip input thrown away, by reason.", [s] {
+                  Samples out;
+                  auto* st = gossip_stats(s);
+                  for (size_t i = 0; i < gossip::kDropReasons; ++i) {
+                    auto reason = gossip::to_string(static_cast<gossip::DropReason>(i));
+                    out.push_back({{{"reason", reason}}, st ? double(st->drops[i]) : 0.0});
+                  }
+                  return out;
+                });
   counter("streams_received_total", "TCP gossip streams accepted (push/pull, pings, user).",
           &gossip::GossipStats::streams_received);
   counter("streams_dropped_total", "TCP gossip streams dropped as malformed or failed.",

@@ -1,5 +1,6 @@
 #include "agent/serf/config.h"
 
+#include "agent/gossip/member_name.h"
 #include "agent/serf/tags.h"
 
 namespace kc::serf {
@@ -17,6 +18,7 @@ std::string Config::validate() const {
   if (encode_tags(tags, protocol_version).size() > kMetaMaxSize)
     return "Encoded length of tags exceeds limit of " + std::to_string(kMetaMaxSize) + " bytes";
   if (node_name.empty()) return "node name must not be empty";
+  if (auto bad = gossip::member_name_error(node_name); !bad.empty()) return "node name: " + bad;
   return {};
 }
 

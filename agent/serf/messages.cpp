@@ -1,5 +1,9 @@
 #include "agent/serf/messages.h"
 
+#include <algorithm>
+
+#include "agent/gossip/messages.h"
+
 #include "common/msgpack/reader.h"
 #include "common/msgpack/writer.h"
 
@@ -282,13 +286,15 @@ MessageQuery decode_query(std::span<const uint8_t> body) {
   MessageQuery m;
   m.ltime = r.get("LTime").uint();
   m.id = r.get("ID").u32();
-  m.addr = r.get("Addr").bytes();
+  // Responses go to Addr: an unsendable one refuses the query here (a bad_address drop).
+  m.addr = gossip::decode_ip(r, "Addr", false);
   m.port = r.get("Port").u16();
   m.source_node = r.get("SourceNode").string();
   for (auto& f : r.get("Filters").items()) m.filters.push_back(f.bytes());
   m.flags = r.get("Flags").u32();
   m.relay_factor = r.get("RelayFactor").u8();
-  m.timeout = std::chrono::nanoseconds(r.get("Timeout").sint());
+  // Clamped so that now + timeout cannot overflow the clock (Go's time.Add saturates).
+  m.timeout = std::chrono::nanoseconds(std::clamp<int64_t>(r.get("Timeout").sint(), 0, kMaxQueryTimeout.count()));
   m.name = r.get("Name").string();
   m.payload = r.get("Payload").bytes();
   return m;
@@ -359,7 +365,7 @@ RelayHeader decode_relay_header(std::span<const uint8_t> body, size_t& rest_offs
   auto r = root_of(doc);
   RelayHeader h;
   auto dest = r.get("DestAddr");
-  h.dest_addr.ip = dest.get("IP").bytes();
+  h.dest_addr.ip = gossip::decode_ip(dest, "IP", false);
   int64_t port = dest.get("Port").sint();
   if (port < 0 || port > 65535) throw mp::DecodeError("serf: relay port out of range");
   h.dest_addr.port = static_cast<uint16_t>(port);

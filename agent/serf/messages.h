@@ -84,6 +84,9 @@ struct MessageUserEvent {
   bool cc = false;  // "can coalesce"
 };
 
+// A query's Timeout off the wire is clamped to this (a day: far beyond any real query).
+inline constexpr std::chrono::nanoseconds kMaxQueryTimeout = std::chrono::hours(24);
+
 struct MessageQuery {
   LamportTime ltime = 0;
   uint32_t id = 0;

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <boost/asio.hpp>
+#include <list>
 #include <memory>
 #include <unordered_map>
 
@@ -31,7 +32,13 @@ class AsioScheduler : public Scheduler {
 struct AsioTransportOptions {
   std::string bind = "0.0.0.0:7946";  // port 0 picks a free port (same for UDP and TCP)
   Duration stream_timeout = 10s;      // a whole inbound exchange
-  size_t max_inbound_streams = 128;   // memberlist's push/pull concurrency limit
+  // An inbound connection that sends nothing for this long is closed: a real member writes
+  // its whole message at once, so only an idle (or hostile) client waits this long.
+  Duration read_timeout = 5s;
+  // Inbound connections at once (memberlist's push/pull concurrency limit). At the limit the
+  // oldest connection still waiting for its request is closed to admit the new one, so idle
+  // clients cannot lock members out; only when all are busy is the new one refused.
+  size_t max_inbound_streams = 128;
 };
 
 class AsioTransport : public Transport {
@@ -48,12 +55,16 @@ class AsioTransport : public Transport {
   void close() override;
 
   uint64_t packets_send_failed() const { return send_failed_; }
+  TransportCounters counters() const override { return counters_; }
+  size_t inbound_streams() const { return inbound_.size(); }
 
  private:
   class InboundStream;
   class OutboundStream;
   void receive_packet();
   void accept();
+  // Makes room for one more inbound connection; false if every slot is busy.
+  bool shed_oldest_idle();
 
   boost::asio::io_context& io_;
   AsioTransportOptions options_;
@@ -64,7 +75,8 @@ class AsioTransport : public Transport {
   StreamHandler on_stream_;
   std::array<uint8_t, 65536> recv_buf_{};
   boost::asio::ip::udp::endpoint recv_from_;
-  size_t inbound_streams_ = 0;
+  std::list<std::shared_ptr<InboundStream>> inbound_;  // oldest first
+  TransportCounters counters_;
   uint64_t send_failed_ = 0;
   bool closed_ = false;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);

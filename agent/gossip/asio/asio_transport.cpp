@@ -63,13 +63,16 @@ class MessageReader {
 }  // namespace
 
 // One accepted connection: read one message, hand it to the handler, write the reply, close.
+// Two deadlines: the whole exchange (stream_timeout) and each read (read_timeout).
 class AsioTransport::InboundStream : public std::enable_shared_from_this<InboundStream> {
  public:
   InboundStream(AsioTransport& t, tcp::socket sock)
-      : t_(t), alive_(t.alive_), sock_(std::move(sock)), timer_(t.io_) {}
+      : t_(t), alive_(t.alive_), sock_(std::move(sock)), timer_(t.io_), read_timer_(t.io_) {}
 
+  // Registers with the transport (which keeps it alive until finish) and starts reading.
   void start() {
-    ++t_.inbound_streams_;
+    t_.inbound_.push_back(shared_from_this());
+    slot_ = std::prev(t_.inbound_.end());
     boost::system::error_code ec;
     auto ep = sock_.remote_endpoint(ec);
     from_ = from_asio(ep.address(), ep.port());
@@ -80,8 +83,29 @@ class AsioTransport::InboundStream : public std::enable_shared_from_this<Inbound
     read();
   }
 
+  // Still waiting for its request (nothing handed to the handler yet): may be shed.
+  bool idle() const { return !dispatched_ && !done_; }
+
+  void finish() {
+    if (done_) return;
+    done_ = true;
+    boost::system::error_code ignored;
+    timer_.cancel();
+    read_timer_.cancel();
+    sock_.shutdown(tcp::socket::shutdown_both, ignored);
+    sock_.close(ignored);
+    // Last: erasing our slot may drop the last reference to us.
+    if (auto live = alive_.lock(); live && *live) t_.inbound_.erase(slot_);
+  }
+
  private:
   void read() {
+    read_timer_.expires_after(t_.options_.read_timeout);
+    read_timer_.async_wait([self = shared_from_this()](const boost::system::error_code& ec) {
+      if (ec || self->done_) return;
+      if (auto live = self->alive_.lock(); live && *live) ++self->t_.counters_.streams_idle;
+      self->finish();
+    });
     sock_.async_read_some(net::buffer(buf_), [self = shared_from_this()](
                                                  const boost::system::error_code& ec, size_t n) {
       self->on_read(ec, n);
@@ -90,6 +114,7 @@ class AsioTransport::InboundStream : public std::enable_shared_from_this<Inbound
 
   void on_read(const boost::system::error_code& ec, size_t n) {
     if (ec || done_) return finish();
+    read_timer_.cancel();
     std::optional<Bytes> msg;
     try {
       msg = reader_.feed(buf_.data(), n);
@@ -100,6 +125,7 @@ class AsioTransport::InboundStream : public std::enable_shared_from_this<Inbound
     if (!msg) return read();
     auto live = alive_.lock();
     if (!live || !*live || !t_.on_stream_) return finish();
+    dispatched_ = true;
     auto self = shared_from_this();
     t_.on_stream_(from_, std::move(*msg), [self](Bytes reply) { self->reply(std::move(reply)); });
   }
@@ -113,24 +139,17 @@ class AsioTransport::InboundStream : public std::enable_shared_from_this<Inbound
                      });
   }
 
-  void finish() {
-    if (done_) return;
-    done_ = true;
-    boost::system::error_code ignored;
-    timer_.cancel();
-    sock_.shutdown(tcp::socket::shutdown_both, ignored);
-    sock_.close(ignored);
-    if (auto live = alive_.lock(); live && *live) --t_.inbound_streams_;
-  }
-
   AsioTransport& t_;
   std::weak_ptr<bool> alive_;
   tcp::socket sock_;
   net::steady_timer timer_;
+  net::steady_timer read_timer_;
+  std::list<std::shared_ptr<InboundStream>>::iterator slot_;
   Address from_;
   std::array<uint8_t, 16384> buf_{};
   MessageReader reader_;
   Bytes reply_;
+  bool dispatched_ = false;
   bool done_ = false;
 };
 
@@ -142,6 +161,12 @@ class AsioTransport::OutboundStream : public std::enable_shared_from_this<Outbou
         done_(std::move(done)) {}
 
   void start(const Address& to, Duration timeout) {
+    if (!to.has_valid_ip()) {  // never thrown into the event loop
+      net::post(sock_.get_executor(), [self = shared_from_this()] {
+        self->complete(std::nullopt, "not an IP address");
+      });
+      return;
+    }
     timer_.expires_after(timeout);
     timer_.async_wait([self = shared_from_this()](const boost::system::error_code& ec) {
       if (!ec) self->complete(std::nullopt, "i/o timeout");
@@ -251,18 +276,33 @@ void AsioTransport::accept() {
     auto live = alive.lock();
     if (!live || !*live || closed_) return;
     if (!ec) {
-      if (inbound_streams_ >= options_.max_inbound_streams) {
-        kc::log::get("memberlist")->error("Too many pending push/pull requests");
-      } else {
+      if (inbound_.size() < options_.max_inbound_streams || shed_oldest_idle()) {
         std::make_shared<InboundStream>(*this, std::move(sock))->start();
+      } else {
+        ++counters_.streams_shed;  // every slot is busy with a real exchange: refuse this one
       }
     }
     accept();
   });
 }
 
+bool AsioTransport::shed_oldest_idle() {
+  for (auto& stream : inbound_) {
+    if (!stream->idle()) continue;
+    ++counters_.streams_shed;
+    auto keep = stream;  // finish() erases the slot that holds it
+    keep->finish();
+    return true;
+  }
+  return false;
+}
+
 void AsioTransport::send_packet(const Address& to, Bytes data) {
   if (closed_) return;
+  if (!to.has_valid_ip()) {  // never thrown into the event loop
+    ++send_failed_;
+    return;
+  }
   boost::system::error_code ec;
   // A non-blocking send: a full socket buffer drops the datagram, as a lossy network would.
   udp_.send_to(net::buffer(data), udp::endpoint(to_asio(to.ip), to.port), 0, ec);
@@ -286,6 +326,9 @@ void AsioTransport::close() {
   boost::system::error_code ignored;
   udp_.close(ignored);
   acceptor_.close(ignored);
+  auto open = std::move(inbound_);  // finish() must not erase from the list we walk
+  inbound_.clear();
+  for (auto& stream : open) stream->finish();
 }
 
 }  // namespace kc::gossip

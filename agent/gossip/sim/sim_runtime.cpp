@@ -63,6 +63,10 @@ class SimNetwork::SimTransport : public Transport {
 
   void send_packet(const Address& to, Bytes data) override {
     if (closed_) return;
+    if (!to.has_valid_ip()) {
+      ++net_.stats_.invalid_destinations;
+      return;
+    }
     ++net_.stats_.packets_sent;
     if (!net_.reachable(addr_, to) || net_.dropped_.count({addr_, to}) || net_.lose()) {
       ++net_.stats_.packets_lost;
@@ -89,6 +93,11 @@ class SimNetwork::SimTransport : public Transport {
       *finished = true;
       done(std::move(reply), std::move(error));
     };
+    if (!to.has_valid_ip()) {
+      ++net->stats_.invalid_destinations;
+      net->clock_.schedule(Duration::zero(), [finish] { finish(std::nullopt, "not an IP address"); });
+      return;
+    }
     auto target = net->endpoints_.find(to);
     if (closed_ || target == net->endpoints_.end() || target->second->closed_) {
       net->clock_.schedule(net->delay(), [finish] { finish(std::nullopt, "connection refused"); });

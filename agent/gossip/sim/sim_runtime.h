@@ -48,6 +48,10 @@ struct LinkStats {
   uint64_t packets_sent = 0;
   uint64_t packets_lost = 0;
   uint64_t streams = 0;
+  // Packets and streams addressed to something that is not a 4- or 16-byte IP. The real
+  // transport refuses these too; a handler that produces one let bad input through (the
+  // fuzz targets treat any as a finding).
+  uint64_t invalid_destinations = 0;
 };
 
 class SimNetwork {
