@@ -103,6 +103,7 @@ void Controller::refresh_daemonset() {
                              agents_.ns, agents_.daemonset, uid);
                 }
                 agents_.daemonset_uid = uid;
+                for (auto& [key, obj] : pods_->items()) note_untrusted(kube::pod_view(obj));
               }
               daemonset_timer_.expires_after(agents_.daemonset_uid.empty()
                                                  ? std::chrono::milliseconds(kDaemonSetRetry)
@@ -150,9 +151,8 @@ void Controller::on_pod(kube::EventType type, const nlohmann::json& obj, const n
   if (!verified(pod)) {
     if (type == kube::EventType::Deleted) {
       untrusted_seen_.erase(pod.uid);
-    } else if (untrusted_seen_.insert(pod.uid).second) {
-      log_->warn("pod {}/{} matches the agent selector but is not the agent DaemonSet's: ignored",
-                 pod.ns, pod.name);
+    } else {
+      note_untrusted(pod);
     }
     return;
   }
@@ -166,6 +166,13 @@ void Controller::on_pod(kube::EventType type, const nlohmann::json& obj, const n
   }
   if (pod.phase == "Failed" && leading_ && !done_pods_.count(pod.uid))
     handle_pod_gone(pod, PruneReason::PodFailed);
+}
+
+void Controller::note_untrusted(const kube::PodView& pod) {
+  if (agents_.daemonset_uid.empty() || verified(pod) || !untrusted_seen_.insert(pod.uid).second)
+    return;
+  log_->warn("pod {}/{} matches the agent selector but is not the agent DaemonSet's: ignored",
+             pod.ns, pod.name);
 }
 
 void Controller::remember_missed(const kube::PodView& pod) {

@@ -87,6 +87,7 @@ class Controller {
   void on_node(kube::EventType type, const nlohmann::json& obj, const nlohmann::json* old);
   void handle_pod_gone(const kube::PodView& pod, PruneReason reason);
   void remember_missed(const kube::PodView& pod);
+  void note_untrusted(const kube::PodView& pod);  // logs a look-alike pod once
   void refresh_daemonset();
   bool verified(const kube::PodView& pod) const { return verified_agent(pod, agents_); }
   std::vector<kube::PodView> live_agent_pods() const;
