@@ -42,6 +42,10 @@ void SerfApi::force_leave(const std::string& node, bool prune, std::function<voi
   serf_.force_leave(node, prune, [done](const std::string& err) { done(err); });
 }
 
+void SerfApi::force_leave_gone(const std::string& node, std::function<void(rpc::Error)> done) {
+  serf_.force_leave_gone(node, [done](const std::string& err) { done(err); });
+}
+
 void SerfApi::leave(std::function<void(rpc::Error)> done) {
   serf_.leave([done](const std::string& err) { done(err); });
 }

@@ -21,6 +21,7 @@ class SerfApi : public rpc::AgentApi {
   void join(const std::vector<std::string>& addrs, bool replay,
             std::function<void(int, rpc::Error)> done) override;
   void force_leave(const std::string& node, bool prune, std::function<void(rpc::Error)> done) override;
+  void force_leave_gone(const std::string& node, std::function<void(rpc::Error)> done) override;
   void leave(std::function<void(rpc::Error)> done) override;
   void shutdown() override;
   rpc::Error user_event(const std::string& name, const rpc::Bytes& payload, bool coalesce) override;

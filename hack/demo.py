@@ -643,7 +643,9 @@ class Demo:
                     "--namespace=" + NS, "--selector=" + AGENT_SELECTOR, "--rpc-auth-file=" + token_file,
                     "--metrics-addr=%s" % pod.addr("metrics"), "--health-addr=%s" % pod.addr("health"),
                     "--leader-elect", "--identity=" + name, "--lease-namespace=" + NS,
-                    "--failed-grace=10s", "--resync=10s"]
+                    "--failed-grace=10s", "--resync=10s",
+                    # the simulated agent pods have no DaemonSet owner reference
+                    "--insecure-trust-selector"]
             env = {"POD_NAME": name, "POD_NAMESPACE": NS}
             if self.pg:
                 env.update({"KONG_PG_HOST": self.pg.host, "KONG_PG_PORT": str(self.pg.port),

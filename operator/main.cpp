@@ -38,6 +38,8 @@ struct Flags {
                               failed_grace = "60s", resync = "60s", member_poll = "1s",
                               log_level = "info", identity;
   std::string sa_dir = kc::kube::kServiceAccountDir;
+  std::string agent_daemonset, agent_service_account;
+  bool insecure_trust_selector = false;
   std::string pg_host, pg_port, pg_user, pg_password, pg_database;
   int agent_rpc_port = 7373;
   bool leader_elect = false;
@@ -88,6 +90,32 @@ std::optional<kc::datastore::PgConfig> pg_config(const Flags& f) {
       errors);
   if (!errors.empty()) throw kc::config::ConfigError(errors.front());
   return cfg;
+}
+
+// Which pods are agents: the DaemonSet's ("name" in --namespace, or "namespace/name").
+kc::controller::AgentIdentity agent_identity(const Flags& f) {
+  kc::controller::AgentIdentity id;
+  id.trust_selector = f.insecure_trust_selector;
+  if (f.insecure_trust_selector) return id;
+  if (f.agent_daemonset.empty())
+    throw CLI::ValidationError("--agent-daemonset",
+                               "required: the agent DaemonSet whose pods alone are trusted "
+                               "(or --insecure-trust-selector)");
+  auto slash = f.agent_daemonset.find('/');
+  if (slash == std::string::npos) {
+    if (f.ns.empty())
+      throw CLI::ValidationError("--agent-daemonset",
+                                 "give it as namespace/name when --namespace is not set");
+    id.ns = f.ns;
+    id.daemonset = f.agent_daemonset;
+  } else {
+    id.ns = f.agent_daemonset.substr(0, slash);
+    id.daemonset = f.agent_daemonset.substr(slash + 1);
+  }
+  if (id.ns.empty() || id.daemonset.empty())
+    throw CLI::ValidationError("--agent-daemonset", "not name or namespace/name: " + f.agent_daemonset);
+  id.service_account = f.agent_service_account;
+  return id;
 }
 
 std::unique_ptr<kc::http::Server> serve(boost::asio::io_context& io, const std::string& addr,
@@ -151,6 +179,7 @@ int run(const Flags& f) {
   co.resync = resync;
   co.member_poll = member_poll;
   co.identity = identity;
+  co.agents = agent_identity(f);
   kc::controller::Controller controller(io, kube, rpc, pg.get(), metrics, co);
 
   auto informer_samples = [&controller](auto field) {
@@ -256,6 +285,17 @@ int main(int argc, char** argv) {
       ->envname(env("AGENT_RPC_PORT"));
   app.add_option("--rpc-auth-file", f.rpc_auth_file, "file holding the agents' RPC auth token")
       ->envname(env("RPC_AUTH_FILE"));
+  app.add_option("--agent-daemonset", f.agent_daemonset,
+                 "the agent DaemonSet (name in --namespace, or namespace/name): only pods it owns "
+                 "(controller reference by name and uid) are sent the RPC token and believed")
+      ->envname(env("AGENT_DAEMONSET"));
+  app.add_option("--agent-service-account", f.agent_service_account,
+                 "the ServiceAccount agent pods must run under (empty: not checked)")
+      ->envname(env("AGENT_SERVICE_ACCOUNT"));
+  app.add_flag("--insecure-trust-selector", f.insecure_trust_selector,
+               "treat every pod matching --selector as an agent (no DaemonSet; anyone who can "
+               "create pods in the namespace can then receive the RPC token)")
+      ->envname(env("INSECURE_TRUST_SELECTOR"));
   app.add_option("--conf", f.conf, "kong.conf-style file for the pg_* keys")->envname(env("CONF"));
   app.add_option("--pg-host", f.pg_host, "Postgres host (pg_host; also KONG_PG_HOST)");
   app.add_option("--pg-port", f.pg_port, "Postgres port (pg_port)");

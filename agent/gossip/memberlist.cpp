@@ -150,6 +150,16 @@ void Memberlist::update_node() {
   m.alive_node(a, /*bootstrap=*/true);
 }
 
+bool Memberlist::declare_dead(const std::string& name) {
+  auto& m = *impl_;
+  auto* e = m.entry(name);
+  if (!e || name == m.config_.name || e->node.state == NodeState::Dead ||
+      e->node.state == NodeState::Left)
+    return false;
+  m.dead_node(Dead{e->node.incarnation, name, m.config_.name});
+  return true;
+}
+
 void Memberlist::send_user_packet(const Address& to, std::span<const uint8_t> msg) {
   Bytes buf{static_cast<uint8_t>(MsgType::User)};
   buf.insert(buf.end(), msg.begin(), msg.end());

@@ -84,6 +84,12 @@ class Memberlist {
   // Re-broadcasts our alive with fresh metadata (after a tag change).
   void update_node();
 
+  // Declares another member dead at its current incarnation and gossips it, as our own
+  // failure detector would: every peer applies it at once, and a member that is in fact alive
+  // refutes it. For members an outside authority has confirmed gone. False when the member is
+  // unknown, ourselves, or already dead or left.
+  bool declare_dead(const std::string& name);
+
   // A user message over UDP (memberlist prepends the 08 type byte), as Go's SendTo.
   void send_user_packet(const Address& to, std::span<const uint8_t> msg);
 

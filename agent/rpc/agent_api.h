@@ -105,6 +105,12 @@ class AgentApi {
   // serf RemoveFailedNode / RemoveFailedNodePrune; `done` once the intent was broadcast.
   virtual void force_leave(const std::string& node, bool prune,
                            std::function<void(Error)> done) = 0;
+  // force-leave -prune of a member whose end an outside authority confirmed (the operator:
+  // its pod is gone). Agents that can, erase it at once on every agent; the fallback is a
+  // plain prune.
+  virtual void force_leave_gone(const std::string& node, std::function<void(Error)> done) {
+    force_leave(node, true, std::move(done));
+  }
   // Graceful leave (intent, propagation wait, memberlist leave); `done` when finished.
   virtual void leave(std::function<void(Error)> done) = 0;
   // Called after a `leave` reply has been written: the agent process should stop, as serf's

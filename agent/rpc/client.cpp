@@ -238,8 +238,8 @@ int Client::join(const std::vector<std::string>& addrs, bool replay) {
   return decoded([&] { return proto::read_join_response(r.body->root()); });
 }
 
-void Client::force_leave(const std::string& node, bool prune) {
-  Bytes b = encode(proto::ForceLeaveRequest{node, prune});
+void Client::force_leave(const std::string& node, bool prune, bool gone) {
+  Bytes b = encode(proto::ForceLeaveRequest{node, prune || gone, gone});
   expect_ok(proto::cmd::kForceLeave, &b, false);
 }
 

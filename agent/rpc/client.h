@@ -72,7 +72,8 @@ class Client {
   std::vector<MemberInfo> members_filtered(const Tags& tags, const std::string& status,
                                            const std::string& name);
   int join(const std::vector<std::string>& addrs, bool replay);
-  void force_leave(const std::string& node, bool prune);
+  // `gone`: the member is confirmed gone for good (ForceLeaveRequest::gone; implies prune).
+  void force_leave(const std::string& node, bool prune, bool gone = false);
   void leave();
   void user_event(const std::string& name, const Bytes& payload, bool coalesce);
   void update_tags(const Tags& tags, const std::vector<std::string>& delete_tags);

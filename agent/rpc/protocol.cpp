@@ -124,7 +124,8 @@ void write(Writer& w, const EventRequest& r) {
   w.key("Payload").bytes_or_nil(r.payload);
 }
 void write(Writer& w, const ForceLeaveRequest& r) {
-  w.map(2).key("Node").str(r.node).key("Prune").boolean(r.prune);
+  w.map(r.gone ? 3 : 2).key("Node").str(r.node).key("Prune").boolean(r.prune);
+  if (r.gone) w.key("Gone").boolean(true);
 }
 void write(Writer& w, const JoinRequest& r) {
   w.map(2).key("Existing");
@@ -191,7 +192,7 @@ EventRequest read_event(const Value& v) {
 }
 ForceLeaveRequest read_force_leave(const Value& v) {
   require_struct(v);
-  return {v.get("Node").string(), v.get("Prune").boolean()};
+  return {v.get("Node").string(), v.get("Prune").boolean(), v.get("Gone").boolean()};
 }
 JoinRequest read_join(const Value& v) {
   require_struct(v);

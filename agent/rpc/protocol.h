@@ -102,6 +102,9 @@ struct EventRequest {
 struct ForceLeaveRequest {
   std::string node;
   bool prune = false;
+  // Our extension (key "Gone", sent only when true; Serf ignores it): the sender confirmed the
+  // member is gone for good (the operator: its pod no longer exists). Implies prune.
+  bool gone = false;
 };
 struct JoinRequest {
   std::vector<std::string> existing;

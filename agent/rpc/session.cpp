@@ -263,8 +263,12 @@ void Session::dispatch(const proto::RequestHeader& h, const mp::Value& body) {
     reply(seq, api_.user_event(req.name, req.payload, req.coalesce));
   } else if (c == cmd::kForceLeave) {
     auto req = proto::read_force_leave(body);
-    api_.force_leave(req.node, req.prune,
-                     async_reply<Error>([this, seq](Error e) { reply(seq, e); }));
+    auto done = async_reply<Error>([this, seq](Error e) { reply(seq, e); });
+    if (req.gone) {
+      api_.force_leave_gone(req.node, std::move(done));
+    } else {
+      api_.force_leave(req.node, req.prune, std::move(done));
+    }
   } else if (c == cmd::kJoin) {
     auto req = proto::read_join(body);
     api_.join(req.existing, req.replay, async_reply<int, Error>([this, seq](int n, Error e) {

@@ -20,6 +20,7 @@ class RealPort : public MemberlistPort {
   }
   void shutdown() override { ml_.shutdown(); }
   void update_node() override { ml_.update_node(); }
+  bool declare_dead(const std::string& name) override { return ml_.declare_dead(name); }
   void send_user_packet(const gossip::Address& to, std::span<const uint8_t> msg) override {
     ml_.send_user_packet(to, msg);
   }

@@ -28,6 +28,9 @@ class MemberlistPort {
   virtual void leave(gossip::Duration timeout, std::function<void(bool timed_out)> done) = 0;
   virtual void shutdown() = 0;
   virtual void update_node() = 0;
+  // Declares another member dead at its current incarnation (see gossip::Memberlist); false
+  // when there is nothing to declare. Scripted ports have no failure detector: false.
+  virtual bool declare_dead(const std::string& /*name*/) { return false; }
   // UDP user message (memberlist puts the 08 type byte in front).
   virtual void send_user_packet(const gossip::Address& to, std::span<const uint8_t> msg) = 0;
   virtual gossip::Node local_node() const = 0;

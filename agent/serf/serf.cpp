@@ -254,6 +254,16 @@ void Serf::force_leave(const std::string& node, bool prune, Done done) {
   queue_and_wait(broadcasts_, encode(msg), "timed out broadcasting node removal", std::move(done));
 }
 
+void Serf::force_leave_gone(const std::string& node, Done done) {
+  if (!done) done = [](const std::string&) {};
+  if (node == config_.node_name) return done("cannot declare this agent itself gone");
+  if (memberlist_->declare_dead(node)) log_->info("member {} confirmed gone: declared dead", node);
+  // Erased here by now; the intent gossips on without the caller waiting for it (whoever
+  // confirmed the end tells every agent it can reach).
+  force_leave(node, true, nullptr);
+  done("");
+}
+
 void Serf::shutdown() {
   if (state_ == State::Shutdown) return;
   if (state_ != State::Left) log_->warn("Shutdown without a Leave");
@@ -439,6 +449,8 @@ void Serf::notify_leave(const gossip::Node& n) {
   }
   log_status(*ms, old, type == EventType::MemberLeave ? "EventMemberLeave" : "EventMemberFailed");
   emit(MemberEvent{type, {ms->member}});
+  // A prune that waited for this member's own leave: memberlist has now seen it go.
+  if (prune_pending_.erase(n.name)) erase_pruned(n.name);
 }
 
 void Serf::notify_update(const gossip::Node& n) {
@@ -518,21 +530,27 @@ bool Serf::handle_node_leave_intent(const MessageLeave& msg) {
 }
 
 void Serf::handle_prune(const std::string& name) {
-  auto erase = [this, name] {
-    MemberState* ms = find(name);
-    if (!ms) return;
-    log_->info("EventMemberReap (forced): {} {}", name, addr_string(ms->member.addr));
-    remove_from(left_members_, name);
-    remove_from(failed_members_, name);
-    erase_node(name);
-  };
   MemberState* ms = find(name);
   if (ms && ms->member.status == MemberStatus::Leaving) {
-    // Go sleeps here so that the node's own leave completes first.
-    after(config_.broadcast_timeout + config_.leave_propagate_delay, erase);
+    // Go sleeps here so that the node's own leave completes first. Its leave is complete
+    // once memberlist reports the node gone (notify_leave), which ends the wait early.
+    prune_pending_.insert(name);
+    after(config_.broadcast_timeout + config_.leave_propagate_delay, [this, name] {
+      if (prune_pending_.erase(name)) erase_pruned(name);
+    });
   } else {
-    erase();
+    prune_pending_.erase(name);
+    erase_pruned(name);
   }
+}
+
+void Serf::erase_pruned(const std::string& name) {
+  MemberState* ms = find(name);
+  if (!ms) return;
+  log_->info("EventMemberReap (forced): {} {}", name, addr_string(ms->member.addr));
+  remove_from(left_members_, name);
+  remove_from(failed_members_, name);
+  erase_node(name);
 }
 
 bool Serf::handle_node_join_intent(const MessageJoin& msg) {

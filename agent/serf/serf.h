@@ -83,6 +83,13 @@ class Serf : public gossip::Delegate,
   void leave(Done done);
   // force-leave [-prune]: a failed member becomes left; prune erases it everywhere.
   void force_leave(const std::string& node, bool prune, Done done);
+  // force-leave -prune of a member whose end an outside authority has confirmed (Kubernetes
+  // says its pod is gone): it is first declared dead at the memberlist layer, so it is erased
+  // at once here rather than after the leaving member's grace (broadcast timeout plus leave
+  // propagation delay), and every peer that applies the dead message erases it at once too.
+  // Nothing new on the wire; a member that is in fact alive refutes and comes back. `done`
+  // runs once the member is erased here, without waiting for the intent's broadcast.
+  void force_leave_gone(const std::string& node, Done done);
   // Stops everything without a leave message (others will see us failed).
   void shutdown();
 
@@ -159,6 +166,7 @@ class Serf : public gossip::Delegate,
   bool handle_node_leave_intent(const MessageLeave& msg);
   bool handle_node_join_intent(const MessageJoin& msg);
   void handle_prune(const std::string& name);
+  void erase_pruned(const std::string& name);
   void broadcast_join(LamportTime ltime);
   bool upsert_intent(const std::string& node, MessageType type, LamportTime ltime);
   std::optional<LamportTime> recent_intent(const std::string& node, MessageType type) const;
@@ -216,6 +224,9 @@ class Serf : public gossip::Delegate,
   std::map<std::string, MemberState> members_;
   std::vector<std::string> failed_members_;
   std::vector<std::string> left_members_;
+  // Leaving members whose prune waits for their own leave to finish; erased as soon as
+  // memberlist reports them gone (left or dead) instead of when the wait ends.
+  std::set<std::string> prune_pending_;
   struct NodeIntent {
     MessageType type;
     gossip::TimePoint wall_time;

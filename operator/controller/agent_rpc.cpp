@@ -51,14 +51,15 @@ void AgentRpc::members(const std::string& addr, MembersDone done) {
   });
 }
 
-void AgentRpc::force_leave_prune(const std::string& addr, const std::string& node, Done done) {
+void AgentRpc::force_leave_prune(const std::string& addr, const std::string& node,
+                                 bool confirmed_gone, Done done) {
   auto back = token_.wrap(std::move(done));
-  boost::asio::post(pool_, [this, addr, node, back]() mutable {
+  boost::asio::post(pool_, [this, addr, node, confirmed_gone, back]() mutable {
     bool ok = false;
     std::string error;
     try {
       rpc::Client client(client_options(options_, addr));
-      client.force_leave(node, true);
+      client.force_leave(node, true, confirmed_gone);
       ok = true;
     } catch (const std::exception& e) {
       error = e.what();

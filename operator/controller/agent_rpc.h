@@ -35,7 +35,10 @@ class AgentRpc {
 
   // `addr` is "ip:port" of an agent's RPC.
   void members(const std::string& addr, MembersDone done);
-  void force_leave_prune(const std::string& addr, const std::string& node, Done done);
+  // `confirmed_gone`: Kubernetes confirmed the member's pod is gone, so the agents may erase it
+  // at once (rpc ForceLeaveRequest::gone) rather than wait out a leave that will never come.
+  void force_leave_prune(const std::string& addr, const std::string& node, bool confirmed_gone,
+                         Done done);
   // The token, also the credential of the agents' HTTP API.
   const std::string& auth_key() const { return options_.auth_key; }
 

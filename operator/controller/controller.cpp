@@ -16,6 +16,12 @@ constexpr auto kPrunedMemory = std::chrono::seconds(30);
 // A row with no member is deleted only once it is older than this: an agent registers its row
 // right after joining, and a membership poll may predate the join.
 constexpr auto kGhostRowAge = std::chrono::seconds(60);
+// The agent DaemonSet's uid is looked up this often while unknown, then every resync.
+constexpr auto kDaemonSetRetry = std::chrono::seconds(2);
+// After force-leave, the agents' views are read this often until none lists the member; if
+// one still does after kGoneDeadline, force-leave is sent again.
+constexpr auto kGoneCheckEvery = std::chrono::milliseconds(50);
+constexpr auto kGoneDeadline = std::chrono::seconds(10);
 
 // "ip:port" of an agent pod's port (IPv6 in brackets).
 std::string agent_addr(const std::string& ip, int port) {
@@ -36,8 +42,10 @@ Controller::Controller(boost::asio::io_context& io, kube::RestClient& kube, Agen
       metrics_(metrics),
       options_(std::move(options)),
       log_(kc::log::get("controller")),
+      agents_(options_.agents),
       poll_timer_(io),
-      resync_timer_(io) {
+      resync_timer_(io),
+      daemonset_timer_(io) {
   if (pg_) table_ = std::make_unique<datastore::NodesTable>(*pg_);
   kube::InformerOptions po;
   po.path = kube::pods_path(options_.ns);
@@ -63,6 +71,47 @@ void Controller::start() {
   nodes_->start();
   pods_->start();
   cnodes_->start();
+  if (agents_.trust_selector) {
+    log_->warn(
+        "--insecure-trust-selector: every pod matching the selector is treated as an agent "
+        "(sent the RPC token, believed about membership)");
+  } else {
+    refresh_daemonset();
+  }
+}
+
+// The DaemonSet's uid is what a pod's owner reference must name: a DaemonSet deleted and
+// created again under the same name is another owner, whose pods are trusted once it is read.
+void Controller::refresh_daemonset() {
+  kube_.get(kube::daemonset_path(agents_.ns, agents_.daemonset),
+            token_.wrap([this](kube::Response r) {
+              std::string uid = agents_.daemonset_uid;
+              if (r.ok()) {
+                uid = r.body.value("metadata", nlohmann::json::object()).value("uid", "");
+              } else if (r.not_found()) {
+                uid.clear();
+              } else {
+                log_->warn("reading the agent DaemonSet {}/{} failed: {}", agents_.ns,
+                           agents_.daemonset, r.describe());
+              }
+              if (uid != agents_.daemonset_uid) {
+                if (uid.empty()) {
+                  log_->warn("agent DaemonSet {}/{} not found: no pod is trusted as an agent",
+                             agents_.ns, agents_.daemonset);
+                } else {
+                  log_->info("agent DaemonSet {}/{} (uid {}): only its pods are trusted",
+                             agents_.ns, agents_.daemonset, uid);
+                }
+                agents_.daemonset_uid = uid;
+                for (auto& [key, obj] : pods_->items()) note_untrusted(kube::pod_view(obj));
+              }
+              daemonset_timer_.expires_after(agents_.daemonset_uid.empty()
+                                                 ? std::chrono::milliseconds(kDaemonSetRetry)
+                                                 : options_.resync);
+              daemonset_timer_.async_wait(token_.wrap([this](boost::system::error_code ec) {
+                if (!ec) refresh_daemonset();
+              }));
+            }));
 }
 
 bool Controller::synced() const {
@@ -92,17 +141,43 @@ void Controller::set_leading(bool on) {
 
 void Controller::on_pod(kube::EventType type, const nlohmann::json& obj, const nlohmann::json*) {
   auto pod = kube::pod_view(obj);
+  if (!agents_.trust_selector && agents_.daemonset_uid.empty()) {
+    // Until the DaemonSet has been read no pod is trusted; a deletion is kept for then.
+    if (type == kube::EventType::Deleted) remember_missed(pod);
+    return;
+  }
+  // A pod with the agents' labels that the DaemonSet does not own is nobody's agent: its
+  // coming and going says nothing about any member.
+  if (!verified(pod)) {
+    if (type == kube::EventType::Deleted) {
+      untrusted_seen_.erase(pod.uid);
+    } else {
+      note_untrusted(pod);
+    }
+    return;
+  }
   if (type == kube::EventType::Deleted) {
     if (leading_) {
       handle_pod_gone(pod, PruneReason::PodDeleted);
     } else {
-      missed_.emplace_back(pod, Clock::now());
-      if (missed_.size() > 10000) missed_.erase(missed_.begin());
+      remember_missed(pod);
     }
     return;
   }
   if (pod.phase == "Failed" && leading_ && !done_pods_.count(pod.uid))
     handle_pod_gone(pod, PruneReason::PodFailed);
+}
+
+void Controller::note_untrusted(const kube::PodView& pod) {
+  if (agents_.daemonset_uid.empty() || verified(pod) || !untrusted_seen_.insert(pod.uid).second)
+    return;
+  log_->warn("pod {}/{} matches the agent selector but is not the agent DaemonSet's: ignored",
+             pod.ns, pod.name);
+}
+
+void Controller::remember_missed(const kube::PodView& pod) {
+  missed_.emplace_back(pod, Clock::now());
+  if (missed_.size() > 10000) missed_.erase(missed_.begin());
 }
 
 void Controller::on_node(kube::EventType type, const nlohmann::json& obj, const nlohmann::json*) {
@@ -132,9 +207,12 @@ void Controller::handle_pod_gone(const kube::PodView& pod, PruneReason reason) {
   // The member may have joined after our last poll: ask an agent now, then look again.
   auto agents = healthy_agents(pod.uid);
   if (agents.empty()) return;
-  rpc_.members(agents.front(),
-               [this, act, pod](std::optional<std::vector<Member>> ms, std::string error) {
-                 if (ms) on_members(std::move(*ms));
+  rpc_.members(agents.front(), [this, act, pod, source = agents.front()](
+                                   std::optional<std::vector<Member>> ms, std::string error) {
+                 if (ms) {
+                   members_source_ = source;
+                   on_members(std::move(*ms));
+                 }
                  if (!act())
                    log_->info("pod {}/{} ({}) is gone but no member carries its uid or name",
                               pod.ns, pod.name, to_string(PruneReason::PodDeleted));
@@ -151,11 +229,20 @@ bool Controller::node_ready(const std::string& node) const {
 
 std::vector<std::string> Controller::healthy_agents(const std::string& except_uid) const {
   std::vector<std::string> out;
+  for (auto& pod : live_agent_pods()) {
+    if (pod.uid == except_uid || pod.ip.empty()) continue;
+    out.push_back(agent_addr(pod.ip, pod.rpc_port.value_or(options_.agent_rpc_port)));
+  }
+  return out;
+}
+
+// Verified agent pods that are Running and Ready on Ready Nodes: the only ones asked about
+// membership or sent the RPC token.
+std::vector<kube::PodView> Controller::live_agent_pods() const {
+  std::vector<kube::PodView> out;
   for (auto& [key, obj] : pods_->items()) {
     auto pod = kube::pod_view(obj);
-    if (pod.uid == except_uid || pod.ip.empty()) continue;
-    if (!pod_protected(pod, node_ready(pod.node))) continue;
-    out.push_back(agent_addr(pod.ip, pod.rpc_port.value_or(options_.agent_rpc_port)));
+    if (verified(pod) && pod_protected(pod, node_ready(pod.node))) out.push_back(std::move(pod));
   }
   return out;
 }
@@ -177,7 +264,9 @@ bool Controller::protected_member(const Member& m) const {
     auto pod = kube::pod_view(obj);
     if (member_of_pod(m, pod) && pod_protected(pod, node_ready(pod.node))) return true;
   }
-  return false;
+  // Whatever its tags claim: a member gossiping from a live agent pod's address is that
+  // agent, still serving.
+  return address_protected(m, live_agent_pods(), members_);
 }
 
 void Controller::poll_members() {
@@ -209,6 +298,7 @@ void Controller::poll_agent(std::shared_ptr<std::vector<std::string>> agents, si
           return;
         }
         poll_in_flight_ = false;
+        members_source_ = addr;
         on_members(std::move(*ms));
         refresh_incarnations(addr);
       });
@@ -218,7 +308,7 @@ void Controller::poll_agent(std::shared_ptr<std::vector<std::string>> agents, si
 std::optional<std::string> Controller::agent_http_addr(const std::string& rpc_addr) const {
   for (auto& [key, obj] : pods_->items()) {
     auto pod = kube::pod_view(obj);
-    if (!pod.http_port ||
+    if (!pod.http_port || !verified(pod) ||
         agent_addr(pod.ip, pod.rpc_port.value_or(options_.agent_rpc_port)) != rpc_addr)
       continue;
     return agent_addr(pod.ip, *pod.http_port);
@@ -262,7 +352,7 @@ void Controller::on_members(std::vector<Member> members) {
     auto missed = std::move(missed_);
     missed_.clear();
     for (auto& [pod, seen] : missed) {
-      if (done_pods_.count(pod.uid)) continue;
+      if (done_pods_.count(pod.uid) || !verified(pod)) continue;
       done_pods_.insert(pod.uid);
       for (auto& [name, m] : members_)
         if (member_of_pod(m, pod)) prune(m, PruneReason::PodDeleted, pod, seen);
@@ -325,11 +415,61 @@ void Controller::confirm_orphan(const Member& m) {
 
 void Controller::prune(const Member& m, PruneReason reason, std::optional<kube::PodView> pod,
                        Clock::time_point seen) {
-  if (!leading_ || jobs_.count(m.name)) return;
+  if (!leading_ || jobs_.count(m.name) || corroborating_.count(m.name)) return;
   if (protected_member(m)) {
-    log_->warn("not pruning {}: its pod is Running and Ready", m.name);
+    log_->warn("not pruning {} ({}): it is a Running and Ready agent pod's member", m.name,
+               m.address);
+    metrics_.prune_refused("live_pod");
     return;
   }
+  corroborate_then_prune(m, reason, std::move(pod), seen);
+}
+
+// One agent's report is not enough to remove a member: a second verified agent, when there is
+// one, must not contradict it (same address, same pod tags; for a NodeNotReady prune, failed
+// there too). A member the second agent no longer lists is no contradiction.
+void Controller::corroborate_then_prune(const Member& m, PruneReason reason,
+                                        std::optional<kube::PodView> pod,
+                                        Clock::time_point seen) {
+  std::vector<std::string> others;
+  for (auto& addr : healthy_agents(pod ? pod->uid : ""))
+    if (addr != members_source_) others.push_back(addr);
+  if (others.empty()) return start_job(m, reason, std::move(pod), seen);
+  corroborating_.insert(m.name);
+  auto second = others[poll_rotor_++ % others.size()];
+  rpc_.members(second, [this, m, reason, pod, seen, second](
+                           std::optional<std::vector<Member>> ms, std::string error) {
+    corroborating_.erase(m.name);
+    if (!leading_ || jobs_.count(m.name)) return;
+    if (!ms) {
+      log_->debug("{} did not answer for a second view of {} ({}): going by the first", second,
+                  m.name, error);
+    } else {
+      auto theirs = std::find_if(ms->begin(), ms->end(),
+                                 [&](const Member& x) { return x.name == m.name; });
+      bool contradicted =
+          theirs != ms->end() &&
+          (!reports_agree(m, *theirs) ||
+           (reason == PruneReason::NodeNotReady && theirs->status != "failed"));
+      if (contradicted) {
+        log_->warn("not pruning {} ({}): {} reports it as {} {} where {} said {} {}", m.name,
+                   to_string(reason), second, theirs->status, theirs->address, members_source_,
+                   m.status, m.address);
+        metrics_.prune_refused("disagreement");
+        return;
+      }
+    }
+    if (protected_member(m)) {
+      metrics_.prune_refused("live_pod");
+      return;
+    }
+    start_job(m, reason, pod, seen);
+  });
+}
+
+void Controller::start_job(const Member& m, PruneReason reason, std::optional<kube::PodView> pod,
+                           Clock::time_point seen) {
+  if (!leading_ || jobs_.count(m.name)) return;
   log_->info("pruning member {} ({})", m.name, to_string(reason));
   PruneJob job;
   job.member = m;
@@ -348,34 +488,7 @@ void Controller::run_job(const std::string& name) {
   auto& job = it->second;
   ++job.attempts;
   job.pending = 1;  // released at the end of this function, so no step finishes the job early
-  if (!job.left) {
-    auto agents = healthy_agents(job.pod ? job.pod->uid : "");
-    if (agents.empty()) {
-      job.left = true;  // nobody left to tell: the member is gone with the last agent
-    } else {
-      // Every healthy agent at once: each drops the member from its own view immediately,
-      // rather than waiting for the leave intent to gossip around.
-      auto remaining = std::make_shared<size_t>(agents.size());
-      auto any_ok = std::make_shared<bool>(false);
-      ++job.pending;
-      for (auto& addr : agents) {
-        rpc_.force_leave_prune(
-            addr, name, [this, name, remaining, any_ok](bool ok, std::string error) {
-              if (ok) *any_ok = true;
-              if (--*remaining > 0) return;
-              auto j = jobs_.find(name);
-              if (j == jobs_.end()) return;
-              if (*any_ok) {
-                j->second.left = true;
-              } else {
-                metrics_.prune_error("force_leave");
-                log_->warn("force-leave {} failed on every agent: {}", name, error);
-              }
-              finish_step(name);
-            });
-      }
-    }
-  }
+  if (!job.gone) force_leave_everywhere(name);
   if (!job.row && table_) {
     ++job.pending;
     table_->delete_node(name, [this, name](const std::optional<datastore::PgError>& err, bool) {
@@ -411,13 +524,98 @@ void Controller::run_job(const std::string& name) {
   finish_step(name);
 }
 
+// force-leave -prune on every healthy agent at once: each drops the member from its own view
+// immediately rather than waiting for the intent to gossip around. When Kubernetes confirmed
+// the pod is gone, the member is declared gone (dead at the gossip layer too), so agents erase
+// it at once even if it still looked alive. Meanwhile the agents' views are read until none
+// lists it: the prune is done when users can no longer see the member, which is usually well
+// before the agents' replies (they answer once the intent has been gossiped).
+void Controller::force_leave_everywhere(const std::string& name) {
+  auto& job = jobs_.at(name);
+  auto agents = healthy_agents(job.pod ? job.pod->uid : "");
+  if (agents.empty()) {
+    job.left = job.gone = true;  // nobody left to tell: the member is gone with the last agent
+    return;
+  }
+  if (!job.left) {
+    bool confirmed_gone = job.reason != PruneReason::NodeNotReady;
+    auto remaining = std::make_shared<size_t>(agents.size());
+    auto any_ok = std::make_shared<bool>(false);
+    for (auto& addr : agents) {
+      rpc_.force_leave_prune(addr, name, confirmed_gone,
+                             [this, name, remaining, any_ok](bool ok, std::string error) {
+                               if (ok) *any_ok = true;
+                               if (--*remaining > 0) return;
+                               auto j = jobs_.find(name);
+                               if (j == jobs_.end()) return;
+                               if (*any_ok) {
+                                 j->second.left = true;
+                                 return;
+                               }
+                               metrics_.prune_error("force_leave");
+                               log_->warn("force-leave {} failed on every agent: {}", name, error);
+                             });
+    }
+  }
+  ++job.pending;
+  verify_gone(name, Clock::now());
+}
+
+// Reads every healthy agent's members until none lists `name`; one pending step of its job.
+void Controller::verify_gone(const std::string& name, Clock::time_point since) {
+  auto agents = healthy_agents();
+  auto j = jobs_.find(name);
+  if (j == jobs_.end()) return;
+  if (agents.empty()) {
+    j->second.gone = true;
+    finish_step(name);
+    return;
+  }
+  auto remaining = std::make_shared<size_t>(agents.size());
+  auto listed_by = std::make_shared<std::vector<std::string>>();
+  for (auto& addr : agents) {
+    rpc_.members(addr, [this, name, since, addr, remaining, listed_by](
+                           std::optional<std::vector<Member>> ms, std::string) {
+      // An agent that does not answer cannot show the member to anyone either.
+      if (ms && std::any_of(ms->begin(), ms->end(), [&](auto& m) { return m.name == name; }))
+        listed_by->push_back(addr);
+      if (--*remaining > 0) return;
+      auto j = jobs_.find(name);
+      if (j == jobs_.end()) return;
+      if (listed_by->empty()) {
+        j->second.gone = true;
+        finish_step(name);
+        return;
+      }
+      if (!j->second.left && seconds_since(since) > 6) {
+        // Every force-leave failed and the member is still there: start over.
+        finish_step(name);
+        return;
+      }
+      if (Clock::now() - since >= kGoneDeadline) {
+        // Told, yet still listed (the intent was lost, or an agent restarted): tell again.
+        log_->warn("{} still lists {} {:.0f} s after force-leave: sending it again",
+                   (*listed_by)[0], name, seconds_since(since));
+        metrics_.prune_error("still_listed");
+        j->second.left = false;
+        finish_step(name);
+        return;
+      }
+      auto timer = std::make_shared<boost::asio::steady_timer>(io_, kGoneCheckEvery);
+      timer->async_wait(token_.wrap([this, name, since, timer](boost::system::error_code ec) {
+        if (!ec && leading_) verify_gone(name, since);
+      }));
+    });
+  }
+}
+
 void Controller::finish_step(const std::string& name) {
   auto it = jobs_.find(name);
   if (it == jobs_.end()) return;
   auto& job = it->second;
   if (--job.pending > 0) return;
-  if (job.left && job.row && !job.reported) report(job);
-  if (job.left && job.row && job.cnode) {
+  if (job.gone && job.row && job.cnode) {
+    report(job);
     pruned_[name] = Clock::now();
     members_.erase(name);
     for (auto i = cn_written_.begin(); i != cn_written_.end();) {
@@ -437,11 +635,12 @@ void Controller::finish_step(const std::string& name) {
 }
 
 void Controller::report(PruneJob& job) {
-  job.reported = true;
   double latency = seconds_since(job.seen);
   metrics_.prune(to_string(job.reason), latency);
-  log_->info("pruned member {} ({}): force-left and row deleted {:.0f} ms after the pod event",
-             job.member.name, to_string(job.reason), latency * 1000);
+  log_->info(
+      "pruned member {} ({}): gone from every agent's view, row and ClusterNode deleted {:.0f} ms "
+      "after the pod event",
+      job.member.name, to_string(job.reason), latency * 1000);
   std::string ns, pod_name, uid;
   if (job.pod) {
     ns = job.pod->ns;
@@ -458,7 +657,8 @@ void Controller::report(PruneJob& job) {
       {"kind", "Pod"}, {"apiVersion", "v1"}, {"namespace", ns}, {"name", pod_name}, {"uid", uid}};
   auto ev = kube::make_event(involved, "Normal", "MemberPruned",
                              "member " + job.member.name + " force-left with prune (" +
-                                 to_string(job.reason) + ") and its nodes row deleted",
+                                 to_string(job.reason) +
+                                 "), its nodes row and ClusterNode deleted",
                              kManagedBy, options_.identity);
   kube_.request("POST", kube::events_path(ns), ev, token_.wrap([this](kube::Response r) {
     if (!r.ok()) log_->debug("recording an event failed: {}", r.describe());

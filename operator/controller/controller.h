@@ -34,6 +34,7 @@
 #include "operator/controller/agent_rpc.h"
 #include "operator/controller/mapping.h"
 #include "operator/controller/metrics.h"
+#include "operator/controller/trust.h"
 #include "operator/kube/informer.h"
 #include "operator/kube/rest_client.h"
 
@@ -52,6 +53,8 @@ struct ControllerOptions {
   std::chrono::milliseconds resync{60000};
   std::chrono::milliseconds member_poll{1000};
   std::string identity;  // for Events' source.host
+  // The agent DaemonSet whose pods alone are trusted (daemonset_uid is looked up here).
+  AgentIdentity agents;
 };
 
 class Controller {
@@ -74,7 +77,8 @@ class Controller {
     PruneReason reason;
     Clock::time_point seen;
     std::optional<kube::PodView> pod;
-    bool left = false, row = false, cnode = false, reported = false;
+    // left: force-left on the agents; gone: then absent from every agent's view.
+    bool left = false, gone = false, row = false, cnode = false;
     int attempts = 0;
     int pending = 0;  // steps of the current attempt still running
   };
@@ -82,6 +86,11 @@ class Controller {
   void on_pod(kube::EventType type, const nlohmann::json& obj, const nlohmann::json* old);
   void on_node(kube::EventType type, const nlohmann::json& obj, const nlohmann::json* old);
   void handle_pod_gone(const kube::PodView& pod, PruneReason reason);
+  void remember_missed(const kube::PodView& pod);
+  void note_untrusted(const kube::PodView& pod);  // logs a look-alike pod once
+  void refresh_daemonset();
+  bool verified(const kube::PodView& pod) const { return verified_agent(pod, agents_); }
+  std::vector<kube::PodView> live_agent_pods() const;
 
   void poll_members();
   void poll_agent(std::shared_ptr<std::vector<std::string>> agents, size_t tried);
@@ -95,7 +104,13 @@ class Controller {
 
   void prune(const Member& m, PruneReason reason, std::optional<kube::PodView> pod,
              Clock::time_point seen);
+  void corroborate_then_prune(const Member& m, PruneReason reason,
+                              std::optional<kube::PodView> pod, Clock::time_point seen);
+  void start_job(const Member& m, PruneReason reason, std::optional<kube::PodView> pod,
+                 Clock::time_point seen);
   void run_job(const std::string& name);
+  void force_leave_everywhere(const std::string& name);
+  void verify_gone(const std::string& name, Clock::time_point since);
   void finish_step(const std::string& name);
   void report(PruneJob& job);
 
@@ -117,6 +132,10 @@ class Controller {
   std::unique_ptr<kube::Informer> pods_, nodes_, cnodes_;
   bool leading_ = false;
   std::map<std::string, Member> members_;
+  std::string members_source_;  // the agent (RPC address) members_ came from
+  AgentIdentity agents_;        // options_.agents with the DaemonSet's uid once known
+  std::set<std::string> corroborating_;  // member names whose prune awaits a second view
+  std::set<std::string> untrusted_seen_;  // uids of look-alike pods already reported
   std::map<std::string, uint64_t> incarnations_;  // last known, from an agent's HTTP API
   bool incarnations_in_flight_ = false;
   bool members_fresh_ = false;  // a poll succeeded since we started leading
@@ -134,6 +153,7 @@ class Controller {
   bool reconcile_pending_ = false;
   boost::asio::steady_timer poll_timer_;
   boost::asio::steady_timer resync_timer_;
+  boost::asio::steady_timer daemonset_timer_;
   datastore::LifetimeToken token_;
 };
 

@@ -47,11 +47,16 @@ Metrics::Metrics(metrics::Registry& registry, const std::string& lease_name) {
                        .Name("kong_cluster_operator_prune_errors_total")
                        .Help("Failed prune steps (retried), by step")
                        .Register(r);
+  refused_ = &prometheus::BuildCounter()
+                  .Name("kong_cluster_operator_prunes_refused_total")
+                  .Help("Prunes not done, by reason (live_pod, disagreement)")
+                  .Register(r);
+  for (const char* why : {"live_pod", "disagreement"}) refused_->Add({{"reason", why}});
   prune_latency_ = &prometheus::BuildHistogram()
                         .Name("kong_cluster_operator_prune_latency_seconds")
                         .Help(
-                            "From the pod deletion (or failure) being seen until the member "
-                            "was pruned and its nodes row deleted")
+                            "From the pod deletion (or failure) event until the member was gone "
+                            "from every agent's view and its nodes row and ClusterNode deleted")
                         .Register(r)
                         .Add({}, prometheus::Histogram::BucketBoundaries{
                                      0.01, 0.025, 0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1, 2, 5, 10, 30});

@@ -24,6 +24,9 @@ class Metrics {
   void set_members(const std::map<std::string, int>& by_status);
   void set_rows(size_t n) { rows_->Set(static_cast<double>(n)); }
   void prune_error(const std::string& step) { prune_errors_->Add({{"step", step}}).Increment(); }
+  // A prune not done: "live_pod" (the member is a Running and Ready agent pod's, by tags or
+  // address), "disagreement" (a second agent's view contradicts the first's).
+  void prune_refused(const std::string& why) { refused_->Add({{"reason", why}}).Increment(); }
 
   prometheus::Family<prometheus::Counter>& reconcile_total() { return *reconcile_total_; }
 
@@ -34,6 +37,7 @@ class Metrics {
   prometheus::Gauge* leader_;
   prometheus::Family<prometheus::Counter>* prunes_;
   prometheus::Family<prometheus::Counter>* prune_errors_;
+  prometheus::Family<prometheus::Counter>* refused_;
   prometheus::Histogram* prune_latency_;
   prometheus::Family<prometheus::Gauge>* members_;
   prometheus::Gauge* rows_;

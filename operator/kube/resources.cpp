@@ -35,6 +35,10 @@ std::string clusternode_path(const std::string& ns, const std::string& name) {
   return clusternodes_path(ns) + "/" + name;
 }
 
+std::string daemonset_path(const std::string& ns, const std::string& name) {
+  return "/apis/apps/v1/namespaces/" + ns + "/daemonsets/" + name;
+}
+
 std::string object_key(const nlohmann::json& obj) {
   const auto& md = obj.value("metadata", nlohmann::json::object());
   std::string ns = md.value("namespace", "");
@@ -54,11 +58,19 @@ PodView pod_view(const nlohmann::json& pod) {
   v.name = md.value("name", "");
   v.uid = md.value("uid", "");
   v.deleting = md.contains("deletionTimestamp") && !md["deletionTimestamp"].is_null();
+  for (const auto& ref : md.value("ownerReferences", nlohmann::json::array())) {
+    if (!ref.is_object() || !ref.contains("controller") || ref["controller"] != true) continue;
+    v.owner = ControllerRef{ref.value("apiVersion", ""), ref.value("kind", ""),
+                            ref.value("name", ""), ref.value("uid", "")};
+    break;
+  }
   const auto& spec = pod.value("spec", nlohmann::json::object());
   v.node = spec.value("nodeName", "");
+  v.service_account = spec.value("serviceAccountName", "");
   const auto& status = pod.value("status", nlohmann::json::object());
   v.phase = status.value("phase", "");
   v.ip = status.value("podIP", "");
+  v.host_ip = status.value("hostIP", "");
   for (const auto& c : status.value("conditions", nlohmann::json::array()))
     if (c.value("type", "") == "Ready") v.ready = c.value("status", "") == "True";
   for (const auto& ctr : spec.value("containers", nlohmann::json::array()))
@@ -67,6 +79,8 @@ PodView pod_view(const nlohmann::json& pod) {
         auto name = p.value("name", "");
         if (name == "rpc") v.rpc_port = p["containerPort"].get<int>();
         if (name == "http") v.http_port = p["containerPort"].get<int>();
+        if (name == "gossip" || name == "gossip-tcp" || name == "gossip-udp" || name == "serflan")
+          v.gossip_port = p["containerPort"].get<int>();
       }
   return v;
 }

@@ -25,17 +25,27 @@ std::string leases_path(const std::string& ns);
 std::string events_path(const std::string& ns);
 std::string clusternodes_path(const std::string& ns);
 std::string clusternode_path(const std::string& ns, const std::string& name);
+std::string daemonset_path(const std::string& ns, const std::string& name);
 
 // "ns/name" (or "name" for cluster-scoped objects): the cache key, as client-go's.
 std::string object_key(const nlohmann::json& obj);
 std::string resource_version(const nlohmann::json& obj);
 
+// metadata.ownerReferences entry with controller=true: the workload that manages the pod.
+struct ControllerRef {
+  std::string api_version, kind, name, uid;
+};
+
 struct PodView {
-  std::string ns, name, uid, node, phase, ip;
-  bool ready = false;            // condition Ready=True
-  bool deleting = false;         // metadata.deletionTimestamp set
-  std::optional<int> rpc_port;   // a container port named "rpc"
-  std::optional<int> http_port;  // a container port named "http" (the agent's HTTP API)
+  std::string ns, name, uid, node, phase, ip, host_ip;
+  std::string service_account;        // spec.serviceAccountName
+  std::optional<ControllerRef> owner;  // the controller owner reference, if any
+  bool ready = false;                  // condition Ready=True
+  bool deleting = false;               // metadata.deletionTimestamp set
+  std::optional<int> rpc_port;         // a container port named "rpc"
+  std::optional<int> http_port;        // a container port named "http" (the agent's HTTP API)
+  // The gossip port: a container port named "gossip", "gossip-tcp", "gossip-udp" or "serflan".
+  std::optional<int> gossip_port;
 };
 PodView pod_view(const nlohmann::json& pod);
 

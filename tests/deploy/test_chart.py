@@ -370,11 +370,15 @@ class ChartValuesTest(unittest.TestCase):
                                                                            ("get", "list", "watch"))])
         self.assertEqual(rules("Role", "kong-cluster-operator"), [
             (("",), ("pods",), ("get", "list", "watch")),
+            (("apps",), ("daemonsets",), ("get",)),
             ((group,), ("clusternodes",), ("get", "list", "watch", "create", "update", "patch", "delete")),
             ((group,), ("clusternodes/status",), ("get", "update", "patch")),
             (("coordination.k8s.io",), ("leases",), ("get", "create", "update")),
             (("",), ("events",), ("create", "patch")),
         ])
+        # the operator reads only the agent DaemonSet (its uid, which agent pods' owner references name)
+        ds_rule = [r for r in h.find(objs, "Role", "kong-cluster-operator")["rules"] if r["resources"] == ["daemonsets"]]
+        self.assertEqual(ds_rule[0]["resourceNames"], [h.find(objs, "DaemonSet")["metadata"]["name"]])
         self.assertEqual(h.find(objs, "Role")["metadata"]["namespace"], "kong-cluster")
         for kind, sa in (("ClusterRoleBinding", "kong-cluster-agent"), ("ClusterRoleBinding", "kong-cluster-operator"),
                          ("RoleBinding", "kong-cluster-operator")):
@@ -393,7 +397,11 @@ class ChartValuesTest(unittest.TestCase):
                   "--health-addr=0.0.0.0:8081", "--rpc-auth-file=/etc/kong-cluster/rpc/token"):
             self.assertIn(a, c["args"])
         sel = [a for a in c["args"] if a.startswith("--selector=")][0][len("--selector="):]
-        pod_labels = h.find(objs, "DaemonSet")["spec"]["template"]["metadata"]["labels"]
+        ds = h.find(objs, "DaemonSet")
+        # only the agent DaemonSet's own pods, under its ServiceAccount, are trusted as agents
+        self.assertIn("--agent-daemonset=" + ds["metadata"]["name"], c["args"])
+        self.assertIn("--agent-service-account=" + ds["spec"]["template"]["spec"]["serviceAccountName"], c["args"])
+        pod_labels = ds["spec"]["template"]["metadata"]["labels"]
         for term in sel.split(","):
             k, v = term.split("=")
             self.assertEqual(pod_labels[k], v, "the operator's selector must match the agent pods")

@@ -34,6 +34,18 @@ struct AgentPod {
 };
 
 inline const char* kSelector = "app.kubernetes.io/name=kong-cluster";
+// The agent DaemonSet and ServiceAccount (kube-sim runs no DaemonSet controller: the tests
+// create its pods, with the owner reference the controller would set).
+inline const char* kAgentDaemonSet = "kong-cluster-agent";
+inline const char* kAgentServiceAccount = "kong-cluster-agent";
+
+// How a pod relates to the agent DaemonSet: its own, or a look-alike.
+enum class Ownership {
+  DaemonSet,          // controller reference to the DaemonSet (name and uid), its ServiceAccount
+  None,               // only the labels
+  WrongUid,           // names the DaemonSet but with another uid
+  WrongAccount,       // owned, but under another ServiceAccount
+};
 
 // name -> status as the agent at `rpc` sees the cluster; nullopt when it does not answer.
 // `auth`: the agents' RPC token, when they require one.
@@ -63,6 +75,22 @@ class Cluster {
                "topology.kubernetes.io/zone=dc1-b"});
     auto r = sim_->kubectl({"apply", "-f", source_dir() + "/manifests/crd/clusternodes.yaml"});
     EXPECT_EQ(r.exit_code, 0) << r.output;
+    std::string ds = dir_.path() + "/agent-daemonset.yaml";
+    std::ofstream(ds) << "apiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: "
+                      << kAgentServiceAccount << "\n  namespace: default\n---\n"
+                      << "apiVersion: apps/v1\nkind: DaemonSet\nmetadata:\n  name: "
+                      << kAgentDaemonSet << "\n  namespace: default\nspec:\n  selector:\n"
+                      << "    matchLabels: {app.kubernetes.io/name: kong-cluster}\n  template:\n"
+                      << "    metadata:\n      labels: {app.kubernetes.io/name: kong-cluster}\n"
+                      << "    spec:\n      serviceAccountName: " << kAgentServiceAccount
+                      << "\n      containers: [{name: agent, image: kong-cluster/agent:test}]\n";
+    r = sim_->kubectl({"apply", "-f", ds});
+    EXPECT_EQ(r.exit_code, 0) << r.output;
+    auto [code, obj] = sim_->get(std::string("/apis/apps/v1/namespaces/default/daemonsets/") +
+                                 kAgentDaemonSet);
+    EXPECT_EQ(code, 200);
+    ds_uid_ = obj.is_object() ? obj["metadata"].value("uid", "") : "";
+    EXPECT_FALSE(ds_uid_.empty());
   }
 
   KubeSim& sim() { return *sim_; }
@@ -80,6 +108,41 @@ class Cluster {
             {"KONG_PG_DATABASE", db_}};
   }
 
+  // A Running, Ready pod with the agents' labels and ports on 127.0.0.1; returns its uid.
+  std::string create_pod(const std::string& name, const std::string& node, int rpc_port,
+                         int gossip_port, int http_port, Ownership owner = Ownership::DaemonSet) {
+    nlohmann::json ref = {{"apiVersion", "apps/v1"}, {"kind", "DaemonSet"},
+                          {"name", kAgentDaemonSet}, {"uid", ds_uid_},
+                          {"controller", true},      {"blockOwnerDeletion", true}};
+    if (owner == Ownership::WrongUid) ref["uid"] = "00000000-0000-4000-8000-000000000000";
+    nlohmann::json body = {
+        {"name", name},
+        {"namespace", "default"},
+        {"node", node},
+        {"podIP", "127.0.0.1"},
+        {"labels", {{"app.kubernetes.io/name", "kong-cluster"}}},
+        {"ports",
+         {"rpc:" + std::to_string(rpc_port), "serflan:" + std::to_string(gossip_port),
+          "http:" + std::to_string(http_port)}},
+        {"serviceAccountName",
+         owner == Ownership::WrongAccount ? "default" : kAgentServiceAccount}};
+    if (owner != Ownership::None) body["ownerReferences"] = nlohmann::json::array({ref});
+    std::string file = dir_.path() + "/pod-" + name + ".json";
+    std::ofstream(file) << body.dump();
+    auto r = run_command({"curl", "-s", "-X", "POST", "-H", "Content-Type: application/json",
+                          "--data-binary", "@" + file, sim_->url() + "/_sim/pods"},
+                         10000);
+    auto pod = nlohmann::json::parse(r.output, nullptr, false);
+    if (pod.is_discarded() || !pod.is_object()) {
+      ADD_FAILURE() << "creating pod " << name << ": " << r.output;
+      return "";
+    }
+    const auto& obj = pod.contains("object") ? pod["object"] : pod;
+    std::string uid = obj.value("metadata", nlohmann::json::object()).value("uid", "");
+    EXPECT_FALSE(uid.empty()) << pod.dump();
+    return uid;
+  }
+
   AgentPod& add_agent(const std::string& name, const std::string& node = "worker-1") {
     auto a = std::make_unique<AgentPod>();
     a->name = name;
@@ -87,13 +150,7 @@ class Cluster {
     a->gossip_port = free_port();
     a->rpc_port = free_port();
     a->http_port = free_port();
-    auto pod = sim_->ctl({"pod-create", name, "-n", "default", "--node", node, "--pod-ip",
-                          "127.0.0.1", "-l", kSelector, "-p", "rpc:" + std::to_string(a->rpc_port),
-                          "-p", "serflan:" + std::to_string(a->gossip_port), "-p",
-                          "http:" + std::to_string(a->http_port)});
-    const auto& obj = pod.contains("object") ? pod["object"] : pod;
-    a->uid = obj["metadata"].value("uid", "");
-    EXPECT_FALSE(a->uid.empty()) << pod.dump();
+    a->uid = create_pod(name, node, a->rpc_port, a->gossip_port, a->http_port);
     std::vector<std::string> argv = {binary_dir() + "/bin/kong-cluster",
                                      "agent",
                                      "--node",
@@ -143,7 +200,11 @@ class Cluster {
                                      "--resync",
                                      "5s",
                                      "--log-level",
-                                     "debug"};
+                                     "debug",
+                                     "--agent-daemonset",
+                                     kAgentDaemonSet,
+                                     "--agent-service-account",
+                                     kAgentServiceAccount};
     if (!rpc_auth_.empty()) {
       std::string file = dir_.path() + "/rpc-auth";
       std::ofstream(file) << rpc_auth_ << "\n";
@@ -218,6 +279,7 @@ class Cluster {
   std::unique_ptr<KubeSim> sim_;
   std::vector<std::unique_ptr<AgentPod>> agents_;
   std::string rpc_auth_;
+  std::string ds_uid_;
 };
 
 // What the operator tests run besides our binaries.

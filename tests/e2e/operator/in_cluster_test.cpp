@@ -22,7 +22,8 @@ TEST(OperatorInCluster, TlsWithServiceAccountTokenAndCa) {
   Process op(
       {binary_dir() + "/bin/kong-cluster-operator", "--service-account-dir", sa, "--leader-elect",
        "--identity", "in-cluster-op", "--metrics-addr", "127.0.0.1:" + std::to_string(http_port),
-       "--health-addr", "127.0.0.1:" + std::to_string(http_port)},
+       "--health-addr", "127.0.0.1:" + std::to_string(http_port), "--agent-daemonset",
+       "default/kong-cluster-agent"},
       dir.path() + "/operator.log",
       {{"KUBERNETES_SERVICE_HOST", "127.0.0.1"},
        {"KUBERNETES_SERVICE_PORT", port},

@@ -85,8 +85,8 @@ TEST_F(OperatorPruning, DeletedPodsArePrunedWithinASecond) {
   std::printf("prune latency (test-observed, includes polling): max %.0f ms over %zu deletions\n",
               latencies.back(), latencies.size());
   int port = leader_port();
-  // The operator records a prune once every agent acknowledged the force-leave, which can be
-  // a moment after the member is already gone from their views.
+  // The operator records a prune once it has seen the member gone from every agent's view and
+  // the row and ClusterNode deleted, which can be a moment after the test saw it.
   EXPECT_TRUE(wait_until(
       [&] { return scrape(port, "kong_cluster_operator_prune_latency_seconds_count") == 3; }, 5s));
   double sum = scrape(port, "kong_cluster_operator_prune_latency_seconds_sum");

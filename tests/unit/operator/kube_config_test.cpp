@@ -169,6 +169,28 @@ TEST(KubeResources, PodAndNodeViews) {
   EXPECT_EQ(object_key(node), "w1");
 }
 
+TEST(KubeResources, PodOwnerAccountAndAddresses) {
+  auto pod = nlohmann::json::parse(R"({"metadata":{"name":"a","namespace":"k","uid":"u",
+    "ownerReferences":[{"apiVersion":"v1","kind":"Node","name":"w1","uid":"n1"},
+      {"apiVersion":"apps/v1","kind":"DaemonSet","name":"agent","uid":"d1","controller":true}]},
+    "spec":{"serviceAccountName":"sa","containers":[{"name":"agent","ports":[
+      {"name":"gossip-udp","containerPort":7946}]}]},
+    "status":{"podIP":"10.1.0.5","hostIP":"10.0.0.1"}})");
+  auto v = pod_view(pod);
+  ASSERT_TRUE(v.owner);
+  EXPECT_EQ(v.owner->kind, "DaemonSet");
+  EXPECT_EQ(v.owner->api_version, "apps/v1");
+  EXPECT_EQ(v.owner->name, "agent");
+  EXPECT_EQ(v.owner->uid, "d1");
+  EXPECT_EQ(v.service_account, "sa");
+  EXPECT_EQ(v.host_ip, "10.0.0.1");
+  EXPECT_EQ(v.gossip_port, 7946);
+  // Owner references without controller=true (or with a non-boolean one) are not the owner.
+  pod["metadata"]["ownerReferences"][1]["controller"] = "true";
+  EXPECT_FALSE(pod_view(pod).owner);
+  EXPECT_EQ(daemonset_path("kong", "agent"), "/apis/apps/v1/namespaces/kong/daemonsets/agent");
+}
+
 TEST(KubeResources, Times) {
   std::chrono::system_clock::time_point t{std::chrono::microseconds(1764066427123456LL)};
   EXPECT_EQ(format_time(t), "2025-11-25T10:27:07Z");
