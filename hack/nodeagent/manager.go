@@ -8,8 +8,8 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/types"
-	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/cache"
 )
@@ -78,15 +78,14 @@ func (m *Manager) observe(ctx context.Context, obj any, gone bool) {
 // Run watches pods until ctx ends, then waits for the workers (which leave containers to the
 // topology's teardown).
 func (m *Manager) Run(ctx context.Context) {
-	f := informers.NewSharedInformerFactory(m.cs, 10*time.Minute)
-	inf := f.Core().V1().Pods().Informer()
+	// One pod informer only (not the informer factory, which compiles every API group in).
+	lw := cache.NewListWatchFromClient(m.cs.CoreV1().RESTClient(), "pods", corev1.NamespaceAll, fields.Everything())
+	inf := cache.NewSharedIndexInformer(lw, &corev1.Pod{}, 10*time.Minute, cache.Indexers{})
 	_, _ = inf.AddEventHandler(cache.ResourceEventHandlerFuncs{
 		AddFunc:    func(o any) { m.observe(ctx, o, false) },
 		UpdateFunc: func(_, o any) { m.observe(ctx, o, false) },
 		DeleteFunc: func(o any) { m.observe(ctx, o, true) },
 	})
-	f.Start(ctx.Done())
-	<-ctx.Done()
-	f.Shutdown()
+	inf.Run(ctx.Done())
 	m.wg.Wait()
 }

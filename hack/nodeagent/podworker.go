@@ -57,7 +57,8 @@ type podWorker struct {
 	vols    *podVolumes
 	env     *envSource
 	started time.Time
-	failMsg string // pod-level failure (volumes, sandbox)
+	failMsg string // pod-level failure (sandbox)
+	volErr  error  // volumes not set up yet (retried each sync)
 	ports   []corev1.ContainerPort
 	written *corev1.PodStatus
 }
@@ -178,8 +179,8 @@ func (w *podWorker) start(ctx context.Context, p *corev1.Pod) {
 	}
 	w.vols = &podVolumes{env: w.env, dir: filepath.Join(w.dir(), "volumes"), uid: owner, gid: group}
 	if err := w.vols.Setup(ctx); err != nil {
-		w.failMsg = err.Error()
-		log.Printf("pod %s: %s", w.name(), w.failMsg)
+		w.volErr = err
+		log.Printf("pod %s: %v", w.name(), err)
 	}
 	for _, c := range p.Spec.Containers {
 		w.ctrs = append(w.ctrs, &ctr{spec: c, waiting: "ContainerCreating"})
@@ -308,10 +309,19 @@ func shouldRestart(policy corev1.RestartPolicy, exit int) bool {
 
 // sync brings each container to what the pod asks and updates its probe verdicts.
 func (w *podWorker) sync(ctx context.Context, p *corev1.Pod) {
-	if w.failMsg != "" && w.sandbox == "" {
-		return
+	if w.failMsg != "" || w.vols == nil {
+		return // no sandbox: the pod stays Pending with the reason in its status message
 	}
 	now := time.Now()
+	if w.volErr != nil {
+		// As the kubelet: no container starts before its volumes are there.
+		if w.volErr = w.vols.Setup(ctx); w.volErr != nil {
+			for _, c := range w.ctrs {
+				c.waitingMsg = "volumes: " + w.volErr.Error()
+			}
+			return
+		}
+	}
 	for _, c := range w.ctrs {
 		if c.done {
 			continue

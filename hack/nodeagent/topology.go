@@ -50,23 +50,25 @@ func (t *Topology) labels(extra map[string]string) map[string]string {
 	return l
 }
 
-func (t *Topology) network(ctx context.Context, name string, internal bool) (id, gw string, err error) {
+// network creates a bridge network (Docker picks a free subnet) and returns its id, gateway
+// (the host's address on it) and subnet.
+func (t *Topology) network(ctx context.Context, name string, internal bool) (id, gw, subnet string, err error) {
 	spec := &NetworkSpec{Name: name, Driver: "bridge", Internal: internal, Labels: t.labels(nil)}
 	if id, err = t.d.CreateNetwork(ctx, spec); err != nil {
-		return "", "", fmt.Errorf("create network %s: %w", name, err)
+		return "", "", "", fmt.Errorf("create network %s: %w", name, err)
 	}
 	info, err := t.d.InspectNetwork(ctx, id)
 	if err != nil || len(info.IPAM.Config) == 0 {
-		return "", "", fmt.Errorf("inspect network %s: %v", name, err)
+		return "", "", "", fmt.Errorf("inspect network %s: %v", name, err)
 	}
-	return id, info.IPAM.Config[0].Gateway, nil
+	return id, info.IPAM.Config[0].Gateway, info.IPAM.Config[0].Subnet, nil
 }
 
 // BuildTopology creates the networks and node containers for nodes (names, regions, zones set).
 func BuildTopology(ctx context.Context, d *Docker, instance, mode, pauseImage string, nodes []*NodeBox) (*Topology, error) {
 	t := &Topology{d: d, instance: instance, mode: mode, image: pauseImage, Nodes: nodes}
 	var err error
-	if t.shared, t.sharedGW, err = t.network(ctx, instance+"-net", false); err != nil {
+	if t.shared, t.sharedGW, _, err = t.network(ctx, instance+"-net", false); err != nil {
 		return nil, err
 	}
 	for _, n := range nodes {
@@ -77,12 +79,11 @@ func BuildTopology(ctx context.Context, d *Docker, instance, mode, pauseImage st
 		if n.Container, err = d.Create(ctx, instance+"-node-"+n.Name, spec); err != nil {
 			return nil, fmt.Errorf("node container %s: %w", n.Name, err)
 		}
+		podSubnet := ""
 		if mode == "routed" {
-			var podGW string
-			if n.PodNetwork, podGW, err = t.network(ctx, instance+"-pods-"+n.Name, true); err != nil {
+			if n.PodNetwork, _, podSubnet, err = t.network(ctx, instance+"-pods-"+n.Name, true); err != nil {
 				return nil, err
 			}
-			_ = podGW
 			if err = d.ConnectNetwork(ctx, n.PodNetwork, n.Container, ""); err != nil {
 				return nil, fmt.Errorf("connect %s to its pod network: %w", n.Name, err)
 			}
@@ -104,7 +105,7 @@ func BuildTopology(ctx context.Context, d *Docker, instance, mode, pauseImage st
 			n.InternalIP = info.NetworkSettings.Networks[instance+"-pods-"+n.Name].IPAddress
 			n.PodGateway = n.InternalIP
 			// Pods leave through this node with its address, as behind a NAT gateway.
-			if err = nsenterIptables(n.Pid, "-t", "nat", "-A", "POSTROUTING", "-o", "eth0", "-j", "MASQUERADE"); err != nil {
+			if err = nsenterIptables(n.Pid, "-t", "nat", "-A", "POSTROUTING", "-s", podSubnet, "!", "-d", podSubnet, "-j", "MASQUERADE"); err != nil {
 				return nil, err
 			}
 		}
