@@ -12,6 +12,8 @@ packages=(
   # tests and demo: real peers and real servers
   serf postgresql iproute2 iptables procps psmisc python3 python3-kubernetes python3-yaml
   prometheus openssl curl
+  # k8s nodes and images: the Debian base image (hack/images/base.sh)
+  debootstrap
 )
 
 missing=()

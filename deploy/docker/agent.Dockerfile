@@ -3,8 +3,9 @@
 #
 #   docker build -f deploy/docker/agent.Dockerfile -t kong-cluster/agent:0.1.0 .
 #
-# Build context: the repository root. No container engine runs on the development machines,
-# so this file is not built by the tests (docs/deploy.md, "Images").
+# Build context: the repository root. hack/images/build.sh --real builds this file as it is
+# (from the debootstrap base of hack/images/base.sh, no registry needed) and the k8s tests run
+# the image; sizes and build times are in docs/kubernetes-nodes.md.
 
 # ---------------------------------------------------------------- build
 FROM debian:bookworm AS build

@@ -1,0 +1,217 @@
+"""Shared fixture of the node tests: a real control plane (hack/k8s/cluster) with Nodes from
+hack/nodeagent, whose pods run as Docker containers; kubectl helpers and condition waits.
+
+Everything started here is stopped by PID; the control plane and the node agent each have a
+reaper, so a SIGKILLed test leaves nothing behind either. Tests exit 77 (ctest SKIP) when the
+machine cannot run them: not root, no Docker engine, or no hack/k8s/cluster in the tree.
+"""
+import hashlib
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+import urllib.request
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.abspath(os.environ.get("KC_SOURCE_DIR") or os.path.join(HERE, "..", "..", ".."))
+CLUSTER = os.environ.get("KC_K8S_CLUSTER") or os.path.join(ROOT, "hack", "k8s", "cluster")
+KUBECTL = shutil.which("kubectl") or "/usr/bin/kubectl"
+SKIP_CODE = 77
+_letters = iter("abcdefghijklmnopqrstuvwxyz")
+
+
+def log(msg):
+    print("[%s] %s" % (time.strftime("%H:%M:%S"), msg), flush=True)
+
+
+def skip_reason():
+    if os.geteuid() != 0:
+        return "needs root (Docker networks, iptables in node namespaces)"
+    if not os.path.exists(CLUSTER):
+        return "no control plane tool at %s (set KC_K8S_CLUSTER)" % CLUSTER
+    if not os.path.exists(KUBECTL):
+        return "kubectl not found"
+    r = subprocess.run(["docker", "info", "-f", "{{.ServerVersion}}"], capture_output=True, text=True)
+    if r.returncode != 0:
+        return "no Docker engine: %s" % r.stderr.strip()
+    return None
+
+
+def main():
+    why = skip_reason()
+    if why:
+        print("SKIP: %s" % why, flush=True)
+        sys.exit(SKIP_CODE)
+    unittest.main(verbosity=2)
+
+
+def wait_until(cond, timeout, what, interval=0.5):
+    """Polls cond() until it returns a true value (returned) or timeout seconds pass."""
+    end = time.monotonic() + timeout
+    last = None
+    while True:
+        try:
+            last = cond()
+        except (subprocess.CalledProcessError, OSError, ValueError) as e:
+            last = e  # a transient failure of the probe itself: keep polling
+        if last and not isinstance(last, Exception):
+            return last
+        if time.monotonic() > end:
+            raise AssertionError("timed out after %.0fs waiting for %s (last: %r)" % (timeout, what, last))
+        time.sleep(interval)
+
+
+def http_get(url, timeout=5):
+    with urllib.request.urlopen(url, timeout=timeout) as r:
+        return r.status, r.read().decode()
+
+
+def run(cmd, **kw):
+    kw.setdefault("check", True)
+    kw.setdefault("text", True)
+    kw.setdefault("capture_output", True)
+    return subprocess.run(cmd, **kw)
+
+
+def go_build(module_dir, out):
+    run(["go", "-C", module_dir, "build", "-trimpath", "-o", out, "."], env=dict(os.environ, CGO_ENABLED="0"))
+
+
+def scratch_image(binary, name):
+    """A FROM-scratch image holding one static binary as its entrypoint; tagged by content."""
+    with open(binary, "rb") as f:
+        tag = "%s:%s" % (name, hashlib.sha256(f.read()).hexdigest()[:16])
+    if run(["docker", "image", "inspect", tag], check=False).returncode == 0:
+        return tag
+    ctx = tempfile.mkdtemp(prefix="kc-img-")
+    try:
+        shutil.copy(binary, os.path.join(ctx, "app"))
+        with open(os.path.join(ctx, "Dockerfile"), "w") as f:
+            f.write('FROM scratch\nCOPY app /app\nENTRYPOINT ["/app"]\n')
+        run(["docker", "build", "-q", "-t", tag, ctx], env=dict(os.environ, DOCKER_BUILDKIT="0"))
+    finally:
+        shutil.rmtree(ctx)
+    return tag
+
+
+def testpod_image():
+    out = os.path.join(tempfile.gettempdir(), "kc-testpod-%d" % os.getpid())
+    try:
+        go_build(os.path.join(HERE, "testpod"), out)
+        return scratch_image(out, "kong-cluster/k8s-testpod")
+    finally:
+        if os.path.exists(out):
+            os.unlink(out)
+
+
+class Cluster:
+    """A control plane and a node agent with `nodes` Nodes; use as a context manager."""
+
+    def __init__(self, nodes=2, topology="dc1/dc1-a,dc1/dc1-b", network="flat"):
+        self.nodes, self.topology, self.network = nodes, topology, network
+        self.instance = "kcna%d%s" % (os.getpid(), next(_letters))
+        self.tmp = tempfile.mkdtemp(prefix="kc-k8s-nodes-")
+        self.agent = None
+        self.state = None
+        self.kubeconfig = None
+
+    def __enter__(self):
+        try:
+            self._up()
+        except BaseException:
+            self.down()
+            raise
+        return self
+
+    def __exit__(self, *exc):
+        self.down()
+
+    def _up(self):
+        t0 = time.monotonic()
+        r = run([CLUSTER, "up", "--owner", str(os.getpid())], timeout=1800, capture_output=False,
+                stdout=subprocess.PIPE, stderr=None)
+        for line in r.stdout.splitlines():
+            if line.startswith("export KC_K8S_STATE="):
+                self.state = line.split("=", 1)[1]
+            elif line.startswith("export KUBECONFIG="):
+                self.kubeconfig = line.split("=", 1)[1]
+        if not self.kubeconfig:
+            raise AssertionError("cluster up printed no KUBECONFIG: %r" % r.stdout)
+        log("control plane up in %.1fs" % (time.monotonic() - t0))
+        binary = run([os.path.join(ROOT, "hack", "nodeagent", "build.sh")], capture_output=False,
+                     stdout=subprocess.PIPE, stderr=None, timeout=1200).stdout.strip()
+        self.ready_file = os.path.join(self.tmp, "ready.json")
+        self.agent_log = open(os.path.join(self.tmp, "nodeagent.log"), "w")
+        t1 = time.monotonic()
+        self.agent = subprocess.Popen(
+            [binary, "--kubeconfig", self.kubeconfig, "--nodes", str(self.nodes), "--topology", self.topology,
+             "--network", self.network, "--ready-file", self.ready_file, "--instance", self.instance],
+            stdout=self.agent_log, stderr=subprocess.STDOUT)
+        wait_until(lambda: os.path.exists(self.ready_file) or self.agent.poll() is not None, 180, "node agent ready")
+        if self.agent.poll() is not None:
+            raise AssertionError("node agent exited %s:\n%s" % (self.agent.returncode, self.agent_output()))
+        with open(self.ready_file) as f:
+            self.ready = json.load(f)
+        log("node agent %s ready in %.1fs: %s" % (self.instance, time.monotonic() - t1,
+                                                  ", ".join("%s %s" % (n["name"], n["internalIP"]) for n in self.ready["nodes"])))
+
+    def agent_output(self):
+        try:
+            with open(os.path.join(self.tmp, "nodeagent.log")) as f:
+                return f.read()[-6000:]
+        except OSError:
+            return ""
+
+    def down(self):
+        if self.agent and self.agent.poll() is None:
+            self.agent.send_signal(signal.SIGTERM)
+            try:
+                self.agent.wait(60)
+            except subprocess.TimeoutExpired:
+                self.agent.kill()
+                self.agent.wait()
+        if self.state:
+            run([CLUSTER, "down", "--state", self.state], check=False, timeout=120)
+            self.state = None
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+    def docker_leftovers(self):
+        """Containers and networks of this node agent that still exist."""
+        c = run(["docker", "ps", "-aq", "--filter", "label=kong-cluster.nodeagent=" + self.instance]).stdout.split()
+        n = run(["docker", "network", "ls", "-q", "--filter", "label=kong-cluster.nodeagent=" + self.instance]).stdout.split()
+        return c + n
+
+    def kubectl(self, *args, input=None, check=True, timeout=60):
+        return run([KUBECTL, "--kubeconfig", self.kubeconfig, *args], input=input, check=check, timeout=timeout)
+
+    def apply(self, manifest):
+        return self.kubectl("apply", "-f", "-", input=json.dumps(manifest) if isinstance(manifest, dict) else manifest)
+
+    def get(self, *args):
+        return json.loads(self.kubectl("get", "-o", "json", *args).stdout)
+
+    def pods(self, ns, selector=None):
+        args = ["pods", "-n", ns] + (["-l", selector] if selector else [])
+        return self.get(*args)["items"]
+
+    def heartbeat(self, node, on):
+        req = urllib.request.Request("http://%s/heartbeat?node=%s&beat=%s" % (self.ready["control"], node, "on" if on else "off"),
+                                     method="POST")
+        with urllib.request.urlopen(req, timeout=5) as r:
+            assert r.status == 204, r.status
+
+
+def condition(obj, ctype):
+    for c in obj.get("status", {}).get("conditions", []):
+        if c["type"] == ctype:
+            return c["status"]
+    return None
+
+
+def running_ready(pod):
+    return pod["status"].get("phase") == "Running" and condition(pod, "Ready") == "True"

@@ -1,0 +1,80 @@
+#!/usr/bin/env python3
+"""A Node whose heartbeat stops is handled by the real controllers: the node-lifecycle
+controller marks it NotReady (Ready=Unknown) and taints it unreachable (NoExecute and
+NoSchedule); the taint-eviction controller deletes its pod once the pod's short toleration
+ran out; the ReplicaSet controller makes a replacement, which the scheduler places on the
+healthy Node. When the heartbeat comes back the Node is Ready again and the node agent finishes
+the evicted pod (SIGTERM, final delete).
+"""
+import os
+import sys
+import time
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import harness as h  # noqa: E402
+
+NS = "heartbeat-test"
+TOLERATION = 5
+
+
+def taints(node):
+    return {(t["key"], t["effect"]) for t in node["spec"].get("taints", [])}
+
+
+class Heartbeat(unittest.TestCase):
+    def test_silent_node_goes_not_ready_and_its_pod_is_evicted(self):
+        image = h.testpod_image()
+        with h.Cluster(nodes=2, topology="dc1/dc1-a,dc1/dc1-b") as c:
+            c.kubectl("create", "namespace", NS)
+            h.wait_until(lambda: c.kubectl("get", "sa", "default", "-n", NS, check=False).returncode == 0,
+                         60, "default ServiceAccount")
+            tolerations = [{"key": k, "operator": "Exists", "effect": "NoExecute", "tolerationSeconds": TOLERATION}
+                           for k in ("node.kubernetes.io/unreachable", "node.kubernetes.io/not-ready")]
+            dep = {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web", "namespace": NS},
+                   "spec": {"replicas": 1, "selector": {"matchLabels": {"app": "web"}},
+                            "template": {"metadata": {"labels": {"app": "web"}},
+                                         "spec": {"terminationGracePeriodSeconds": 5, "tolerations": tolerations,
+                                                  "containers": [{"name": "app", "image": image,
+                                                                  "readinessProbe": {"httpGet": {"path": "/readyz", "port": 8080},
+                                                                                     "periodSeconds": 1}}]}}}}
+            c.apply(dep)
+            pod = h.wait_until(lambda: next((p for p in c.pods(NS, "app=web") if h.running_ready(p)), None),
+                               90, "the web pod Ready")
+            victim, name = pod["spec"]["nodeName"], pod["metadata"]["name"]
+            other = "node-2" if victim == "node-1" else "node-1"
+            t0 = time.monotonic()
+            c.heartbeat(victim, False)
+            h.log("heartbeat of %s stopped (pod %s runs there)" % (victim, name))
+
+            node = h.wait_until(lambda: (lambda n: n if h.condition(n, "Ready") == "Unknown" else None)(c.get("node", victim)),
+                                90, "%s NotReady" % victim)
+            t_notready = time.monotonic() - t0
+            h.wait_until(lambda: {("node.kubernetes.io/unreachable", "NoExecute"), ("node.kubernetes.io/unreachable", "NoSchedule")}
+                         <= taints(c.get("node", victim)), 60, "unreachable taints on %s" % victim)
+            self.assertEqual(h.condition(c.get("node", other), "Ready"), "True")
+
+            evicted = h.wait_until(lambda: (lambda p: p if p["metadata"].get("deletionTimestamp") else None)(
+                c.get("pod", name, "-n", NS)), 90, "pod %s evicted" % name)
+            t_evicted = time.monotonic() - t0
+            self.assertEqual(evicted["spec"]["nodeName"], victim)
+            repl = h.wait_until(lambda: next((p for p in c.pods(NS, "app=web") if p["metadata"]["name"] != name
+                                              and h.running_ready(p)), None), 90, "a replacement pod Ready")
+            self.assertEqual(repl["spec"]["nodeName"], other)
+            t_replaced = time.monotonic() - t0
+            # A silent kubelet finishes nothing: the evicted pod is still there, Terminating.
+            self.assertTrue(c.get("pod", name, "-n", NS)["metadata"].get("deletionTimestamp"))
+            h.log("NotReady after %.1fs, evicted after %.1fs, replacement Ready after %.1fs"
+                  % (t_notready, t_evicted, t_replaced))
+
+            c.heartbeat(victim, True)
+            h.wait_until(lambda: h.condition(c.get("node", victim), "Ready") == "True", 60, "%s Ready again" % victim)
+            h.wait_until(lambda: not any(k == "node.kubernetes.io/unreachable" for k, _ in taints(c.get("node", victim))),
+                         60, "unreachable taints removed")
+            h.wait_until(lambda: c.kubectl("get", "pod", name, "-n", NS, check=False).returncode != 0,
+                         60, "the evicted pod finished by its node")
+        self.assertEqual(c.docker_leftovers(), [])
+
+
+if __name__ == "__main__":
+    h.main()

@@ -1,0 +1,3 @@
+module kong-cluster/tests/k8s/nodes/testpod
+
+go 1.26.0
