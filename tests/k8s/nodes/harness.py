@@ -93,7 +93,7 @@ def scratch_image(binary, name):
         shutil.copy(binary, os.path.join(ctx, "app"))
         with open(os.path.join(ctx, "Dockerfile"), "w") as f:
             f.write('FROM scratch\nCOPY app /app\nENTRYPOINT ["/app"]\n')
-        run(["docker", "build", "-q", "-t", tag, ctx], env=dict(os.environ, DOCKER_BUILDKIT="0"))
+        run(["docker", "build", "-q", "--force-rm", "-t", tag, ctx], env=dict(os.environ, DOCKER_BUILDKIT="0"))
     finally:
         shutil.rmtree(ctx)
     return tag
