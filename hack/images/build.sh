@@ -40,7 +40,7 @@ build_real() {
   echo "images: docker build -f $df (first run compiles the project inside the image: 10-40 min)" >&2
   (cd "$ROOT" && git ls-files -z -co --exclude-standard | grep -zv '^build' \
      | tar --null -T - -c -f - ) \
-    | docker build -q -f "$df" -t "$tag" - >/dev/null
+    | docker build -q --force-rm -f "$df" -t "$tag" - >/dev/null
   echo "images: $tag built in $((SECONDS - start))s" >&2
   echo "$name $tag"
 }
@@ -57,7 +57,7 @@ build_fast() {
     [ -x "$BIN_DIR/$b" ] || { echo "images: $BIN_DIR/$b not built (cmake --build build --target $b)" >&2; return 1; }
     strip -o "$ctx/$b" "$BIN_DIR/$b"
   done
-  docker build -q -t "$tag" "$ctx" >/dev/null
+  docker build -q --force-rm -t "$tag" "$ctx" >/dev/null
   echo "$name $tag"
 }
 

@@ -109,7 +109,7 @@ func pauseImage(ctx context.Context, d *Docker) (string, error) {
 	if err := os.WriteFile(filepath.Join(dir, "Dockerfile"), []byte(df), 0o644); err != nil {
 		return "", err
 	}
-	cmd := exec.CommandContext(ctx, "docker", "build", "-q", "-t", tag, dir)
+	cmd := exec.CommandContext(ctx, "docker", "build", "-q", "--force-rm", "-t", tag, dir)
 	cmd.Env = append(os.Environ(), "DOCKER_BUILDKIT=0")
 	if out, err := cmd.CombinedOutput(); err != nil {
 		return "", fmt.Errorf("build %s: %v: %s", tag, err, out)

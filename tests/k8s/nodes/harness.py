@@ -93,7 +93,7 @@ def scratch_image(binary, name):
         shutil.copy(binary, os.path.join(ctx, "app"))
         with open(os.path.join(ctx, "Dockerfile"), "w") as f:
             f.write('FROM scratch\nCOPY app /app\nENTRYPOINT ["/app"]\n')
-        run(["docker", "build", "-q", "-t", tag, ctx], env=dict(os.environ, DOCKER_BUILDKIT="0"))
+        run(["docker", "build", "-q", "--force-rm", "-t", tag, ctx], env=dict(os.environ, DOCKER_BUILDKIT="0"))
     finally:
         shutil.rmtree(ctx)
     return tag
@@ -117,6 +117,7 @@ class Cluster:
         self.instance = "kcna%d%s" % (os.getpid(), next(_letters))
         self.tmp = tempfile.mkdtemp(prefix="kc-k8s-nodes-")
         self.agent = None
+        self._agents = []
         self.state = None
         self.kubeconfig = None
 
@@ -143,47 +144,56 @@ class Cluster:
         if not self.kubeconfig:
             raise AssertionError("cluster up printed no KUBECONFIG: %r" % r.stdout)
         log("control plane up in %.1fs" % (time.monotonic() - t0))
+        self.agent, self.ready = self.start_agent(self.instance, self.nodes, self.topology, self.network)
+
+    def start_agent(self, instance, nodes, topology, network="flat", prefix="node-"):
+        """Starts a node agent against this control plane; returns (Popen, its ready file)."""
         binary = run([os.path.join(ROOT, "hack", "nodeagent", "build.sh")], capture_output=False,
                      stdout=subprocess.PIPE, stderr=None, timeout=1200).stdout.strip()
-        self.ready_file = os.path.join(self.tmp, "ready.json")
-        self.agent_log = open(os.path.join(self.tmp, "nodeagent.log"), "w")
+        ready_file = os.path.join(self.tmp, instance + ".ready.json")
+        log_file = open(os.path.join(self.tmp, instance + ".log"), "w")
         t1 = time.monotonic()
-        self.agent = subprocess.Popen(
-            [binary, "--kubeconfig", self.kubeconfig, "--nodes", str(self.nodes), "--topology", self.topology,
-             "--network", self.network, "--ready-file", self.ready_file, "--instance", self.instance],
-            stdout=self.agent_log, stderr=subprocess.STDOUT)
-        wait_until(lambda: os.path.exists(self.ready_file) or self.agent.poll() is not None, 180, "node agent ready")
-        if self.agent.poll() is not None:
-            raise AssertionError("node agent exited %s:\n%s" % (self.agent.returncode, self.agent_output()))
-        with open(self.ready_file) as f:
-            self.ready = json.load(f)
-        log("node agent %s ready in %.1fs: %s" % (self.instance, time.monotonic() - t1,
-                                                  ", ".join("%s %s" % (n["name"], n["internalIP"]) for n in self.ready["nodes"])))
+        agent = subprocess.Popen(
+            [binary, "--kubeconfig", self.kubeconfig, "--nodes", str(nodes), "--topology", topology,
+             "--network", network, "--ready-file", ready_file, "--instance", instance, "--name-prefix", prefix],
+            stdout=log_file, stderr=subprocess.STDOUT)
+        log_file.close()
+        self._agents.append(agent)
+        wait_until(lambda: os.path.exists(ready_file) or agent.poll() is not None, 180, "node agent ready")
+        if agent.poll() is not None:
+            raise AssertionError("node agent exited %s:\n%s" % (agent.returncode, self.agent_output(instance)))
+        with open(ready_file) as f:
+            ready = json.load(f)
+        log("node agent %s ready in %.1fs: %s" % (instance, time.monotonic() - t1,
+                                                  ", ".join("%s %s" % (n["name"], n["internalIP"]) for n in ready["nodes"])))
+        return agent, ready
 
-    def agent_output(self):
+    def agent_output(self, instance=None):
         try:
-            with open(os.path.join(self.tmp, "nodeagent.log")) as f:
+            with open(os.path.join(self.tmp, (instance or self.instance) + ".log")) as f:
                 return f.read()[-6000:]
         except OSError:
             return ""
 
     def down(self):
-        if self.agent and self.agent.poll() is None:
-            self.agent.send_signal(signal.SIGTERM)
-            try:
-                self.agent.wait(60)
-            except subprocess.TimeoutExpired:
-                self.agent.kill()
-                self.agent.wait()
+        for agent in self._agents:
+            if agent.poll() is None:
+                agent.send_signal(signal.SIGTERM)
+                try:
+                    agent.wait(60)
+                except subprocess.TimeoutExpired:
+                    agent.kill()
+                    agent.wait()
         if self.state:
             run([CLUSTER, "down", "--state", self.state], check=False, timeout=120)
             self.state = None
         shutil.rmtree(self.tmp, ignore_errors=True)
 
-    def docker_leftovers(self):
+    def docker_leftovers(self, instance=None):
         """Containers and networks of this node agent that still exist."""
-        c = run(["docker", "ps", "-aq", "--filter", "label=kong-cluster.nodeagent=" + self.instance]).stdout.split()
-        n = run(["docker", "network", "ls", "-q", "--filter", "label=kong-cluster.nodeagent=" + self.instance]).stdout.split()
+        label = "label=kong-cluster.nodeagent=" + (instance or self.instance)
+        c = run(["docker", "ps", "-aq", "--filter", label]).stdout.split()
+        n = run(["docker", "network", "ls", "-q", "--filter", label]).stdout.split()
         return c + n
 
     def kubectl(self, *args, input=None, check=True, timeout=60):

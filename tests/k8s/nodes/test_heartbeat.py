@@ -73,6 +73,15 @@ class Heartbeat(unittest.TestCase):
                          60, "unreachable taints removed")
             h.wait_until(lambda: c.kubectl("get", "pod", name, "-n", NS, check=False).returncode != 0,
                          60, "the evicted pod finished by its node")
+
+            # A node agent killed with SIGKILL cleans nothing itself; its reaper removes its
+            # containers (node, sandboxes, pods) and networks.
+            doomed = c.instance + "k"
+            agent, _ = c.start_agent(doomed, 1, "dc3/dc3-a", prefix="doomed-")
+            h.wait_until(lambda: c.docker_leftovers(doomed), 30, "the doomed agent's containers")
+            agent.kill()
+            agent.wait()
+            h.wait_until(lambda: not c.docker_leftovers(doomed), 60, "the reaper to remove the doomed agent's containers")
         self.assertEqual(c.docker_leftovers(), [])
 
 

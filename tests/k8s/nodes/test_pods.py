@@ -121,13 +121,12 @@ class Pods(unittest.TestCase):
         os.chmod(logdir, 0o777)
         term_log = os.path.join(logdir, "term.log")
         pod = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "graceful", "namespace": NS},
-               "spec": {"terminationGracePeriodSeconds": 30, "nodeName": None,
+               "spec": {"terminationGracePeriodSeconds": 30,
                         "volumes": [{"name": "log", "hostPath": {"path": logdir, "type": "Directory"}}],
                         "containers": [testpod_container(
                             self.image, env=[{"name": "TERM_LOG", "value": "/log/term.log"}, {"name": "TERM_DELAY", "value": "4s"},
                                              {"name": "POD_NAME", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}}],
                             volumeMounts=[{"name": "log", "mountPath": "/log"}])]}}
-        del pod["spec"]["nodeName"]
         self.c.apply(pod)
         p = h.wait_until(lambda: (lambda p: p if h.running_ready(p) else None)(self.c.get("pod", "graceful", "-n", NS)),
                          90, "pod graceful Ready")
