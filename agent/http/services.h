@@ -1,8 +1,9 @@
 // What the agent offers besides gossip and RPC, in one place so Agent::start/stop only call
 // in: the HTTP API server (Kong's /cluster endpoints, /v1/members behind the RPC token, plus
 // /healthz, /readyz, /metrics), the probe server (only /healthz, /readyz, /metrics, on its
-// own listener and connection pool so API load cannot fail a probe), the metrics registry, and the consumers of Serf's events (handler scripts and
-// delivery to the local Kong Admin API).
+// own listener and connection pool so API load cannot fail a probe), the metrics registry,
+// and the consumers of Serf's events (handler scripts and delivery to the local Kong Admin
+// API).
 #pragma once
 
 #include <boost/asio/io_context.hpp>

@@ -141,8 +141,10 @@ TEST(IdleConnections, RealClientsAndProbesKeepWorkingForAMinute) {
     argv.push_back(url(port, path));
     return argv;
   };
-  ASSERT_TRUE(wait_until([&] { return run_command(curl(probe, "/readyz")).output.find("HTTP200") != std::string::npos; }, 20s))
-      << agent.log();
+  auto ready = [&] {
+    return run_command(curl(probe, "/readyz")).output.find("HTTP200") != std::string::npos;
+  };
+  ASSERT_TRUE(wait_until(ready, 20s)) << agent.log();
 
   const std::vector<std::string> cli = {kong_cluster_binary(), "members", "--rpc-addr", rpc_addr,
                                         "--rpc-auth", token};
@@ -174,10 +176,11 @@ TEST(IdleConnections, RealClientsAndProbesKeepWorkingForAMinute) {
     EXPECT_EQ(s.failed, 0) << name << ": " << s.last_failure;
   }
   auto metrics = run_command(curl(probe, "/metrics")).output;
-  for (const char* line : {"kong_cluster_rpc_connections_total{result=\"shed\"}",
-                           "kong_cluster_rpc_connection_timeouts_total{phase=\"auth\"}",
-                           "kong_cluster_http_connections_total{listener=\"api\",result=\"shed\"}",
-                           "kong_cluster_http_connections_total{listener=\"probe\",result=\"shed\"}"}) {
+  for (const char* line :
+       {"kong_cluster_rpc_connections_total{result=\"shed\"}",
+        "kong_cluster_rpc_connection_timeouts_total{phase=\"auth\"}",
+        "kong_cluster_http_connections_total{listener=\"api\",result=\"shed\"}",
+        "kong_cluster_http_connections_total{listener=\"probe\",result=\"shed\"}"}) {
     auto at = metrics.find(line);
     ASSERT_NE(at, std::string::npos) << line;
     std::cout << metrics.substr(at, metrics.find('\n', at) - at) << "\n";

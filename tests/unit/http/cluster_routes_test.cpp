@@ -177,7 +177,7 @@ TEST_F(ClusterRoutes, PostErrorsMatchKong) {
 TEST_F(ClusterRoutes, FailedJoinsLookAlikeWhateverListensThere) {
   // Refused, timed out, or something that is not a member: the caller cannot tell.
   std::set<std::string> bodies;
-  for (const std::string& why : {"Failed to join 10.9.9.9:22: EOF",
+  for (const char* why : {"Failed to join 10.9.9.9:22: EOF",
                                  "Failed to join 10.9.9.9:7946: i/o timeout",
                                  "Failed to join 10.9.9.9:1: Connection refused", ""}) {
     api_.join_error = why;
@@ -223,10 +223,13 @@ TEST_F(ClusterRoutes, BrowserRequestsAreRefusedEvenWithTheToken) {
     h["authorization"] = std::string("Bearer ") + kToken;
     return h;
   };
-  auto r = call("POST", "/cluster", "application/x-www-form-urlencoded", "address=10.0.0.9", with({{"origin", "https://evil.example"}}));
+  auto r = call("POST", "/cluster", "application/x-www-form-urlencoded", "address=10.0.0.9",
+                with({{"origin", "https://evil.example"}}));
   EXPECT_EQ(r.status, 403u);
-  EXPECT_EQ(call("DELETE", "/cluster?name=node-b", "", "", with({{"sec-fetch-site", "cross-site"}})).status, 403u);
-  EXPECT_EQ(call("GET", "/v1/members", "", "", with({{"sec-fetch-site", "same-site"}})).status, 403u);
+  auto cross_site = with({{"sec-fetch-site", "cross-site"}});
+  EXPECT_EQ(call("DELETE", "/cluster?name=node-b", "", "", cross_site).status, 403u);
+  EXPECT_EQ(call("GET", "/v1/members", "", "", with({{"sec-fetch-site", "same-site"}})).status,
+            403u);
   EXPECT_EQ(call("GET", "/v1/members", "", "", with({{"origin", "null"}})).status, 403u);
   EXPECT_TRUE(api_.joined.empty());
   EXPECT_TRUE(api_.forced.empty());
