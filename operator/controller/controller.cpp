@@ -427,37 +427,52 @@ void Controller::prune(const Member& m, PruneReason reason, std::optional<kube::
 
 // One agent's report is not enough to remove a member: a second verified agent, when there is
 // one, must not contradict it (same address, same pod tags; for a NodeNotReady prune, failed
-// there too). A member the second agent no longer lists is no contradiction.
+// there too). A member the second agent no longer lists is no contradiction. When no other
+// agent answers, nothing is done now: the periodic rules (an orphan confirmed by a fresh GET)
+// come back to it.
 void Controller::corroborate_then_prune(const Member& m, PruneReason reason,
                                         std::optional<kube::PodView> pod,
                                         Clock::time_point seen) {
-  std::vector<std::string> others;
+  auto others = std::make_shared<std::vector<std::string>>();
   for (auto& addr : healthy_agents(pod ? pod->uid : ""))
-    if (addr != members_source_) others.push_back(addr);
-  if (others.empty()) return start_job(m, reason, std::move(pod), seen);
+    if (addr != members_source_) others->push_back(addr);
+  if (others->empty()) return start_job(m, reason, std::move(pod), seen);
+  std::rotate(others->begin(), others->begin() + static_cast<long>(poll_rotor_++ % others->size()),
+              others->end());
   corroborating_.insert(m.name);
-  auto second = others[poll_rotor_++ % others.size()];
-  rpc_.members(second, [this, m, reason, pod, seen, second](
+  ask_second(m, reason, std::move(pod), seen, others, 0);
+}
+
+void Controller::ask_second(const Member& m, PruneReason reason, std::optional<kube::PodView> pod,
+                            Clock::time_point seen,
+                            std::shared_ptr<std::vector<std::string>> others, size_t next) {
+  if (next >= others->size()) {
+    corroborating_.erase(m.name);
+    log_->warn("not pruning {} ({}) now: no second agent answered to confirm it", m.name,
+               to_string(reason));
+    metrics_.prune_refused("unconfirmed");
+    return;
+  }
+  auto second = (*others)[next];
+  rpc_.members(second, [this, m, reason, pod, seen, others, next, second](
                            std::optional<std::vector<Member>> ms, std::string error) {
+    if (!ms) {
+      log_->debug("{} did not answer for a second view of {}: {}", second, m.name, error);
+      return ask_second(m, reason, pod, seen, others, next + 1);
+    }
     corroborating_.erase(m.name);
     if (!leading_ || jobs_.count(m.name)) return;
-    if (!ms) {
-      log_->debug("{} did not answer for a second view of {} ({}): going by the first", second,
-                  m.name, error);
-    } else {
-      auto theirs = std::find_if(ms->begin(), ms->end(),
-                                 [&](const Member& x) { return x.name == m.name; });
-      bool contradicted =
-          theirs != ms->end() &&
-          (!reports_agree(m, *theirs) ||
-           (reason == PruneReason::NodeNotReady && theirs->status != "failed"));
-      if (contradicted) {
-        log_->warn("not pruning {} ({}): {} reports it as {} {} where {} said {} {}", m.name,
-                   to_string(reason), second, theirs->status, theirs->address, members_source_,
-                   m.status, m.address);
-        metrics_.prune_refused("disagreement");
-        return;
-      }
+    auto theirs =
+        std::find_if(ms->begin(), ms->end(), [&](const Member& x) { return x.name == m.name; });
+    bool contradicted = theirs != ms->end() &&
+                        (!reports_agree(m, *theirs) ||
+                         (reason == PruneReason::NodeNotReady && theirs->status != "failed"));
+    if (contradicted) {
+      log_->warn("not pruning {} ({}): {} reports it as {} {} where {} said {} {}", m.name,
+                 to_string(reason), second, theirs->status, theirs->address, members_source_,
+                 m.status, m.address);
+      metrics_.prune_refused("disagreement");
+      return;
     }
     if (protected_member(m)) {
       metrics_.prune_refused("live_pod");

@@ -106,6 +106,9 @@ class Controller {
              Clock::time_point seen);
   void corroborate_then_prune(const Member& m, PruneReason reason,
                               std::optional<kube::PodView> pod, Clock::time_point seen);
+  void ask_second(const Member& m, PruneReason reason, std::optional<kube::PodView> pod,
+                  Clock::time_point seen, std::shared_ptr<std::vector<std::string>> others,
+                  size_t next);
   void start_job(const Member& m, PruneReason reason, std::optional<kube::PodView> pod,
                  Clock::time_point seen);
   void run_job(const std::string& name);

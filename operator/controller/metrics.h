@@ -25,7 +25,8 @@ class Metrics {
   void set_rows(size_t n) { rows_->Set(static_cast<double>(n)); }
   void prune_error(const std::string& step) { prune_errors_->Add({{"step", step}}).Increment(); }
   // A prune not done: "live_pod" (the member is a Running and Ready agent pod's, by tags or
-  // address), "disagreement" (a second agent's view contradicts the first's).
+  // address), "disagreement" (a second agent's view contradicts the first's), "unconfirmed"
+  // (no second agent answered).
   void prune_refused(const std::string& why) { refused_->Add({{"reason", why}}).Increment(); }
 
   prometheus::Family<prometheus::Counter>& reconcile_total() { return *reconcile_total_; }
