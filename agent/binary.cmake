@@ -17,3 +17,5 @@ target_link_libraries(kc_agent PUBLIC kc_agent_http kc_events kc_serf kc_rpc kc_
 add_executable(kong-cluster ${CMAKE_CURRENT_SOURCE_DIR}/main.cpp)
 target_link_libraries(kong-cluster PRIVATE kc_agent kc_cli CLI11::CLI11)
 set_target_properties(kong-cluster PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${PROJECT_BINARY_DIR}/bin)
+# Static OpenSSL/zlib/libyaml, private symbols, optional LTO (cmake/KcFootprint.cmake).
+kc_small_executable(kong-cluster)

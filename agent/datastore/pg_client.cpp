@@ -1,8 +1,6 @@
 // PgClient: the job queue and the query state machine on a ready connection.
 #include "agent/datastore/pg_client.h"
 
-#include <openssl/ssl.h>
-
 #include <boost/asio/post.hpp>
 #include <stdexcept>
 
@@ -34,6 +32,7 @@ PgClient::PgClient(boost::asio::io_context& io, PgConfig config, ClientOptions o
       backoff_(options_.reconnect_initial, options_.reconnect_max) {
   if (auto errors = config_.validate(); !errors.empty())
     throw std::invalid_argument("invalid datastore configuration: " + join_errors(errors));
+  pq_ = &libpq();  // after validation: a configuration error is reported as such first
 }
 
 PgClient::~PgClient() {
@@ -172,18 +171,18 @@ void PgClient::send_step() {
   std::vector<const char*> values;
   values.reserve(s.params.size());
   for (auto& p : s.params) values.push_back(p ? p->c_str() : nullptr);
-  if (!PQsendQueryParams(conn_, s.sql.c_str(), static_cast<int>(values.size()), nullptr,
+  if (!pq_->sendQueryParams(conn_, s.sql.c_str(), static_cast<int>(values.size()), nullptr,
                          values.data(), nullptr, nullptr, 0)) {
-    connection_lost(PgError::Kind::lost, one_line(PQerrorMessage(conn_)));
+    connection_lost(PgError::Kind::lost, one_line(pq_->errorMessage(conn_)));
     return;
   }
   flush();
 }
 
 void PgClient::flush() {
-  int r = PQflush(conn_);
+  int r = pq_->flush(conn_);
   if (r < 0) {
-    connection_lost(PgError::Kind::lost, one_line(PQerrorMessage(conn_)));
+    connection_lost(PgError::Kind::lost, one_line(pq_->errorMessage(conn_)));
     return;
   }
   flush_pending_ = r == 1;
@@ -223,22 +222,23 @@ void PgClient::arm_write() {
 }
 
 bool PgClient::ssl_pending() const {
-  auto* ssl = static_cast<SSL*>(PQsslStruct(conn_, "OpenSSL"));
-  return ssl && SSL_pending(ssl) > 0;
+  if (!pq_->sslPending) return false;
+  const void* ssl = pq_->sslStruct(conn_, "OpenSSL");
+  return ssl && pq_->sslPending(ssl) > 0;
 }
 
 void PgClient::on_readable() {
   // Asio re-arms the edge-triggered epoll registration on each wait, so bytes left in the
   // kernel are seen; bytes already decrypted inside OpenSSL are not, hence the loop.
   for (int i = 0; i < 64; ++i) {
-    if (!PQconsumeInput(conn_)) {
-      connection_lost(PgError::Kind::lost, one_line(PQerrorMessage(conn_)));
+    if (!pq_->consumeInput(conn_)) {
+      connection_lost(PgError::Kind::lost, one_line(pq_->errorMessage(conn_)));
       return;
     }
-    if (!job_ || !PQisBusy(conn_) || !ssl_pending()) break;
+    if (!job_ || !pq_->isBusy(conn_) || !ssl_pending()) break;
   }
-  if (PQstatus(conn_) == CONNECTION_BAD) {
-    connection_lost(PgError::Kind::lost, one_line(PQerrorMessage(conn_)));
+  if (pq_->status(conn_) == CONNECTION_BAD) {
+    connection_lost(PgError::Kind::lost, one_line(pq_->errorMessage(conn_)));
     return;
   }
   if (flush_pending_) flush();
@@ -247,41 +247,41 @@ void PgClient::on_readable() {
 }
 
 void PgClient::process_results() {
-  while (state_ == State::ready && job_ && !PQisBusy(conn_)) {
-    PGresult* r = PQgetResult(conn_);
+  while (state_ == State::ready && job_ && !pq_->isBusy(conn_)) {
+    PGresult* r = pq_->getResult(conn_);
     if (!r) {
       step_done();
       continue;
     }
     take_result(r);
-    PQclear(r);
+    pq_->clear(r);
   }
 }
 
 void PgClient::take_result(PGresult* r) {
-  auto status = PQresultStatus(r);
+  auto status = pq_->resultStatus(r);
   if (status == PGRES_TUPLES_OK || status == PGRES_COMMAND_OK) {
     if (job_->internal[job_->current] || job_->result.error) return;
     Rows rows;
-    int ncols = PQnfields(r), nrows = PQntuples(r);
-    for (int c = 0; c < ncols; ++c) rows.columns.emplace_back(PQfname(r, c));
+    int ncols = pq_->nfields(r), nrows = pq_->ntuples(r);
+    for (int c = 0; c < ncols; ++c) rows.columns.emplace_back(pq_->fname(r, c));
     rows.rows.reserve(static_cast<size_t>(nrows));
     for (int i = 0; i < nrows; ++i) {
       auto& row = rows.rows.emplace_back();
       for (int c = 0; c < ncols; ++c)
-        row.push_back(PQgetisnull(r, i, c) ? std::nullopt
-                                           : std::optional<std::string>(PQgetvalue(r, i, c)));
+        row.push_back(pq_->getisnull(r, i, c) ? std::nullopt
+                                           : std::optional<std::string>(pq_->getvalue(r, i, c)));
     }
-    const char* tuples = PQcmdTuples(r);
+    const char* tuples = pq_->cmdTuples(r);
     rows.affected = tuples && *tuples ? std::stoull(tuples) : 0;
     job_->result.statements.push_back(std::move(rows));
     return;
   }
   if (job_->result.error) return;  // keep the first error; later results are its fallout
-  const char* state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
-  const char* primary = PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY);
-  const char* detail = PQresultErrorField(r, PG_DIAG_MESSAGE_DETAIL);
-  std::string message = primary ? one_line(primary) : one_line(PQresStatus(status));
+  const char* state = pq_->resultErrorField(r, PG_DIAG_SQLSTATE);
+  const char* primary = pq_->resultErrorField(r, PG_DIAG_MESSAGE_PRIMARY);
+  const char* detail = pq_->resultErrorField(r, PG_DIAG_MESSAGE_DETAIL);
+  std::string message = primary ? one_line(primary) : one_line(pq_->resStatus(status));
   if (detail) message += " (" + one_line(detail) + ")";
   job_->result.error = make_error(PgError::Kind::query, message, state ? state : "");
 }
@@ -289,7 +289,7 @@ void PgClient::take_result(PGresult* r) {
 void PgClient::step_done() {
   if (job_->result.error) {
     // Leave no transaction open on the shared connection: the next job would run inside it.
-    bool in_tx = PQtransactionStatus(conn_) != PQTRANS_IDLE;
+    bool in_tx = pq_->transactionStatus(conn_) != PQTRANS_IDLE;
     if (job_->transactional && in_tx && !job_->rolling_back) {
       job_->rolling_back = true;
       job_->steps.push_back({"ROLLBACK", {}});

@@ -2,13 +2,13 @@
 // (PQconnectStart/PQconnectPoll, PQsendQueryParams/PQconsumeInput/PQisBusy) with the
 // connection's socket watched by Asio. One connection, jobs run one after another in
 // submission order, reconnect with exponential backoff and jitter when the connection drops.
+// libpq is called through a table loaded on the first PgClient (libpq_api.h), so a process
+// that never constructs one never maps libpq.
 //
 // While disconnected and waiting to retry, new jobs fail at once (PgError::unavailable())
 // instead of piling up: callers such as the Registrar own their retry policy, and an agent
 // whose Postgres is down must keep gossiping, not buffer minutes of stale keepalives.
 #pragma once
-
-#include <libpq-fe.h>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "agent/datastore/backoff.h"
+#include "agent/datastore/libpq_api.h"
 #include "agent/datastore/lifetime.h"
 #include "agent/datastore/metrics.h"
 #include "agent/datastore/pg_config.h"
@@ -45,6 +46,8 @@ struct ClientOptions {
 
 class PgClient {
  public:
+  // Throws std::invalid_argument for an invalid configuration, then LibPqMissing when libpq
+  // cannot be loaded.
   PgClient(boost::asio::io_context& io, PgConfig config, ClientOptions options = {});
   ~PgClient();  // close()
   PgClient(const PgClient&) = delete;
@@ -118,6 +121,7 @@ class PgClient {
   static void on_notice(void* self, const char* message);
 
   boost::asio::io_context& io_;
+  const LibPq* pq_ = nullptr;
   PgConfig config_;
   ClientOptions options_;
   std::shared_ptr<spdlog::logger> log_;

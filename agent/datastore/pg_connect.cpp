@@ -117,17 +117,17 @@ void PgClient::start_connect(const std::string& hostaddr) {
   keys.push_back(nullptr);
   values.push_back(nullptr);
 
-  conn_ = PQconnectStartParams(keys.data(), values.data(), 0);
+  conn_ = pq_->connectStartParams(keys.data(), values.data(), 0);
   if (!conn_) {
     connect_failed("libpq could not allocate a connection");
     return;
   }
-  if (PQstatus(conn_) == CONNECTION_BAD) {
-    connect_failed(one_line(PQerrorMessage(conn_)));
+  if (pq_->status(conn_) == CONNECTION_BAD) {
+    connect_failed(one_line(pq_->errorMessage(conn_)));
     return;
   }
   // Without a processor libpq prints NOTICEs ("relation exists, skipping") to stderr.
-  PQsetNoticeProcessor(conn_, &PgClient::on_notice, this);
+  pq_->setNoticeProcessor(conn_, &PgClient::on_notice, this);
   // libpq's rule: before the first PQconnectPoll, behave as if it returned WRITING.
   poll_status_ = PGRES_POLLING_WRITING;
   wait_connect();
@@ -137,8 +137,8 @@ void PgClient::wait_connect() {
   // libpq may switch sockets between steps (next address, retry without SSL), possibly
   // reusing the same fd number; rebinding every step keeps Asio's registration current.
   rebind_socket();
-  if (PQsocket(conn_) < 0) {
-    connect_failed(one_line(PQerrorMessage(conn_)));
+  if (pq_->socket(conn_) < 0) {
+    connect_failed(one_line(pq_->errorMessage(conn_)));
     return;
   }
   auto what = poll_status_ == PGRES_POLLING_READING
@@ -156,13 +156,13 @@ void PgClient::wait_connect() {
 }
 
 void PgClient::continue_connect(uint64_t attempt) {
-  poll_status_ = PQconnectPoll(conn_);
+  poll_status_ = pq_->connectPoll(conn_);
   switch (poll_status_) {
     case PGRES_POLLING_OK:
       on_connected();
       return;
     case PGRES_POLLING_FAILED:
-      connect_failed(one_line(PQerrorMessage(conn_)));
+      connect_failed(one_line(pq_->errorMessage(conn_)));
       return;
     default:
       wait_connect();
@@ -172,8 +172,8 @@ void PgClient::continue_connect(uint64_t attempt) {
 void PgClient::on_connected() {
   ++attempt_;  // retires the connect timer's pending completion
   connect_timer_.cancel();
-  if (PQsetnonblocking(conn_, 1) != 0) {
-    connect_failed("cannot make the connection non-blocking: " + one_line(PQerrorMessage(conn_)));
+  if (pq_->setnonblocking(conn_, 1) != 0) {
+    connect_failed("cannot make the connection non-blocking: " + one_line(pq_->errorMessage(conn_)));
     return;
   }
   state_ = State::ready;
@@ -182,7 +182,7 @@ void PgClient::on_connected() {
   metrics_.up = true;
   ++metrics_.connects;
   last_error_.clear();
-  log_->info("connected to postgres {} (server {})", config_.describe(), PQserverVersion(conn_));
+  log_->info("connected to postgres {} (server {})", config_.describe(), pq_->serverVersion(conn_));
   notify(true);
   pump();
 }
@@ -240,7 +240,7 @@ void PgClient::teardown() {
   reading_ = writing_ = flush_pending_ = false;
   if (socket_.is_open()) socket_.release();
   if (conn_) {
-    PQfinish(conn_);
+    pq_->finish(conn_);
     conn_ = nullptr;
   }
   if (state_ == State::ready) {
@@ -252,7 +252,7 @@ void PgClient::rebind_socket() {
   ++socket_gen_;
   reading_ = writing_ = false;
   if (socket_.is_open()) socket_.release();
-  int fd = conn_ ? PQsocket(conn_) : -1;
+  int fd = conn_ ? pq_->socket(conn_) : -1;
   if (fd < 0) return;
   boost::system::error_code ec;
   socket_.assign(fd, ec);

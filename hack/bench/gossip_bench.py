@@ -11,14 +11,20 @@ measures for both:
     (serf 0.9.4 at N=60 often leaves a few waiting ~75 s for a push/pull);
   * RSS (VmRSS), threads and CPU (utime+stime) per agent over an idle window in which
     nothing talks to the agents;
-  * time until every other agent lists a `kill -9`ed member `failed` (--kills victims,
-    one after the other);
+  * where the median agent's resident memory is: the mappings with the most RSS
+    (/proc/PID/smaps, summed per file);
+  * time until every other agent lists a `kill -9`ed member `failed` (--kills victims per
+    cluster, the two implementations taking turns so that both meet the same machine load),
+    with the spread over kills, the load average at each kill and whether the difference of
+    the means is outside its 95 % interval;
   * time from a user event (`event` RPC, coalescing off, --events of them from random
     agents) until the `user:bench` handler script had run on every agent, as Kong's cache
     invalidations travel (the handler logs bash's $EPOCHREALTIME, no extra process).
 
-and prints the numbers with ratios (ours/serf) and PASS/MISS against the goals of
-issue 2: RSS <= 1/5 of serf's, idle CPU <= 1/2 of serf's, failure detection no slower,
+--datastore starts a throwaway Postgres and gives our agents pg_host (serf has none).
+
+It prints the numbers with ratios (ours/serf) and PASS/MISS against the goals:
+RSS <= 1/5 of serf's, idle CPU <= 1/2 of serf's, failure detection no slower,
 and at N=60 no member left waiting (> --straggler s) to learn of a join.
 
 The agents' RPC (Serf IPC v1, msgpack over TCP) is spoken directly with the small msgpack
@@ -52,11 +58,15 @@ import sys
 import tempfile
 import time
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import smaps  # noqa: E402  (next to this script)
+import throwaway_postgres  # noqa: E402
+
 REPO = os.path.abspath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 PAGE_MIB = 1.0 / 1024.0  # VmRSS is in kB
 
-# Goals from issue 2, point 4.
+# Goals: RSS, CPU, detection, and no straggler at N >= 60.
 GOAL_RSS = 1 / 5
 GOAL_CPU = 1 / 2
 GOAL_DETECT = 1.0
@@ -566,6 +576,8 @@ class Cluster:
         for s in held:
             s.close()
         env = clean_env()
+        if self.impl == "ours" and self.cfg.pg:
+            env.update(self.cfg.pg.agent_env())  # serf has no datastore: it runs as always
         for k, a in enumerate(agents):
             a.gossip_port, a.rpc_port = ports[2 * k], ports[2 * k + 1]
             a.log_path = os.path.join(self.logdir, a.name + ".log")
@@ -584,9 +596,6 @@ class Cluster:
         self._spawn(todo)
         deadline = t0 + timeout
         while todo:
-            if time.monotonic() > deadline:
-                raise RuntimeError("%s: %d agents did not answer RPC within %.0f s (logs: %s)"
-                                   % (self.impl, len(todo), timeout, self.logdir))
             retry, still = [], []
             for a in todo:
                 if a.proc.poll() is not None:  # died: most likely a port taken meanwhile
@@ -604,6 +613,10 @@ class Cluster:
             if retry:
                 self._spawn(retry)
             todo = still + retry
+            # Checked after a full pass: with hundreds of agents a pass itself takes seconds.
+            if todo and time.monotonic() > deadline:
+                raise RuntimeError("%s: %d agents did not answer RPC within %.0f s (logs: %s)"
+                                   % (self.impl, len(todo), timeout, self.logdir))
             if todo:
                 time.sleep(0.05)
         return max(a.rpc_up - a.spawned for a in self.agents), time.monotonic() - t0
@@ -732,6 +745,7 @@ class Cluster:
                               t0 + timeout, poll)
         times = sorted(t - t0 for t in got.values())
         return {"victim": victim.name, "observers": len(observers), "saw_failed": len(times),
+                "loadavg": loadavg(),
                 "first_s": times[0] if times else None,
                 "median_s": statistics.median(times) if times else None,
                 "all_s": times[-1] if len(times) == len(observers) else None}
@@ -817,7 +831,7 @@ def idle_window(clusters, seconds):
             thr.append(st["Threads"])
         out[c.impl] = {"agents": len(cpu), "window_s": elapsed, "cpu_s": cpu, "rss_mib": rss,
                        "hwm_mib": hwm, "anon_mib": anon, "file_mib": filer, "pss_mib": pss,
-                       "threads": thr}
+                       "threads": thr, "top_mappings": median_agent_mappings(c)}
     total = m1[0] - m0[0]
     busy = total - (m1[1] - m0[1])
     out["machine"] = {"busy_pct": 100.0 * busy / total if total else None,
@@ -825,6 +839,37 @@ def idle_window(clusters, seconds):
                       "others_pct": 100.0 * (busy - agents_ticks) / total if total else None,
                       "loadavg_start": la0, "loadavg_end": loadavg()}
     return out
+
+
+def median_agent_mappings(cluster, k=10):
+    """/proc/PID/smaps of the agent with the median VmRSS, summed per file: where the memory is."""
+    live = [(proc_status(a.pid) or {}).get("VmRSS", 0) for a in cluster.live()]
+    agents = sorted(zip(live, (a.pid for a in cluster.live())))
+    if not agents:
+        return None
+    rss, pid = agents[len(agents) // 2]
+    rows = smaps.top(pid, k)
+    return {"vmrss_kib": rss, "rows": [[name, f] for name, f in rows]} if rows else None
+
+
+def spread(xs):
+    """Median, quartiles, range, mean and standard deviation of a sample."""
+    xs = sorted(x for x in xs if x is not None)
+    if not xs:
+        return None
+    q = statistics.quantiles(xs, n=4) if len(xs) >= 2 else [xs[0]] * 3
+    return {"n": len(xs), "median": statistics.median(xs), "q1": q[0], "q3": q[2], "min": xs[0],
+            "max": xs[-1], "mean": statistics.fmean(xs), "sd": statistics.stdev(xs) if len(xs) >= 2 else 0.0}
+
+
+def mean_difference(a, b):
+    """mean(a) - mean(b) with a 95 % interval (Welch, normal approximation): the two are told
+    apart only when the interval excludes 0."""
+    if not a or not b or len(a) < 2 or len(b) < 2:
+        return None
+    d = a["mean"] - b["mean"]
+    se = (a["sd"] ** 2 / a["n"] + b["sd"] ** 2 / b["n"]) ** 0.5
+    return {"diff": d, "lo": d - 1.96 * se, "hi": d + 1.96 * se}
 
 
 def summarize(xs):
@@ -847,7 +892,7 @@ def run_size(n, cfg, reg, logdir, rnd, log):
             for impl in order:
                 c = Cluster(impl, n, cfg, reg, logdir, "r%d" % r)
                 clusters[impl] = c
-                slowest, took = c.start()
+                slowest, took = c.start(timeout=max(30.0, 0.6 * n))  # N=250 on a busy host
                 log("  [N=%d round %d] %s: %d agents up in %.2f s (slowest spawn->RPC %.2f s); joining..."
                     % (n, r + 1, impl, n, took, slowest))
                 conv = c.converge(cfg.timeout, cfg.poll)
@@ -885,16 +930,18 @@ def run_size(n, cfg, reg, logdir, rnd, log):
                     log("  [N=%d] %s user events (coalescing off): all %d handlers ran after %s"
                         % (n, impl, n, ", ".join(fmt_s(x) if x is not None else "TIMEOUT" for x in alls)))
                 kills = min(cfg.kills, max(0, n - 2))
-                for impl in order:
-                    c = clusters[impl]
-                    victims = rnd.sample(c.agents[1:], kills)
-                    for v in victims:
+                victims = {impl: rnd.sample(clusters[impl].agents[1:], kills) for impl in order}
+                # One kill of each in turn, not all of one then all of the other: both
+                # implementations then meet the same machine load (it drifts on a shared host).
+                for i in range(kills):
+                    for impl in order:
+                        c, v = clusters[impl], victims[impl][i]
                         k = c.kill_and_detect(v, cfg.timeout, cfg.poll)
                         res["kills"][impl].append(k)
-                        log("  [N=%d] %s kill -9 %s: first failed %s, all %d observers %s"
+                        log("  [N=%d] %s kill -9 %s: first failed %s, all %d observers %s (load %.1f)"
                             % (n, impl, v.name, fmt_s(k["first_s"]), k["observers"],
                                fmt_s(k["all_s"]) if k["all_s"] is not None
-                               else "TIMEOUT (%d saw it)" % k["saw_failed"]))
+                               else "TIMEOUT (%d saw it)" % k["saw_failed"], k["loadavg"]))
                         time.sleep(1.0)
         finally:
             for c in clusters.values():
@@ -945,6 +992,8 @@ def derive(res, cfg):
             "detect_first_s": statistics.median(det_first) if det_first else None,
             "detect_all_s": statistics.median(det_all) if det_all and None not in det_all else None,
             "detect_all_runs_s": det_all,
+            "detect_all_spread": spread(det_all),
+            "kill_loadavg": [k.get("loadavg") for k in kills],
             "event_all_s": statistics.median(ev_all) if ev_all and None not in ev_all else None,
             "event_all_runs_s": ev_all,
             "event_median_handler_s": statistics.median(ev_med) if ev_med else None,
@@ -1013,6 +1062,28 @@ def report(results, cfg, log):
             if impl in d:
                 log("  %-38s %s" % ("%s: agents > %g s to see all, per round" % (impl, cfg.straggler),
                                     d[impl]["waiting_gt_straggler"]))
+        for impl in ("serf", "ours"):
+            sp = (d.get(impl) or {}).get("detect_all_spread")
+            if sp:
+                la = [x for x in d[impl]["kill_loadavg"] if x is not None]
+                log("  %s kill -9 -> all see failed over %d kills: median %.2f s, IQR %.2f-%.2f, "
+                    "range %.2f-%.2f, mean %.2f +- %.2f (sd); load average %.1f-%.1f"
+                    % (impl, sp["n"], sp["median"], sp["q1"], sp["q3"], sp["min"], sp["max"], sp["mean"],
+                       sp["sd"], min(la) if la else float("nan"), max(la) if la else float("nan")))
+        md = mean_difference((d.get("ours") or {}).get("detect_all_spread"),
+                             (d.get("serf") or {}).get("detect_all_spread"))
+        if md:
+            res["detect_difference"] = md
+            told = "tells them apart" if md["lo"] > 0 or md["hi"] < 0 else "does not tell them apart"
+            log("  kill -9 detection, ours - serf (means): %+.2f s, 95%% interval %+.2f..%+.2f s: %s"
+                % (md["diff"], md["lo"], md["hi"], told))
+        for impl in ("serf", "ours"):
+            tm = ((res["idle"] or {}).get(impl) or {}).get("top_mappings")
+            if tm:
+                log("  %s: top mappings of the median agent (VmRSS %d KiB), /proc/PID/smaps"
+                    % (impl, tm["vmrss_kib"]))
+                for line in smaps.format_table(tm["rows"]):
+                    log(line)
         if "ours" in d and n >= GOAL_WAIT_N:
             ok = all(w == 0 for w in d["ours"]["waiting_gt_straggler"])
             goals["wait"].append((n, ok, d["ours"]["converge_max_agent_s"]))
@@ -1103,6 +1174,9 @@ def parse_args(argv):
     p.add_argument("--keep-logs", metavar="DIR", help="write agent logs under DIR and keep them")
     p.add_argument("--agent-log-level", default="warn", choices=("debug", "info", "warn"),
                    help="--log-level given to every agent (info/debug for diagnosis, with --keep-logs)")
+    p.add_argument("--datastore", action="store_true",
+                   help="start a throwaway Postgres and give our agents pg_host (serf has no datastore); "
+                        "our agents then also join through Kong's nodes table")
     p.add_argument("--require-complete", action="store_true",
                    help="exit 3 if a convergence or detection phase timed out (for the smoke test)")
     a = p.parse_args(argv)
@@ -1129,6 +1203,8 @@ def parse_args(argv):
         p.error("kong-cluster binary not found: %s (build it, or pass --ours-bin)" % a.ours_bin)
     if a.only != "ours" and not os.access(a.serf_bin, os.X_OK):
         p.error("serf binary not found: %s (apt-get install serf, or pass --serf-bin)" % a.serf_bin)
+    if a.datastore and not throwaway_postgres.available():
+        p.error("--datastore needs Debian's postgresql-15 (hack/deps.sh installs it)")
     if a.idle < 0 or a.timeout <= 0 or a.poll <= 0 or a.kills < 0 or a.rounds < 1 or a.events < 0:
         p.error("bad --idle/--timeout/--poll/--kills/--rounds/--events")
     return a
@@ -1174,6 +1250,11 @@ def main(argv=None):
         if ours_bt and (ours_bt.startswith("Debug") or "sanitizers" in ours_bt):
             log("WARNING: kong-cluster is a %s build; numbers are not representative" % ours_bt)
 
+    # Two clusters of N agents, each an RPC connection and a log file: raise the soft limit.
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft != resource.RLIM_INFINITY and (hard == resource.RLIM_INFINITY or soft < hard):
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    cfg.pg = None
     logdir = cfg.keep_logs or tempfile.mkdtemp(prefix="gossip_bench.")
     os.makedirs(logdir, exist_ok=True)
     reg = Registry()
@@ -1182,6 +1263,9 @@ def main(argv=None):
     started = time.monotonic()
     ru0 = resource.getrusage(resource.RUSAGE_SELF)
     try:
+        if cfg.datastore and cfg.only != "serf":
+            cfg.pg = throwaway_postgres.ThrowawayPostgres(max_connections=max(cfg.sizes) + 20)
+            log("datastore: throwaway Postgres on %s:%d; our agents get pg_host" % (cfg.pg.host, cfg.pg.port))
         for n in cfg.sizes:
             log("")
             log("== N=%d ==" % n)
@@ -1204,7 +1288,7 @@ def main(argv=None):
             if cfg.require_complete:
                 rc = 3
         if cfg.json:
-            out = {"config": {k: v for k, v in vars(cfg).items() if k != "sizes_done"},
+            out = {"config": {k: v for k, v in vars(cfg).items() if k not in ("sizes_done", "pg")},
                    "machine": info, "serf_version": serf_ver, "ours_build_type": ours_bt,
                    "elapsed_s": elapsed, "harness_cpu_s": harness_cpu,
                    "results": results, "goals": summary}
@@ -1224,6 +1308,8 @@ def main(argv=None):
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
         reg.stop()
+        if cfg.pg:
+            cfg.pg.stop()
         if not cfg.keep_logs and rc == 0:
             shutil.rmtree(logdir, ignore_errors=True)
         elif rc != 0:

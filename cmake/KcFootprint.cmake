@@ -1,0 +1,79 @@
+# Build and link settings that keep the agent's resident memory small.
+#
+# An executable that sets the target property KC_LINK_STATIC_DEPS to ON links OpenSSL, zlib and
+# libyaml from Debian's static archives (only the pages it touches become resident, and there
+# are no relocation pages to copy); every other executable keeps the shared libraries. The
+# operator must: cpprestsdk hands it SSL contexts made by the shared libssl.
+#
+# The choice is made per executable by a generator expression on the consuming target, so the
+# imported targets below are defined before find_package(OpenSSL) and find_package(ZLIB),
+# which then leave them alone.
+include_guard(GLOBAL)
+
+option(KC_STATIC_DEPS "Let executables with KC_LINK_STATIC_DEPS link OpenSSL/zlib/libyaml statically" ON)
+option(KC_LTO "Link-time optimisation for the executables that ask for it (slow on 2 cores)" OFF)
+# Off by default: it changes every object file, so no compile is shared through ccache with
+# builds made without it, and it saves little resident memory (docs/benchmarks.md).
+option(KC_FUNCTION_SECTIONS "Compile with -ffunction-sections -fdata-sections" OFF)
+
+set(kc_static_head "$<BOOL:$<TARGET_PROPERTY:KC_LINK_STATIC_DEPS>>")
+set(kc_shared_head "$<NOT:${kc_static_head}>")
+
+# kc_dual_library(<imported target> <shared name> <archive name> [deps of the archive...])
+function(kc_dual_library target shared_name archive_name)
+  if(TARGET ${target})
+    message(FATAL_ERROR "${target} already defined: include KcFootprint before find_package")
+  endif()
+  find_library(KC_${archive_name}_SHARED NAMES ${shared_name} NAMES_PER_DIR)
+  find_library(KC_${archive_name}_ARCHIVE NAMES ${archive_name} NAMES_PER_DIR)
+  if(NOT KC_${archive_name}_SHARED)
+    return()  # find_package reports the missing library as before
+  endif()
+  add_library(${target} INTERFACE IMPORTED)
+  if(KC_STATIC_DEPS AND KC_${archive_name}_ARCHIVE)
+    set_property(TARGET ${target} PROPERTY INTERFACE_LINK_LIBRARIES
+      "$<${kc_shared_head}:${KC_${archive_name}_SHARED}>"
+      "$<${kc_static_head}:${KC_${archive_name}_ARCHIVE}>")
+    foreach(dep ${ARGN})
+      set_property(TARGET ${target} APPEND PROPERTY INTERFACE_LINK_LIBRARIES "$<${kc_static_head}:${dep}>")
+    endforeach()
+  else()
+    set_property(TARGET ${target} PROPERTY INTERFACE_LINK_LIBRARIES ${KC_${archive_name}_SHARED})
+  endif()
+endfunction()
+
+find_package(Threads REQUIRED)
+kc_dual_library(OpenSSL::Crypto libcrypto.so libcrypto.a Threads::Threads ${CMAKE_DL_LIBS})
+# libssl.a needs libcrypto.a after it on the link line, wherever else libcrypto.a appears.
+kc_dual_library(OpenSSL::SSL libssl.so libssl.a ${KC_libcrypto.a_ARCHIVE})
+if(TARGET OpenSSL::SSL)
+  set_property(TARGET OpenSSL::SSL APPEND PROPERTY INTERFACE_LINK_LIBRARIES OpenSSL::Crypto)
+endif()
+kc_dual_library(ZLIB::ZLIB libz.so libz.a)
+# operator/CMakeLists.txt looks libyaml up with find_library(KC_YAML_LIBRARY yaml): answer first.
+find_library(KC_YAML_SHARED NAMES libyaml.so yaml)
+find_library(KC_YAML_ARCHIVE NAMES libyaml.a)
+if(KC_STATIC_DEPS AND KC_YAML_SHARED AND KC_YAML_ARCHIVE)
+  set(KC_YAML_LIBRARY "$<${kc_shared_head}:${KC_YAML_SHARED}>;$<${kc_static_head}:${KC_YAML_ARCHIVE}>")
+endif()
+
+# One section per function and object, so the agent's link can drop what nothing refers to.
+if(KC_FUNCTION_SECTIONS)
+  add_compile_options(-ffunction-sections -fdata-sections)
+endif()
+
+# kc_small_executable(<target>): the agent binary's footprint settings.
+function(kc_small_executable target)
+  set_target_properties(${target} PROPERTIES KC_LINK_STATIC_DEPS ON)
+  # Symbols of the static archives stay private: a library loaded later (libpq brings its own
+  # libssl) must bind to its own copy, never to the agent's.
+  target_link_options(${target} PRIVATE LINKER:--exclude-libs,ALL
+    # Dead code and data out; no shared library that nothing calls into.
+    LINKER:--gc-sections LINKER:-O1 LINKER:--as-needed
+    # A fixed load address: the static archives' pointer tables need no relocation at start,
+    # so their pages stay shared file pages instead of private copies (anonymous memory).
+    -no-pie)
+  if(KC_LTO)
+    set_target_properties(${target} PROPERTIES INTERPROCEDURAL_OPTIMIZATION ON)
+  endif()
+endfunction()
