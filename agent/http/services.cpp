@@ -114,14 +114,18 @@ std::unique_ptr<http::Server> AgentServices::serve(const std::string& bind, http
                                                    const std::string& key,
                                                    const std::string& what) {
   // One family for both listeners: a route's label says which one it was.
-  auto& requests = prometheus::BuildCounter()
-                       .Name("kong_cluster_http_requests_total")
-                       .Help("HTTP requests answered, by route and status code.")
-                       .Register(metrics_->prom());
-  auto& durations = prometheus::BuildHistogram()
-                        .Name("kong_cluster_http_request_duration_seconds")
-                        .Help("Time from a request's arrival to its response, by route.")
-                        .Register(metrics_->prom());
+  if (!http_requests_) {
+    http_requests_ = &prometheus::BuildCounter()
+                          .Name("kong_cluster_http_requests_total")
+                          .Help("HTTP requests answered, by route and status code.")
+                          .Register(metrics_->prom());
+    http_durations_ = &prometheus::BuildHistogram()
+                           .Name("kong_cluster_http_request_duration_seconds")
+                           .Help("Time from a request's arrival to its response, by route.")
+                           .Register(metrics_->prom());
+  }
+  auto& requests = *http_requests_;
+  auto& durations = *http_durations_;
   http::ServerOptions so;
   so.bind = bind;
   auto server = std::make_unique<http::Server>(

@@ -8,6 +8,9 @@
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <prometheus/counter.h>
+#include <prometheus/family.h>
+#include <prometheus/histogram.h>
 #include <memory>
 #include <optional>
 
@@ -74,6 +77,9 @@ class AgentServices {
   std::unique_ptr<http::Server> http_;
   std::unique_ptr<http::Router> probe_router_;
   std::unique_ptr<http::Server> probe_;
+  // Shared by both listeners (a family can be registered once).
+  prometheus::Family<prometheus::Counter>* http_requests_ = nullptr;
+  prometheus::Family<prometheus::Histogram>* http_durations_ = nullptr;
   std::unique_ptr<events::ScriptHandlers> handlers_;
   std::unique_ptr<events::KongDelivery> kong_;
   EventCounts event_counts_;
