@@ -1,6 +1,7 @@
 // The serf client commands: flags as serf defines them, defaults from SERF_RPC_ADDR and
 // SERF_RPC_AUTH, checks and messages as serf's, then the shared kong-cluster client code.
 #include <cstdlib>
+#include <optional>
 
 #include "agent/cli/commands.h"
 #include "agent/cli/connect.h"
@@ -38,6 +39,23 @@ std::string usage(const std::string& synopsis, const std::string& what,
 }
 
 cli::Io shared_io(SerfIo io) { return {io.out, io.out}; }
+
+// `event` and `query` take NAME [PAYLOAD]; otherwise serf's message and the usage.
+bool name_and_payload(const Args& rest, const char* what, const std::string& usage, SerfIo io,
+                      std::string& name, std::optional<std::string>& payload) {
+  if (rest.empty()) {
+    io.out << what << " name must be specified.\n\n" << usage;
+    return false;
+  }
+  if (rest.size() > 2) {
+    io.out << "Too many command line arguments. Only a name and payload must be specified.\n\n"
+           << usage;
+    return false;
+  }
+  name = rest[0];
+  if (rest.size() == 2) payload = rest[1];
+  return true;
+}
 
 }  // namespace
 
@@ -161,19 +179,8 @@ int event(const Args& args, SerfIo io) {
       "event [options] name payload", "Dispatches a custom event across the Serf cluster.",
       "  -coalesce=true/false      Whether this event can be coalesced. Default is true.\n");
   if (!parse_or_usage(flags, args, kUsage, io)) return 1;
-  const auto& rest = flags.args();
-  if (rest.empty()) {
-    io.out << "An event name must be specified.\n\n" << kUsage;
-    return 1;
-  }
-  if (rest.size() > 2) {
-    io.out << "Too many command line arguments. Only a name and payload must be specified.\n\n"
-           << kUsage;
-    return 1;
-  }
+  if (!name_and_payload(flags.args(), "An event", kUsage, io, o.name, o.payload)) return 1;
   o.rpc = rpc.rpc;
-  o.name = rest[0];
-  if (rest.size() == 2) o.payload = rest[1];
   return cli::run_event(o, shared_io(io));
 }
 
@@ -247,23 +254,12 @@ int query(const Args& args, SerfIo io) {
     io.out << kUsage;
     return 1;
   }
-  const auto& rest = flags.args();
-  if (rest.empty()) {
-    io.out << "A query name must be specified.\n\n" << kUsage;
-    return 1;
-  }
-  if (rest.size() > 2) {
-    io.out << "Too many command line arguments. Only a name and payload must be specified.\n\n"
-           << kUsage;
-    return 1;
-  }
+  if (!name_and_payload(flags.args(), "A query", kUsage, io, o.name, o.payload)) return 1;
   if (o.relay_factor < 0 || o.relay_factor > 255) {
     io.out << "Relay factor must be between 0 and 255\n";
     return 1;
   }
   o.rpc = rpc.rpc;
-  o.name = rest[0];
-  if (rest.size() == 2) o.payload = rest[1];
   return cli::run_query(o, shared_io(io));
 }
 

@@ -166,12 +166,21 @@ def main():
                   "serf_event.sh got the invalidation and Serf's environment on " + n.name,
                   repr(headers))
         # member-join reached the handler as Kong's wrapped "NAME\tIP\tROLE\tTAGS" lines.
+        def join_lines(n, api):
+            return "".join(x for x in api.bodies() if x.startswith('{"type":"member-join"'))
+
+        def has_join_lines(n, api):
+            return all(("%s\t127.0.0.1\t\t" % o.name) in join_lines(n, api)
+                       for o in nodes if o is not n)
+
         for n, api in zip(nodes, apis):
-            joined = [x for x in api.bodies() if x.startswith('{"type":"member-join"')]
-            lines = "".join(x for x in joined)
-            ok = all(("%s\t127.0.0.1\t\t" % other.name) in lines for other in nodes
-                     if other is not n)
-            check(ok, "member-join lines NAME<TAB>IP<TAB>ROLE<TAB>TAGS on " + n.name, lines)
+            try:
+                wait_for(lambda n=n, api=api: has_join_lines(n, api), 60, "member-join lines")
+            except AssertionError:
+                pass
+            check(has_join_lines(n, api),
+                  "member-join lines NAME<TAB>IP<TAB>ROLE<TAB>TAGS on " + n.name,
+                  join_lines(n, api))
 
         # Serf's 512-byte limit on name + payload, checked before encoding, with Serf's text
         # (Kong refuses payloads over 512 bytes itself; the encoded message has a limit too).
