@@ -209,6 +209,13 @@ AgentConfig agent_config_from(const config::Settings& s) {
   return c;
 }
 
+AgentConfig kong_mode(AgentConfig c) {
+  c.kong_mode = true;
+  c.datastore = false;
+  c.pg.clear();
+  return c;
+}
+
 std::string resolve_node_name(const AgentConfig& c) {
   if (!c.node_name.empty()) return c.node_name;
   if (const char* pod = std::getenv("POD_NAME"); pod && *pod) return pod;

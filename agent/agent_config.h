@@ -46,6 +46,8 @@ struct AgentConfig {
   std::map<std::string, std::string> pg;  // pg_* keys as given (with Kong's defaults)
   std::chrono::milliseconds leave_timeout{15000};
   std::chrono::milliseconds keepalive_interval{30000};
+  // Started by Kong 0.9/0.10 as its serf (see kong_mode()).
+  bool kong_mode = false;
 };
 
 // Every key the agent understands, with defaults and checks.
@@ -56,6 +58,12 @@ std::vector<std::string> kong_foreign_prefixes();
 
 // Builds the config from merged settings; throws config::ConfigError naming the key.
 AgentConfig agent_config_from(const config::Settings& s);
+
+// The configuration for an agent that Kong starts as its serf: Kong inserts, refreshes and
+// deletes its own `nodes` row and auto-joins from the table itself, so the agent leaves the
+// datastore alone (no second row for the same node) even when the pod's environment carries
+// Kong's pg_* settings. Everything else (Kubernetes tags, advertise mode, HTTP API) stays.
+AgentConfig kong_mode(AgentConfig c);
 
 // cluster_node_name, else $POD_NAME, else Kong's `<hostname>_<cluster_listen>_<32 hex>`
 // kept in <data_dir>/node-id (so a restart keeps its name) when a data dir is given.

@@ -15,7 +15,11 @@ target_link_libraries(kc_agent PUBLIC kc_agent_http kc_events kc_serf kc_rpc kc_
   kc_common kc_kube_core)
 
 add_executable(kong-cluster ${CMAKE_CURRENT_SOURCE_DIR}/main.cpp)
-target_link_libraries(kong-cluster PRIVATE kc_agent kc_cli CLI11::CLI11)
+target_link_libraries(kong-cluster PRIVATE kc_agent kc_cli kc_serf_cli CLI11::CLI11)
 set_target_properties(kong-cluster PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${PROJECT_BINARY_DIR}/bin)
 # Static OpenSSL/zlib/libyaml, private symbols, optional LTO (cmake/KcFootprint.cmake).
 kc_small_executable(kong-cluster)
+# build/bin/serf: kong-cluster under serf's name speaks serf's command line (Kong's serf_path).
+add_custom_command(TARGET kong-cluster POST_BUILD
+  COMMAND ${CMAKE_COMMAND} -E create_symlink kong-cluster ${PROJECT_BINARY_DIR}/bin/serf
+  COMMENT "build/bin/serf -> kong-cluster")

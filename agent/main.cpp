@@ -6,6 +6,7 @@
 
 #include "agent/agent.h"
 #include "agent/cli/commands.h"
+#include "agent/serf_cli/serf_main.h"
 
 namespace {
 
@@ -91,6 +92,10 @@ void add_agent_command(CLI::App& app, AgentFlags& f, int& exit_code) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // Started as `serf` (Kong's serf_path): serf's grammar and output instead of ours.
+  if (argc > 0 && kc::serf_cli::invoked_as_serf(argv[0]))
+    return kc::serf_cli::serf_main(std::vector<std::string>(argv + 1, argv + argc),
+                                   {std::cout, std::cerr});
   CLI::App app{"kong-cluster: the clustering layer for Kong-style API gateways"};
   app.require_subcommand(1);
   int exit_code = 0;

@@ -27,6 +27,9 @@ struct Io {
 struct RpcOptions {
   std::string addr;
   std::string auth;
+  // Connection failures worded as the serf CLI words them ("Error connecting to Serf agent:
+  // dial tcp ADDR: connect: connection refused"), for the `serf` entry point.
+  bool serf_errors = false;
 };
 RpcOptions rpc_defaults_from_env();
 

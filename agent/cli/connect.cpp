@@ -1,5 +1,6 @@
 #include "agent/cli/connect.h"
 
+#include <cctype>
 #include <cstdlib>
 
 namespace kc::cli {
@@ -14,6 +15,26 @@ RpcOptions rpc_defaults_from_env() {
   return o;
 }
 
+std::string go_dial_error(const std::string& addr, const std::string& error) {
+  if (error.rfind("cannot resolve ", 0) == 0) {
+    auto host = addr.substr(0, addr.rfind(':'));
+    return "dial tcp: lookup " + host + ": no such host";
+  }
+  if (error == "connection timed out") return "dial tcp " + addr + ": i/o timeout";
+  // Go's syscall error strings are strerror's, lower-cased.
+  static const char* const kSystemErrors[] = {"Connection refused", "Network is unreachable",
+                                              "No route to host", "Permission denied",
+                                              "Cannot assign requested address"};
+  for (const char* known : kSystemErrors) {
+    if (error == known) {
+      std::string text = error;
+      text[0] = static_cast<char>(std::tolower(static_cast<unsigned char>(text[0])));
+      return "dial tcp " + addr + ": connect: " + text;
+    }
+  }
+  return error;
+}
+
 std::unique_ptr<rpc::Client> connect(const RpcOptions& rpc, Io io) {
   rpc::ClientOptions options;
   options.addr = rpc.addr;
@@ -21,11 +42,19 @@ std::unique_ptr<rpc::Client> connect(const RpcOptions& rpc, Io io) {
   try {
     return std::make_unique<rpc::Client>(options);
   } catch (const rpc::RemoteError& e) {
+    if (rpc.serf_errors) {
+      io.err << "Error connecting to Serf agent: " << e.what() << "\n";
+      return nullptr;
+    }
     std::string hint = std::string(e.what()) == "Invalid authentication token"
                            ? " (check --rpc-auth or KONG_CLUSTER_RPC_AUTH)"
                            : "";
     io.err << "Error connecting to Serf agent at " << rpc.addr << ": " << e.what() << hint << "\n";
   } catch (const rpc::ClientError& e) {
+    if (rpc.serf_errors) {
+      io.err << "Error connecting to Serf agent: " << go_dial_error(rpc.addr, e.what()) << "\n";
+      return nullptr;
+    }
     io.err << "Error connecting to Serf agent at " << rpc.addr << ": " << e.what()
            << " (is `kong-cluster agent` running? Set --rpc-addr or KONG_CLUSTER_RPC_ADDR to its "
               "RPC address)\n";

@@ -1,5 +1,7 @@
 #include "agent/cli/format.h"
 
+#include "agent/cli/go_json.h"
+
 #include <algorithm>
 #include <boost/asio/ip/address_v6.hpp>
 #include <cmath>
@@ -89,21 +91,52 @@ std::string members_kong_json(const std::vector<rpc::MemberInfo>& members) {
 }
 
 std::string members_serf_json(const std::vector<rpc::MemberInfo>& members) {
-  nlohmann::ordered_json list = nullptr;  // Go marshals an empty (nil) slice as null
-  for (const auto& m : members) {
-    nlohmann::ordered_json tags = nlohmann::ordered_json::object();
-    for (const auto& [k, v] : m.tags) tags[k] = v;
-    list.push_back(
-        {{"name", m.name},
-         {"addr", format_addr(m.addr, m.port)},
-         {"port", m.port},
-         {"tags", tags},
-         {"status", m.status},
-         {"protocol",
-          {{"max", m.delegate_max}, {"min", m.delegate_min}, {"version", m.delegate_cur}}}});
+  // Go's json.MarshalIndent(v, "", "  ") of serf's MemberContainer: map keys sorted, a nil
+  // slice as null, Go's string escaping.
+  if (members.empty()) return "{\n  \"members\": null\n}\n";
+  std::string out = "{\n  \"members\": [";
+  for (size_t i = 0; i < members.size(); ++i) {
+    const auto& m = members[i];
+    out += i ? ",\n    {\n" : "\n    {\n";
+    out += "      \"name\": " + go_json_quote(m.name) + ",\n";
+    out += "      \"addr\": " + go_json_quote(format_addr(m.addr, m.port)) + ",\n";
+    out += "      \"port\": " + std::to_string(m.port) + ",\n";
+    if (m.tags.empty()) {
+      out += "      \"tags\": {},\n";
+    } else {
+      out += "      \"tags\": {";
+      bool first = true;
+      for (const auto& [k, v] : m.tags) {
+        out += first ? "\n" : ",\n";
+        first = false;
+        out += "        " + go_json_quote(k) + ": " + go_json_quote(v);
+      }
+      out += "\n      },\n";
+    }
+    out += "      \"status\": " + go_json_quote(m.status) + ",\n";
+    out += "      \"protocol\": {\n";
+    out += "        \"max\": " + std::to_string(m.delegate_max) + ",\n";
+    out += "        \"min\": " + std::to_string(m.delegate_min) + ",\n";
+    out += "        \"version\": " + std::to_string(m.delegate_cur) + "\n";
+    out += "      }\n    }";
   }
-  nlohmann::ordered_json j = {{"members", list}};
-  return dump(j, 2) + "\n";
+  return out + "\n  ]\n}\n";
+}
+
+std::string members_serf_text(const std::vector<rpc::MemberInfo>& members, bool detailed) {
+  std::vector<std::string> lines;
+  for (const auto& m : members) {
+    std::string line =
+        m.name + "|" + format_addr(m.addr, m.port) + "|" + m.status + "|" + tags_text(m.tags);
+    if (detailed) {
+      line += "|Protocol Version: " + std::to_string(m.delegate_cur) +
+              "|Available Protocol Range: [" + std::to_string(m.delegate_min) + ", " +
+              std::to_string(m.delegate_max) + "]";
+    }
+    lines.push_back(std::move(line));
+  }
+  // serf trims the whole output before printing it with a newline.
+  return trim(columnize(lines)) + "\n";
 }
 
 std::string stats_text(const rpc::proto::Stats& stats) {

@@ -24,6 +24,9 @@ std::string members_text(const std::vector<rpc::MemberInfo>& members, bool detai
 std::string members_kong_json(const std::vector<rpc::MemberInfo>& members);
 // `serf members -format json`: {"members":[{name, addr, port, tags, status, protocol}]}.
 std::string members_serf_json(const std::vector<rpc::MemberInfo>& members);
+// `serf members` text: columnized "name  addr  status  tags" ("|Protocol Version: ..." with
+// `detailed`), trimmed, one newline at the end (a lone newline when there are no members).
+std::string members_serf_text(const std::vector<rpc::MemberInfo>& members, bool detailed);
 
 // `serf info`: "section:\n\tkey = value" sorted, or indented JSON.
 std::string stats_text(const rpc::proto::Stats& stats);

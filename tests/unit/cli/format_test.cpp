@@ -38,6 +38,25 @@ TEST(Format, KongMemberLines) {
   EXPECT_EQ(members_text({}, false), "");
 }
 
+TEST(Format, SerfMemberColumns) {
+  EXPECT_EQ(members_serf_text(two(), false),
+            "3f86eadb04c9_0.0.0.0:7946_b1dae503e0f34f9c9bf9be0a5023461d  172.30.0.4:7946  alive   "
+            "dc=one,role=kong\n"
+            "b" +
+                std::string(59, ' ') + "10.0.0.2:7947    failed\n");
+  EXPECT_EQ(members_serf_text({two()[1]}, true),
+            "b  10.0.0.2:7947  failed    Protocol Version: 5  Available Protocol Range: [2, 5]\n");
+  EXPECT_EQ(members_serf_text({}, false), "\n");
+}
+
+TEST(Format, SerfJsonEscapesAsGo) {
+  auto m = make_member("a\tb\n<c>", {10, 0, 0, 1}, 7946, {{"k", "&"}});
+  auto out = members_serf_json({m});
+  EXPECT_NE(out.find("\"name\": \"a\\tb\\n\\u003cc\\u003e\","), std::string::npos) << out;
+  EXPECT_NE(out.find("\"k\": \"\\u0026\""), std::string::npos) << out;
+  EXPECT_EQ(nlohmann::json::parse(out)["members"][0]["name"], "a\tb\n<c>");
+}
+
 TEST(Format, KongClusterJson) {
   // The documented GET /cluster example shape.
   EXPECT_EQ(members_kong_json(two()),

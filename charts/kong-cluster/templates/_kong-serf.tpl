@@ -1,0 +1,60 @@
+{{/*
+The pod's identity from the downward API: the member name, the tags the operator maps
+members by (pod, namespace, uid, node) and the advertise address. Used by whichever
+container runs the member: the agent, or Kong with kong-cluster as its serf.
+*/}}
+{{- define "kong-cluster.podIdentity.env" -}}
+- name: POD_NAME
+  valueFrom:
+    fieldRef:
+      fieldPath: metadata.name
+- name: POD_NAMESPACE
+  valueFrom:
+    fieldRef:
+      fieldPath: metadata.namespace
+- name: POD_UID
+  valueFrom:
+    fieldRef:
+      fieldPath: metadata.uid
+- name: POD_IP
+  valueFrom:
+    fieldRef:
+      fieldPath: status.podIP
+- name: HOST_IP
+  valueFrom:
+    fieldRef:
+      fieldPath: status.hostIP
+- name: NODE_NAME
+  valueFrom:
+    fieldRef:
+      fieldPath: spec.nodeName
+{{- end }}
+
+{{/*
+Kong mode's init container script: copies kong-cluster, every shared library it links and
+the dynamic loader into the emptyDir, then writes `serf`, a launcher that runs the binary
+through that loader under the name `serf` (so it speaks serf's command line in any Kong
+image, whatever its libc) and hands Kong's CLI calls the RPC token from rpc-auth.
+*/}}
+{{- define "kong-cluster.kongSerf.install" -}}
+set -eu
+dst={{ .Values.kong.serfPath.mountPath }}
+bin=/usr/local/bin/kong-cluster
+mkdir -p "$dst/lib"
+cp "$bin" "$dst/kong-cluster"
+for lib in $(ldd "$bin" | awk '$2 == "=>" && $3 ~ /^\// { print $3 } $1 ~ /^\// { print $1 }'); do
+  cp -L "$lib" "$dst/lib/"
+done
+loader=$(ldd "$bin" | awk '$1 ~ /^\// { print $1 }' | head -n 1)
+printf '%s' "${RPC_AUTH:-}" > "$dst/rpc-auth"
+chmod 0600 "$dst/rpc-auth"
+cat > "$dst/serf" <<LAUNCHER
+#!/bin/sh
+here=\${0%/*}
+if [ -z "\${SERF_RPC_AUTH:-}" ] && [ -s "\$here/rpc-auth" ]; then
+  SERF_RPC_AUTH=\$(cat "\$here/rpc-auth"); export SERF_RPC_AUTH
+fi
+exec "\$here/lib/${loader##*/}" --library-path "\$here/lib" --argv0 serf "\$here/kong-cluster" "\$@"
+LAUNCHER
+chmod 0755 "$dst/serf"
+{{- end }}
