@@ -9,6 +9,7 @@
 
 
 #include "agent_fixture.h"
+#include "unit/gossip/hostile_packets.h"
 
 using namespace kc;
 using namespace kc::test;
@@ -48,9 +49,7 @@ TEST(HostileGossip, ThirtySevenBytePingIsCountedAndTheAgentStaysUp) {
   HttpAgent a(dir, "a");
   ASSERT_TRUE(a.wait_http());
   ASSERT_TRUE(a.agent().wait_ready());
-  // printf '\x00\x83\xa5SeqNo\x01\xaaSourceAddr\xc4\x03\x7f\x00\x01\xaaSourcePort\x01'
-  send_udp(a.agent().bind_port(),
-           std::string("\x00\x83\xa5SeqNo\x01\xaaSourceAddr\xc4\x03\x7f\x00\x01\xaaSourcePort\x01", 37));
+  send_udp(a.agent().bind_port(), kThreeByteSourcePing);
   const std::string series = "kong_cluster_gossip_drops_total{reason=\"bad_address\"}";
   EXPECT_TRUE(wait_until([&] { return metric(a, series) == 1; }, 10s)) << metric(a, series);
   EXPECT_TRUE(a.agent().process().running()) << a.agent().process().log();

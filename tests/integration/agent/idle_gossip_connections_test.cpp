@@ -108,7 +108,10 @@ TEST(IdleGossipConnections, HeldForAMinuteWhileSerfAndOurAgentsJoin) {
   HttpAgent ours2(dir, "ours-2", {}, {seed.agent().gossip_addr()});
   EXPECT_TRUE(wait_until([&] { return seed.agent().alive_count() == 5; }, 30s));
   EXPECT_TRUE(wait_until([&] { return serf2.alive_count() == 5; }, 30s));
+  // The attacker keeps at it to the end of the minute; the cluster stays whole meanwhile.
+  std::this_thread::sleep_until(started + 60s);  // the scenario's timeline again
+  EXPECT_GE(holder.open_now(), 150);
+  EXPECT_EQ(seed.agent().alive_count(), 5u);
   EXPECT_EQ(get(seed.base(), "/healthz").response.status, 200);
-  EXPECT_GE(std::chrono::steady_clock::now() - started, 60s);
   EXPECT_GT(holder.reconnects(), 200u);  // the agent did close idle ones; the holder refilled
 }

@@ -5,26 +5,17 @@
 #include <gtest/gtest.h>
 
 #include "agent/gossip/messages.h"
-#include "common/msgpack/writer.h"
 #include "sim/gossip/raw_peer.h"
 #include "sim/gossip/sim_cluster.h"
+#include "unit/gossip/hostile_packets.h"
 
 using namespace kc::test;
 using namespace std::chrono_literals;
 
 namespace {
 
-// The datagram that used to stop the agent: {SeqNo 1, SourceAddr 3 bytes, SourcePort 1},
-// byte for byte what `printf '\x00\x83\xa5SeqNo\x01\xaaSourceAddr\xc4\x03\x7f\x00\x01
-// \xaaSourcePort\x01'` sends.
 Bytes three_byte_source_ping() {
-  Bytes out{0x00};
-  kc::mp::Writer w(out);
-  w.map(3);
-  w.key("SeqNo").uint(1);
-  w.key("SourceAddr").bytes(Bytes{0x7f, 0x00, 0x01});
-  w.key("SourcePort").uint(1);
-  return out;
+  return Bytes(kThreeByteSourcePing.begin(), kThreeByteSourcePing.end());
 }
 
 uint64_t dropped(SimCluster& c, DropReason r) { return c.at(0).stats().dropped(r); }

@@ -4,6 +4,7 @@
 // the transport with an address it cannot send to.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <stdexcept>
 
 #include "agent/gossip/messages.h"
@@ -16,8 +17,9 @@ namespace {
 
 // A Serf message as memberlist carries it: type 8 (user) in front.
 kc::gossip::Bytes as_user_packet(const kc::gossip::Bytes& serf_msg) {
-  kc::gossip::Bytes out{static_cast<uint8_t>(kc::gossip::MsgType::User)};
-  out.insert(out.end(), serf_msg.begin(), serf_msg.end());
+  kc::gossip::Bytes out(serf_msg.size() + 1);
+  out[0] = static_cast<uint8_t>(kc::gossip::MsgType::User);
+  std::copy(serf_msg.begin(), serf_msg.end(), out.begin() + 1);
   return out;
 }
 
@@ -73,7 +75,8 @@ TEST(SerfHostileInput, AQueryTimeoutBeyondTheClockIsClamped) {
 }
 
 TEST(SerfHostileInput, OwnNameWithControlCharactersIsRefusedAtStart) {
-  for (std::string bad : {"tab\tname", "new\nline", "cr\rname", std::string("nul\0x", 5)}) {
+  for (const std::string& bad :
+       std::vector<std::string>{"tab\tname", "new\nline", "cr\rname", std::string("nul\0x", 5)}) {
     auto tweak = [bad](kc::serf::Config& cfg) { cfg.node_name = bad; };
     EXPECT_THROW(SerfCluster(1, 33, tweak), std::invalid_argument) << bad;
   }

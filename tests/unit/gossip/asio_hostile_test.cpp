@@ -9,6 +9,7 @@
 #include "agent/gossip/memberlist.h"
 #include "common/logging.h"
 #include "common/msgpack/writer.h"
+#include "unit/gossip/hostile_packets.h"
 
 using namespace kc::gossip;
 using namespace std::chrono_literals;
@@ -56,8 +57,7 @@ bool run_until(net::io_context& io, const std::function<bool()>& done, std::chro
 TEST(AsioHostile, ThirtySevenBytePingDoesNotStopTheEventLoop) {
   net::io_context io;
   LoopbackMember m(io, "target");
-  // printf '\x00\x83\xa5SeqNo\x01\xaaSourceAddr\xc4\x03\x7f\x00\x01\xaaSourcePort\x01'
-  const std::string packet("\x00\x83\xa5SeqNo\x01\xaaSourceAddr\xc4\x03\x7f\x00\x01\xaaSourcePort\x01", 37);
+  const std::string& packet = kc::test::kThreeByteSourcePing;
   net::ip::udp::socket client(io, net::ip::udp::endpoint(net::ip::make_address("127.0.0.1"), 0));
   client.send_to(net::buffer(packet), m.udp_endpoint());
   EXPECT_NO_THROW(run_until(io, [&] { return m.list->stats().dropped(DropReason::BadAddress) > 0; }, 2000ms));
