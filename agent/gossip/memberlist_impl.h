@@ -14,7 +14,7 @@
 #include "agent/gossip/broadcast_queue.h"
 #include "agent/gossip/compound.h"
 #include "agent/gossip/envelope.h"
-#include "agent/gossip/log_limiter.h"
+#include "common/log_limit.h"
 #include "agent/gossip/memberlist.h"
 #include "agent/gossip/messages.h"
 #include "agent/gossip/suspicion.h"
@@ -79,7 +79,7 @@ class Memberlist::Impl {
   // Returns whether `fn` completed.
   template <typename Fn>
   bool guarded(const char* what, const Address& from, Fn&& fn) noexcept;
-  void log_limited(LogLimiter& limiter, const std::string& line);
+  void log_limited(kc::log::RateLimit& limiter, const std::string& line);
   void on_packet(const Address& from, std::span<const uint8_t> data);
   void handle_message(std::span<const uint8_t> msg, const Address& from, int depth);
   void on_stream(const Address& from, Bytes request, Transport::Respond respond);
@@ -143,7 +143,8 @@ class Memberlist::Impl {
   bool probing_ = false;  // a probe is in flight: ticks that come meanwhile are skipped
   BroadcastQueue::Finished leave_done_;
   GossipStats stats_;
-  LogLimiter handler_error_log_, drop_log_;
+  // At most 5 lines a minute each: a flood of hostile packets must not flood the log too.
+  kc::log::RateLimit handler_error_log_{std::chrono::minutes(1), 5}, drop_log_{std::chrono::minutes(1), 5};
   std::unordered_map<std::string, TimePoint> unknown_synced_;  // name -> last catch-up
   TokenBucket catch_up_budget_;
   Timer probe_timer_, gossip_timer_, push_pull_timer_;

@@ -16,14 +16,11 @@ constexpr size_t kUserMsgOverhead = 1;
 
 }  // namespace
 
-void Memberlist::Impl::log_limited(LogLimiter& limiter, const std::string& line) {
-  uint64_t suppressed = 0;
-  if (!limiter.allow(sched_.now(), suppressed)) return;
+void Memberlist::Impl::log_limited(kc::log::RateLimit& limiter, const std::string& line) {
+  auto suppressed = limiter.admit(sched_.now());
+  if (!suppressed) return;
   try {
-    if (suppressed)
-      log_->warn("{} ({} similar lines suppressed)", line, suppressed);
-    else
-      log_->warn("{}", line);
+    log_->warn("{}{}", line, kc::log::suppressed_note(*suppressed));
   } catch (...) {  // logging must not become the way out of the boundary
   }
 }
