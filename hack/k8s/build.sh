@@ -29,6 +29,17 @@ if [ "${1:-}" = "--bin-dir" ]; then
   exit 0
 fi
 
+# Version stamps a release build links in (`go build` of a module leaves the defaults:
+# Kubernetes would call itself v0.0.0-master, which version checks and charts' kubeVersion
+# constraints reject, and Helm v4.3).
+k8s_minor=${k8s_version#v1.}
+k8s_minor=${k8s_minor%%.*}
+k8s_stamp=""
+for p in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
+  k8s_stamp+=" -X $p.gitVersion=$k8s_version -X $p.gitMajor=1 -X $p.gitMinor=$k8s_minor -X $p.gitTreeState=clean"
+done
+helm_stamp="-X helm.sh/helm/v4/internal/version.version=$helm_version"
+
 # name  module-dir  package
 targets=(
   "etcd                    etcd       go.etcd.io/etcd/server/v3"
@@ -60,8 +71,13 @@ if [ ${#missing[@]} -gt 0 ]; then
   for t in "${missing[@]}"; do
     read -r name dir pkg <<<"$t"
     i=$((i + 1))
+    case $dir in
+      kubernetes) stamp=$k8s_stamp ;;
+      helm) stamp=$helm_stamp ;;
+      *) stamp="" ;;
+    esac
     echo "k8s build: [$i/${#missing[@]}] $name ($pkg) at +$(($(date +%s) - start))s" >&2
-    (cd "$here/$dir" && GOFLAGS=-buildvcs=false "$go" build -trimpath -ldflags="-s -w" \
+    (cd "$here/$dir" && GOFLAGS=-buildvcs=false "$go" build -trimpath -ldflags="-s -w$stamp" \
       -o "$bin_dir/.$name.partial" "$pkg")
     mv "$bin_dir/.$name.partial" "$bin_dir/$name"
   done
