@@ -5,5 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 hack/deps.sh
 hack/build.sh
+# The real Kubernetes control plane and Helm for the k8s tests (cached after the first build).
+hack/k8s/build.sh >/dev/null
 cd "${KC_BUILD_DIR:-build}"
 ctest --output-on-failure -j"$(nproc)" "$@"
