@@ -77,7 +77,7 @@ if [ ${#missing[@]} -gt 0 ]; then
       *) stamp="" ;;
     esac
     echo "k8s build: [$i/${#missing[@]}] $name ($pkg) at +$(($(date +%s) - start))s" >&2
-    (cd "$here/$dir" && GOFLAGS=-buildvcs=false "$go" build -trimpath -ldflags="-s -w$stamp" \
+    (cd "$here/$dir" && GOFLAGS=-buildvcs=false "$go" build -trimpath -ldflags="-s -w $stamp" \
       -o "$bin_dir/.$name.partial" "$pkg")
     mv "$bin_dir/.$name.partial" "$bin_dir/$name"
   done
