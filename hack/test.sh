@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # The one command that runs every test on a fresh machine:
 # installs dependencies, configures, builds, runs ctest. Extra args go to ctest (e.g. -L unit).
+#
+# Every dependency a test needs is installed here, so a test that skips is a missing install:
+# the run fails when any test skipped, unless KC_ALLOW_SKIPS=1 (e.g. on a machine without root).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 hack/deps.sh
@@ -8,4 +11,16 @@ hack/build.sh
 # The real Kubernetes control plane and Helm for the k8s tests (cached after the first build).
 hack/k8s/build.sh >/dev/null
 cd "${KC_BUILD_DIR:-build}"
-ctest --output-on-failure -j"$(nproc)" "$@"
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+status=0
+ctest --output-on-failure -j"$(nproc)" "$@" 2>&1 | tee "$log" || status=$?
+if grep -q '(Skipped)\|\*\*\*Skipped' "$log"; then
+  echo "test.sh: these tests skipped:" >&2
+  grep '(Skipped)\|\*\*\*Skipped' "$log" | sed 's/^/  /' >&2
+  if [ "${KC_ALLOW_SKIPS:-0}" != 1 ]; then
+    echo "test.sh: hack/deps.sh installs everything they need, so a skip here is a defect (KC_ALLOW_SKIPS=1 to accept)" >&2
+    [ "$status" -ne 0 ] || status=1
+  fi
+fi
+exit "$status"
