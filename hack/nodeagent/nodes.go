@@ -18,6 +18,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/util/retry"
 	"k8s.io/utils/ptr"
 )
 
@@ -85,6 +86,17 @@ func (h *NodeHeart) Register(ctx context.Context) error {
 		return fmt.Errorf("register node %s: %w", want.Name, err)
 	}
 	if apierrors.IsAlreadyExists(err) {
+		if err := h.takeOverLabels(ctx, want); err != nil {
+			return err
+		}
+	}
+	return h.postStatus(ctx, true)
+}
+
+// takeOverLabels puts this agent's labels on an existing Node of the same name, retrying when
+// the node-lifecycle controller or the scheduler wrote the object in between (a conflict).
+func (h *NodeHeart) takeOverLabels(ctx context.Context, want *corev1.Node) error {
+	return retry.RetryOnConflict(retry.DefaultRetry, func() error {
 		cur, err := h.cs.CoreV1().Nodes().Get(ctx, want.Name, metav1.GetOptions{})
 		if err != nil {
 			return err
@@ -95,15 +107,19 @@ func (h *NodeHeart) Register(ctx context.Context) error {
 			}
 			cur.Labels[k] = v
 		}
-		if _, err = h.cs.CoreV1().Nodes().Update(ctx, cur, metav1.UpdateOptions{}); err != nil {
-			return err
-		}
-	}
-	return h.postStatus(ctx, true)
+		_, err = h.cs.CoreV1().Nodes().Update(ctx, cur, metav1.UpdateOptions{})
+		return err
+	})
 }
 
-// postStatus writes addresses, capacity and conditions; full resets transition times too.
+// postStatus writes addresses, capacity and conditions; full resets transition times too. The
+// node-lifecycle controller writes the same object (taints, conditions), so a conflict means
+// read again and retry.
 func (h *NodeHeart) postStatus(ctx context.Context, full bool) error {
+	return retry.RetryOnConflict(retry.DefaultRetry, func() error { return h.postStatusOnce(ctx, full) })
+}
+
+func (h *NodeHeart) postStatusOnce(ctx context.Context, full bool) error {
 	cur, err := h.cs.CoreV1().Nodes().Get(ctx, h.box.Name, metav1.GetOptions{})
 	if err != nil {
 		return err
