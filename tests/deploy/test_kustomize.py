@@ -46,6 +46,7 @@ EXPECTED_BASE = {
     ("DaemonSet", "kong-cluster", "kong-cluster-agent"),
     ("Deployment", "kong-cluster", "kong-cluster-operator"),
     ("PodDisruptionBudget", "kong-cluster", "kong-cluster-operator"),
+    ("NetworkPolicy", "kong-cluster", "kong-cluster-agent"),
 }
 
 RESOURCE = {  # kind -> kubectl resource name
@@ -56,6 +57,7 @@ RESOURCE = {  # kind -> kubectl resource name
     "Service": "service", "DaemonSet": "daemonset.apps", "Deployment": "deployment.apps",
     "PodDisruptionBudget": "poddisruptionbudget.policy", "PodMonitor": "podmonitor.monitoring.coreos.com",
     "ServiceMonitor": "servicemonitor.monitoring.coreos.com",
+    "NetworkPolicy": "networkpolicy.networking.k8s.io",
 }
 
 
@@ -83,9 +85,19 @@ class KustomizeRenderTest(unittest.TestCase):
         base, two = h.by_key(base), h.by_key(two)
         self.assertEqual(set(base), set(two))
         ds_key = ("DaemonSet", "kong-cluster", "kong-cluster-agent")
+        np_key = ("NetworkPolicy", "kong-cluster", "kong-cluster-agent")
         for k in base:
-            if k != ds_key:
+            if k not in (ds_key, np_key):
                 self.assertEqual(base[k], two[k], "two-dc changed %s" % (k,))
+        # Cross-DC gossip arrives from node addresses, not from agent pods: the overlay admits
+        # the gossip ports from any source and leaves every other rule as the base has it.
+        gossip_rules = [r for r in two[np_key]["spec"]["ingress"]
+                        if {p["port"] for p in r["ports"]} & {"gossip-tcp", "gossip-udp"}]
+        self.assertTrue(gossip_rules)
+        self.assertTrue(all("from" not in r for r in gossip_rules), gossip_rules)
+        strip = lambda np: [r for r in np["spec"]["ingress"]
+                            if not {p["port"] for p in r["ports"]} & {"gossip-tcp", "gossip-udp"}]
+        self.assertEqual(strip(base[np_key]), strip(two[np_key]))
         c2 = h.container(two[ds_key], "agent")
         self.assertIn("--advertise-mode=node-external", c2["args"])
         self.assertNotIn("--advertise-mode=pod", c2["args"])
@@ -110,7 +122,7 @@ class KustomizeRenderTest(unittest.TestCase):
         self.assertEqual(extra, {("PodMonitor", "kong-cluster", "kong-cluster-agent"),
                                  ("ServiceMonitor", "kong-cluster", "kong-cluster-operator")})
         pm = h.find(mon, "PodMonitor")
-        self.assertEqual(pm["spec"]["podMetricsEndpoints"][0]["port"], "http")
+        self.assertEqual(pm["spec"]["podMetricsEndpoints"][0]["port"], "probe")
         ds = h.find(base, "DaemonSet")
         self.assertTrue(all(pm["spec"]["selector"]["matchLabels"][k] == v
                             for k, v in ds["spec"]["template"]["metadata"]["labels"].items()
@@ -185,7 +197,7 @@ class KustomizeApplyTest(unittest.TestCase):
                                                "yaml").stdout)
         c = h.container(ds, "agent")
         self.assertIn("--advertise-mode=node-external", c["args"])
-        self.assertEqual([p.get("hostPort") for p in c["ports"]], [7946, 7946, None, None])
+        self.assertEqual([p.get("hostPort") for p in c["ports"]], [7946, 7946, None, None, None])
 
     def test_two_dc_overlay_applies_on_an_empty_cluster(self):
         text, objs = h.kustomize(os.path.join(h.MANIFESTS, "overlays", "two-dc"))
