@@ -138,7 +138,7 @@ class DemoTest(unittest.TestCase):
             self.assertEqual([state["netns"]["h%02d" % (i + 2)]["ip"] for i in range(len(ips))], ips)
             self.assertEqual(op_ips, ["10.1.0.101", "10.1.0.102"])
             for a in state["agents"]:
-                self.assertEqual(a["ports"], {"gossip": 7946, "rpc": 7373, "http": 8946})
+                self.assertEqual(a["ports"], {"gossip": 7946, "rpc": 7373, "http": 8946, "probe": 8947})
             self.assertIn("none left with prefix %s-" % prefix, find(secs, "Stopped"))
             self.assertEqual(d.namespaces_with_prefix(prefix), [], "namespaces left behind")
             state_dir = os.environ.get("KC_NETNS_STATE_DIR", "/run/kc-netns")
