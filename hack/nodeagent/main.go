@@ -21,6 +21,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"syscall"
 	"time"
@@ -146,9 +147,14 @@ func run() error {
 	self, _ := os.Executable()
 	d := NewDocker(o.dockerSock)
 	// From here on, whatever happens to us, the reaper cleans up.
-	if _, err := startReaper(self, o.dockerSock, o.instance, o.stateDir); err != nil {
+	reaperPipe, err := startReaper(self, o.dockerSock, o.instance, o.stateDir)
+	if err != nil {
 		return fmt.Errorf("reaper: %w", err)
 	}
+	// The reaper fires when this write end closes. An *os.File nobody references is closed by
+	// its finalizer at the next garbage collection, which would tear the Nodes down under a
+	// running agent: keep it reachable until this function (the agent) returns.
+	defer runtime.KeepAlive(reaperPipe)
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
 	t0 := time.Now()
