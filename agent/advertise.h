@@ -6,7 +6,7 @@
 
 #include "agent/agent_config.h"
 #include "agent/gossip/types.h"
-#include "operator/kube/node_topology.h"
+#include "kube/node_topology.h"
 
 namespace kc::agent {
 

@@ -5,6 +5,7 @@
 
 #include "agent/advertise.h"
 #include "agent/datastore_link.h"
+#include "agent/events/dispatch.h"
 #include "agent/gossip/asio/asio_runtime.h"
 #include "agent/gossip/crypto/keyring.h"
 #include "agent/http/services.h"
@@ -13,6 +14,7 @@
 #include "agent/rpc/server.h"
 #include "agent/serf/serf.h"
 #include "agent/serf_api.h"
+#include "common/backoff.h"
 #include "common/logging.h"
 
 namespace kc::agent {
@@ -34,7 +36,9 @@ Agent::Agent(boost::asio::io_context& io, AgentConfig config)
 Agent::~Agent() {
   // HTTP and event consumers first (they use Serf and the API), then RPC (it calls into the
   // API), then Serf (it uses the transport and scheduler).
+  if (events_) events_->stop();
   services_.reset();
+  events_.reset();
   if (rpc_) rpc_->stop();
   rpc_.reset();
   datastore_.reset();
@@ -113,7 +117,16 @@ void Agent::start() {
       log->info("Received event: query: {}", (*q)->name);
   });
   // Before Serf starts, so the first events reach handlers and a bad HTTP address fails early.
-  services_ = std::make_unique<agent_http::AgentServices>(io_, config_, *serf_, *api_, *rpc_);
+  events::DispatchOptions eo;
+  eo.event_handlers = config_.event_handlers;
+  eo.event_handler_timeout = config_.event_handler_timeout;
+  eo.event_handler_concurrency = config_.event_handler_concurrency;
+  eo.handler_env = config_.handler_env;
+  eo.kong_admin_url = config_.kong_admin_url;
+  events_ = std::make_unique<events::EventDispatch>(io_, *serf_, std::move(eo));
+  events_->start();
+  services_ =
+      std::make_unique<agent_http::AgentServices>(io_, config_, *serf_, *api_, *rpc_, *events_);
   services_->start();
   serf_->start();
   rpc_->start();
@@ -140,7 +153,10 @@ void Agent::join_seeds(int attempt) {
       return;
     }
     // Keep trying while nobody else is known: seeds may start after us.
-    int delay_s = std::min(30, 1 << std::min(attempt, 5));
+    auto delay_s =
+        std::chrono::duration_cast<std::chrono::seconds>(
+            Backoff(std::chrono::seconds(1), std::chrono::seconds(30), 0.0).ceiling(attempt))
+            .count();
     log->warn("join failed ({}); retrying in {}s", err, delay_s);
     join_timer_ = std::make_unique<boost::asio::steady_timer>(io_, std::chrono::seconds(delay_s));
     join_timer_->async_wait([this, attempt](const boost::system::error_code& ec) {
@@ -183,6 +199,7 @@ void Agent::leave_and_stop(std::function<void(int)> done) {
 void Agent::stop() {
   stopping_ = true;
   if (join_timer_) join_timer_->cancel();
+  if (events_) events_->stop();
   if (services_) services_->stop();
   if (rpc_) rpc_->stop();
   if (serf_) serf_->shutdown();

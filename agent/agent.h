@@ -24,6 +24,9 @@ class LogSource;
 namespace kc::agent_http {
 class AgentServices;
 }
+namespace kc::events {
+class EventDispatch;
+}
 
 namespace kc::agent {
 
@@ -48,7 +51,7 @@ class Agent {
 
   const std::string& name() const { return name_; }
   std::string advertise() const;
-  // HTTP API, metrics and event consumers; null before start().
+  // HTTP API and metrics; null before start().
   agent_http::AgentServices* services() { return services_.get(); }
 
  private:
@@ -64,6 +67,7 @@ class Agent {
   std::unique_ptr<SerfApi> api_;
   std::unique_ptr<rpc::LogSource> logs_;
   std::unique_ptr<rpc::Server> rpc_;
+  std::unique_ptr<events::EventDispatch> events_;
   std::unique_ptr<agent_http::AgentServices> services_;
   std::unique_ptr<DatastoreLink> datastore_;
   std::unique_ptr<boost::asio::steady_timer> join_timer_;

@@ -9,8 +9,8 @@ add_library(kc_agent STATIC
   ${CMAKE_CURRENT_SOURCE_DIR}/datastore_link.cpp
 )
 target_include_directories(kc_agent PUBLIC ${PROJECT_SOURCE_DIR})
-# kc_kube_core (operator/kube, defined later: configuration and a one-shot Beast GET, no
-# cpprestsdk): the agent reads its own Node at start-up (agent/node_lookup).
+# kc_kube_core (kube/: configuration and a one-shot Beast GET, no cpprestsdk): the agent
+# reads its own Node at start-up (agent/node_lookup).
 target_link_libraries(kc_agent PUBLIC kc_agent_http kc_events kc_serf kc_rpc kc_datastore kc_gossip
   kc_common kc_kube_core)
 

@@ -1,14 +1,15 @@
 #include "agent/datastore_link.h"
 
-#include "agent/datastore/pg_client.h"
-#include "agent/datastore/pg_config.h"
-#include "agent/datastore/registrar.h"
 #include "agent/serf/serf.h"
 #include "common/metrics/registry.h"
+#include "datastore/pg_client.h"
+#include "datastore/pg_config.h"
+#include "datastore/registrar.h"
 
 namespace kc::agent {
 
-DatastoreLink::DatastoreLink(boost::asio::io_context& io, const AgentConfig& config, serf::Serf& serf)
+DatastoreLink::DatastoreLink(boost::asio::io_context& io, const AgentConfig& config,
+                             serf::Serf& serf)
     : serf_(serf) {
   std::vector<std::string> errors;
   auto pg = datastore::pg_config_from(
@@ -68,16 +69,20 @@ void DatastoreLink::stop(std::function<void()> done) {
   });
 }
 
-bool DatastoreLink::registered() const { return registrar_->registered(); }
+bool DatastoreLink::registered() const {
+  return registrar_->registered();
+}
 
 void DatastoreLink::export_metrics(metrics::Registry& r) const {
   const auto& c = client_->metrics();
   const auto& g = registrar_->metrics();
-  r.add_gauge("kong_cluster_datastore_up", "1 while connected to Postgres", [&c] { return c.up ? 1.0 : 0.0; });
+  r.add_gauge("kong_cluster_datastore_up", "1 while connected to Postgres",
+              [&c] { return c.up ? 1.0 : 0.0; });
   r.add_counter("kong_cluster_datastore_queries_total", "Datastore queries completed",
                 [&c] { return double(c.queries); });
   r.add_counter("kong_cluster_datastore_query_duration_seconds_total",
-                "Summed latency of completed datastore queries", [&c] { return c.query_seconds_sum; });
+                "Summed latency of completed datastore queries",
+                [&c] { return c.query_seconds_sum; });
   r.add_counter("kong_cluster_datastore_query_errors_total", "Datastore queries that failed",
                 [&c] { return double(c.query_errors + c.rejected); });
   r.add_counter("kong_cluster_datastore_connect_failures_total", "Failed connection attempts",
@@ -86,12 +91,12 @@ void DatastoreLink::export_metrics(metrics::Registry& r) const {
               [&g] { return double(g.live_rows); });
   r.add_counter("kong_cluster_datastore_registrations_total", "Own nodes row inserted",
                 [&g] { return double(g.registrations); });
-  r.add_counter("kong_cluster_datastore_registration_failures_total", "Failed registration attempts",
-                [&g] { return double(g.registration_failures); });
+  r.add_counter("kong_cluster_datastore_registration_failures_total",
+                "Failed registration attempts", [&g] { return double(g.registration_failures); });
   r.add_counter("kong_cluster_datastore_keepalive_failures_total", "Failed TTL refreshes",
                 [&g] { return double(g.keepalive_failures); });
-  r.add_counter("kong_cluster_datastore_reinserts_total", "Own row found deleted and inserted again",
-                [&g] { return double(g.reinserts); });
+  r.add_counter("kong_cluster_datastore_reinserts_total",
+                "Own row found deleted and inserted again", [&g] { return double(g.reinserts); });
   r.add_counter("kong_cluster_datastore_purged_rows_total", "Expired rows deleted",
                 [&g] { return double(g.purged_rows); });
 }

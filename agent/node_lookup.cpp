@@ -4,10 +4,11 @@
 #include <stdexcept>
 #include <thread>
 
+#include "common/backoff.h"
 #include "common/logging.h"
-#include "operator/kube/blocking_get.h"
-#include "operator/kube/config.h"
-#include "operator/kube/resources.h"
+#include "kube/blocking_get.h"
+#include "kube/config.h"
+#include "kube/resources.h"
 
 namespace kc::agent {
 
@@ -59,7 +60,8 @@ std::optional<kube::NodeTopology> lookup_own_node(const AgentConfig& c,
     return std::nullopt;
   }
 
-  auto backoff = options.first_backoff;
+  // No jitter: one agent reads one Node; the cap only bounds the doubling.
+  Backoff backoff(options.first_backoff, std::chrono::hours(1), 0.0);
   kube::Response r;
   for (int attempt = 1; attempt <= options.attempts; ++attempt) {
     // Before the agent's event loop runs, so a blocking GET with a deadline is fine.
@@ -72,9 +74,8 @@ std::optional<kube::NodeTopology> lookup_own_node(const AgentConfig& c,
     }
     if (!retryable(r) || attempt == options.attempts) break;
     log->warn("reading Node \"{}\" failed (try {} of {}): {}; retrying in {} ms", node, attempt,
-              options.attempts, r.describe(), backoff.count());
-    std::this_thread::sleep_for(backoff);
-    backoff *= 2;
+              options.attempts, r.describe(), backoff.ceiling(attempt - 1).count());
+    std::this_thread::sleep_for(backoff.ceiling(attempt - 1));
   }
   return fail("cannot read Node \"" + node + "\" from " + kc->server + ": " + r.describe());
 }

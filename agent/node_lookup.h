@@ -1,5 +1,5 @@
-// The agent's own Kubernetes Node, read once at start-up through the operator's client
-// (operator/kube): its topology labels give the `dc` and `zone` tags, its addresses the
+// The agent's own Kubernetes Node, read once at start-up through the Kubernetes client
+// (kube): its topology labels give the `dc` and `zone` tags, its addresses the
 // node-internal / node-external advertise modes. Needs only `get` on nodes.
 //
 // The request blocks, before the event loop starts, and is bounded (tries × timeout): the
@@ -10,7 +10,7 @@
 #include <optional>
 
 #include "agent/agent_config.h"
-#include "operator/kube/node_topology.h"
+#include "kube/node_topology.h"
 
 namespace kc::agent {
 

@@ -14,20 +14,20 @@
 #include <iostream>
 #include <random>
 
-#include "agent/cli/format.h"
-#include "agent/datastore/pg_client.h"
-#include "agent/datastore/pg_config.h"
 #include "common/config/settings.h"
+#include "common/duration.h"
 #include "common/http/router.h"
 #include "common/http/server.h"
 #include "common/logging.h"
 #include "common/metrics/registry.h"
+#include "datastore/pg_client.h"
+#include "datastore/pg_config.h"
+#include "kube/config.h"
+#include "kube/leader.h"
+#include "kube/rest_client.h"
 #include "operator/controller/agent_rpc.h"
 #include "operator/controller/controller.h"
 #include "operator/controller/metrics.h"
-#include "operator/kube/config.h"
-#include "operator/kube/leader.h"
-#include "operator/kube/rest_client.h"
 
 namespace {
 
@@ -46,7 +46,7 @@ struct Flags {
 };
 
 std::chrono::milliseconds duration_flag(const std::string& text, const char* name) {
-  auto d = kc::cli::parse_duration(text);
+  auto d = kc::parse_duration(text);
   if (!d || d->count() <= 0)
     throw CLI::ValidationError(name, "not a duration (e.g. 500ms, 30s, 2m): " + text);
   return std::chrono::duration_cast<std::chrono::milliseconds>(*d);
@@ -113,7 +113,8 @@ kc::controller::AgentIdentity agent_identity(const Flags& f) {
     id.daemonset = f.agent_daemonset.substr(slash + 1);
   }
   if (id.ns.empty() || id.daemonset.empty())
-    throw CLI::ValidationError("--agent-daemonset", "not name or namespace/name: " + f.agent_daemonset);
+    throw CLI::ValidationError("--agent-daemonset",
+                               "not name or namespace/name: " + f.agent_daemonset);
   id.service_account = f.agent_service_account;
   return id;
 }

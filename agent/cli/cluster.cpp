@@ -35,7 +35,7 @@ int run_members(const MembersOptions& o, Io io) {
     io.err << "Error: " << error << "\n";
     return 1;
   }
-  return with_client(o.rpc, io, "Error retrieving members", [&](rpc::Client& c) {
+  return with_client(o.rpc, io, "Error retrieving members", [&](serf_client::Client& c) {
     auto members = c.members_filtered(*tags, o.status, o.name);
     if (o.format == "json")
       io.out << members_kong_json(members);
@@ -52,7 +52,7 @@ int run_join(const JoinOptions& o, Io io) {
     io.err << "At least one address to join must be specified.\n";
     return 1;
   }
-  return with_client(o.rpc, io, "Error joining the cluster", [&](rpc::Client& c) {
+  return with_client(o.rpc, io, "Error joining the cluster", [&](serf_client::Client& c) {
     int n = c.join(o.addrs, o.replay);
     io.out << "Successfully joined cluster by contacting " << n << " nodes.\n";
     return 0;
@@ -64,7 +64,7 @@ int run_force_leave(const ForceLeaveOptions& o, Io io) {
     io.err << "must specify the name of the node to leave\n";  // Kong's wording
     return 1;
   }
-  return with_client(o.rpc, io, "Error force leaving", [&](rpc::Client& c) {
+  return with_client(o.rpc, io, "Error force leaving", [&](serf_client::Client& c) {
     io.out << "force-leaving " << o.node << "\n";
     c.force_leave(o.node, o.prune);
     io.out << (o.prune ? "pruned node " : "left node ") << o.node << "\n";
@@ -73,7 +73,7 @@ int run_force_leave(const ForceLeaveOptions& o, Io io) {
 }
 
 int run_leave(const RpcOptions& rpc, Io io) {
-  return with_client(rpc, io, "Error leaving", [&](rpc::Client& c) {
+  return with_client(rpc, io, "Error leaving", [&](serf_client::Client& c) {
     c.leave();
     io.out << "Graceful leave complete\n";
     return 0;
@@ -85,8 +85,8 @@ int run_event(const EventOptions& o, Io io) {
     io.err << "An event name must be specified.\n";
     return 1;
   }
-  return with_client(o.rpc, io, "Error sending event", [&](rpc::Client& c) {
-    rpc::Bytes payload;
+  return with_client(o.rpc, io, "Error sending event", [&](serf_client::Client& c) {
+    serf_client::Bytes payload;
     if (o.payload) payload.assign(o.payload->begin(), o.payload->end());
     c.user_event(o.name, payload, o.coalesce);
     io.out << "Event '" << o.name
@@ -106,7 +106,7 @@ int run_tags(const TagsOptions& o, Io io) {
     io.err << "Error: " << error << "\n";
     return 1;
   }
-  return with_client(o.rpc, io, "Error setting tags", [&](rpc::Client& c) {
+  return with_client(o.rpc, io, "Error setting tags", [&](serf_client::Client& c) {
     c.update_tags(*tags, o.del);
     io.out << "Successfully updated agent tags\n";
     return 0;
@@ -118,7 +118,7 @@ int run_info(const InfoOptions& o, Io io) {
     io.err << "Invalid output format \"" << o.format << "\" (use text or json)\n";
     return 1;
   }
-  return with_client(o.rpc, io, "Error querying agent", [&](rpc::Client& c) {
+  return with_client(o.rpc, io, "Error querying agent", [&](serf_client::Client& c) {
     auto stats = c.stats();
     io.out << (o.format == "json" ? stats_json(stats) : stats_text(stats));
     return 0;

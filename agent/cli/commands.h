@@ -12,7 +12,7 @@
 #include <string>
 #include <vector>
 
-#include "agent/rpc/agent_api.h"
+#include "serf_client/records.h"
 
 namespace kc::cli {
 

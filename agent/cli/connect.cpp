@@ -35,13 +35,13 @@ std::string go_dial_error(const std::string& addr, const std::string& error) {
   return error;
 }
 
-std::unique_ptr<rpc::Client> connect(const RpcOptions& rpc, Io io) {
-  rpc::ClientOptions options;
+std::unique_ptr<serf_client::Client> connect(const RpcOptions& rpc, Io io) {
+  serf_client::ClientOptions options;
   options.addr = rpc.addr;
   options.auth_key = rpc.auth;
   try {
-    return std::make_unique<rpc::Client>(options);
-  } catch (const rpc::RemoteError& e) {
+    return std::make_unique<serf_client::Client>(options);
+  } catch (const serf_client::RemoteError& e) {
     if (rpc.serf_errors) {
       io.err << "Error connecting to Serf agent: " << e.what() << "\n";
       return nullptr;
@@ -50,7 +50,7 @@ std::unique_ptr<rpc::Client> connect(const RpcOptions& rpc, Io io) {
                            ? " (check --rpc-auth or KONG_CLUSTER_RPC_AUTH)"
                            : "";
     io.err << "Error connecting to Serf agent at " << rpc.addr << ": " << e.what() << hint << "\n";
-  } catch (const rpc::ClientError& e) {
+  } catch (const serf_client::ClientError& e) {
     if (rpc.serf_errors) {
       io.err << "Error connecting to Serf agent: " << go_dial_error(rpc.addr, e.what()) << "\n";
       return nullptr;

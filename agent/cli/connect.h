@@ -4,7 +4,7 @@
 #include <memory>
 
 #include "agent/cli/commands.h"
-#include "agent/rpc/client.h"
+#include "serf_client/client.h"
 
 namespace kc::cli {
 
@@ -12,7 +12,7 @@ namespace kc::cli {
 // CLI tests look for ("Error connecting to Serf agent ...") plus the address and a hint,
 // and returns null.
 // With rpc.serf_errors the line is serf's instead.
-std::unique_ptr<rpc::Client> connect(const RpcOptions& rpc, Io io);
+std::unique_ptr<serf_client::Client> connect(const RpcOptions& rpc, Io io);
 
 // A connection error as Go's net.Dial words it for `addr` ("dial tcp ADDR: connect:
 // connection refused"); errors it does not recognise are returned unchanged.

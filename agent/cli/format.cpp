@@ -1,13 +1,13 @@
 #include "agent/cli/format.h"
 
-#include "agent/cli/go_json.h"
-
 #include <algorithm>
 #include <boost/asio/ip/address_v6.hpp>
 #include <cmath>
 #include <cstdio>
 #include <nlohmann/json.hpp>
 #include <sstream>
+
+#include "agent/cli/go_json.h"
 
 namespace kc::cli {
 
@@ -18,7 +18,7 @@ std::string dump(const nlohmann::ordered_json& j, int indent) {
   return j.dump(indent, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
 }
 
-std::string tags_text(const rpc::Tags& tags) {
+std::string tags_text(const serf_client::Tags& tags) {
   std::string out;
   for (const auto& [k, v] : tags) {
     if (!out.empty()) out += ",";
@@ -42,32 +42,7 @@ std::string trim(const std::string& s) {
 
 }  // namespace
 
-std::string format_addr(const rpc::Bytes& ip, uint16_t port) {
-  std::string host;
-  bool v4_mapped = ip.size() == 16 &&
-                   std::all_of(ip.begin(), ip.begin() + 10, [](uint8_t b) { return b == 0; }) &&
-                   ip[10] == 0xff && ip[11] == 0xff;
-  if (ip.size() == 4 || v4_mapped) {
-    const uint8_t* p = ip.data() + (ip.size() - 4);
-    host = std::to_string(p[0]) + "." + std::to_string(p[1]) + "." + std::to_string(p[2]) + "." +
-           std::to_string(p[3]);
-  } else if (ip.size() == 16) {
-    boost::asio::ip::address_v6::bytes_type b;
-    std::copy(ip.begin(), ip.end(), b.begin());
-    host = "[" + boost::asio::ip::address_v6(b).to_string() + "]";
-  } else if (!ip.empty()) {
-    // Not an IP: Go prints "?" followed by the hex bytes.
-    host = "?";
-    char hex[3];
-    for (uint8_t c : ip) {
-      std::snprintf(hex, sizeof hex, "%02x", c);
-      host += hex;
-    }
-  }
-  return host + ":" + std::to_string(port);
-}
-
-std::string members_text(const std::vector<rpc::MemberInfo>& members, bool detailed) {
+std::string members_text(const std::vector<serf_client::MemberInfo>& members, bool detailed) {
   std::string out;
   for (const auto& m : members) {
     out += m.name + "\t" + format_addr(m.addr, m.port) + "\t" + m.status;
@@ -80,7 +55,7 @@ std::string members_text(const std::vector<rpc::MemberInfo>& members, bool detai
   return out;
 }
 
-std::string members_kong_json(const std::vector<rpc::MemberInfo>& members) {
+std::string members_kong_json(const std::vector<serf_client::MemberInfo>& members) {
   nlohmann::ordered_json data = nlohmann::ordered_json::array();
   for (const auto& m : members) {
     data.push_back(
@@ -90,7 +65,7 @@ std::string members_kong_json(const std::vector<rpc::MemberInfo>& members) {
   return dump(j, -1) + "\n";
 }
 
-std::string members_serf_json(const std::vector<rpc::MemberInfo>& members) {
+std::string members_serf_json(const std::vector<serf_client::MemberInfo>& members) {
   // Go's json.MarshalIndent(v, "", "  ") of serf's MemberContainer: map keys sorted, a nil
   // slice as null, Go's string escaping.
   if (members.empty()) return "{\n  \"members\": null\n}\n";
@@ -123,7 +98,7 @@ std::string members_serf_json(const std::vector<rpc::MemberInfo>& members) {
   return out + "\n  ]\n}\n";
 }
 
-std::string members_serf_text(const std::vector<rpc::MemberInfo>& members, bool detailed) {
+std::string members_serf_text(const std::vector<serf_client::MemberInfo>& members, bool detailed) {
   std::vector<std::string> lines;
   for (const auto& m : members) {
     std::string line =
@@ -139,7 +114,7 @@ std::string members_serf_text(const std::vector<rpc::MemberInfo>& members, bool 
   return trim(columnize(lines)) + "\n";
 }
 
-std::string stats_text(const rpc::proto::Stats& stats) {
+std::string stats_text(const serf_client::proto::Stats& stats) {
   std::string out;
   for (const auto& [section, values] : stats) {
     out += section + ":\n";
@@ -148,7 +123,7 @@ std::string stats_text(const rpc::proto::Stats& stats) {
   return trim(out) + "\n";
 }
 
-std::string stats_json(const rpc::proto::Stats& stats) {
+std::string stats_json(const serf_client::proto::Stats& stats) {
   nlohmann::ordered_json j = nlohmann::ordered_json::object();
   for (const auto& [section, values] : stats) {
     j[section] = nlohmann::ordered_json::object();
@@ -188,8 +163,9 @@ std::string columnize(const std::vector<std::string>& lines) {
   return out;
 }
 
-std::optional<rpc::Tags> parse_tags(const std::vector<std::string>& pairs, std::string& error) {
-  rpc::Tags out;
+std::optional<serf_client::Tags> parse_tags(const std::vector<std::string>& pairs,
+                                            std::string& error) {
+  serf_client::Tags out;
   for (const auto& p : pairs) {
     auto eq = p.find('=');
     if (eq == std::string::npos || eq == 0) {
@@ -199,40 +175,6 @@ std::optional<rpc::Tags> parse_tags(const std::vector<std::string>& pairs, std::
     out[p.substr(0, eq)] = p.substr(eq + 1);
   }
   return out;
-}
-
-std::optional<std::chrono::nanoseconds> parse_duration(const std::string& text) {
-  std::string s = text;
-  bool negative = false;
-  if (!s.empty() && (s[0] == '-' || s[0] == '+')) {
-    negative = s[0] == '-';
-    s.erase(0, 1);
-  }
-  if (s == "0") return std::chrono::nanoseconds(0);
-  if (s.empty()) return std::nullopt;
-  static const std::pair<const char*, double> kUnits[] = {
-      {"ns", 1},   {"us", 1e3}, {"\xc2\xb5s", 1e3}, {"\xce\xbcs", 1e3},
-      {"ms", 1e6}, {"s", 1e9},  {"m", 60e9},        {"h", 3600e9}};
-  double total = 0;
-  size_t i = 0;
-  while (i < s.size()) {
-    size_t start = i;
-    while (i < s.size() && (std::isdigit(static_cast<unsigned char>(s[i])) || s[i] == '.')) ++i;
-    if (i == start) return std::nullopt;
-    std::string number = s.substr(start, i - start);
-    if (number == "." || std::count(number.begin(), number.end(), '.') > 1) return std::nullopt;
-    size_t ustart = i;
-    while (i < s.size() && !std::isdigit(static_cast<unsigned char>(s[i])) && s[i] != '.') ++i;
-    std::string unit = s.substr(ustart, i - ustart);
-    double scale = 0;
-    for (const auto& [name, value] : kUnits)
-      if (unit == name) scale = value;
-    if (scale == 0) return std::nullopt;
-    total += std::stod(number) * scale;
-  }
-  if (total > 9.2e18) return std::nullopt;
-  auto ns = static_cast<int64_t>(std::llround(total));
-  return std::chrono::nanoseconds(negative ? -ns : ns);
 }
 
 std::string base64_encode(std::span<const uint8_t> data) {
@@ -283,7 +225,7 @@ std::string go_value(const mp::Value& v) {
   } catch (const mp::DecodeError&) {
   }
   try {
-    rpc::Bytes b = v.bytes();
+    serf_client::Bytes b = v.bytes();
     std::string out = "[]byte{";
     char hex[8];
     for (size_t i = 0; i < b.size(); ++i) {

@@ -32,28 +32,28 @@ int run_keygen(Io io) {
 namespace {
 
 struct Action {
-  rpc::KeyOp op;
+  serf_client::KeyOp op;
   std::string key;
 };
 
 // Resolves the Kong and serf forms into one operation, or prints why not.
 std::optional<Action> resolve(const KeysOptions& o, Io io) {
   std::vector<Action> chosen;
-  if (o.list) chosen.push_back({rpc::KeyOp::List, ""});
-  if (!o.install.empty()) chosen.push_back({rpc::KeyOp::Install, o.install});
-  if (!o.use.empty()) chosen.push_back({rpc::KeyOp::Use, o.use});
-  if (!o.remove.empty()) chosen.push_back({rpc::KeyOp::Remove, o.remove});
+  if (o.list) chosen.push_back({serf_client::KeyOp::List, ""});
+  if (!o.install.empty()) chosen.push_back({serf_client::KeyOp::Install, o.install});
+  if (!o.use.empty()) chosen.push_back({serf_client::KeyOp::Use, o.use});
+  if (!o.remove.empty()) chosen.push_back({serf_client::KeyOp::Remove, o.remove});
   if (!o.action.empty()) {
     if (o.action == "list") {
-      chosen.push_back({rpc::KeyOp::List, ""});
+      chosen.push_back({serf_client::KeyOp::List, ""});
     } else if (o.action == "install" || o.action == "use" || o.action == "remove") {
       if (o.key.empty()) {
         io.err << "missing key\n";
         return std::nullopt;
       }
-      auto op = o.action == "install" ? rpc::KeyOp::Install
-                : o.action == "use"   ? rpc::KeyOp::Use
-                                      : rpc::KeyOp::Remove;
+      auto op = o.action == "install" ? serf_client::KeyOp::Install
+                : o.action == "use"   ? serf_client::KeyOp::Use
+                                      : serf_client::KeyOp::Remove;
       chosen.push_back({op, o.key});
     } else {
       io.err << "invalid command\n";
@@ -71,7 +71,7 @@ std::optional<Action> resolve(const KeysOptions& o, Io io) {
   return chosen.front();
 }
 
-void print_failures(const rpc::KeyResult& r, Io io) {
+void print_failures(const serf_client::KeyResult& r, Io io) {
   std::vector<std::string> lines;
   for (const auto& [node, message] : r.messages)
     lines.push_back("failed: | " + node + " | " + message);
@@ -100,7 +100,7 @@ int run_keys(const KeysOptions& o, Io io) {
   };
   const auto& text = kText[static_cast<int>(action->op)];
   io.out << "==> " << text.start << "\n";
-  rpc::KeyResult r;
+  serf_client::KeyResult r;
   try {
     r = client->key_op(action->op, action->key);
   } catch (const std::exception& e) {
@@ -113,7 +113,7 @@ int run_keys(const KeysOptions& o, Io io) {
     return 1;
   }
   io.out << "==> " << text.done << "\n";
-  if (action->op == rpc::KeyOp::List) {
+  if (action->op == serf_client::KeyOp::List) {
     std::vector<std::string> lines;
     for (const auto& [key, count] : r.keys)
       lines.push_back(key + " | [" + std::to_string(count) + "/" + std::to_string(r.num_nodes) +

@@ -28,10 +28,10 @@ int run_monitor(const MonitorOptions& o, Io io) {
   }
   try {
     while (true) {
-      rpc::StreamRecord rec;
+      serf_client::StreamRecord rec;
       auto wait = client->next_record(rec, std::nullopt);
-      if (wait == rpc::Client::Wait::Interrupted) return 0;
-      if (wait != rpc::Client::Wait::Record) continue;
+      if (wait == serf_client::Client::Wait::Interrupted) return 0;
+      if (wait != serf_client::Client::Wait::Record) continue;
       auto root = rec.body.root();
       if (rec.seq == logs) {
         io.out << root.get("Log").string() << std::endl;

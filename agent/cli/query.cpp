@@ -18,21 +18,21 @@ namespace {
 struct QueryRecordView {
   std::string type;
   std::string from;
-  rpc::Bytes payload;
+  serf_client::Bytes payload;
 };
 
 // Reads the records of query `seq` until "done". Returns false (after printing why) when
 // the connection fails or a signal interrupts the wait.
-bool drain_query(rpc::Client& c, uint64_t seq, Io io,
+bool drain_query(serf_client::Client& c, uint64_t seq, Io io,
                  const std::function<void(const QueryRecordView&)>& on_record) {
   while (true) {
-    rpc::StreamRecord rec;
+    serf_client::StreamRecord rec;
     auto wait = c.next_record(rec, std::nullopt);
-    if (wait == rpc::Client::Wait::Interrupted) {
+    if (wait == serf_client::Client::Wait::Interrupted) {
       io.err << "Test interrupted\n";
       return false;
     }
-    if (wait != rpc::Client::Wait::Record || rec.seq != seq) continue;
+    if (wait != serf_client::Client::Wait::Record || rec.seq != seq) continue;
     QueryRecordView v;
     auto root = rec.body.root();
     v.type = root.get("Type").string();
@@ -78,13 +78,13 @@ int run_reachability(const ReachabilityOptions& o, Io io) {
       if (m.status == "alive") live.insert(m.name);
     io.out << "Total members: " << members.size() << ", live members: " << live.size() << "\n";
 
-    rpc::QueryParams params;
+    serf_client::QueryParams params;
     params.request_ack = true;
     params.name = "_serf_ping";
     uint64_t seq;
     try {
       seq = client->query(params);
-    } catch (const rpc::RemoteError& e) {
+    } catch (const serf_client::RemoteError& e) {
       io.err << "Error sending query: " << e.what() << "\n";
       return 1;
     }
@@ -156,7 +156,7 @@ int run_query(const QueryOptions& o, Io io) {
     io.err << "Error: " << error << "\n";
     return 1;
   }
-  rpc::QueryParams params;
+  serf_client::QueryParams params;
   if (!o.timeout.empty()) {
     auto d = parse_duration(o.timeout);
     if (!d) {
@@ -179,7 +179,7 @@ int run_query(const QueryOptions& o, Io io) {
     uint64_t seq;
     try {
       seq = client->query(params, !o.payload.has_value());
-    } catch (const rpc::RemoteError& e) {
+    } catch (const serf_client::RemoteError& e) {
       io.err << "Error sending query: " << e.what() << "\n";
       return 1;
     }

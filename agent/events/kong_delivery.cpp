@@ -8,11 +8,14 @@
 namespace kc::events {
 
 KongDelivery::KongDelivery(boost::asio::io_context& io, KongDeliveryOptions options)
-    : io_(io), options_(std::move(options)), retry_timer_(io) {}
+    : io_(io),
+      options_(std::move(options)),
+      backoff_(options_.initial_backoff, options_.max_backoff, 0.0),
+      retry_timer_(io) {}
 
 KongDelivery::~KongDelivery() {
   stop();
-  *alive_ = false;
+  lifetime_.end();
 }
 
 std::optional<std::string> KongDelivery::body_for(const serf::Event& e,
@@ -72,8 +75,8 @@ void KongDelivery::send_next() {
   req.timeout = options_.timeout;
   auto started = std::chrono::steady_clock::now();
   http::async_request(io_, options_.url, std::move(req),
-                      [this, alive = std::weak_ptr<bool>(alive_), started](
-                          const std::string& error, http::ClientResponse res) {
+                      [this, alive = lifetime_.watch(), started](const std::string& error,
+                                                                 http::ClientResponse res) {
                         if (alive.expired()) return;
                         on_result(error, res.status, std::chrono::steady_clock::now() - started);
                       });
@@ -112,19 +115,17 @@ void KongDelivery::on_result(const std::string& error, unsigned status,
 
 void KongDelivery::retry_later() {
   int attempts = queue_.front().attempts;
-  auto base = options_.initial_backoff * (1LL << std::min(attempts - 1, 20));
-  if (base > options_.max_backoff) base = options_.max_backoff;
+  auto base = backoff_.ceiling(attempts - 1);
   // ±20% jitter so agents restarted together do not retry in step.
   std::uniform_real_distribution<double> jitter(0.8, 1.2);
   auto delay = std::chrono::milliseconds(static_cast<int64_t>(base.count() * jitter(rng_)));
   waiting_retry_ = true;
   retry_timer_.expires_after(delay);
-  retry_timer_.async_wait(
-      [this, alive = std::weak_ptr<bool>(alive_)](const boost::system::error_code& ec) {
-        if (ec || alive.expired()) return;
-        waiting_retry_ = false;
-        send_next();
-      });
+  retry_timer_.async_wait([this, alive = lifetime_.watch()](const boost::system::error_code& ec) {
+    if (ec || alive.expired()) return;
+    waiting_retry_ = false;
+    send_next();
+  });
 }
 
 void KongDelivery::stop() {

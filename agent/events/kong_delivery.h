@@ -19,7 +19,9 @@
 #include <string>
 
 #include "agent/serf/event.h"
+#include "common/backoff.h"
 #include "common/http/client.h"
+#include "common/lifetime.h"
 
 namespace kc::events {
 
@@ -69,6 +71,7 @@ class KongDelivery {
 
   boost::asio::io_context& io_;
   KongDeliveryOptions options_;
+  Backoff backoff_;  // only its doubling: retry_later() jitters both ways
   std::deque<Item> queue_;
   boost::asio::steady_timer retry_timer_;
   bool in_flight_ = false;
@@ -77,7 +80,7 @@ class KongDelivery {
   KongDeliveryStats stats_;
   uint64_t overflow_drops_ = 0;
   std::mt19937 rng_{std::random_device{}()};
-  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+  LifetimeToken lifetime_;
 };
 
 }  // namespace kc::events

@@ -27,7 +27,7 @@ ScriptHandlers::ScriptHandlers(boost::asio::io_context& io, std::vector<HandlerS
 
 ScriptHandlers::~ScriptHandlers() {
   stop();
-  *alive_ = false;
+  lifetime_.end();
 }
 
 const std::vector<HandlerSpec>& ScriptHandlers::specs() const {
@@ -82,8 +82,7 @@ void ScriptHandlers::start(Slot& slot) {
   Slot* sp = &slot;
   slot.running = ChildProcess::run(
       io_, slot.spec.command, inv.env, std::move(inv.input), options_.child,
-      [this, alive = std::weak_ptr<bool>(alive_), sp, event, slow, log,
-       type](const ChildResult& r) {
+      [this, alive = lifetime_.watch(), sp, event, slow, log, type](const ChildResult& r) {
         slow->cancel();
         if (alive.expired()) return;
         sp->running.reset();

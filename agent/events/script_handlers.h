@@ -16,6 +16,7 @@
 #include "agent/events/child_process.h"
 #include "agent/events/handler_spec.h"
 #include "agent/serf/event.h"
+#include "common/lifetime.h"
 
 namespace kc::events {
 
@@ -76,7 +77,7 @@ class ScriptHandlers {
   Observer observer_;
   size_t next_slot_ = 0;
   bool stopped_ = false;
-  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+  LifetimeToken lifetime_;
 };
 
 }  // namespace kc::events

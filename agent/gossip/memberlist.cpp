@@ -6,9 +6,8 @@
 
 namespace kc::gossip {
 
-Memberlist::Impl::Impl(Memberlist& outer, Config config, Scheduler& scheduler,
-                       Transport& transport, Delegates delegates,
-                       std::shared_ptr<Keyring> keyring)
+Memberlist::Impl::Impl(Memberlist& outer, Config config, Scheduler& scheduler, Transport& transport,
+                       Delegates delegates, std::shared_ptr<Keyring> keyring)
     : outer_(outer),
       config_(std::move(config)),
       sched_(scheduler),
@@ -42,8 +41,8 @@ void Memberlist::Impl::start() {
       });
   // Announce ourselves: the bootstrap alive sets our own entry (incarnation 1).
   Node self = make_local_node();
-  Alive a{++incarnation_, self.name, self.addr.ip, self.addr.port, self.meta,
-          Bytes(self.vsn.begin(), self.vsn.end())};
+  Alive a{++incarnation_, self.name, self.addr.ip,
+          self.addr.port, self.meta, Bytes(self.vsn.begin(), self.vsn.end())};
   alive_node(a, /*bootstrap=*/true);
   schedule_probe(random_duration(config_.probe_interval));
   schedule_gossip(random_duration(config_.gossip_interval));
@@ -87,7 +86,7 @@ void Memberlist::Impl::schedule_push_pull(Duration delay) {
 void Memberlist::Impl::shutdown() {
   if (shutdown_) return;
   shutdown_ = true;
-  *alive_token_ = false;
+  lifetime_.end();
   probe_timer_.cancel();
   gossip_timer_.cancel();
   push_pull_timer_.cancel();
@@ -103,9 +102,13 @@ Memberlist::Memberlist(Config config, Scheduler& scheduler, Transport& transport
     : impl_(std::make_unique<Impl>(*this, std::move(config), scheduler, transport, delegates,
                                    std::move(keyring))) {}
 
-Memberlist::~Memberlist() { impl_->shutdown(); }
+Memberlist::~Memberlist() {
+  impl_->shutdown();
+}
 
-void Memberlist::start() { impl_->start(); }
+void Memberlist::start() {
+  impl_->start();
+}
 
 void Memberlist::join(const std::vector<std::string>& addresses,
                       std::function<void(int, std::string)> done) {
@@ -138,14 +141,20 @@ void Memberlist::leave(Duration timeout, std::function<void(bool)> done) {
   timer->arm(timeout, [complete] { complete(true); });
 }
 
-void Memberlist::shutdown() { impl_->shutdown(); }
+void Memberlist::shutdown() {
+  impl_->shutdown();
+}
 
 void Memberlist::update_node() {
   auto& m = *impl_;
   auto& self = m.local();
   Bytes meta = m.delegates_.delegate ? m.delegates_.delegate->node_meta(512) : Bytes{};
   uint32_t inc = ++m.incarnation_;
-  Alive a{inc, self.node.name, self.node.addr.ip, self.node.addr.port, meta,
+  Alive a{inc,
+          self.node.name,
+          self.node.addr.ip,
+          self.node.addr.port,
+          meta,
           Bytes(self.node.vsn.begin(), self.node.vsn.end())};
   m.alive_node(a, /*bootstrap=*/true);
 }
@@ -166,7 +175,9 @@ void Memberlist::send_user_packet(const Address& to, std::span<const uint8_t> ms
   impl_->send_raw(to, nullptr, std::move(buf));
 }
 
-const Node& Memberlist::local_node() const { return impl_->local().node; }
+const Node& Memberlist::local_node() const {
+  return impl_->local().node;
+}
 
 std::vector<Node> Memberlist::members() const {
   std::vector<Node> out;
@@ -180,7 +191,9 @@ const Node* Memberlist::find(const std::string& name) const {
   return e ? &e->node : nullptr;
 }
 
-size_t Memberlist::num_nodes() const { return impl_->nodes_.size(); }
+size_t Memberlist::num_nodes() const {
+  return impl_->nodes_.size();
+}
 
 size_t Memberlist::num_alive() const {
   size_t n = 0;
@@ -195,8 +208,12 @@ size_t Memberlist::count(NodeState state) const {
   return n;
 }
 
-int Memberlist::health_score() const { return impl_->awareness_.score(); }
-std::shared_ptr<Keyring> Memberlist::keyring() const { return impl_->keyring_; }
+int Memberlist::health_score() const {
+  return impl_->awareness_.score();
+}
+std::shared_ptr<Keyring> Memberlist::keyring() const {
+  return impl_->keyring_;
+}
 const GossipStats& Memberlist::stats() const {
   // The transport's own drops (connections shed or timed out) join ours here.
   auto t = impl_->transport_.counters();
@@ -204,7 +221,11 @@ const GossipStats& Memberlist::stats() const {
   impl_->stats_.dropped(DropReason::StreamIdle) = t.streams_idle;
   return impl_->stats_;
 }
-const Config& Memberlist::config() const { return impl_->config_; }
-bool Memberlist::leaving() const { return impl_->leaving_; }
+const Config& Memberlist::config() const {
+  return impl_->config_;
+}
+bool Memberlist::leaving() const {
+  return impl_->leaving_;
+}
 
 }  // namespace kc::gossip

@@ -14,11 +14,12 @@
 #include "agent/gossip/broadcast_queue.h"
 #include "agent/gossip/compound.h"
 #include "agent/gossip/envelope.h"
-#include "common/log_limit.h"
 #include "agent/gossip/memberlist.h"
 #include "agent/gossip/messages.h"
 #include "agent/gossip/suspicion.h"
 #include "agent/gossip/token_bucket.h"
+#include "common/lifetime.h"
+#include "common/log_limit.h"
 #include "common/logging.h"
 #include "common/msgpack/reader.h"
 
@@ -144,12 +145,13 @@ class Memberlist::Impl {
   BroadcastQueue::Finished leave_done_;
   GossipStats stats_;
   // At most 5 lines a minute each: a flood of hostile packets must not flood the log too.
-  kc::log::RateLimit handler_error_log_{std::chrono::minutes(1), 5}, drop_log_{std::chrono::minutes(1), 5};
+  kc::log::RateLimit handler_error_log_{std::chrono::minutes(1), 5},
+      drop_log_{std::chrono::minutes(1), 5};
   std::unordered_map<std::string, TimePoint> unknown_synced_;  // name -> last catch-up
   TokenBucket catch_up_budget_;
   Timer probe_timer_, gossip_timer_, push_pull_timer_;
-  // Liveness token for callbacks that may outlive us (transport completions).
-  std::shared_ptr<bool> alive_token_ = std::make_shared<bool>(true);
+  // For callbacks that may outlive us (transport completions); ended by shutdown().
+  LifetimeToken lifetime_;
 };
 
 template <typename Fn>

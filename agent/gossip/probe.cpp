@@ -50,11 +50,7 @@ void Memberlist::Impl::probe_node(const std::string& name) {
   run->seq = next_seq();
   run->sent = sched_.now();
   run->interval = awareness_.scale(config_.probe_interval);
-  auto token = std::weak_ptr<bool>(alive_token_);
-  auto live = [token] {
-    auto t = token.lock();
-    return t && *t;
-  };
+  auto live = [token = lifetime_.watch()] { return !token.expired(); };
 
   Ping ping{run->seq, name, config_.advertise.ip, config_.advertise.port, config_.name};
 

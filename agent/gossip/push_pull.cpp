@@ -106,13 +106,12 @@ bool Memberlist::Impl::merge_remote_state(const RemoteState& remote, std::string
 
 void Memberlist::Impl::push_pull_node(const Address& to, bool join,
                                       std::function<void(std::string)> done, Duration timeout) {
-  auto token = std::weak_ptr<bool>(alive_token_);
+  auto token = lifetime_.watch();
   transport_.stream_request(
       to, seal_stream(encode_local_state(join)), true,
       timeout > Duration::zero() ? timeout : config_.tcp_timeout,
       [this, token, to, done](std::optional<Bytes> reply, std::string error) {
-        auto live = token.lock();
-        if (!live || !*live) return done("shut down");
+        if (token.expired()) return done("shut down");
         if (!reply) return done(error.empty() ? "no reply" : error);
         // The reply is input from the network like any packet: same boundary.
         std::string result;
@@ -161,8 +160,8 @@ void Memberlist::Impl::push_pull() {
 // we have heard of it.
 void Memberlist::Impl::sync_soon_after_join() {
   Duration delay = 2s + random_duration(1s);
-  sched_.schedule(delay, [this, token = std::weak_ptr<bool>(alive_token_)] {
-    if (auto t = token.lock(); t && *t) push_pull();
+  sched_.schedule(delay, [this, token = lifetime_.watch()] {
+    if (!token.expired()) push_pull();
   });
 }
 
@@ -177,7 +176,7 @@ void Memberlist::Impl::sync_with_unknown(const std::string& name, const Address&
   TimePoint now = sched_.now();
   auto it = unknown_synced_.find(name);
   if (it != unknown_synced_.end() && now - it->second < 10s) return;
-  const char* refused = claimed != from                  ? "claimed address is not the sender"
+  const char* refused = claimed != from                    ? "claimed address is not the sender"
                         : !member_name_error(name).empty() ? "bad name"
                         : !catch_up_budget_.take(now)      ? "rate limit"
                                                            : nullptr;

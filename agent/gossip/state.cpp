@@ -180,16 +180,15 @@ void Memberlist::Impl::last_chance(const std::string& name, TimePoint change, in
                confirmations);
     // dead_node resets the suspicion that may be calling us: defer to the loop.
     Dead d{t->node.incarnation, name, config_.name};
-    sched_.post([this, d, token = std::weak_ptr<bool>(alive_token_)] {
-      if (auto live = token.lock(); live && *live) dead_node(d);
+    sched_.post([this, d, token = lifetime_.watch()] {
+      if (!token.expired()) dead_node(d);
     });
   };
-  auto token = std::weak_ptr<bool>(alive_token_);
+  auto token = lifetime_.watch();
   push_pull_node(
       target->node.addr, false,
       [this, token, declare, still_suspect, name](std::string error) {
-        auto live = token.lock();
-        if (!live || !*live) return;
+        if (token.expired()) return;
         if (error.empty() && !still_suspect())
           log_->info("Suspect {} answered a last push/pull with a refutation: not failed", name);
         declare();

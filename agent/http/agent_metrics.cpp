@@ -1,5 +1,6 @@
 #include "agent/http/agent_metrics.h"
 
+#include "agent/events/dispatch.h"
 #include "agent/events/kong_delivery.h"
 #include "agent/events/script_handlers.h"
 #include "agent/gossip/memberlist.h"
@@ -87,7 +88,7 @@ void gossip_metrics(metrics::Registry& r, serf::Serf* s) {
               [s] { return s ? static_cast<double>(s->memberlist().health_score()) : 0.0; });
 }
 
-void serf_metrics(metrics::Registry& r, serf::Serf* s, const EventCounts* events) {
+void serf_metrics(metrics::Registry& r, serf::Serf* s, const events::EventCounts* events) {
   r.add_gauge("kong_cluster_members", "Members known to this node, by status.", [s] {
     std::map<std::string, double> n = {{"alive", 0}, {"leaving", 0}, {"left", 0}, {"failed", 0}};
     if (s)
@@ -146,9 +147,8 @@ void rpc_metrics(metrics::Registry& r, const rpc::Server* rpc) {
   r.add_counter("kong_cluster_rpc_connections_total", "RPC connections, by outcome.", [rpc] {
     double a = rpc ? rpc->accepted() : 0, j = rpc ? rpc->rejected() : 0;
     double s = rpc ? rpc->shed() : 0;
-    return Samples{{{{"result", "accepted"}}, a},
-                   {{{"result", "rejected"}}, j},
-                   {{{"result", "shed"}}, s}};
+    return Samples{
+        {{{"result", "accepted"}}, a}, {{{"result", "rejected"}}, j}, {{{"result", "shed"}}, s}};
   });
   r.add_counter("kong_cluster_rpc_connection_timeouts_total",
                 "RPC connections closed by a deadline: no handshake and auth in time (auth), "

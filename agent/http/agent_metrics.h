@@ -22,16 +22,10 @@ class Server;
 namespace kc::events {
 class ScriptHandlers;
 class KongDelivery;
+struct EventCounts;
 }  // namespace kc::events
 
 namespace kc::agent_http {
-
-// Events Serf delivered to the agent (after coalescing), by serf's type name.
-struct EventCounts {
-  std::map<std::string, uint64_t> by_type = {
-      {"member-join", 0}, {"member-leave", 0}, {"member-failed", 0}, {"member-update", 0},
-      {"member-reap", 0}, {"user", 0},         {"query", 0}};
-};
 
 // Any pointer may be null (that part is not running); the pointees must outlive the registry.
 struct MetricSources {
@@ -41,7 +35,7 @@ struct MetricSources {
   const http::Server* probe_http = nullptr;  // cluster_probe_listen
   const events::ScriptHandlers* handlers = nullptr;
   const events::KongDelivery* kong = nullptr;
-  const EventCounts* events = nullptr;
+  const events::EventCounts* events = nullptr;
   std::string version;
 };
 

@@ -3,8 +3,7 @@
 #include <prometheus/counter.h>
 #include <prometheus/histogram.h>
 
-#include "agent/events/kong_delivery.h"
-#include "agent/events/script_handlers.h"
+#include "agent/events/dispatch.h"
 #include "agent/gossip/memberlist.h"
 #include "agent/http/cluster_routes.h"
 #include "agent/rpc/server.h"
@@ -20,12 +19,14 @@
 namespace kc::agent_http {
 
 AgentServices::AgentServices(boost::asio::io_context& io, const agent::AgentConfig& config,
-                             serf::Serf& serf, rpc::AgentApi& api, const rpc::Server& rpc)
+                             serf::Serf& serf, rpc::AgentApi& api, const rpc::Server& rpc,
+                             const events::EventDispatch& events)
     : io_(io),
       config_(config),
       serf_(serf),
       api_(api),
       rpc_(rpc),
+      events_(events),
       metrics_(std::make_unique<metrics::Registry>()),
       router_(std::make_unique<http::Router>()) {}
 
@@ -34,30 +35,6 @@ AgentServices::~AgentServices() {
 }
 
 void AgentServices::start() {
-  auto log = kc::log::get("agent");
-  if (!config_.event_handlers.empty()) {
-    std::vector<events::HandlerSpec> specs;
-    if (auto err = events::parse_handler_list(config_.event_handlers, specs); !err.empty())
-      throw std::runtime_error("cluster_event_handlers: " + err);
-    events::HandlerOptions ho;
-    ho.child.timeout = config_.event_handler_timeout;
-    ho.max_concurrent = config_.event_handler_concurrency;
-    ho.env_allow = config_.handler_env;
-    for (auto& s : specs) log->info("event handler: {}", s.to_string());
-    handlers_ = std::make_unique<events::ScriptHandlers>(
-        io_, std::move(specs), [this] { return serf_.local_member(); }, ho);
-  }
-  if (!config_.kong_admin_url.empty()) {
-    std::string err;
-    auto url = http::Url::parse(config_.kong_admin_url, &err);
-    if (!url) throw std::runtime_error("cluster_kong_admin_url: " + err);
-    events::KongDeliveryOptions ko;
-    ko.url = *url;
-    kong_ = std::make_unique<events::KongDelivery>(io_, ko);
-    log->info("delivering member events and `kong` user events to {}", config_.kong_admin_url);
-  }
-  subscription_ = serf_.subscribe([this](const serf::Event& e) { on_event(e); });
-
   if (!config_.http_addr.empty()) start_http();
   if (!config_.probe_addr.empty()) start_probe();
 
@@ -66,18 +43,12 @@ void AgentServices::start() {
   src.rpc = &rpc_;
   src.http = http_.get();
   src.probe_http = probe_.get();
-  src.handlers = handlers_.get();
-  src.kong = kong_.get();
-  src.events = &event_counts_;
+  src.handlers = events_.handlers();
+  src.kong = events_.kong();
+  src.events = &events_.counts();
   src.version = KC_VERSION;
   register_agent_metrics(*metrics_, src);
   metrics::add_process_metrics(*metrics_);
-}
-
-void AgentServices::on_event(const serf::Event& e) {
-  ++event_counts_.by_type[serf::to_string(serf::event_type(e))];
-  if (handlers_) handlers_->dispatch(e);
-  if (kong_) kong_->offer(e);
 }
 
 void AgentServices::start_http() {
@@ -174,10 +145,6 @@ std::optional<boost::asio::ip::tcp::endpoint> AgentServices::probe_endpoint() co
 void AgentServices::stop() {
   if (stopped_) return;
   stopped_ = true;
-  if (subscription_) serf_.unsubscribe(subscription_);
-  subscription_ = 0;
-  if (handlers_) handlers_->stop();
-  if (kong_) kong_->stop();
   if (http_) http_->stop();
   if (probe_) probe_->stop();
 }

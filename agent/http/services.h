@@ -1,22 +1,21 @@
-// What the agent offers besides gossip and RPC, in one place so Agent::start/stop only call
-// in: the HTTP API server (Kong's /cluster endpoints, /v1/members behind the RPC token, plus
-// /healthz, /readyz, /metrics), the probe server (only /healthz, /readyz, /metrics, on its
-// own listener and connection pool so API load cannot fail a probe), the metrics registry,
-// and the consumers of Serf's events (handler scripts and delivery to the local Kong Admin
-// API).
+// The agent's HTTP surface, in one place so Agent::start/stop only call in: the HTTP API
+// server (Kong's /cluster endpoints, /v1/members behind the RPC token, plus /healthz,
+// /readyz, /metrics), the probe server (only /healthz, /readyz, /metrics, on its own
+// listener and connection pool so API load cannot fail a probe) and the metrics registry.
+// What happens to Serf's events is agent/events/dispatch.h.
 #pragma once
 
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/ip/tcp.hpp>
 #include <prometheus/counter.h>
 #include <prometheus/family.h>
 #include <prometheus/histogram.h>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
 #include <memory>
 #include <optional>
 
 #include "agent/agent_config.h"
 #include "agent/http/agent_metrics.h"
-#include "agent/serf/event.h"
 
 namespace kc::serf {
 class Serf;
@@ -30,25 +29,24 @@ class Server;
 class Router;
 }  // namespace kc::http
 namespace kc::events {
-class ScriptHandlers;
-class KongDelivery;
-}  // namespace kc::events
+class EventDispatch;
+}
 
 namespace kc::agent_http {
 
 class AgentServices {
  public:
   AgentServices(boost::asio::io_context& io, const agent::AgentConfig& config, serf::Serf& serf,
-                rpc::AgentApi& api, const rpc::Server& rpc);
+                rpc::AgentApi& api, const rpc::Server& rpc, const events::EventDispatch& events);
   ~AgentServices();
   AgentServices(const AgentServices&) = delete;
   AgentServices& operator=(const AgentServices&) = delete;
 
-  // Subscribes to Serf's events and starts the HTTP server (when cluster_http_listen is
-  // set). Call before Serf starts so no event is missed. Throws std::runtime_error naming
-  // the key on a bad address or a port in use.
+  // Starts the HTTP server (when cluster_http_listen is set) and the probe server (when
+  // cluster_probe_listen is). Throws std::runtime_error naming the key on a bad address or
+  // a port in use.
   void start();
-  // Readiness turns false, handlers are killed, the HTTP server closes. Idempotent.
+  // Readiness turns false, the HTTP servers close. Idempotent.
   void stop();
   // From the start of a graceful leave: /readyz answers 503 so traffic drains first.
   void set_leaving() { leaving_ = true; }
@@ -59,7 +57,6 @@ class AgentServices {
   std::optional<boost::asio::ip::tcp::endpoint> probe_endpoint() const;
 
  private:
-  void on_event(const serf::Event& e);
   void start_http();
   void start_probe();
   // A server for `router` on `bind` whose requests are counted by route and code.
@@ -72,6 +69,7 @@ class AgentServices {
   serf::Serf& serf_;
   rpc::AgentApi& api_;
   const rpc::Server& rpc_;
+  const events::EventDispatch& events_;
   std::unique_ptr<metrics::Registry> metrics_;
   std::unique_ptr<http::Router> router_;
   std::unique_ptr<http::Server> http_;
@@ -80,10 +78,6 @@ class AgentServices {
   // Shared by both listeners (a family can be registered once).
   prometheus::Family<prometheus::Counter>* http_requests_ = nullptr;
   prometheus::Family<prometheus::Histogram>* http_durations_ = nullptr;
-  std::unique_ptr<events::ScriptHandlers> handlers_;
-  std::unique_ptr<events::KongDelivery> kong_;
-  EventCounts event_counts_;
-  int subscription_ = 0;
   bool leaving_ = false;
   bool stopped_ = false;
 };

@@ -12,7 +12,7 @@ namespace kc::rpc {
 namespace asio = boost::asio;
 
 Connection::Connection(asio::ip::tcp::socket socket, Server& server,
-                       std::weak_ptr<char> server_alive)
+                       LifetimeToken::Watch server_alive)
     : socket_(std::move(socket)),
       server_(server),
       server_alive_(std::move(server_alive)),
@@ -29,8 +29,7 @@ void Connection::start(AgentApi& api, LogSource* logs, const std::string& auth_k
   // Anyone who can reach the port can make this line; a flood of connections must not
   // flood the log.
   static kc::log::RateLimit limit;
-  kc::log::limited(limit, *kc::log::get("rpc"), spdlog::level::info, "Accepted client: {}",
-                   peer_);
+  kc::log::limited(limit, *kc::log::get("rpc"), spdlog::level::info, "Accepted client: {}", peer_);
   deadlines_ = deadlines;
   session_.emplace(api, logs, *this, auth_key, peer_, limits, counters);
   check_deadline();
@@ -53,8 +52,7 @@ void Connection::check_deadline() {
   bool auth = verdict.verdict == DeadlineVerdict::AuthTimeout;
   if (!server_alive_.expired()) ++(auth ? server_.auth_timeouts_ : server_.idle_timeouts_);
   static kc::log::RateLimit limit;
-  kc::log::limited(limit, *kc::log::get("rpc"), spdlog::level::warn,
-                   "closing client {}: {}", peer_,
+  kc::log::limited(limit, *kc::log::get("rpc"), spdlog::level::warn, "closing client {}: {}", peer_,
                    auth ? "no handshake and authentication in time" : "idle too long");
   close();
 }

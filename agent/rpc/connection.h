@@ -14,6 +14,7 @@
 
 #include "agent/rpc/connection_policy.h"
 #include "agent/rpc/session.h"
+#include "common/lifetime.h"
 
 namespace kc::rpc {
 
@@ -21,7 +22,8 @@ class Server;
 
 class Connection : public SessionOutput, public std::enable_shared_from_this<Connection> {
  public:
-  Connection(boost::asio::ip::tcp::socket socket, Server& server, std::weak_ptr<char> server_alive);
+  Connection(boost::asio::ip::tcp::socket socket, Server& server,
+             LifetimeToken::Watch server_alive);
   void start(AgentApi& api, LogSource* logs, const std::string& auth_key,
              const SessionLimits& limits, const ConnectionDeadlines& deadlines,
              SessionCounters* counters);
@@ -48,7 +50,7 @@ class Connection : public SessionOutput, public std::enable_shared_from_this<Con
 
   boost::asio::ip::tcp::socket socket_;
   Server& server_;
-  std::weak_ptr<char> server_alive_;
+  LifetimeToken::Watch server_alive_;
   std::optional<Session> session_;
   std::array<uint8_t, Session::kReadSlack> buf_{};
   std::deque<Bytes> queue_;

@@ -1,10 +1,10 @@
 #include "agent/rpc/server.h"
 
 #include <boost/asio/ip/address.hpp>
-#include <charconv>
 #include <stdexcept>
 
 #include "agent/rpc/connection.h"
+#include "common/address.h"
 #include "common/log_limit.h"
 #include "common/logging.h"
 
@@ -12,30 +12,6 @@ namespace kc::rpc {
 
 namespace asio = boost::asio;
 using asio::ip::tcp;
-
-std::pair<std::string, uint16_t> split_host_port(const std::string& addr) {
-  std::string host;
-  std::string port;
-  if (!addr.empty() && addr.front() == '[') {
-    auto close = addr.find(']');
-    if (close == std::string::npos || close + 1 >= addr.size() || addr[close + 1] != ':')
-      throw std::invalid_argument("invalid address '" + addr + "': expected [IPv6]:port");
-    host = addr.substr(1, close - 1);
-    port = addr.substr(close + 2);
-  } else {
-    auto colon = addr.rfind(':');
-    if (colon == std::string::npos || addr.find(':') != colon)
-      throw std::invalid_argument("invalid address '" + addr + "': expected host:port");
-    host = addr.substr(0, colon);
-    port = addr.substr(colon + 1);
-  }
-  unsigned value = 0;
-  auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), value);
-  if (port.empty() || ec != std::errc() || end != port.data() + port.size() || value > 65535)
-    throw std::invalid_argument("invalid port in address '" + addr + "'");
-  if (host.empty()) host = "0.0.0.0";  // ":7373", as Go's net.Listen reads it
-  return {host, static_cast<uint16_t>(value)};
-}
 
 Server::Server(asio::io_context& io, AgentApi& api, LogSource* logs, ServerOptions options)
     : io_(io),
@@ -77,7 +53,7 @@ tcp::endpoint Server::local_endpoint() const {
 }
 
 void Server::accept() {
-  std::weak_ptr<char> alive = alive_;
+  auto alive = lifetime_.watch();
   acceptor_.async_accept([this, alive](boost::system::error_code ec, tcp::socket socket) {
     if (alive.expired() || stopped_) return;
     if (ec) {
@@ -101,7 +77,7 @@ void Server::accept() {
       socket.close(ignored);
     } else {
       ++accepted_;
-      auto c = std::make_shared<Connection>(std::move(socket), *this, alive_);
+      auto c = std::make_shared<Connection>(std::move(socket), *this, lifetime_.watch());
       connections_.insert(c);
       c->start(api_, logs_, options_.auth_key, options_.limits, options_.deadlines, &counters_);
     }

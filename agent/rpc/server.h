@@ -15,6 +15,7 @@
 #include "agent/rpc/connection_policy.h"
 #include "agent/rpc/log_source.h"
 #include "agent/rpc/session.h"
+#include "common/lifetime.h"
 
 namespace kc::rpc {
 
@@ -71,10 +72,7 @@ class Server {
   uint64_t auth_timeouts_ = 0;
   uint64_t idle_timeouts_ = 0;
   bool stopped_ = false;
-  std::shared_ptr<char> alive_ = std::make_shared<char>();
+  LifetimeToken lifetime_;
 };
-
-// "host:port" / "[v6]:port" -> parts; throws std::invalid_argument on a malformed address.
-std::pair<std::string, uint16_t> split_host_port(const std::string& addr);
 
 }  // namespace kc::rpc

@@ -3,13 +3,15 @@
 #include <algorithm>
 #include <cctype>
 
-#include "agent/rpc/frame.h"
 #include "common/log_limit.h"
-#include "common/token_compare.h"
 #include "common/logging.h"
+#include "common/token_compare.h"
+#include "serf_client/frame.h"
 
 namespace kc::rpc {
 
+using serf_client::FrameScan;
+using serf_client::scan_object;
 namespace cmd = proto::cmd;
 namespace err = proto::err;
 
@@ -231,7 +233,7 @@ template <typename... Args>
 std::function<void(Args...)> Session::async_reply(
     std::type_identity_t<std::function<void(Args...)>> complete) {
   busy_ = true;
-  std::weak_ptr<char> alive = alive_;
+  auto alive = lifetime_.watch();
   return [this, alive, complete = std::move(complete)](Args... args) {
     if (alive.expired() || !busy_) return;
     busy_ = false;
@@ -356,7 +358,7 @@ void Session::handle_stream(uint64_t seq, const proto::StreamRequest& req) {
   }
   reply(seq, "");
   // Subscribe after replying so no record can precede the reply.
-  std::weak_ptr<char> alive = alive_;
+  auto alive = lifetime_.watch();
   Stream s{std::move(filters), 0};
   s.subscription = api_.subscribe_events([this, alive, seq](const Event& e) {
     if (!alive.expired()) deliver_event(seq, e);
@@ -381,7 +383,7 @@ void Session::handle_monitor(uint64_t seq, const proto::MonitorRequest& req) {
   if (!logs_) return;
   // As serf's log writer does on registration: replay the recent lines, then follow.
   for (const auto& line : logs_->recent()) deliver_log(line);
-  std::weak_ptr<char> alive = alive_;
+  auto alive = lifetime_.watch();
   monitor_->subscription = logs_->subscribe([this, alive](const kc::log::Line& line) {
     if (!alive.expired()) deliver_log(line);
   });
@@ -412,7 +414,7 @@ void Session::handle_auth(uint64_t seq, const proto::AuthRequest& req) {
   kc::log::limited(limit, *logger(), spdlog::level::warn,
                    "RPC client {} sent an invalid authentication token; closing it", peer_);
   busy_ = true;  // nothing more is read from this client
-  std::weak_ptr<char> alive = alive_;
+  auto alive = lifetime_.watch();
   out_.after(limits_.auth_failure_delay, [this, alive, seq] {
     if (alive.expired() || closed_) return;
     reply(seq, err::kInvalidAuthToken);
@@ -423,7 +425,7 @@ void Session::handle_auth(uint64_t seq, const proto::AuthRequest& req) {
 void Session::handle_leave(uint64_t seq) {
   logger()->info("Graceful leave triggered");
   AgentApi* api = &api_;
-  std::weak_ptr<char> alive = alive_;
+  auto alive = lifetime_.watch();
   busy_ = true;
   // serf shuts the agent down after answering, whether or not the leave worked and even
   // when the client has gone.
@@ -452,7 +454,7 @@ void Session::handle_query(uint64_t seq, const proto::QueryRequest& req) {
     std::vector<Bytes> early;
   };
   auto state = std::make_shared<State>();
-  std::weak_ptr<char> alive = alive_;
+  auto alive = lifetime_.watch();
   auto emit = [this, alive, state](Bytes b) {
     if (alive.expired() || closed_) return;
     if (!state->replied)

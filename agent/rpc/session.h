@@ -23,9 +23,13 @@
 #include "agent/rpc/agent_api.h"
 #include "agent/rpc/filters.h"
 #include "agent/rpc/log_source.h"
-#include "agent/rpc/protocol.h"
+#include "common/lifetime.h"
+#include "serf_client/protocol.h"
 
 namespace kc::rpc {
+
+// The server decodes requests and encodes replies with the client library's protocol code.
+namespace proto = serf_client::proto;
 
 class SessionOutput {
  public:
@@ -151,7 +155,7 @@ class Session {
   SessionLimits limits_;
   SessionCounters* counters_;
   SessionCounters own_counters_;
-  std::shared_ptr<char> alive_ = std::make_shared<char>();  // callbacks hold a weak_ptr
+  LifetimeToken lifetime_;  // callbacks hold a watch()
 
   Bytes in_;
   size_t off_ = 0;

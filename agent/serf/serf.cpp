@@ -112,7 +112,7 @@ Serf::Serf(Config config, gossip::Scheduler& scheduler, MemberlistFactory factor
 }
 
 Serf::~Serf() {
-  *alive_ = false;
+  lifetime_.end();
   for (auto id : timers_) sched_.cancel(id);
   for (auto& [lt, rq] : query_responses_) sched_.cancel(rq.timer);
   // The memberlist goes first so that nothing calls back into a half-destroyed Serf.
@@ -121,8 +121,8 @@ Serf::~Serf() {
 
 void Serf::after(gossip::Duration delay, std::function<void()> fn) {
   auto id = std::make_shared<gossip::Scheduler::TimerId>(0);
-  *id = sched_.schedule(delay, [this, alive = alive_, id, fn = std::move(fn)] {
-    if (!*alive) return;
+  *id = sched_.schedule(delay, [this, alive = lifetime_.watch(), id, fn = std::move(fn)] {
+    if (alive.expired()) return;
     timers_.erase(*id);
     fn();
   });
@@ -171,9 +171,9 @@ void Serf::join(const std::vector<std::string>& addresses, bool ignore_old, Join
     return;
   }
   if (ignore_old) ++event_join_ignore_;
-  memberlist_->join(addresses, [this, alive = alive_, ignore_old, done = std::move(done)](
-                                   int joined, std::string error) {
-    if (!*alive) return;
+  memberlist_->join(addresses, [this, alive = lifetime_.watch(), ignore_old,
+                                done = std::move(done)](int joined, std::string error) {
+    if (alive.expired()) return;
     if (ignore_old) --event_join_ignore_;
     // The push/pull merge has witnessed the cluster's member clock by now, so this intent
     // is newer than anything the cluster holds about our name (the rejoin pitfall).
@@ -198,11 +198,11 @@ void Serf::queue_and_wait(gossip::BroadcastQueue& queue, Bytes msg, std::string 
   auto wait = std::make_shared<Wait>();
   wait->done = std::move(done);
   // Finished runs inside get_broadcasts (memberlist's gossip), so continue from a posted task.
-  queue.queue(std::move(msg), {}, [this, alive = alive_, wait] {
-    if (!*alive || wait->fired) return;
+  queue.queue(std::move(msg), {}, [this, alive = lifetime_.watch(), wait] {
+    if (alive.expired() || wait->fired) return;
     wait->fired = true;
     sched_.post([alive, wait] {
-      if (*alive) wait->done("");
+      if (!alive.expired()) wait->done("");
     });
   });
   after(config_.broadcast_timeout, [wait, err = std::move(timeout_error)] {
@@ -226,16 +226,18 @@ void Serf::leave(Done done) {
   auto after_intent = [this, done](const std::string& err) {
     if (!err.empty()) return done(err);
     if (state_ == State::Shutdown) return done("Leave called after Shutdown");
-    memberlist_->leave(config_.broadcast_timeout, [this, alive = alive_, done](bool timed_out) {
-      if (!*alive) return;
-      if (timed_out) return done("timeout waiting for leave broadcast");
-      // Stay up a little so that probes from nodes that have not heard yet still succeed.
-      after(config_.leave_propagate_delay, [this, done] {
-        if (state_ != State::Shutdown) state_ = State::Left;
-        log_->info("left the cluster");
-        done("");
-      });
-    });
+    memberlist_->leave(config_.broadcast_timeout,
+                       [this, alive = lifetime_.watch(), done](bool timed_out) {
+                         if (alive.expired()) return;
+                         if (timed_out) return done("timeout waiting for leave broadcast");
+                         // Stay up a little so that probes from nodes that have not heard yet still
+                         // succeed.
+                         after(config_.leave_propagate_delay, [this, done] {
+                           if (state_ != State::Shutdown) state_ = State::Left;
+                           log_->info("left the cluster");
+                           done("");
+                         });
+                       });
   };
   if (has_alive_members()) {
     queue_and_wait(broadcasts_, encode(msg), "timeout while waiting for graceful leave",
@@ -496,8 +498,8 @@ bool Serf::handle_node_leave_intent(const MessageLeave& msg) {
   // Someone thinks we are leaving, but we are not: refute with a newer join intent.
   if (msg.node == config_.node_name && state_ == State::Alive) {
     log_->debug("Refuting an older leave intent");
-    sched_.post([this, alive = alive_] {
-      if (*alive) broadcast_join(clock_.time());
+    sched_.post([this, alive = lifetime_.watch()] {
+      if (!alive.expired()) broadcast_join(clock_.time());
     });
     return false;
   }
@@ -667,8 +669,8 @@ std::shared_ptr<QueryResponse> Serf::query(const std::string& name, const Bytes&
     prev->close();
   }
   auto ltime = q.ltime;
-  auto timer = sched_.schedule(timeout, [this, alive = alive_, ltime, resp] {
-    if (!*alive) return;
+  auto timer = sched_.schedule(timeout, [this, alive = lifetime_.watch(), ltime, resp] {
+    if (alive.expired()) return;
     auto it = query_responses_.find(ltime);
     if (it != query_responses_.end() && it->second.response == resp) query_responses_.erase(it);
     resp->close();
@@ -962,8 +964,8 @@ void Serf::notify_conflict(const gossip::Node& existing, const gossip::Node& oth
       "enabled: {})",
       addr_string(other.addr), config_.enable_name_conflict_resolution);
   if (config_.enable_name_conflict_resolution) {
-    sched_.post([this, alive = alive_] {
-      if (*alive) resolve_node_conflict();
+    sched_.post([this, alive = lifetime_.watch()] {
+      if (!alive.expired()) resolve_node_conflict();
     });
   }
 }
@@ -997,8 +999,8 @@ void Serf::resolve_node_conflict() {
     tally->responses++;
     if (m && m->addr.ip == local.addr.ip && m->addr.port == local.addr.port) tally->matching++;
   };
-  resp->on_done = [this, alive = alive_, tally] {
-    if (!*alive) return;
+  resp->on_done = [this, alive = lifetime_.watch(), tally] {
+    if (alive.expired()) return;
     int majority = tally->responses / 2 + 1;
     if (tally->matching >= majority) {
       log_->info("majority in name conflict resolution [{} / {}]", tally->matching,
@@ -1008,7 +1010,7 @@ void Serf::resolve_node_conflict() {
     log_->warn("minority in name conflict resolution, quitting [{} / {}]", tally->matching,
                tally->responses);
     sched_.post([this, alive] {
-      if (*alive) shutdown();
+      if (!alive.expired()) shutdown();
     });
   };
 }
@@ -1029,8 +1031,8 @@ void Serf::emit(Event e) {
   pending_events_.push_back(std::move(e));
   if (drain_posted_) return;
   drain_posted_ = true;
-  sched_.post([this, alive = alive_] {
-    if (*alive) drain_events();
+  sched_.post([this, alive = lifetime_.watch()] {
+    if (!alive.expired()) drain_events();
   });
 }
 

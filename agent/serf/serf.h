@@ -31,6 +31,7 @@
 #include "agent/serf/memberlist_port.h"
 #include "agent/serf/messages.h"
 #include "agent/serf/query.h"
+#include "common/lifetime.h"
 
 namespace spdlog {
 class logger;
@@ -214,7 +215,7 @@ class Serf : public gossip::Delegate,
   gossip::Scheduler& sched_;
   std::shared_ptr<spdlog::logger> log_;
   std::mt19937_64 rng_;
-  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);  // for callbacks that outlive us
+  LifetimeToken lifetime_;  // for callbacks that outlive us; ended first in ~Serf
 
   LamportClock clock_;
   LamportClock event_clock_;

@@ -32,13 +32,15 @@ const char* const kRpcHelp =
     "  -rpc-addr=127.0.0.1:7373  RPC address of the Serf agent.\n"
     "  -rpc-auth=\"\"              RPC auth token of the Serf agent.\n";
 
-std::string usage(const std::string& synopsis, const std::string& what,
-                  const std::string& options, bool rpc = true) {
+std::string usage(const std::string& synopsis, const std::string& what, const std::string& options,
+                  bool rpc = true) {
   return "Usage: serf " + synopsis + "\n\n  " + what + "\n\nOptions:\n\n" + options +
          (rpc ? kRpcHelp : "");
 }
 
-cli::Io shared_io(SerfIo io) { return {io.out, io.out}; }
+cli::Io shared_io(SerfIo io) {
+  return {io.out, io.out};
+}
 
 // `event` and `query` take NAME [PAYLOAD]; otherwise serf's message and the usage.
 bool name_and_payload(const Args& rest, const char* what, const std::string& usage, SerfIo io,
@@ -79,14 +81,14 @@ int members(const Args& args, SerfIo io) {
   flags.list("tag", tag_filters);
   flags.string("name", name);
   RpcFlags rpc(flags);
-  static const std::string kUsage = usage(
-      "members [options]", "Outputs the members of a running Serf agent.",
-      "  -detailed                 Protocol versions too (text output only).\n"
-      "  -format                   json or text (default).\n"
-      "  -name=<regexp>            Only members whose name matches (anchored).\n"
-      "  -role=<regexp>            Deprecated: same as -tag role=<regexp>.\n"
-      "  -status=<regexp>          Only members whose status matches (anchored).\n"
-      "  -tag <key>=<regexp>       Only members with a matching tag (repeatable).\n");
+  static const std::string kUsage =
+      usage("members [options]", "Outputs the members of a running Serf agent.",
+            "  -detailed                 Protocol versions too (text output only).\n"
+            "  -format                   json or text (default).\n"
+            "  -name=<regexp>            Only members whose name matches (anchored).\n"
+            "  -role=<regexp>            Deprecated: same as -tag role=<regexp>.\n"
+            "  -status=<regexp>          Only members whose status matches (anchored).\n"
+            "  -tag <key>=<regexp>       Only members with a matching tag (repeatable).\n");
   if (!parse_or_usage(flags, args, kUsage, io)) return 1;
   if (!role.empty()) {
     io.out << "Deprecation warning: 'Role' has been replaced with 'Tags'\n";
@@ -100,7 +102,7 @@ int members(const Args& args, SerfIo io) {
   }
   auto client = cli::connect(rpc.rpc, shared_io(io));
   if (!client) return 1;
-  std::vector<rpc::MemberInfo> list;
+  std::vector<serf_client::MemberInfo> list;
   try {
     list = client->members_filtered(*tags, status, name);
   } catch (const std::exception& e) {
@@ -139,9 +141,8 @@ int join(const Args& args, SerfIo io) {
 int leave(const Args& args, SerfIo io) {
   FlagSet flags;
   RpcFlags rpc(flags);
-  static const std::string kUsage =
-      usage("leave", "Causes a running Serf agent to gracefully leave the cluster and shut down.",
-            "");
+  static const std::string kUsage = usage(
+      "leave", "Causes a running Serf agent to gracefully leave the cluster and shut down.", "");
   if (!parse_or_usage(flags, args, kUsage, io)) return 1;
   return cli::run_leave(rpc.rpc, shared_io(io));
 }
@@ -175,9 +176,9 @@ int event(const Args& args, SerfIo io) {
   cli::EventOptions o;
   flags.boolean("coalesce", o.coalesce);
   RpcFlags rpc(flags);
-  static const std::string kUsage = usage(
-      "event [options] name payload", "Dispatches a custom event across the Serf cluster.",
-      "  -coalesce=true/false      Whether this event can be coalesced. Default is true.\n");
+  static const std::string kUsage =
+      usage("event [options] name payload", "Dispatches a custom event across the Serf cluster.",
+            "  -coalesce=true/false      Whether this event can be coalesced. Default is true.\n");
   if (!parse_or_usage(flags, args, kUsage, io)) return 1;
   if (!name_and_payload(flags.args(), "An event", kUsage, io, o.name, o.payload)) return 1;
   o.rpc = rpc.rpc;
@@ -249,7 +250,7 @@ int query(const Args& args, SerfIo io) {
             "  -tag key=regexp           Only ask nodes with a matching tag (repeatable).\n"
             "  -timeout=\"15s\"            How long to wait for responses.\n");
   if (!parse_or_usage(flags, args, kUsage, io)) return 1;
-  if (!o.timeout.empty() && !cli::parse_duration(o.timeout)) {
+  if (!o.timeout.empty() && !kc::parse_duration(o.timeout)) {
     io.flag_err << "invalid value \"" << o.timeout << "\" for flag -timeout: parse error\n";
     io.out << kUsage;
     return 1;

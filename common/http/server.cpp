@@ -42,7 +42,7 @@ class Session : public std::enable_shared_from_this<Session> {
  public:
   Session(Server& server, tcp::socket socket)
       : server_(server),
-        alive_(server.alive_),
+        alive_(server.lifetime_.watch()),
         stream_(std::move(socket)),
         handler_timer_(server.io_) {
     boost::system::error_code ec;
@@ -233,7 +233,7 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   Server& server_;
-  std::weak_ptr<char> alive_;
+  LifetimeToken::Watch alive_;
   beast::tcp_stream stream_;
   beast::flat_buffer buffer_;
   std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
@@ -278,29 +278,29 @@ void Server::start() {
 }
 
 void Server::accept() {
-  acceptor_.async_accept([this, alive = std::weak_ptr<char>(alive_)](
-                             const boost::system::error_code& ec, tcp::socket socket) {
-    if (alive.expired() || stopped_) return;
-    if (ec) {
-      if (ec == asio::error::operation_aborted) return;
-      // Out of descriptors and the like: log and keep accepting rather than dying.
-      static kc::log::RateLimit limit;
-      kc::log::limited(limit, *kc::log::get("http"), spdlog::level::warn, "accept failed: {}",
-                       ec.message());
-      return accept();
-    }
-    if (sessions_.size() >= options_.max_connections && !shed_oldest_idle()) {
-      ++counters_.rejected;
-      boost::system::error_code ignored;
-      socket.close(ignored);
-      return accept();
-    }
-    ++counters_.accepted;
-    auto s = std::make_shared<Session>(*this, std::move(socket));
-    sessions_.insert(s);
-    s->start();
-    accept();
-  });
+  acceptor_.async_accept(
+      [this, alive = lifetime_.watch()](const boost::system::error_code& ec, tcp::socket socket) {
+        if (alive.expired() || stopped_) return;
+        if (ec) {
+          if (ec == asio::error::operation_aborted) return;
+          // Out of descriptors and the like: log and keep accepting rather than dying.
+          static kc::log::RateLimit limit;
+          kc::log::limited(limit, *kc::log::get("http"), spdlog::level::warn, "accept failed: {}",
+                           ec.message());
+          return accept();
+        }
+        if (sessions_.size() >= options_.max_connections && !shed_oldest_idle()) {
+          ++counters_.rejected;
+          boost::system::error_code ignored;
+          socket.close(ignored);
+          return accept();
+        }
+        ++counters_.accepted;
+        auto s = std::make_shared<Session>(*this, std::move(socket));
+        sessions_.insert(s);
+        s->start();
+        accept();
+      });
 }
 
 bool Server::shed_oldest_idle() {

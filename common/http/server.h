@@ -19,6 +19,7 @@
 #include <string>
 
 #include "common/http/message.h"
+#include "common/lifetime.h"
 
 namespace kc::http {
 
@@ -85,7 +86,7 @@ class Server {
   std::set<std::shared_ptr<Session>> sessions_;
   ServerCounters counters_;
   bool stopped_ = false;
-  std::shared_ptr<char> alive_ = std::make_shared<char>();
+  LifetimeToken lifetime_;
 };
 
 // "host:port" / "[v6]:port" with an IP literal -> endpoint; throws std::invalid_argument.

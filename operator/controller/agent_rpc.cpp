@@ -2,8 +2,8 @@
 
 #include <boost/asio/post.hpp>
 
-#include "agent/cli/format.h"
-#include "agent/rpc/client.h"
+#include "common/address.h"
+#include "serf_client/client.h"
 
 namespace kc::controller {
 
@@ -15,8 +15,8 @@ AgentRpc::~AgentRpc() {
 }
 
 namespace {
-rpc::ClientOptions client_options(const AgentRpcOptions& o, const std::string& addr) {
-  rpc::ClientOptions c;
+serf_client::ClientOptions client_options(const AgentRpcOptions& o, const std::string& addr) {
+  serf_client::ClientOptions c;
   c.addr = addr;
   c.auth_key = o.auth_key;
   c.connect_timeout = o.connect_timeout;
@@ -26,17 +26,17 @@ rpc::ClientOptions client_options(const AgentRpcOptions& o, const std::string& a
 }  // namespace
 
 void AgentRpc::members(const std::string& addr, MembersDone done) {
-  auto back = token_.wrap(std::move(done));
+  auto back = lifetime_.wrap(std::move(done));
   boost::asio::post(pool_, [this, addr, back]() mutable {
     std::optional<std::vector<Member>> out;
     std::string error;
     try {
-      rpc::Client client(client_options(options_, addr));
+      serf_client::Client client(client_options(options_, addr));
       out.emplace();
       for (auto& mi : client.members()) {
         Member m;
         m.name = mi.name;
-        m.address = cli::format_addr(mi.addr, mi.port);
+        m.address = format_addr(mi.addr, mi.port);
         m.status = mi.status;
         m.tags = mi.tags;
         m.protocol = mi.protocol_cur;
@@ -53,12 +53,12 @@ void AgentRpc::members(const std::string& addr, MembersDone done) {
 
 void AgentRpc::force_leave_prune(const std::string& addr, const std::string& node,
                                  bool confirmed_gone, Done done) {
-  auto back = token_.wrap(std::move(done));
+  auto back = lifetime_.wrap(std::move(done));
   boost::asio::post(pool_, [this, addr, node, confirmed_gone, back]() mutable {
     bool ok = false;
     std::string error;
     try {
-      rpc::Client client(client_options(options_, addr));
+      serf_client::Client client(client_options(options_, addr));
       client.force_leave(node, true, confirmed_gone);
       ok = true;
     } catch (const std::exception& e) {

@@ -13,7 +13,7 @@
 #include <string>
 #include <vector>
 
-#include "agent/datastore/lifetime.h"
+#include "common/lifetime.h"
 #include "operator/controller/mapping.h"
 
 namespace kc::controller {
@@ -46,7 +46,7 @@ class AgentRpc {
   boost::asio::io_context& io_;
   AgentRpcOptions options_;
   boost::asio::thread_pool pool_;
-  datastore::LifetimeToken token_;
+  LifetimeToken lifetime_;
 };
 
 }  // namespace kc::controller

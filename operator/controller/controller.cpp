@@ -3,8 +3,8 @@
 #include <algorithm>
 
 #include "common/logging.h"
+#include "kube/resources.h"
 #include "operator/controller/incarnations.h"
-#include "operator/kube/resources.h"
 
 namespace kc::controller {
 
@@ -84,7 +84,7 @@ void Controller::start() {
 // created again under the same name is another owner, whose pods are trusted once it is read.
 void Controller::refresh_daemonset() {
   kube_.get(kube::daemonset_path(agents_.ns, agents_.daemonset),
-            token_.wrap([this](kube::Response r) {
+            lifetime_.wrap([this](kube::Response r) {
               std::string uid = agents_.daemonset_uid;
               if (r.ok()) {
                 uid = r.body.value("metadata", nlohmann::json::object()).value("uid", "");
@@ -108,7 +108,7 @@ void Controller::refresh_daemonset() {
               daemonset_timer_.expires_after(agents_.daemonset_uid.empty()
                                                  ? std::chrono::milliseconds(kDaemonSetRetry)
                                                  : options_.resync);
-              daemonset_timer_.async_wait(token_.wrap([this](boost::system::error_code ec) {
+              daemonset_timer_.async_wait(lifetime_.wrap([this](boost::system::error_code ec) {
                 if (!ec) refresh_daemonset();
               }));
             }));
@@ -132,7 +132,7 @@ void Controller::set_leading(bool on) {
   reconcile_pending_ = true;
   poll_members();
   resync_timer_.expires_after(options_.resync);
-  resync_timer_.async_wait(token_.wrap([this](boost::system::error_code ec) {
+  resync_timer_.async_wait(lifetime_.wrap([this](boost::system::error_code ec) {
     if (!ec && leading_) reconcile();
   }));
 }
@@ -209,14 +209,14 @@ void Controller::handle_pod_gone(const kube::PodView& pod, PruneReason reason) {
   if (agents.empty()) return;
   rpc_.members(agents.front(), [this, act, pod, source = agents.front()](
                                    std::optional<std::vector<Member>> ms, std::string error) {
-                 if (ms) {
-                   members_source_ = source;
-                   on_members(std::move(*ms));
-                 }
-                 if (!act())
-                   log_->info("pod {}/{} ({}) is gone but no member carries its uid or name",
-                              pod.ns, pod.name, to_string(PruneReason::PodDeleted));
-               });
+    if (ms) {
+      members_source_ = source;
+      on_members(std::move(*ms));
+    }
+    if (!act())
+      log_->info("pod {}/{} ({}) is gone but no member carries its uid or name", pod.ns, pod.name,
+                 to_string(PruneReason::PodDeleted));
+  });
 }
 
 // ---- membership ----
@@ -272,7 +272,7 @@ bool Controller::protected_member(const Member& m) const {
 void Controller::poll_members() {
   if (!leading_) return;
   poll_timer_.expires_after(options_.member_poll);
-  poll_timer_.async_wait(token_.wrap([this](boost::system::error_code ec) {
+  poll_timer_.async_wait(lifetime_.wrap([this](boost::system::error_code ec) {
     if (!ec) poll_members();
   }));
   if (poll_in_flight_) return;
@@ -322,7 +322,7 @@ void Controller::refresh_incarnations(const std::string& rpc_addr) {
   if (!http_addr) return;
   incarnations_in_flight_ = true;
   fetch_incarnations(io_, *http_addr, rpc_.auth_key(),
-                     token_.wrap([this](std::optional<std::map<std::string, uint64_t>> got) {
+                     lifetime_.wrap([this](std::optional<std::map<std::string, uint64_t>> got) {
                        incarnations_in_flight_ = false;
                        if (!got) return;
                        incarnations_ = std::move(*got);
@@ -399,7 +399,7 @@ void Controller::confirm_orphan(const Member& m) {
   if (orphan_checks_.count(m.name)) return;
   orphan_checks_.insert(m.name);
   // The cache says there is no pod; act only on a fresh answer from the server.
-  kube_.get(kube::pod_path(ns, pod), token_.wrap([this, m, uid](kube::Response r) {
+  kube_.get(kube::pod_path(ns, pod), lifetime_.wrap([this, m, uid](kube::Response r) {
     orphan_checks_.erase(m.name);
     if (!leading_) return;
     bool gone = r.not_found();
@@ -431,8 +431,7 @@ void Controller::prune(const Member& m, PruneReason reason, std::optional<kube::
 // agent answers, nothing is done now: the periodic rules (an orphan confirmed by a fresh GET)
 // come back to it.
 void Controller::corroborate_then_prune(const Member& m, PruneReason reason,
-                                        std::optional<kube::PodView> pod,
-                                        Clock::time_point seen) {
+                                        std::optional<kube::PodView> pod, Clock::time_point seen) {
   auto others = std::make_shared<std::vector<std::string>>();
   for (auto& addr : healthy_agents(pod ? pod->uid : ""))
     if (addr != members_source_) others->push_back(addr);
@@ -524,7 +523,7 @@ void Controller::run_job(const std::string& name) {
         job.member.tags.count("namespace") ? job.member.tags.at("namespace") : options_.default_ns;
     if (ns.empty()) ns = options_.default_ns;
     kube_.request("DELETE", kube::clusternode_path(ns, clusternode_name(name)), std::nullopt,
-                  token_.wrap([this, name](kube::Response r) {
+                  lifetime_.wrap([this, name](kube::Response r) {
                     auto j = jobs_.find(name);
                     if (j == jobs_.end()) return;
                     if (r.ok() || r.not_found()) {
@@ -617,7 +616,7 @@ void Controller::verify_gone(const std::string& name, Clock::time_point since) {
         return;
       }
       auto timer = std::make_shared<boost::asio::steady_timer>(io_, kGoneCheckEvery);
-      timer->async_wait(token_.wrap([this, name, since, timer](boost::system::error_code ec) {
+      timer->async_wait(lifetime_.wrap([this, name, since, timer](boost::system::error_code ec) {
         if (!ec && leading_) verify_gone(name, since);
       }));
     });
@@ -644,7 +643,7 @@ void Controller::finish_step(const std::string& name) {
   auto delay =
       std::chrono::milliseconds(std::min<long long>(10000, 250LL << std::min(job.attempts, 6)));
   auto timer = std::make_shared<boost::asio::steady_timer>(io_, delay);
-  timer->async_wait(token_.wrap([this, name, timer](boost::system::error_code ec) {
+  timer->async_wait(lifetime_.wrap([this, name, timer](boost::system::error_code ec) {
     if (!ec && leading_) run_job(name);
   }));
 }
@@ -672,10 +671,9 @@ void Controller::report(PruneJob& job) {
       {"kind", "Pod"}, {"apiVersion", "v1"}, {"namespace", ns}, {"name", pod_name}, {"uid", uid}};
   auto ev = kube::make_event(involved, "Normal", "MemberPruned",
                              "member " + job.member.name + " force-left with prune (" +
-                                 to_string(job.reason) +
-                                 "), its nodes row and ClusterNode deleted",
+                                 to_string(job.reason) + "), its nodes row and ClusterNode deleted",
                              kManagedBy, options_.identity);
-  kube_.request("POST", kube::events_path(ns), ev, token_.wrap([this](kube::Response r) {
+  kube_.request("POST", kube::events_path(ns), ev, lifetime_.wrap([this](kube::Response r) {
     if (!r.ok()) log_->debug("recording an event failed: {}", r.describe());
   }));
 }
@@ -731,7 +729,7 @@ void Controller::upsert_clusternode(const Member& m) {
   auto patch_status = [this, ns, name, key, st, status]() {
     kube_.request("PATCH", kube::clusternode_path(ns, name) + "/status",
                   nlohmann::json{{"status", status}},
-                  token_.wrap([this, key, st](kube::Response r) {
+                  lifetime_.wrap([this, key, st](kube::Response r) {
                     cn_in_flight_.erase(key);
                     if (r.ok()) {
                       cn_written_[key] = st;
@@ -754,7 +752,7 @@ void Controller::upsert_clusternode(const Member& m) {
         {"labels", {{"app.kubernetes.io/managed-by", kManagedBy}}}}},
       {"spec", {{"memberName", m.name}}}};
   kube_.request("POST", kube::clusternodes_path(ns), obj,
-                token_.wrap([this, key, patch_status](kube::Response r) {
+                lifetime_.wrap([this, key, patch_status](kube::Response r) {
                   if (r.ok() || r.conflict()) {
                     patch_status();
                   } else {
@@ -770,7 +768,7 @@ void Controller::reconcile() {
   if (!leading_) return;
   auto started = Clock::now();
   resync_timer_.expires_after(options_.resync);
-  resync_timer_.async_wait(token_.wrap([this](boost::system::error_code ec) {
+  resync_timer_.async_wait(lifetime_.wrap([this](boost::system::error_code ec) {
     if (!ec && leading_) reconcile();
   }));
   if (!members_fresh_ || !synced()) {
@@ -790,12 +788,12 @@ void Controller::reconcile() {
     std::string ns = key.substr(0, slash), name = key.substr(slash + 1);
     log_->info("deleting ClusterNode {}: member {} is gone", key, member);
     kube_.request("DELETE", kube::clusternode_path(ns, name), std::nullopt,
-                  token_.wrap([](kube::Response) {}));
+                  lifetime_.wrap([](kube::Response) {}));
   }
   // Rows whose member is gone (ghosts an earlier crash or Kong left behind).
   if (table_) {
-    table_->live_nodes(token_.wrap([this, started](const std::optional<datastore::PgError>& err,
-                                                   std::vector<datastore::NodeRow> rows) {
+    table_->live_nodes(lifetime_.wrap([this, started](const std::optional<datastore::PgError>& err,
+                                                      std::vector<datastore::NodeRow> rows) {
       if (err) {
         metrics_.reconcile("error", seconds_since(started));
         return;

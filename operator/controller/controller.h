@@ -28,15 +28,15 @@
 #include <string>
 #include <vector>
 
-#include "agent/datastore/lifetime.h"
-#include "agent/datastore/nodes_table.h"
-#include "agent/datastore/pg_client.h"
+#include "common/lifetime.h"
+#include "datastore/nodes_table.h"
+#include "datastore/pg_client.h"
+#include "kube/informer.h"
+#include "kube/rest_client.h"
 #include "operator/controller/agent_rpc.h"
 #include "operator/controller/mapping.h"
 #include "operator/controller/metrics.h"
 #include "operator/controller/trust.h"
-#include "operator/kube/informer.h"
-#include "operator/kube/rest_client.h"
 
 namespace spdlog {
 class logger;
@@ -104,8 +104,8 @@ class Controller {
 
   void prune(const Member& m, PruneReason reason, std::optional<kube::PodView> pod,
              Clock::time_point seen);
-  void corroborate_then_prune(const Member& m, PruneReason reason,
-                              std::optional<kube::PodView> pod, Clock::time_point seen);
+  void corroborate_then_prune(const Member& m, PruneReason reason, std::optional<kube::PodView> pod,
+                              Clock::time_point seen);
   void ask_second(const Member& m, PruneReason reason, std::optional<kube::PodView> pod,
                   Clock::time_point seen, std::shared_ptr<std::vector<std::string>> others,
                   size_t next);
@@ -135,9 +135,9 @@ class Controller {
   std::unique_ptr<kube::Informer> pods_, nodes_, cnodes_;
   bool leading_ = false;
   std::map<std::string, Member> members_;
-  std::string members_source_;  // the agent (RPC address) members_ came from
-  AgentIdentity agents_;        // options_.agents with the DaemonSet's uid once known
-  std::set<std::string> corroborating_;  // member names whose prune awaits a second view
+  std::string members_source_;            // the agent (RPC address) members_ came from
+  AgentIdentity agents_;                  // options_.agents with the DaemonSet's uid once known
+  std::set<std::string> corroborating_;   // member names whose prune awaits a second view
   std::set<std::string> untrusted_seen_;  // uids of look-alike pods already reported
   std::map<std::string, uint64_t> incarnations_;  // last known, from an agent's HTTP API
   bool incarnations_in_flight_ = false;
@@ -157,7 +157,7 @@ class Controller {
   boost::asio::steady_timer poll_timer_;
   boost::asio::steady_timer resync_timer_;
   boost::asio::steady_timer daemonset_timer_;
-  datastore::LifetimeToken token_;
+  LifetimeToken lifetime_;
 };
 
 }  // namespace kc::controller

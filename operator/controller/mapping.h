@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "operator/kube/resources.h"
+#include "kube/resources.h"
 
 namespace kc::controller {
 

@@ -8,8 +8,8 @@
 #include <string>
 #include <vector>
 
+#include "kube/resources.h"
 #include "operator/controller/mapping.h"
-#include "operator/kube/resources.h"
 
 namespace kc::controller {
 

@@ -8,6 +8,7 @@
 #include <unordered_map>
 
 #include "agent/gossip/runtime.h"
+#include "common/lifetime.h"
 
 namespace kc::gossip {
 
@@ -79,7 +80,7 @@ class AsioTransport : public Transport {
   TransportCounters counters_;
   uint64_t send_failed_ = 0;
   bool closed_ = false;
-  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+  LifetimeToken lifetime_;
 };
 
 // Conversions between the wire address form and Asio endpoints.

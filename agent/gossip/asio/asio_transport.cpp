@@ -67,7 +67,11 @@ class MessageReader {
 class AsioTransport::InboundStream : public std::enable_shared_from_this<InboundStream> {
  public:
   InboundStream(AsioTransport& t, tcp::socket sock)
-      : t_(t), alive_(t.alive_), sock_(std::move(sock)), timer_(t.io_), read_timer_(t.io_) {}
+      : t_(t),
+        alive_(t.lifetime_.watch()),
+        sock_(std::move(sock)),
+        timer_(t.io_),
+        read_timer_(t.io_) {}
 
   // Registers with the transport (which keeps it alive until finish) and starts reading.
   void start() {
@@ -95,7 +99,7 @@ class AsioTransport::InboundStream : public std::enable_shared_from_this<Inbound
     sock_.shutdown(tcp::socket::shutdown_both, ignored);
     sock_.close(ignored);
     // Last: erasing our slot may drop the last reference to us.
-    if (auto live = alive_.lock(); live && *live) t_.inbound_.erase(slot_);
+    if (!alive_.expired()) t_.inbound_.erase(slot_);
   }
 
  private:
@@ -103,13 +107,12 @@ class AsioTransport::InboundStream : public std::enable_shared_from_this<Inbound
     read_timer_.expires_after(t_.options_.read_timeout);
     read_timer_.async_wait([self = shared_from_this()](const boost::system::error_code& ec) {
       if (ec || self->done_) return;
-      if (auto live = self->alive_.lock(); live && *live) ++self->t_.counters_.streams_idle;
+      if (!self->alive_.expired()) ++self->t_.counters_.streams_idle;
       self->finish();
     });
-    sock_.async_read_some(net::buffer(buf_), [self = shared_from_this()](
-                                                 const boost::system::error_code& ec, size_t n) {
-      self->on_read(ec, n);
-    });
+    sock_.async_read_some(net::buffer(buf_),
+                          [self = shared_from_this()](const boost::system::error_code& ec,
+                                                      size_t n) { self->on_read(ec, n); });
   }
 
   void on_read(const boost::system::error_code& ec, size_t n) {
@@ -123,8 +126,7 @@ class AsioTransport::InboundStream : public std::enable_shared_from_this<Inbound
       return finish();
     }
     if (!msg) return read();
-    auto live = alive_.lock();
-    if (!live || !*live || !t_.on_stream_) return finish();
+    if (alive_.expired() || !t_.on_stream_) return finish();
     dispatched_ = true;
     auto self = shared_from_this();
     t_.on_stream_(from_, std::move(*msg), [self](Bytes reply) { self->reply(std::move(reply)); });
@@ -133,14 +135,13 @@ class AsioTransport::InboundStream : public std::enable_shared_from_this<Inbound
   void reply(Bytes data) {
     if (done_ || data.empty()) return finish();
     reply_ = std::move(data);
-    net::async_write(sock_, net::buffer(reply_),
-                     [self = shared_from_this()](const boost::system::error_code&, size_t) {
-                       self->finish();
-                     });
+    net::async_write(
+        sock_, net::buffer(reply_),
+        [self = shared_from_this()](const boost::system::error_code&, size_t) { self->finish(); });
   }
 
   AsioTransport& t_;
-  std::weak_ptr<bool> alive_;
+  LifetimeToken::Watch alive_;
   tcp::socket sock_;
   net::steady_timer timer_;
   net::steady_timer read_timer_;
@@ -157,14 +158,16 @@ class AsioTransport::InboundStream : public std::enable_shared_from_this<Inbound
 class AsioTransport::OutboundStream : public std::enable_shared_from_this<OutboundStream> {
  public:
   OutboundStream(net::io_context& io, Bytes request, bool expect_reply, ReplyHandler done)
-      : sock_(io), timer_(io), request_(std::move(request)), expect_reply_(expect_reply),
+      : sock_(io),
+        timer_(io),
+        request_(std::move(request)),
+        expect_reply_(expect_reply),
         done_(std::move(done)) {}
 
   void start(const Address& to, Duration timeout) {
     if (!to.has_valid_ip()) {  // never thrown into the event loop
-      net::post(sock_.get_executor(), [self = shared_from_this()] {
-        self->complete(std::nullopt, "not an IP address");
-      });
+      net::post(sock_.get_executor(),
+                [self = shared_from_this()] { self->complete(std::nullopt, "not an IP address"); });
       return;
     }
     timer_.expires_after(timeout);
@@ -238,7 +241,8 @@ AsioTransport::AsioTransport(net::io_context& io, AsioTransportOptions options)
   udp::endpoint udp_ep(ip, port);
   udp_.open(udp_ep.protocol());
   udp_.bind(udp_ep, ec);
-  if (ec) throw std::system_error(ec, "cannot bind UDP " + bind.ip_string() + ":" + std::to_string(port));
+  if (ec)
+    throw std::system_error(ec, "cannot bind UDP " + bind.ip_string() + ":" + std::to_string(port));
   udp_.non_blocking(true);
   // memberlist asks for a 2 MiB receive buffer so bursts of gossip are not dropped.
   for (int size = 2 << 20; size >= 64 << 10; size /= 2) {
@@ -248,7 +252,9 @@ AsioTransport::AsioTransport(net::io_context& io, AsioTransportOptions options)
   local_ = from_asio(ip, port);
 }
 
-AsioTransport::~AsioTransport() { close(); }
+AsioTransport::~AsioTransport() {
+  close();
+}
 
 void AsioTransport::set_handlers(PacketHandler on_packet, StreamHandler on_stream) {
   on_packet_ = std::move(on_packet);
@@ -260,9 +266,8 @@ void AsioTransport::set_handlers(PacketHandler on_packet, StreamHandler on_strea
 void AsioTransport::receive_packet() {
   udp_.async_receive_from(
       net::buffer(recv_buf_), recv_from_,
-      [this, alive = std::weak_ptr<bool>(alive_)](const boost::system::error_code& ec, size_t n) {
-        auto live = alive.lock();
-        if (!live || !*live || closed_) return;
+      [this, alive = lifetime_.watch()](const boost::system::error_code& ec, size_t n) {
+        if (alive.expired() || closed_) return;
         if (!ec && n > 0 && on_packet_)
           on_packet_(from_asio(recv_from_.address(), recv_from_.port()),
                      std::span<const uint8_t>(recv_buf_.data(), n));
@@ -271,19 +276,18 @@ void AsioTransport::receive_packet() {
 }
 
 void AsioTransport::accept() {
-  acceptor_.async_accept([this, alive = std::weak_ptr<bool>(alive_)](
-                             const boost::system::error_code& ec, tcp::socket sock) {
-    auto live = alive.lock();
-    if (!live || !*live || closed_) return;
-    if (!ec) {
-      if (inbound_.size() < options_.max_inbound_streams || shed_oldest_idle()) {
-        std::make_shared<InboundStream>(*this, std::move(sock))->start();
-      } else {
-        ++counters_.streams_shed;  // every slot is busy with a real exchange: refuse this one
-      }
-    }
-    accept();
-  });
+  acceptor_.async_accept(
+      [this, alive = lifetime_.watch()](const boost::system::error_code& ec, tcp::socket sock) {
+        if (alive.expired() || closed_) return;
+        if (!ec) {
+          if (inbound_.size() < options_.max_inbound_streams || shed_oldest_idle()) {
+            std::make_shared<InboundStream>(*this, std::move(sock))->start();
+          } else {
+            ++counters_.streams_shed;  // every slot is busy with a real exchange: refuse this one
+          }
+        }
+        accept();
+      });
 }
 
 bool AsioTransport::shed_oldest_idle() {
@@ -322,7 +326,7 @@ void AsioTransport::stream_request(const Address& to, Bytes request, bool expect
 void AsioTransport::close() {
   if (closed_) return;
   closed_ = true;
-  *alive_ = false;
+  lifetime_.end();
   boost::system::error_code ignored;
   udp_.close(ignored);
   acceptor_.close(ignored);

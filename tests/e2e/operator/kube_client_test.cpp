@@ -5,13 +5,13 @@
 #include <boost/asio/io_context.hpp>
 
 #include "e2e/operator/harness.h"
-#include "operator/kube/blocking_get.h"
-#include "operator/kube/config.h"
-#include "operator/kube/informer.h"
-#include "operator/kube/leader.h"
-#include "operator/kube/node_topology.h"
-#include "operator/kube/resources.h"
-#include "operator/kube/rest_client.h"
+#include "kube/blocking_get.h"
+#include "kube/config.h"
+#include "kube/informer.h"
+#include "kube/leader.h"
+#include "kube/node_topology.h"
+#include "kube/resources.h"
+#include "kube/rest_client.h"
 
 using namespace kc::test;
 using namespace kc::test::e2e;

@@ -15,6 +15,7 @@
 #include <sstream>
 
 #include "agent/rpc/server.h"
+#include "common/address.h"
 #include "unit/rpc/fake_agent.h"
 
 namespace {
@@ -25,10 +26,11 @@ kc::rpc::MemberInfo parse_member(const std::string& spec) {
   std::getline(in, name, '|');
   std::getline(in, addr, '|');
   std::getline(in, tags);
-  auto [host, port] = kc::rpc::split_host_port(addr);
+  auto [host, port] = kc::split_host_port(addr);
   kc::rpc::Bytes ip;
   std::istringstream octets(host);
-  for (std::string o; std::getline(octets, o, '.');) ip.push_back(static_cast<uint8_t>(std::stoi(o)));
+  for (std::string o; std::getline(octets, o, '.');)
+    ip.push_back(static_cast<uint8_t>(std::stoi(o)));
   kc::rpc::Tags t;
   std::istringstream pairs(tags);
   for (std::string kv; std::getline(pairs, kv, ',');) {
@@ -45,10 +47,14 @@ int main(int argc, char** argv) {
   std::vector<std::string> members;
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string k = argv[i], v = argv[i + 1];
-    if (k == "--rpc") rpc_addr = v;
-    else if (k == "--status") status_file = v;
-    else if (k == "--auth") auth = v;
-    else if (k == "--member") members.push_back(v);
+    if (k == "--rpc")
+      rpc_addr = v;
+    else if (k == "--status")
+      status_file = v;
+    else if (k == "--auth")
+      auth = v;
+    else if (k == "--member")
+      members.push_back(v);
   }
   if (rpc_addr.empty() || status_file.empty()) {
     std::cerr << "usage: --rpc ADDR --status FILE [--auth TOKEN] --member 'N|IP:PORT|k=v'...\n";

@@ -19,14 +19,6 @@ std::vector<MemberInfo> two() {
   return {a, b};
 }
 
-TEST(Format, Addresses) {
-  EXPECT_EQ(format_addr({127, 0, 0, 1}, 7946), "127.0.0.1:7946");
-  EXPECT_EQ(format_addr({0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 10, 1, 2, 3}, 1), "10.1.2.3:1");
-  EXPECT_EQ(format_addr({0xfe, 0x80, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1}, 7946),
-            "[fe80::1]:7946");
-  EXPECT_EQ(format_addr({}, 7946), ":7946");
-}
-
 TEST(Format, KongMemberLines) {
   EXPECT_EQ(members_text(two(), false),
             "3f86eadb04c9_0.0.0.0:7946_b1dae503e0f34f9c9bf9be0a5023461d\t172.30.0.4:7946\talive\n"
@@ -99,9 +91,9 @@ TEST(Format, InvalidUtf8DoesNotThrow) {
 }
 
 TEST(Format, StatsText) {
-  kc::rpc::proto::Stats s = {{"serf", {{"members", "1"}, {"failed", "0"}}},
-                             {"agent", {{"name", "r"}}},
-                             {"event_handlers", {}}};
+  kc::serf_client::proto::Stats s = {{"serf", {{"members", "1"}, {"failed", "0"}}},
+                                     {"agent", {{"name", "r"}}},
+                                     {"event_handlers", {}}};
   EXPECT_EQ(stats_text(s),
             "agent:\n\tname = r\nevent_handlers:\nserf:\n\tfailed = 0\n\tmembers = 1\n");
   EXPECT_EQ(nlohmann::json::parse(stats_json(s))["serf"]["members"], "1");
@@ -122,23 +114,6 @@ TEST(Format, Tags) {
   EXPECT_FALSE(parse_tags({"=v"}, err));
   EXPECT_EQ(err, "Invalid tag: '=v'");
   EXPECT_FALSE(parse_tags({"novalue"}, err));
-}
-
-TEST(Format, GoDurations) {
-  using std::chrono::nanoseconds;
-  EXPECT_EQ(parse_duration("15s"), nanoseconds(15'000'000'000));
-  EXPECT_EQ(parse_duration("500ms"), nanoseconds(500'000'000));
-  EXPECT_EQ(parse_duration("1m30s"), nanoseconds(90'000'000'000));
-  EXPECT_EQ(parse_duration("1.5s"), nanoseconds(1'500'000'000));
-  EXPECT_EQ(parse_duration("2h"), nanoseconds(7'200'000'000'000));
-  EXPECT_EQ(parse_duration("10us"), nanoseconds(10'000));
-  EXPECT_EQ(parse_duration("0"), nanoseconds(0));
-  EXPECT_FALSE(parse_duration("15"));
-  EXPECT_FALSE(parse_duration("s"));
-  EXPECT_FALSE(parse_duration("1x"));
-  EXPECT_FALSE(parse_duration(""));
-  EXPECT_FALSE(parse_duration("1..2s"));
-  EXPECT_FALSE(parse_duration("99999999999h"));
 }
 
 TEST(Format, Base64) {

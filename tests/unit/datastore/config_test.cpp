@@ -1,14 +1,13 @@
-// Configuration, backoff and error formatting: no server needed.
+// Configuration and error formatting: no server needed.
 #include <gtest/gtest.h>
 
 #include <fstream>
 #include <map>
 
-#include "agent/datastore/backoff.h"
-#include "agent/datastore/pg_config.h"
-#include "agent/datastore/pg_result.h"
-#include "agent/datastore/pg_text.h"
-#include "agent/datastore/registrar.h"
+#include "datastore/pg_config.h"
+#include "datastore/pg_result.h"
+#include "datastore/pg_text.h"
+#include "datastore/registrar.h"
 #include "support/process.h"
 
 using namespace kc::datastore;
@@ -97,21 +96,6 @@ TEST(PgConfig, ReportsUnparsableValuesByKey) {
   EXPECT_TRUE(mentions(errors, "pg_port"));
   EXPECT_TRUE(mentions(errors, "pg_ssl"));
   EXPECT_EQ(c.port, 5432);  // the default stays
-}
-
-TEST(Backoff, GrowsToTheCapWithJitter) {
-  Backoff b(std::chrono::milliseconds(100), std::chrono::milliseconds(1000), 0.5);
-  std::vector<long> seen;
-  for (int i = 0; i < 10; ++i) seen.push_back(static_cast<long>(b.next().count()));
-  // attempt n is in [base/2, base] with base = min(100 * 2^n, 1000)
-  long base = 100;
-  for (long ms : seen) {
-    EXPECT_LE(ms, base);
-    EXPECT_GE(ms, base / 2);
-    base = std::min(base * 2, 1000L);
-  }
-  b.reset();
-  EXPECT_LE(b.next().count(), 100);
 }
 
 TEST(PgError, DescribeNamesServerDatabaseAndState) {

@@ -11,8 +11,8 @@
 #include <memory>
 #include <optional>
 
-#include "agent/datastore/nodes_table.h"
-#include "agent/datastore/pg_client.h"
+#include "datastore/nodes_table.h"
+#include "datastore/pg_client.h"
 #include "support/postgres_fixture.h"
 #include "support/wait.h"
 

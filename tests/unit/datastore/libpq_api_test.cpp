@@ -1,6 +1,6 @@
 // libpq is loaded on demand: not mapped before the first use, complete after it, and a
 // missing library is a clear error rather than a crash at start-up.
-#include "agent/datastore/libpq_api.h"
+#include "datastore/libpq_api.h"
 
 #include <gtest/gtest.h>
 

@@ -1,7 +1,7 @@
 // NodesTable: Kong's row and TTL semantics, and compatibility with Kong's own SQL.
 #include <gtest/gtest.h>
 
-#include "agent/datastore/schema.h"
+#include "datastore/schema.h"
 #include "ds_test_util.h"
 
 using namespace kc::datastore;

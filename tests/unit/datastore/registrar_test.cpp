@@ -1,11 +1,11 @@
 // Registrar lifecycle against a real Postgres, with a fake agent standing in for gossip.
-#include "agent/datastore/registrar.h"
+#include "datastore/registrar.h"
 
 #include <gtest/gtest.h>
 
 #include <set>
 
-#include "agent/datastore/schema.h"
+#include "datastore/schema.h"
 #include "ds_test_util.h"
 
 using namespace kc::datastore;

@@ -1,5 +1,5 @@
 // Migrations: created when absent, idempotent, and harmless on a schema Kong 0.10 made.
-#include "agent/datastore/schema.h"
+#include "datastore/schema.h"
 
 #include <gtest/gtest.h>
 

@@ -2,7 +2,7 @@
 // for byte what the serf CLI sends; decoded when present, refused when mistyped.
 #include <gtest/gtest.h>
 
-#include "agent/rpc/protocol.h"
+#include "serf_client/protocol.h"
 #include "support/vectors.h"
 
 namespace kc::test {

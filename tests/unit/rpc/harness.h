@@ -22,8 +22,8 @@
 #include <thread>
 #include <vector>
 
-#include "agent/rpc/frame.h"
 #include "agent/rpc/server.h"
+#include "serf_client/frame.h"
 #include "support/vectors.h"
 #include "unit/rpc/fake_agent.h"
 
@@ -107,13 +107,13 @@ class RawConn {
       std::chrono::milliseconds timeout = 5000ms) {
     auto deadline = std::chrono::steady_clock::now() + timeout;
     while (true) {
-      auto scan = kc::rpc::scan_object(buf_, 64u << 20);
-      if (scan.status == kc::rpc::FrameScan::Status::Complete) {
+      auto scan = kc::serf_client::scan_object(buf_, 64u << 20);
+      if (scan.status == kc::serf_client::FrameScan::Status::Complete) {
         Bytes raw(buf_.begin(), buf_.begin() + static_cast<std::ptrdiff_t>(scan.length));
         buf_.erase(buf_.begin(), buf_.begin() + static_cast<std::ptrdiff_t>(scan.length));
         return std::make_pair(raw, mp::Document::parse(raw));
       }
-      if (scan.status != kc::rpc::FrameScan::Status::Incomplete) return std::nullopt;
+      if (scan.status != kc::serf_client::FrameScan::Status::Incomplete) return std::nullopt;
       if (!read_some(deadline)) return std::nullopt;
     }
   }
