@@ -1,8 +1,6 @@
 #include "agent/cli/format.h"
 
 #include <algorithm>
-#include <boost/asio/ip/address_v6.hpp>
-#include <cmath>
 #include <cstdio>
 #include <nlohmann/json.hpp>
 #include <sstream>
