@@ -8,8 +8,8 @@
 namespace kc::test {
 namespace {
 
-namespace proto = kc::rpc::proto;
-using kc::rpc::Bytes;
+namespace proto = kc::serf_client::proto;
+using kc::serf_client::Bytes;
 
 Bytes encode(const proto::ForceLeaveRequest& r) {
   Bytes b;
