@@ -191,7 +191,12 @@ TEST_F(AgentEvents, HangingHandlerIsKilledAndGossipGoesOn) {
   for (int i = 0; i < 3; ++i) ASSERT_EQ(send_event(b.agent(), "x", std::to_string(i)).exit_code, 0);
   // Meanwhile a third member joins and everyone sees it.
   HttpAgent c(dir_, "hang-c", {}, {b.agent().gossip_addr()});
-  ASSERT_TRUE(wait_until([&] { return a.status_of("hang-c") == "alive"; }, 20s));
+  ASSERT_TRUE(c.wait_http()) << c.agent().process().log();
+  ASSERT_TRUE(wait_until([&] { return a.status_of("hang-c") == "alive"; }, 20s))
+      << "a's view: " << a.cluster().dump() << "\n--- a ---\n"
+      << a.agent().process().log() << "\n--- b ---\n"
+      << b.agent().process().log() << "\n--- c ---\n"
+      << c.agent().process().log();
   ASSERT_TRUE(wait_until(
       [&] {
         auto text = get(a.base(), "/metrics").response.body;
