@@ -88,7 +88,8 @@ std::vector<KeySpec> agent_keys() {
        "on|off: without cluster_rpc_auth, serve the membership API on a non-loopback "
        "cluster_http_listen anyway",
        check_bool},
-      {"cluster_handler_env", std::nullopt,
+      {"cluster_handler_env",
+       std::nullopt,
        "comma-separated environment variable names handlers also receive (NAME or PREFIX*)",
        {}},
       {"cluster_node_name", std::nullopt, "a name unique in the cluster", {}},

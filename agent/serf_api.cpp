@@ -1,6 +1,7 @@
 #include "agent/serf_api.h"
 
 #include <sys/utsname.h>
+
 #include <thread>
 
 #include "agent/gossip/crypto/keyring.h"
@@ -38,7 +39,8 @@ void SerfApi::join(const std::vector<std::string>& addrs, bool replay,
   serf_.join(addrs, !replay, [done](int n, const std::string& err) { done(n, err); });
 }
 
-void SerfApi::force_leave(const std::string& node, bool prune, std::function<void(rpc::Error)> done) {
+void SerfApi::force_leave(const std::string& node, bool prune,
+                          std::function<void(rpc::Error)> done) {
   serf_.force_leave(node, prune, [done](const std::string& err) { done(err); });
 }
 
@@ -58,10 +60,15 @@ rpc::Error SerfApi::user_event(const std::string& name, const rpc::Bytes& payloa
   return serf_.user_event(name, payload, coalesce);
 }
 
-rpc::Tags SerfApi::local_tags() { return serf_.tags(); }
-rpc::Error SerfApi::set_tags(const rpc::Tags& tags) { return serf_.set_tags(tags); }
+rpc::Tags SerfApi::local_tags() {
+  return serf_.tags();
+}
+rpc::Error SerfApi::set_tags(const rpc::Tags& tags) {
+  return serf_.set_tags(tags);
+}
 
-void SerfApi::key_op(rpc::KeyOp op, const std::string& key, std::function<void(rpc::KeyResult)> done) {
+void SerfApi::key_op(rpc::KeyOp op, const std::string& key,
+                     std::function<void(rpc::KeyResult)> done) {
   auto finish = [done](const serf::KeyResponse& r, const std::string& err) {
     rpc::KeyResult out;
     out.error = err;
@@ -74,10 +81,14 @@ void SerfApi::key_op(rpc::KeyOp op, const std::string& key, std::function<void(r
   };
   auto& km = serf_.key_manager();
   switch (op) {
-    case rpc::KeyOp::Install: return km.install_key(key, finish);
-    case rpc::KeyOp::Use: return km.use_key(key, finish);
-    case rpc::KeyOp::Remove: return km.remove_key(key, finish);
-    case rpc::KeyOp::List: return km.list_keys(finish);
+    case rpc::KeyOp::Install:
+      return km.install_key(key, finish);
+    case rpc::KeyOp::Use:
+      return km.use_key(key, finish);
+    case rpc::KeyOp::Remove:
+      return km.remove_key(key, finish);
+    case rpc::KeyOp::List:
+      return km.list_keys(finish);
   }
 }
 

@@ -20,15 +20,18 @@ class SerfApi : public rpc::AgentApi {
   std::vector<rpc::MemberInfo> members() override;
   void join(const std::vector<std::string>& addrs, bool replay,
             std::function<void(int, rpc::Error)> done) override;
-  void force_leave(const std::string& node, bool prune, std::function<void(rpc::Error)> done) override;
+  void force_leave(const std::string& node, bool prune,
+                   std::function<void(rpc::Error)> done) override;
   void force_leave_gone(const std::string& node, std::function<void(rpc::Error)> done) override;
   void leave(std::function<void(rpc::Error)> done) override;
   void shutdown() override;
   rpc::Error user_event(const std::string& name, const rpc::Bytes& payload, bool coalesce) override;
   rpc::Tags local_tags() override;
   rpc::Error set_tags(const rpc::Tags& tags) override;
-  void key_op(rpc::KeyOp op, const std::string& key, std::function<void(rpc::KeyResult)> done) override;
-  rpc::Error query(const rpc::QueryParams& params, std::function<void(const rpc::QueryRecord&)> on_record,
+  void key_op(rpc::KeyOp op, const std::string& key,
+              std::function<void(rpc::KeyResult)> done) override;
+  rpc::Error query(const rpc::QueryParams& params,
+                   std::function<void(const rpc::QueryRecord&)> on_record,
                    std::function<void()> on_done) override;
   rpc::Error respond(uint64_t handle, const rpc::Bytes& payload) override;
   uint64_t subscribe_events(std::function<void(const rpc::Event&)> callback) override;

@@ -15,11 +15,16 @@ namespace {
 
 const char* serf_level_name(spdlog::level::level_enum level) {
   switch (level) {
-    case spdlog::level::trace: return "TRACE";
-    case spdlog::level::debug: return "DEBUG";
-    case spdlog::level::info: return "INFO";
-    case spdlog::level::warn: return "WARN";
-    default: return "ERR";
+    case spdlog::level::trace:
+      return "TRACE";
+    case spdlog::level::debug:
+      return "DEBUG";
+    case spdlog::level::info:
+      return "INFO";
+    case spdlog::level::warn:
+      return "WARN";
+    default:
+      return "ERR";
   }
 }
 
@@ -47,9 +52,10 @@ class RingSink : public spdlog::sinks::base_sink<std::mutex> {
     localtime_r(&t, &tm);
     char stamp[32];
     std::strftime(stamp, sizeof stamp, "%Y/%m/%d %H:%M:%S", &tm);
-    Line line{msg.level, fmt::format("{} [{}] {}: {}", stamp, serf_level_name(msg.level),
-                                     std::string_view(msg.logger_name.data(), msg.logger_name.size()),
-                                     std::string_view(msg.payload.data(), msg.payload.size()))};
+    Line line{msg.level,
+              fmt::format("{} [{}] {}: {}", stamp, serf_level_name(msg.level),
+                          std::string_view(msg.logger_name.data(), msg.logger_name.size()),
+                          std::string_view(msg.payload.data(), msg.payload.size()))};
     ring_.push_back(line);
     if (ring_.size() > 512) ring_.pop_front();
     for (auto& [id, cb] : subscribers_) cb(line);
@@ -83,8 +89,8 @@ std::shared_ptr<spdlog::logger> get(const std::string& component) {
   std::lock_guard lock(r.mutex);
   auto it = r.loggers.find(component);
   if (it != r.loggers.end()) return it->second;
-  auto logger = std::make_shared<spdlog::logger>(
-      component, spdlog::sinks_init_list{r.console, r.ring});
+  auto logger =
+      std::make_shared<spdlog::logger>(component, spdlog::sinks_init_list{r.console, r.ring});
   logger->set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ %n: %v");
   logger->set_level(r.level);
   r.loggers[component] = logger;
@@ -97,7 +103,8 @@ bool set_level(const std::string& level) {
       {"info", spdlog::level::info},   {"warn", spdlog::level::warn},
       {"err", spdlog::level::err},     {"error", spdlog::level::err}};
   std::string lower;
-  for (char c : level) lower.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
+  for (char c : level)
+    lower.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
   auto it = names.find(lower);
   if (it == names.end()) return false;
   auto& r = registry();
@@ -107,10 +114,14 @@ bool set_level(const std::string& level) {
   return true;
 }
 
-std::vector<Line> recent_lines() { return registry().ring->lines(); }
+std::vector<Line> recent_lines() {
+  return registry().ring->lines();
+}
 int subscribe(std::function<void(const Line&)> callback) {
   return registry().ring->subscribe(std::move(callback));
 }
-void unsubscribe(int id) { registry().ring->unsubscribe(id); }
+void unsubscribe(int id) {
+  registry().ring->unsubscribe(id);
+}
 
 }  // namespace kc::log

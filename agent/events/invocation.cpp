@@ -78,9 +78,9 @@ bool env_name_allowed(const std::string& name, const std::vector<std::string>& p
 
 std::vector<std::string> handler_environment(const std::vector<std::string>& env,
                                              const std::vector<std::string>& allow) {
-  static const std::vector<std::string> kBasics = {
-      "PATH", "HOME", "USER", "LOGNAME", "SHELL", "LANG", "LANGUAGE",
-      "LC_*", "TZ",   "TMPDIR", "TERM",  "HOSTNAME", "PWD"};
+  static const std::vector<std::string> kBasics = {"PATH", "HOME",     "USER", "LOGNAME", "SHELL",
+                                                   "LANG", "LANGUAGE", "LC_*", "TZ",      "TMPDIR",
+                                                   "TERM", "HOSTNAME", "PWD"};
   std::vector<std::string> out;
   for (auto& entry : env) {
     auto name = entry.substr(0, entry.find('='));

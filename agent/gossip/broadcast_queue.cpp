@@ -9,7 +9,9 @@ int retransmit_limit(int retransmit_mult, size_t num_nodes) {
   return retransmit_mult * static_cast<int>(scale);
 }
 
-BroadcastQueue::~BroadcastQueue() { clear(); }
+BroadcastQueue::~BroadcastQueue() {
+  clear();
+}
 
 BroadcastQueue::Items::iterator BroadcastQueue::insert(Item item) {
   auto it = items_.insert(std::move(item)).first;

@@ -2,7 +2,9 @@
 
 namespace kc::gossip {
 
-Config Config::lan() { return Config{}; }
+Config Config::lan() {
+  return Config{};
+}
 
 Config Config::wan() {
   Config c;

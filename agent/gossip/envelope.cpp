@@ -9,9 +9,13 @@
 
 namespace kc::gossip {
 
-bool Envelope::encrypted() const { return keyring_ && !keyring_->empty(); }
+bool Envelope::encrypted() const {
+  return keyring_ && !keyring_->empty();
+}
 
-size_t Envelope::packet_overhead() const { return encrypted() ? 29 : 0; }
+size_t Envelope::packet_overhead() const {
+  return encrypted() ? 29 : 0;
+}
 
 Bytes compress_message(std::span<const uint8_t> msg) {
   return encode(Compress{0, lzw_compress(msg)});

@@ -153,12 +153,9 @@ Ping decode_ping(const mp::Value& v) {
 }
 
 IndirectPing decode_indirect_ping(const mp::Value& v) {
-  return IndirectPing{v.get("SeqNo").u32(),
-                      decode_ip(v, "Target", false),
-                      v.get("Port").u16(),
-                      v.get("Node").string(),
-                      v.get("Nack").boolean(),
-                      decode_ip(v, "SourceAddr", true),
+  return IndirectPing{v.get("SeqNo").u32(),      decode_ip(v, "Target", false),
+                      v.get("Port").u16(),       v.get("Node").string(),
+                      v.get("Nack").boolean(),   decode_ip(v, "SourceAddr", true),
                       v.get("SourcePort").u16(), v.get("SourceNode").string()};
 }
 

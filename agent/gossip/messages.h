@@ -149,5 +149,4 @@ PushPullHeader decode_push_pull_header(const mp::Value& v);
 PushNodeState decode_push_node_state(const mp::Value& v);
 UserMsgHeader decode_user_msg_header(const mp::Value& v);
 
-
 }  // namespace kc::gossip

@@ -128,8 +128,7 @@ void Memberlist::Impl::on_stream(const Address& from, Bytes request, Transport::
     } catch (const mp::DecodeError& e) {
       ++stats_.streams_dropped;
       if (dynamic_cast<const BadAddressError*>(&e)) ++stats_.dropped(DropReason::BadAddress);
-      log_limited(drop_log_,
-                  "Failed to handle stream from " + from.to_string() + ": " + e.what());
+      log_limited(drop_log_, "Failed to handle stream from " + from.to_string() + ": " + e.what());
       answer(seal_stream(encode(ErrResp{e.what()})));
     }
   });

@@ -62,8 +62,7 @@ class Transport {
  public:
   using PacketHandler = std::function<void(const Address& from, std::span<const uint8_t> data)>;
   using Respond = std::function<void(Bytes reply)>;  // empty reply = close without answer
-  using StreamHandler =
-      std::function<void(const Address& from, Bytes request, Respond respond)>;
+  using StreamHandler = std::function<void(const Address& from, Bytes request, Respond respond)>;
   using ReplyHandler = std::function<void(std::optional<Bytes> reply, std::string error)>;
 
   virtual ~Transport() = default;
@@ -71,8 +70,8 @@ class Transport {
   virtual void send_packet(const Address& to, Bytes data) = 0;
   // Connects, sends `request`; if expect_reply, waits for one stream message (or error).
   // Without expect_reply, the callback fires once the request is written (reply nullopt).
-  virtual void stream_request(const Address& to, Bytes request, bool expect_reply,
-                              Duration timeout, ReplyHandler done) = 0;
+  virtual void stream_request(const Address& to, Bytes request, bool expect_reply, Duration timeout,
+                              ReplyHandler done) = 0;
   virtual void set_handlers(PacketHandler on_packet, StreamHandler on_stream) = 0;
   virtual void close() = 0;
   virtual TransportCounters counters() const { return {}; }

@@ -23,10 +23,15 @@ Duration suspicion_remaining(int confirmations, int k, Duration elapsed, Duratio
   return timeout - elapsed;
 }
 
-Suspicion::Suspicion(Scheduler& sched, const std::string& from, int k, Duration min,
-                     Duration max, std::function<void(int)> on_timeout)
-    : sched_(sched), k_(k), min_(min), max_(max), start_(sched.now()),
-      on_timeout_(std::move(on_timeout)), timer_(sched) {
+Suspicion::Suspicion(Scheduler& sched, const std::string& from, int k, Duration min, Duration max,
+                     std::function<void(int)> on_timeout)
+    : sched_(sched),
+      k_(k),
+      min_(min),
+      max_(max),
+      start_(sched.now()),
+      on_timeout_(std::move(on_timeout)),
+      timer_(sched) {
   accusers_.insert(from);  // the first accuser is not a confirmation
   timer_.arm(k < 1 ? min : max, [this] { on_timeout_(n_); });
 }

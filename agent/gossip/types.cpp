@@ -8,10 +8,14 @@ namespace kc::gossip {
 
 const char* to_string(NodeState s) {
   switch (s) {
-    case NodeState::Alive: return "alive";
-    case NodeState::Suspect: return "suspect";
-    case NodeState::Dead: return "dead";
-    case NodeState::Left: return "left";
+    case NodeState::Alive:
+      return "alive";
+    case NodeState::Suspect:
+      return "suspect";
+    case NodeState::Dead:
+      return "dead";
+    case NodeState::Left:
+      return "left";
   }
   return "unknown";
 }
@@ -23,7 +27,8 @@ Address Address::parse(const std::string& host_port) {
     auto close = host_port.find(']');
     if (close == std::string::npos) throw std::invalid_argument("bad address: " + host_port);
     host = host_port.substr(1, close - 1);
-    if (close + 1 < host_port.size() && host_port[close + 1] == ':') port = host_port.substr(close + 2);
+    if (close + 1 < host_port.size() && host_port[close + 1] == ':')
+      port = host_port.substr(close + 2);
   } else {
     auto colon = host_port.rfind(':');
     if (colon == std::string::npos) throw std::invalid_argument("missing port in " + host_port);

@@ -22,8 +22,8 @@ bool host_is_literal_or_localhost(const std::string& host_header) {
     auto close = host.find(']');
     if (close == std::string::npos) return false;
     auto rest = host.substr(close + 1);
-    if (!rest.empty() && (rest[0] != ':' || rest.find_first_not_of("0123456789", 1) !=
-                                                std::string::npos))
+    if (!rest.empty() &&
+        (rest[0] != ':' || rest.find_first_not_of("0123456789", 1) != std::string::npos))
       return false;
     boost::system::error_code ec;
     boost::asio::ip::make_address_v6(host.substr(1, close - 1), ec);
@@ -48,8 +48,7 @@ bool is_loopback_listener(const std::string& addr) {
   }
 }
 
-std::optional<http::Response> check_api_access(const http::Request& req,
-                                               const ApiAccess& access) {
+std::optional<http::Response> check_api_access(const http::Request& req, const ApiAccess& access) {
   auto fetch_site = lower(req.header("sec-fetch-site"));
   if (req.headers.count("origin") || (!fetch_site.empty() && fetch_site != "none"))
     return http::message_response(403, "Cross-origin requests are not accepted");

@@ -92,50 +92,54 @@ std::string member_address(const rpc::MemberInfo& m) {
 void add_cluster_routes(http::Router& router, rpc::AgentApi& api, ClusterRoutesOptions options) {
   auto opts = std::make_shared<const ClusterRoutesOptions>(std::move(options));
 
-  router.add("GET", "/cluster", guarded(opts, [&api](Request& req, const Reply& reply) {
-    auto status = req.query.find("status");
-    json data = json::array();
-    for (auto& m : api.members()) {
-      if (status != req.query.end() && m.status != status->second) continue;
-      data.push_back({{"name", m.name}, {"address", member_address(m)}, {"status", m.status}});
-    }
-    json body;
-    body["data"] = data;
-    body["total"] = data.size();
-    reply(http::json_response(200, body));
-  }));
+  router.add(
+      "GET", "/cluster", guarded(opts, [&api](Request& req, const Reply& reply) {
+        auto status = req.query.find("status");
+        json data = json::array();
+        for (auto& m : api.members()) {
+          if (status != req.query.end() && m.status != status->second) continue;
+          data.push_back({{"name", m.name}, {"address", member_address(m)}, {"status", m.status}});
+        }
+        json body;
+        body["data"] = data;
+        body["total"] = data.size();
+        reply(http::json_response(200, body));
+      }));
 
-  router.add("POST", "/cluster", guarded(opts, [&api](Request& req, const Reply& reply) {
-    http::Params params;
-    if (auto err = kong_params(req, params)) return reply(*err);
-    auto it = params.find("address");
-    if (it == params.end()) return reply(http::message_response(400, "Missing node \"address\""));
-    auto address = it->second;
-    if (auto err = check_join_address(address); !err.empty())
-      return reply(http::message_response(400, "Invalid node \"address\": " + err));
-    kc::log::get("http")->info("join {} requested over HTTP", address);
-    // serf join without -replay: old user events are not replayed.
-    api.join({address}, /*replay=*/false, [reply, address](int joined, const rpc::Error& err) {
-      if (!err.empty() || joined == 0) {
-        // What answered (refused, timed out, not a member) stays in our log: the reply must
-        // not tell a caller what listens at an address of its choosing.
-        kc::log::get("http")->info("join {} over HTTP failed: {}", address,
-                                   err.empty() ? std::string("no node joined") : one_line(err));
-        return reply(
-            http::message_response(400, "Error joining the cluster: no node could be contacted"));
-      }
-      reply(http::empty_response(200));
-    });
-  }));
+  router.add(
+      "POST", "/cluster", guarded(opts, [&api](Request& req, const Reply& reply) {
+        http::Params params;
+        if (auto err = kong_params(req, params)) return reply(*err);
+        auto it = params.find("address");
+        if (it == params.end())
+          return reply(http::message_response(400, "Missing node \"address\""));
+        auto address = it->second;
+        if (auto err = check_join_address(address); !err.empty())
+          return reply(http::message_response(400, "Invalid node \"address\": " + err));
+        kc::log::get("http")->info("join {} requested over HTTP", address);
+        // serf join without -replay: old user events are not replayed.
+        api.join({address}, /*replay=*/false, [reply, address](int joined, const rpc::Error& err) {
+          if (!err.empty() || joined == 0) {
+            // What answered (refused, timed out, not a member) stays in our log: the reply must
+            // not tell a caller what listens at an address of its choosing.
+            kc::log::get("http")->info("join {} over HTTP failed: {}", address,
+                                       err.empty() ? std::string("no node joined") : one_line(err));
+            return reply(http::message_response(
+                400, "Error joining the cluster: no node could be contacted"));
+          }
+          reply(http::empty_response(200));
+        });
+      }));
 
   router.add("DELETE", "/cluster", guarded(opts, [&api](Request& req, const Reply& reply) {
-    http::Params params;
-    if (auto err = kong_params(req, params)) return reply(*err);
-    auto it = params.find("name");
-    if (it == params.end()) return reply(http::message_response(400, "Missing node \"name\""));
-    auto prune = params.find("prune");
-    force_leave(api, it->second, prune != params.end() && truthy(prune->second), reply);
-  }));
+               http::Params params;
+               if (auto err = kong_params(req, params)) return reply(*err);
+               auto it = params.find("name");
+               if (it == params.end())
+                 return reply(http::message_response(400, "Missing node \"name\""));
+               auto prune = params.find("prune");
+               force_leave(api, it->second, prune != params.end() && truthy(prune->second), reply);
+             }));
 
   router.add("DELETE", "/cluster/nodes/:name",
              guarded(opts, [&api](Request& req, const Reply& reply) {

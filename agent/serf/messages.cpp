@@ -3,7 +3,6 @@
 #include <algorithm>
 
 #include "agent/gossip/messages.h"
-
 #include "common/msgpack/reader.h"
 #include "common/msgpack/writer.h"
 
@@ -294,7 +293,8 @@ MessageQuery decode_query(std::span<const uint8_t> body) {
   m.flags = r.get("Flags").u32();
   m.relay_factor = r.get("RelayFactor").u8();
   // Clamped so that now + timeout cannot overflow the clock (Go's time.Add saturates).
-  m.timeout = std::chrono::nanoseconds(std::clamp<int64_t>(r.get("Timeout").sint(), 0, kMaxQueryTimeout.count()));
+  m.timeout = std::chrono::nanoseconds(
+      std::clamp<int64_t>(r.get("Timeout").sint(), 0, kMaxQueryTimeout.count()));
   m.name = r.get("Name").string();
   m.payload = r.get("Payload").bytes();
   return m;

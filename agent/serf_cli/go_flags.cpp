@@ -13,7 +13,9 @@ void FlagSet::string(const std::string& name, std::string& target) {
 void FlagSet::boolean(const std::string& name, bool& target) {
   flags_[name] = {Kind::Bool, &target};
 }
-void FlagSet::integer(const std::string& name, int& target) { flags_[name] = {Kind::Int, &target}; }
+void FlagSet::integer(const std::string& name, int& target) {
+  flags_[name] = {Kind::Int, &target};
+}
 void FlagSet::list(const std::string& name, std::vector<std::string>& target) {
   flags_[name] = {Kind::List, &target};
 }

@@ -77,7 +77,9 @@ bool has_port(const std::string& addr) {
   return addr.find(':') != std::string::npos;
 }
 
-std::string port_of(const std::string& addr) { return addr.substr(addr.rfind(':') + 1); }
+std::string port_of(const std::string& addr) {
+  return addr.substr(addr.rfind(':') + 1);
+}
 
 const char* const kUsage =
     "Usage: serf agent [options]\n\n"

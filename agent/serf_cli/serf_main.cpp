@@ -37,7 +37,8 @@ const std::map<std::string, Command>& commands() {
 }
 
 std::string usage() {
-  std::string out = "Usage: serf [--version] [--help] <command> [<args>]\n\nAvailable commands are:\n";
+  std::string out =
+      "Usage: serf [--version] [--help] <command> [<args>]\n\nAvailable commands are:\n";
   for (const auto& [name, c] : commands()) {
     out += "    " + name + std::string(16 - name.size(), ' ') + c.synopsis + "\n";
   }

@@ -54,7 +54,9 @@ std::string check_bool(const std::string& v) {
   return "not a boolean";
 }
 
-bool parse_bool(const std::string& v) { return v == "on" || v == "true" || v == "yes" || v == "1"; }
+bool parse_bool(const std::string& v) {
+  return v == "on" || v == "true" || v == "yes" || v == "1";
+}
 
 std::string check_uint(const std::string& v, uint64_t min, uint64_t max) {
   if (v.empty() || !std::all_of(v.begin(), v.end(), ::isdigit) || v.size() > 19)
@@ -76,7 +78,8 @@ Settings::Settings(std::vector<KeySpec> specs, std::vector<std::string> ignored_
 
 const KeySpec& Settings::spec(const std::string& key, const std::string& source) const {
   auto it = specs_.find(key);
-  if (it == specs_.end()) throw ConfigError("unknown configuration key '" + key + "' (" + source + ")");
+  if (it == specs_.end())
+    throw ConfigError("unknown configuration key '" + key + "' (" + source + ")");
   return it->second;
 }
 
@@ -109,7 +112,8 @@ void Settings::load_file(const std::string& path) {
     std::transform(key.begin(), key.end(), key.begin(), ::tolower);
     std::string value = trim(line.substr(eq + 1));
     if (!specs_.count(key)) {
-      bool theirs = std::find(ignored_keys_.begin(), ignored_keys_.end(), key) != ignored_keys_.end();
+      bool theirs =
+          std::find(ignored_keys_.begin(), ignored_keys_.end(), key) != ignored_keys_.end();
       for (auto& p : ignored_prefixes_) theirs = theirs || key.rfind(p, 0) == 0;
       if (theirs) continue;  // a Kong setting this agent does not use
     }

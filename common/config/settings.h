@@ -21,7 +21,7 @@ class ConfigError : public std::runtime_error {
 struct KeySpec {
   std::string name;
   std::optional<std::string> default_value;  // nullopt = unset unless given
-  std::string allowed;                        // for messages: "IPv4:port", "lan|wan|local"
+  std::string allowed;                       // for messages: "IPv4:port", "lan|wan|local"
   // Returns "" when valid, else why not (the caller adds key, source and `allowed`).
   std::function<std::string(const std::string&)> check;
   bool sensitive = false;  // masked when printed

@@ -37,9 +37,15 @@ void Value::require(bool ok, const char* what) const {
   if (!ok) throw DecodeError(std::string("msgpack: expected ") + what);
 }
 
-bool Value::is_nil() const { return !o_ || o_->type == msgpack::type::NIL; }
-bool Value::is_map() const { return o_ && o_->type == msgpack::type::MAP; }
-bool Value::is_array() const { return o_ && o_->type == msgpack::type::ARRAY; }
+bool Value::is_nil() const {
+  return !o_ || o_->type == msgpack::type::NIL;
+}
+bool Value::is_map() const {
+  return o_ && o_->type == msgpack::type::MAP;
+}
+bool Value::is_array() const {
+  return o_ && o_->type == msgpack::type::ARRAY;
+}
 
 std::string Value::string() const {
   if (is_nil()) return {};
@@ -88,10 +94,14 @@ double Value::f64() const {
   if (is_nil()) return 0;
   switch (o_->type) {
     case msgpack::type::FLOAT32:
-    case msgpack::type::FLOAT64: return o_->via.f64;
-    case msgpack::type::POSITIVE_INTEGER: return static_cast<double>(o_->via.u64);
-    case msgpack::type::NEGATIVE_INTEGER: return static_cast<double>(o_->via.i64);
-    default: throw DecodeError("msgpack: expected float");
+    case msgpack::type::FLOAT64:
+      return o_->via.f64;
+    case msgpack::type::POSITIVE_INTEGER:
+      return static_cast<double>(o_->via.u64);
+    case msgpack::type::NEGATIVE_INTEGER:
+      return static_cast<double>(o_->via.i64);
+    default:
+      throw DecodeError("msgpack: expected float");
   }
 }
 
@@ -107,7 +117,9 @@ Value Value::get(std::string_view key) const {
   return {};
 }
 
-bool Value::has(std::string_view key) const { return !get(key).is_nil(); }
+bool Value::has(std::string_view key) const {
+  return !get(key).is_nil();
+}
 
 std::vector<Value> Value::items() const {
   if (is_nil()) return {};

@@ -5,10 +5,9 @@
 // and depth limits so that a short hostile input cannot claim gigabytes.
 #pragma once
 
-#include <msgpack.hpp>
-
 #include <cstdint>
 #include <memory>
+#include <msgpack.hpp>
 #include <span>
 #include <stdexcept>
 #include <string>

@@ -73,7 +73,9 @@ Writer& Writer::bytes(std::span<const uint8_t> b) {
   return *this;
 }
 
-Writer& Writer::bytes_or_nil(std::span<const uint8_t> b) { return b.empty() ? nil() : bytes(b); }
+Writer& Writer::bytes_or_nil(std::span<const uint8_t> b) {
+  return b.empty() ? nil() : bytes(b);
+}
 
 Writer& Writer::uint(uint64_t v) {
   if (v < 0x80) {

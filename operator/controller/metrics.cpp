@@ -51,7 +51,8 @@ Metrics::Metrics(metrics::Registry& registry, const std::string& lease_name) {
                   .Name("kong_cluster_operator_prunes_refused_total")
                   .Help("Prunes not done, by reason (live_pod, disagreement, unconfirmed)")
                   .Register(r);
-  for (const char* why : {"live_pod", "disagreement", "unconfirmed"}) refused_->Add({{"reason", why}});
+  for (const char* why : {"live_pod", "disagreement", "unconfirmed"})
+    refused_->Add({{"reason", why}});
   prune_latency_ = &prometheus::BuildHistogram()
                         .Name("kong_cluster_operator_prune_latency_seconds")
                         .Help(

@@ -43,8 +43,7 @@ struct World {
     so.request_header_timeout = std::chrono::milliseconds(500);
     so.handler_timeout = std::chrono::milliseconds(500);
     server = std::make_unique<kc::http::Server>(
-        io, so,
-        [this](kc::http::Request& req, kc::http::Reply reply) {
+        io, so, [this](kc::http::Request& req, kc::http::Reply reply) {
           // Most inputs carry the token, so the routes behind it are fuzzed too; those with
           // "notoken" in the target exercise the refusal.
           if (req.target.find("notoken") == std::string::npos)

@@ -87,8 +87,8 @@ class ReceiveWorld {
                             [](std::optional<Bytes>, std::string) {});
       }
     }
-    auto wait = (op & 0x40) ? std::chrono::seconds(1 + ((op >> 2) & 7))
-                            : std::chrono::milliseconds(50);
+    auto wait =
+        (op & 0x40) ? std::chrono::seconds(1 + ((op >> 2) & 7)) : std::chrono::milliseconds(50);
     clock_.run_for(wait);
     check();
   }

@@ -26,15 +26,21 @@ int main(int argc, char** argv) {
   if (corpus.empty()) corpus.push_back({});
   for (auto& input : corpus) LLVMFuzzerTestOneInput(input.data(), input.size());
   std::mt19937_64 rng(12345);
-  auto pick = [&](size_t n) { return n ? std::uniform_int_distribution<size_t>(0, n - 1)(rng) : 0; };
+  auto pick = [&](size_t n) {
+    return n ? std::uniform_int_distribution<size_t>(0, n - 1)(rng) : 0;
+  };
   for (size_t i = 0; i < mutations; ++i) {
     auto input = corpus[pick(corpus.size())];
     switch (pick(4)) {
       case 0:
         if (!input.empty()) input[pick(input.size())] ^= uint8_t(1u << pick(8));
         break;
-      case 1: input.resize(pick(input.size() + 1)); break;
-      case 2: input.insert(input.begin() + pick(input.size() + 1), uint8_t(pick(256))); break;
+      case 1:
+        input.resize(pick(input.size() + 1));
+        break;
+      case 2:
+        input.insert(input.begin() + pick(input.size() + 1), uint8_t(pick(256)));
+        break;
       default: {
         auto& other = corpus[pick(corpus.size())];
         input.insert(input.end(), other.begin(), other.begin() + pick(other.size() + 1));
@@ -42,6 +48,7 @@ int main(int argc, char** argv) {
     }
     LLVMFuzzerTestOneInput(input.data(), input.size());
   }
-  std::printf("%zu corpus inputs and %zu mutations ran without a crash\n", corpus.size(), mutations);
+  std::printf("%zu corpus inputs and %zu mutations ran without a crash\n", corpus.size(),
+              mutations);
   return 0;
 }

@@ -1,8 +1,7 @@
 #include "support/cluster_procs.h"
 
-#include <nlohmann/json.hpp>
-
 #include <cstdlib>
+#include <nlohmann/json.hpp>
 
 #include "support/wait.h"
 
@@ -19,14 +18,20 @@ GossipAgent::GossipAgent(const TempDir& dir, Options o) : opts_(std::move(o)) {
   std::vector<std::string> argv;
   std::string log = dir.path() + "/" + opts_.name + "-" + std::to_string(bind_port_) + ".log";
   if (opts_.kind == Kind::Ours) {
-    argv = {kong_cluster_binary(), "agent", "--node", opts_.name, "--bind", gossip_addr(),
-            "--rpc-addr", rpc_addr(), "--profile", opts_.profile, "--log-level", "debug"};
+    argv = {kong_cluster_binary(), "agent",      "--node",   opts_.name,  "--bind",
+            gossip_addr(),         "--rpc-addr", rpc_addr(), "--profile", opts_.profile,
+            "--log-level",         "debug"};
     if (!opts_.encrypt.empty()) argv.insert(argv.end(), {"--encrypt", opts_.encrypt});
     for (auto& [k, v] : opts_.tags) argv.insert(argv.end(), {"--tag", k + "=" + v});
     for (auto& j : opts_.join) argv.insert(argv.end(), {"--join", j});
   } else {
-    argv = {"serf", "agent", "-node=" + opts_.name, "-bind=" + gossip_addr(),
-            "-rpc-addr=" + rpc_addr(), "-profile=" + opts_.profile, "-log-level=debug"};
+    argv = {"serf",
+            "agent",
+            "-node=" + opts_.name,
+            "-bind=" + gossip_addr(),
+            "-rpc-addr=" + rpc_addr(),
+            "-profile=" + opts_.profile,
+            "-log-level=debug"};
     if (!opts_.encrypt.empty()) argv.push_back("-encrypt=" + opts_.encrypt);
     for (auto& [k, v] : opts_.tags) argv.push_back("-tag=" + k + "=" + v);
     for (auto& j : opts_.join) argv.push_back("-join=" + j);

@@ -31,7 +31,7 @@ class GossipAgent {
     std::vector<std::string> join;
     std::string profile = "lan";
     std::vector<std::string> extra_args;
-    int bind_port = 0;  // 0 = a free one
+    int bind_port = 0;                       // 0 = a free one
     std::map<std::string, std::string> env;  // e.g. KONG_PG_HOST for ours
   };
 

@@ -35,7 +35,9 @@ std::string to_hex(const Bytes& bytes) {
   return out;
 }
 
-Bytes Vector::bytes(const std::string& key) const { return from_hex(text(key)); }
+Bytes Vector::bytes(const std::string& key) const {
+  return from_hex(text(key));
+}
 
 std::vector<Vector> load_vectors(const std::string& file) {
   std::ifstream in(source_path("tests/vectors/" + file));

@@ -95,7 +95,8 @@ class SimNetwork::SimTransport : public Transport {
     };
     if (!to.has_valid_ip()) {
       ++net->stats_.invalid_destinations;
-      net->clock_.schedule(Duration::zero(), [finish] { finish(std::nullopt, "not an IP address"); });
+      net->clock_.schedule(Duration::zero(),
+                           [finish] { finish(std::nullopt, "not an IP address"); });
       return;
     }
     auto target = net->endpoints_.find(to);
@@ -114,14 +115,15 @@ class SimNetwork::SimTransport : public Transport {
       if (it == net->endpoints_.end() || it->second->closed_ || !it->second->on_stream_)
         return finish(std::nullopt, "connection reset");
       if (!expect_reply) finish(std::nullopt, "");
-      it->second->on_stream_(from, std::move(request), [net, from, to, expect_reply, finish](Bytes reply) {
-        if (!expect_reply) return;
-        if (reply.empty()) return finish(std::nullopt, "EOF");
-        if (!net->reachable(to, from)) return;  // lost: the requester times out
-        net->clock_.schedule(net->delay(), [finish, reply = std::move(reply)]() mutable {
-          finish(std::move(reply), "");
-        });
-      });
+      it->second->on_stream_(
+          from, std::move(request), [net, from, to, expect_reply, finish](Bytes reply) {
+            if (!expect_reply) return;
+            if (reply.empty()) return finish(std::nullopt, "EOF");
+            if (!net->reachable(to, from)) return;  // lost: the requester times out
+            net->clock_.schedule(net->delay(), [finish, reply = std::move(reply)]() mutable {
+              finish(std::move(reply), "");
+            });
+          });
     });
   }
 
@@ -164,7 +166,8 @@ bool SimNetwork::reachable(const Address& a, const Address& b) const {
 
 Duration SimNetwork::delay() {
   if (delay_max_ <= delay_min_) return delay_min_;
-  return Duration(std::uniform_int_distribution<int64_t>(delay_min_.count(), delay_max_.count())(rng_));
+  return Duration(
+      std::uniform_int_distribution<int64_t>(delay_min_.count(), delay_max_.count())(rng_));
 }
 
 bool SimNetwork::lose() {

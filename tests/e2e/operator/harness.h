@@ -41,10 +41,10 @@ inline const char* kAgentServiceAccount = "kong-cluster-agent";
 
 // How a pod relates to the agent DaemonSet: its own, or a look-alike.
 enum class Ownership {
-  DaemonSet,          // controller reference to the DaemonSet (name and uid), its ServiceAccount
-  None,               // only the labels
-  WrongUid,           // names the DaemonSet but with another uid
-  WrongAccount,       // owned, but under another ServiceAccount
+  DaemonSet,     // controller reference to the DaemonSet (name and uid), its ServiceAccount
+  None,          // only the labels
+  WrongUid,      // names the DaemonSet but with another uid
+  WrongAccount,  // owned, but under another ServiceAccount
 };
 
 // name -> status as the agent at `rpc` sees the cluster; nullopt when it does not answer.
@@ -86,8 +86,8 @@ class Cluster {
                       << "\n      containers: [{name: agent, image: kong-cluster/agent:test}]\n";
     r = sim_->kubectl({"apply", "-f", ds});
     EXPECT_EQ(r.exit_code, 0) << r.output;
-    auto [code, obj] = sim_->get(std::string("/apis/apps/v1/namespaces/default/daemonsets/") +
-                                 kAgentDaemonSet);
+    auto [code, obj] =
+        sim_->get(std::string("/apis/apps/v1/namespaces/default/daemonsets/") + kAgentDaemonSet);
     EXPECT_EQ(code, 200);
     ds_uid_ = obj.is_object() ? obj["metadata"].value("uid", "") : "";
     EXPECT_FALSE(ds_uid_.empty());

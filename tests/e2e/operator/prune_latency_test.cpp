@@ -128,9 +128,10 @@ TEST_F(PruneLatency, KillAndDeleteThenGraceful) {
   double test_sum = 0;
   for (double v : kill_ms) test_sum += v;
   for (double v : graceful_ms) test_sum += v;
-  std::printf("operator histogram: %.0f prunes, mean %.0f ms (test-observed mean %.0f ms), %.0f "
-              "within 1 s\n",
-              count, count > 0 ? sum / count * 1000 : 0.0, test_sum / total, under_1s);
+  std::printf(
+      "operator histogram: %.0f prunes, mean %.0f ms (test-observed mean %.0f ms), %.0f "
+      "within 1 s\n",
+      count, count > 0 ? sum / count * 1000 : 0.0, test_sum / total, under_1s);
   EXPECT_EQ(count, total);
   // The operator's span is the measurement (its own reads of every agent, the row and the
   // ClusterNode, every 50 ms): the goal is all of them within 1 s. The test's own observation

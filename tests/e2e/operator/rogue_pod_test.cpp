@@ -85,8 +85,7 @@ class RoguePod : public ClusterTest {
       EXPECT_TRUE(cluster_->has_row(name)) << name;
       // A trusted liar can make a ClusterNode go for a poll (it is a mirror of the last
       // answer); it must come back.
-      EXPECT_TRUE(wait_until([&] { return cluster_->clusternode_code(name) == 200; }, 10s))
-          << name;
+      EXPECT_TRUE(wait_until([&] { return cluster_->clusternode_code(name) == 200; }, 10s)) << name;
     }
   }
   std::string operator_logs() { return op_a_->log() + op_b_->log(); }
@@ -139,8 +138,8 @@ TEST_F(RoguePod, ForgedOwnerIsTrustedButCannotPruneALiveMember) {
   add_rogue_pod("rogue-forged", Ownership::DaemonSet);
   start_operators();
   if (HasFatalFailure()) return;
-  ASSERT_TRUE(wait_until(
-      [&] { return rogue_status().find("call members") != std::string::npos; }, 20s))
+  ASSERT_TRUE(
+      wait_until([&] { return rogue_status().find("call members") != std::string::npos; }, 20s))
       << "the operator never asked the forged-owner pod: the test would prove nothing";
   // Its forged reports reach the prune rules (orphan confirmed by a fresh GET: the ghost pods
   // do not exist) on every poll that lands on it; none may prune.

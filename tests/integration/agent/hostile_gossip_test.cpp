@@ -7,7 +7,6 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-
 #include "agent_fixture.h"
 #include "unit/gossip/hostile_packets.h"
 

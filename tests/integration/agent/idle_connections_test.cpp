@@ -13,9 +13,9 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <chrono>
 #include <csignal>
 #include <iostream>
-#include <chrono>
 #include <map>
 #include <thread>
 
@@ -147,7 +147,7 @@ TEST(IdleConnections, RealClientsAndProbesKeepWorkingForAMinute) {
   ASSERT_TRUE(wait_until(ready, 20s)) << agent.log();
 
   const std::vector<std::string> cli = {kong_cluster_binary(), "members", "--rpc-addr", rpc_addr,
-                                        "--rpc-auth", token};
+                                        "--rpc-auth",          token};
   const std::vector<std::string> serf = {"serf", "members", "-rpc-addr=" + rpc_addr,
                                          "-rpc-auth=" + token};
   std::map<std::string, ClientStats> stats;
@@ -170,8 +170,7 @@ TEST(IdleConnections, RealClientsAndProbesKeepWorkingForAMinute) {
   }
   for (auto& [name, s] : stats) {
     std::cout << name << ": " << s.ok << " ok, " << s.failed << " failed, slowest "
-              << std::chrono::duration_cast<std::chrono::milliseconds>(s.worst).count()
-              << " ms\n";
+              << std::chrono::duration_cast<std::chrono::milliseconds>(s.worst).count() << " ms\n";
     EXPECT_GT(s.ok, 0) << name;
     EXPECT_EQ(s.failed, 0) << name << ": " << s.last_failure;
   }
@@ -188,8 +187,8 @@ TEST(IdleConnections, RealClientsAndProbesKeepWorkingForAMinute) {
   // Rate-limited: at most 5 "Accepted client" lines per 10 s however many connections came.
   auto log = agent.log();
   EXPECT_LE(count_lines_with(log, "Accepted client"), 5u * 8) << log.size() << " bytes of log";
-  std::cout << "agent log: " << log.size() << " bytes, "
-            << count_lines_with(log, "\n") << " lines\n";
+  std::cout << "agent log: " << log.size() << " bytes, " << count_lines_with(log, "\n")
+            << " lines\n";
   agent.signal(SIGTERM);
   EXPECT_EQ(agent.wait_exit(30000), 0);
 }

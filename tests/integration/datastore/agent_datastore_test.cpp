@@ -16,7 +16,8 @@ namespace {
 class AgentDatastore : public ::testing::Test {
  protected:
   void SetUp() override {
-    if (!postgres_available()) GTEST_SKIP() << "PostgreSQL 15 is not installed (hack/deps.sh installs it)";
+    if (!postgres_available())
+      GTEST_SKIP() << "PostgreSQL 15 is not installed (hack/deps.sh installs it)";
     pg_ = std::make_unique<PostgresFixture>();
     db_ = pg_->create_database();
   }
@@ -34,7 +35,8 @@ class AgentDatastore : public ::testing::Test {
   // The agents create the table: until the first one has, there are no rows to see.
   std::vector<std::string> rows() {
     try {
-      return pg_->psql_lines("SELECT name || '=' || cluster_listening_address FROM nodes ORDER BY name", db_);
+      return pg_->psql_lines(
+          "SELECT name || '=' || cluster_listening_address FROM nodes ORDER BY name", db_);
     } catch (const std::runtime_error& e) {
       if (std::string(e.what()).find("does not exist") != std::string::npos) return {};
       throw;
@@ -75,7 +77,8 @@ TEST_F(AgentDatastore, FiveAgentsStartedTogetherConverge) {
     agents.push_back(std::make_unique<GossipAgent>(dir_, agent("burst-" + std::to_string(i))));
   for (auto& a : agents)
     ASSERT_TRUE(wait_until([&] { return a->alive_count() == 5; }, 60s))
-        << a->name() << " sees " << a->alive_count() << "\n" << a->process().log();
+        << a->name() << " sees " << a->alive_count() << "\n"
+        << a->process().log();
 }
 
 TEST_F(AgentDatastore, GhostRowsDoNotSlowAJoin) {
@@ -124,10 +127,13 @@ TEST_F(AgentDatastore, DatastoreMetricsAreExported) {
   ASSERT_TRUE(wait_until([&] { return has_row("metrics-a"); }, 20s)) << a.process().log();
   std::string url = "http://127.0.0.1:" + std::to_string(http) + "/metrics";
   std::string body;
-  ASSERT_TRUE(wait_until([&] {
-    body = run_command({"curl", "-s", url}).output;
-    return body.find("kong_cluster_datastore_registrations_total 1") != std::string::npos;
-  }, 20s)) << body;
+  ASSERT_TRUE(wait_until(
+      [&] {
+        body = run_command({"curl", "-s", url}).output;
+        return body.find("kong_cluster_datastore_registrations_total 1") != std::string::npos;
+      },
+      20s))
+      << body;
   EXPECT_NE(body.find("kong_cluster_datastore_up 1"), std::string::npos) << body;
 }
 

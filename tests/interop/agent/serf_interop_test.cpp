@@ -150,14 +150,14 @@ TEST_F(SerfInterop, UserEventsFlowBothWays) {
   auto r = run_command({kong_cluster_binary(), "event", "--rpc-addr", k.rpc_addr(),
                         "--coalesce=false", "from-ours", "payload-1"});
   ASSERT_EQ(r.exit_code, 0) << r.output;
-  ASSERT_TRUE(wait_until([&] {
-    return s.process().log().find("user-event: from-ours") != std::string::npos;
-  }, 15s)) << s.process().log();
+  ASSERT_TRUE(wait_until(
+      [&] { return s.process().log().find("user-event: from-ours") != std::string::npos; }, 15s))
+      << s.process().log();
   r = run_command({"serf", "event", "-rpc-addr=" + s.rpc_addr(), "from-serf", "payload-2"});
   ASSERT_EQ(r.exit_code, 0) << r.output;
-  ASSERT_TRUE(wait_until([&] {
-    return k.process().log().find("from-serf") != std::string::npos;
-  }, 15s)) << k.process().log();
+  ASSERT_TRUE(
+      wait_until([&] { return k.process().log().find("from-serf") != std::string::npos; }, 15s))
+      << k.process().log();
 }
 
 TEST_F(SerfInterop, EncryptedClusterBothWaysAndWrongKeyCannotJoin) {

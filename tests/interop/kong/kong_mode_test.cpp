@@ -17,7 +17,8 @@ namespace {
 class KongMode : public ::testing::Test {
  protected:
   void SetUp() override {
-    if (!postgres_available()) GTEST_SKIP() << "PostgreSQL 15 is not installed (hack/deps.sh installs it)";
+    if (!postgres_available())
+      GTEST_SKIP() << "PostgreSQL 15 is not installed (hack/deps.sh installs it)";
     pg_ = std::make_unique<PostgresFixture>();
     db_ = pg_->create_database();
   }

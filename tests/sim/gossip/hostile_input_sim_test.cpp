@@ -18,7 +18,9 @@ Bytes three_byte_source_ping() {
   return Bytes(kThreeByteSourcePing.begin(), kThreeByteSourcePing.end());
 }
 
-uint64_t dropped(SimCluster& c, DropReason r) { return c.at(0).stats().dropped(r); }
+uint64_t dropped(SimCluster& c, DropReason r) {
+  return c.at(0).stats().dropped(r);
+}
 
 }  // namespace
 
@@ -49,7 +51,8 @@ TEST(HostileInput, EveryAddressFieldRefusesNonIps) {
   attacker.transport->send_packet(target, encode(IndirectPing{6, {}, 7946, "x", true, {}, 0, {}}));
   attacker.transport->send_packet(
       target, encode(IndirectPing{7, {10, 9, 9, 3}, 7946, "x", true, bad, 7946, "y"}));
-  attacker.transport->send_packet(target, encode(Alive{1, "evil", bad, 7946, {}, {1, 5, 2, 2, 5, 5}}));
+  attacker.transport->send_packet(target,
+                                  encode(Alive{1, "evil", bad, 7946, {}, {1, 5, 2, 2, 5, 5}}));
   // Over TCP as well: a stream ping with a bad source is refused with an error reply.
   attacker.transport->stream_request(target, three_byte_source_ping(), true, 1s,
                                      [](std::optional<Bytes>, std::string) {});
@@ -99,9 +102,12 @@ TEST(HostileInput, NamesWithControlCharactersAreRefused) {
   RawPeer attacker(c.net(), Address{{10, 9, 9, 1}, 7946});
   Address target = SimCluster::address_of(0);
   Bytes vsn{1, 5, 2, 2, 5, 5};
-  attacker.transport->send_packet(target, encode(Alive{1, "evil\tname", {10, 9, 9, 1}, 7946, {}, vsn}));
-  attacker.transport->send_packet(target, encode(Alive{1, "evil\nrow", {10, 9, 9, 1}, 7946, {}, vsn}));
-  attacker.transport->send_packet(target, encode(Alive{1, "fine-name", {10, 9, 9, 1}, 7946, {}, vsn}));
+  attacker.transport->send_packet(target,
+                                  encode(Alive{1, "evil\tname", {10, 9, 9, 1}, 7946, {}, vsn}));
+  attacker.transport->send_packet(target,
+                                  encode(Alive{1, "evil\nrow", {10, 9, 9, 1}, 7946, {}, vsn}));
+  attacker.transport->send_packet(target,
+                                  encode(Alive{1, "fine-name", {10, 9, 9, 1}, 7946, {}, vsn}));
   c.clock().run_for(1s);
   EXPECT_EQ(dropped(c, DropReason::BadName), 2u);
   EXPECT_EQ(c.at(0).find("evil\tname"), nullptr);

@@ -63,8 +63,8 @@ TEST(MemberlistSim, PartitionMakesFailedThenHealsByPushPull) {
   std::set<Address> left_side, right_side;
   for (size_t i = 0; i < 6; ++i) (i < 3 ? left_side : right_side).insert(SimCluster::address_of(i));
   c.net().partition({left_side, right_side});
-  ASSERT_TRUE(c.clock().run_until(
-      [&] { return c.state_in(0, "node-5") == NodeState::Dead; }, 120s));
+  ASSERT_TRUE(
+      c.clock().run_until([&] { return c.state_in(0, "node-5") == NodeState::Dead; }, 120s));
   c.net().heal();
   // memberlist alone does not rejoin dead members (Serf's reconnect does): rejoin by hand.
   c.at(5).join({SimCluster::address_of(0).to_string()}, [](int, std::string) {});
@@ -81,8 +81,8 @@ TEST(MemberlistSim, NoFalsePositivesUnderFivePercentLoss) {
     c.clock().run_for(60s);
     for (size_t v = 0; v < c.size(); ++v)
       for (auto& n : c.at(v).members())
-        ASSERT_NE(n.state, NodeState::Dead) << n.name << " declared dead by node-" << v
-                                            << " in minute " << minute;
+        ASSERT_NE(n.state, NodeState::Dead)
+            << n.name << " declared dead by node-" << v << " in minute " << minute;
   }
 }
 
@@ -115,7 +115,8 @@ TEST(MemberlistSim, ThousandMembersConvergeAndDetectACrash) {
   // Joins spread over the first seconds, each to a random earlier member, as pods start.
   for (size_t i = 1; i < c.size(); ++i) {
     size_t seed = i % 10;  // ten seeds, like the rows of a nodes table
-    c.at(i).join({SimCluster::address_of(seed == i ? 0 : seed).to_string()}, [](int, std::string) {});
+    c.at(i).join({SimCluster::address_of(seed == i ? 0 : seed).to_string()},
+                 [](int, std::string) {});
   }
   auto start = c.clock().now();
   ASSERT_TRUE(c.clock().run_until([&] { return c.all_see_all_alive(); }, 300s, 1s))
@@ -125,6 +126,8 @@ TEST(MemberlistSim, ThousandMembersConvergeAndDetectACrash) {
   ASSERT_TRUE(c.clock().run_until(
       [&] { return count_seeing(c, "node-500", NodeState::Dead) == c.running_count(); }, 300s, 1s));
   auto secs = [](auto d) { return std::chrono::duration<double>(d).count(); };
-  std::printf("1000 members: all see all alive after %.0f virtual s; a crash seen dead by all %.0f s later\n",
-              secs(converged - start), secs(c.clock().now() - converged));
+  std::printf(
+      "1000 members: all see all alive after %.0f virtual s; a crash seen dead by all %.0f s "
+      "later\n",
+      secs(converged - start), secs(c.clock().now() - converged));
 }

@@ -40,7 +40,9 @@ struct RawPeer {
     if (!plain || plain->empty()) return;
     auto body = std::span(*plain).subspan(1);
     switch (static_cast<MsgType>((*plain)[0])) {
-      case MsgType::Ack: out.push_back(decode_ack(kc::mp::Document::parse(body).root())); break;
+      case MsgType::Ack:
+        out.push_back(decode_ack(kc::mp::Document::parse(body).root()));
+        break;
       case MsgType::Compound:
         if (auto parts = split_compound(body))
           for (auto part : parts->parts) collect(env, part, out);
@@ -48,13 +50,13 @@ struct RawPeer {
       case MsgType::Compress:
         if (auto inner = decompress_message(body, 1 << 20)) collect(env, *inner, out);
         break;
-      default: break;
+      default:
+        break;
     }
   }
   std::unique_ptr<Transport> transport;
   std::vector<std::pair<Address, Bytes>> packets;
   std::vector<std::pair<Address, Bytes>> streams;  // inbound connections (push/pulls, ...)
 };
-
 
 }  // namespace kc::test

@@ -11,7 +11,6 @@
 using namespace kc::test;
 using namespace std::chrono_literals;
 
-
 TEST(WireRules, AckGoesToSourceAddrAndPingsForOtherNamesAreIgnored) {
   SimCluster c(1, 11);
   RawPeer sender(c.net(), Address{{10, 9, 9, 1}, 7946});
@@ -37,10 +36,10 @@ TEST(WireRules, EmptyAndUnknownMessagesAreCountedDrops) {
   RawPeer sender(c.net(), Address{{10, 9, 9, 1}, 7946});
   Address target = SimCluster::address_of(0);
   auto before = c.at(0).stats().packets_dropped;
-  sender.transport->send_packet(target, Bytes{});                       // empty
-  sender.transport->send_packet(target, Bytes{0x63, 1, 2});             // unknown type
+  sender.transport->send_packet(target, Bytes{});                            // empty
+  sender.transport->send_packet(target, Bytes{0x63, 1, 2});                  // unknown type
   sender.transport->send_packet(target, make_compound({Bytes{}, Bytes{}}));  // empty parts
-  sender.transport->send_packet(target, Bytes{0x04, 0xc1});             // bad msgpack
+  sender.transport->send_packet(target, Bytes{0x04, 0xc1});                  // bad msgpack
   c.clock().run_for(1s);
   EXPECT_GE(c.at(0).stats().packets_dropped - before, 4u);
   EXPECT_EQ(c.at(0).count(NodeState::Alive), 1u);  // still up, still itself
@@ -83,8 +82,9 @@ TEST(WireRules, RemoteDeadOnlyMakesUsSuspect) {
   encode_body(msg, PushNodeState{"node-2", n2->addr.ip, n2->addr.port, n2->meta, n2->incarnation,
                                  NodeState::Dead, Bytes(kDefaultVsn.begin(), kDefaultVsn.end())});
   bool answered = false;
-  raw.transport->stream_request(SimCluster::address_of(0), Envelope(true, nullptr).seal_stream(msg),
-                                true, 2s, [&](std::optional<Bytes> r, std::string) { answered = r.has_value(); });
+  raw.transport->stream_request(
+      SimCluster::address_of(0), Envelope(true, nullptr).seal_stream(msg), true, 2s,
+      [&](std::optional<Bytes> r, std::string) { answered = r.has_value(); });
   c.clock().run_for(50ms);
   ASSERT_TRUE(answered);
   auto state = c.state_in(0, "node-2");

@@ -50,13 +50,14 @@ TEST(SerfHostileInput, QueriesAndRelaysToNonIpsAreDropped) {
   attacker->send_packet(target, as_user_packet(encode(query_from({127, 0, 1}))));
   attacker->send_packet(target, as_user_packet(encode(query_from({}))));
   MessageQueryResponse inner{1, 2, "x", 0, {}};
-  attacker->send_packet(
-      target, as_user_packet(encode_relay(RelayHeader{Address{{1, 2, 3}, 7946}, "x"}, encode(inner))));
+  attacker->send_packet(target, as_user_packet(encode_relay(
+                                    RelayHeader{Address{{1, 2, 3}, 7946}, "x"}, encode(inner))));
   c.clock().run_for(5s);
 
   EXPECT_EQ(c.net().stats().invalid_destinations, 0u);
   EXPECT_EQ(c.at(0).counters().malformed - malformed_before, 3u);
-  EXPECT_EQ(c.at(0).memberlist().memberlist()->stats().dropped(kc::gossip::DropReason::HandlerError), 0u);
+  EXPECT_EQ(
+      c.at(0).memberlist().memberlist()->stats().dropped(kc::gossip::DropReason::HandlerError), 0u);
 }
 
 TEST(SerfHostileInput, AQueryTimeoutBeyondTheClockIsClamped) {

@@ -1,12 +1,13 @@
 // The agent's configuration: kong.conf < KONG_<KEY> env < flags, Kong's foreign keys ignored,
 // bad keys and values reported with key, source and what is allowed; node names; advertise.
+#include "agent/agent_config.h"
+
 #include <gtest/gtest.h>
 
 #include <cstdlib>
 #include <fstream>
 
 #include "agent/advertise.h"
-#include "agent/agent_config.h"
 #include "support/process.h"
 
 using namespace kc::agent;
@@ -15,7 +16,9 @@ using kc::config::Settings;
 
 namespace {
 
-Settings fresh() { return Settings(agent_keys(), kong_foreign_keys(), kong_foreign_prefixes()); }
+Settings fresh() {
+  return Settings(agent_keys(), kong_foreign_keys(), kong_foreign_prefixes());
+}
 
 std::string write_conf(const kc::test::TempDir& dir, const std::string& text) {
   std::string path = dir.path() + "/kong.conf";

@@ -1,8 +1,8 @@
 // The `serf` entry point's flag grammar: Go's `flag` package rules, checked case by case
 // (the spellings Kong 0.9/0.10 and serf scripts use, and the errors Go prints).
-#include <gtest/gtest.h>
-
 #include "agent/serf_cli/go_flags.h"
+
+#include <gtest/gtest.h>
 
 namespace kc::test {
 namespace {
@@ -130,9 +130,17 @@ TEST(GoFlags, GoErrorTexts) {
 
 TEST(GoFlags, KongsAgentLineInAnyOrder) {
   // Kong builds the agent line from a Lua table, so the order varies between runs.
-  Args kong = {"-profile",  "wan",        "-node",          "h_0.0.0.0:7946_0a1b",
-               "-bind",     "0.0.0.0:7946", "-log-level",   "err",
-               "-rpc-addr", "127.0.0.1:7373", "-event-handler",
+  Args kong = {"-profile",
+               "wan",
+               "-node",
+               "h_0.0.0.0:7946_0a1b",
+               "-bind",
+               "0.0.0.0:7946",
+               "-log-level",
+               "err",
+               "-rpc-addr",
+               "127.0.0.1:7373",
+               "-event-handler",
                "member-join,member-leave,member-failed,member-update,member-reap,user:kong=/p/serf/"
                "serf_event.sh"};
   Args reversed;

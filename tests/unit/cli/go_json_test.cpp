@@ -1,7 +1,7 @@
 // Go's encoding/json string escaping, which `serf members -format json` output must match.
-#include <gtest/gtest.h>
-
 #include "agent/cli/go_json.h"
+
+#include <gtest/gtest.h>
 
 namespace kc::test {
 namespace {
@@ -23,9 +23,9 @@ TEST(GoJson, Utf8KeptInvalidBytesReplaced) {
   EXPECT_EQ(go_json_quote("k\xc3\xa9y \xe2\x82\xac"), "\"k\xc3\xa9y \xe2\x82\xac\"");
   EXPECT_EQ(go_json_quote("\xe2\x80\xa8\xe2\x80\xa9"), "\"\\u2028\\u2029\"");
   EXPECT_EQ(go_json_quote("a\xffz"), "\"a\\ufffdz\"");
-  EXPECT_EQ(go_json_quote("\xc0\xaf"), "\"\\ufffd\\ufffd\"");        // overlong
+  EXPECT_EQ(go_json_quote("\xc0\xaf"), "\"\\ufffd\\ufffd\"");             // overlong
   EXPECT_EQ(go_json_quote("\xed\xa0\x80"), "\"\\ufffd\\ufffd\\ufffd\"");  // surrogate
-  EXPECT_EQ(go_json_quote("\xe2\x82"), "\"\\ufffd\\ufffd\"");        // truncated
+  EXPECT_EQ(go_json_quote("\xe2\x82"), "\"\\ufffd\\ufffd\"");             // truncated
   EXPECT_EQ(go_json_quote("\x7f"), "\"\x7f\"");
 }
 

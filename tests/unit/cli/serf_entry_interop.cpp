@@ -49,8 +49,7 @@ class SerfEntry : public ::testing::Test {
                     {{"role", "kong"}}),
         make_member("tab\there\nnewline", {10, 0, 0, 2}, 7946, {{"dc", "<eu>&"}}),
         make_member("caf\xc3\xa9 \xff bad", {10, 0, 0, 3}, 7946, {}, "failed"),
-        make_member("v6", {0xfe, 0x80, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1}, 7946, {},
-                    "left"),
+        make_member("v6", {0xfe, 0x80, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1}, 7946, {}, "left"),
     };
   }
   // The same command with each binary; `args` start with the command name.
@@ -88,9 +87,12 @@ TEST_F(SerfEntry, EventsAndJoin) {
 TEST_F(SerfEntry, FlagErrorsGoToStderr) {
   // Serf prints its own help after these; compare only the parts that are Serf's: the exit
   // code, the flag error on stderr and the first line on stdout.
-  for (std::vector<std::string> args :
-       {std::vector<std::string>{"members", "-bogus"}, {"event", "-coalesce=maybe", "x"},
-        {"members", "-format"}, {"join", "---x"}, {"event", "a", "b", "c"}, {"join"}}) {
+  for (std::vector<std::string> args : {std::vector<std::string>{"members", "-bogus"},
+                                        {"event", "-coalesce=maybe", "x"},
+                                        {"members", "-format"},
+                                        {"join", "---x"},
+                                        {"event", "a", "b", "c"},
+                                        {"join"}}) {
     std::vector<std::string> mine = {ours_}, theirs = {"serf"};
     mine.insert(mine.end(), args.begin(), args.end());
     theirs.insert(theirs.end(), args.begin(), args.end());
@@ -103,9 +105,12 @@ TEST_F(SerfEntry, FlagErrorsGoToStderr) {
 
 TEST_F(SerfEntry, NoAgentListening) {
   std::string dead = "127.0.0.1:" + std::to_string(free_port());
-  for (std::vector<std::string> args :
-       {std::vector<std::string>{"members", "-format", "json"}, {"leave"}, {"event", "kong", "x"},
-        {"keys", "-list"}, {"force-leave", "n"}, {"join", "1.2.3.4:5"}}) {
+  for (std::vector<std::string> args : {std::vector<std::string>{"members", "-format", "json"},
+                                        {"leave"},
+                                        {"event", "kong", "x"},
+                                        {"keys", "-list"},
+                                        {"force-leave", "n"},
+                                        {"join", "1.2.3.4:5"}}) {
     args.insert(args.begin() + 1, "-rpc-addr=" + dead);
     std::vector<std::string> mine = {ours_}, theirs = {"serf"};
     mine.insert(mine.end(), args.begin(), args.end());

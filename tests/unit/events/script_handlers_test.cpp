@@ -180,8 +180,12 @@ TEST(ScriptHandlers, SecretsInTheAgentsEnvironmentDoNotReachHandlers) {
   HandlerOptions o;
   o.env_allow = {"KC_TEST_NAMED", "KC_TEST_PREFIX_*"};
   auto out = dir.path() + "/env";
-  ScriptHandlers h(io, specs({"user=env > " + out}),
-                   [] { return test::make_member("self", {127, 0, 0, 1}, 7946); }, o);
+  ScriptHandlers h(
+      io, specs({"user=env > " + out}),
+      [] {
+        return test::make_member("self", {127, 0, 0, 1}, 7946);
+      },
+      o);
   ::unsetenv("KONG_CLUSTER_RPC_AUTH");
   ::unsetenv("KONG_CLUSTER_ENCRYPT_KEY");
   ::unsetenv("KONG_PG_PASSWORD");

@@ -43,7 +43,8 @@ struct LoopbackMember {
 };
 
 // Runs the loop until `done` or `limit`; the loop must not throw (a throw is the crash).
-bool run_until(net::io_context& io, const std::function<bool()>& done, std::chrono::milliseconds limit) {
+bool run_until(net::io_context& io, const std::function<bool()>& done,
+               std::chrono::milliseconds limit) {
   auto end = std::chrono::steady_clock::now() + limit;
   while (std::chrono::steady_clock::now() < end) {
     if (done()) return true;
@@ -60,7 +61,8 @@ TEST(AsioHostile, ThirtySevenBytePingDoesNotStopTheEventLoop) {
   const std::string& packet = kc::test::kThreeByteSourcePing;
   net::ip::udp::socket client(io, net::ip::udp::endpoint(net::ip::make_address("127.0.0.1"), 0));
   client.send_to(net::buffer(packet), m.udp_endpoint());
-  EXPECT_NO_THROW(run_until(io, [&] { return m.list->stats().dropped(DropReason::BadAddress) > 0; }, 2000ms));
+  EXPECT_NO_THROW(run_until(
+      io, [&] { return m.list->stats().dropped(DropReason::BadAddress) > 0; }, 2000ms));
   EXPECT_EQ(m.list->stats().dropped(DropReason::BadAddress), 1u);
 
   // Still answering: a plain ping from the same socket gets its ack.
@@ -75,7 +77,8 @@ TEST(AsioHostile, ThirtySevenBytePingDoesNotStopTheEventLoop) {
   client.async_receive(net::buffer(buf), [&](const boost::system::error_code& ec, size_t n) {
     if (!ec) got = n;
   });
-  EXPECT_NO_THROW(run_until(io, [&] { return got > 0; }, 2000ms));
+  EXPECT_NO_THROW(run_until(
+      io, [&] { return got > 0; }, 2000ms));
   ASSERT_GT(got, 0u);
 }
 
@@ -91,14 +94,16 @@ TEST(AsioHostile, IdleConnectionsAreShedSoJoinsStillWork) {
     idle.push_back(std::make_unique<net::ip::tcp::socket>(io));
     idle.back()->connect(seed.tcp_endpoint());
   }
-  ASSERT_TRUE(run_until(io, [&] { return seed.transport->counters().streams_shed >= 8; }, 3000ms));
+  ASSERT_TRUE(run_until(
+      io, [&] { return seed.transport->counters().streams_shed >= 8; }, 3000ms));
   EXPECT_EQ(seed.transport->inbound_streams(), 16u);
 
   LoopbackMember joiner(io, "joiner");
   std::optional<int> joined;
   joiner.list->join({seed.transport->local_address().to_string()},
                     [&](int n, std::string) { joined = n; });
-  ASSERT_TRUE(run_until(io, [&] { return joined.has_value(); }, 5000ms));
+  ASSERT_TRUE(run_until(
+      io, [&] { return joined.has_value(); }, 5000ms));
   EXPECT_EQ(*joined, 1);
   EXPECT_GE(seed.list->stats().dropped(DropReason::StreamShed), 9u);
 }
@@ -113,8 +118,10 @@ TEST(AsioHostile, AConnectionThatSendsNothingIsClosedAtTheReadDeadline) {
   auto start = std::chrono::steady_clock::now();
   std::array<uint8_t, 16> buf{};
   std::optional<boost::system::error_code> closed;
-  idle.async_read_some(net::buffer(buf), [&](const boost::system::error_code& ec, size_t) { closed = ec; });
-  ASSERT_TRUE(run_until(io, [&] { return closed.has_value(); }, 5000ms));
+  idle.async_read_some(net::buffer(buf),
+                       [&](const boost::system::error_code& ec, size_t) { closed = ec; });
+  ASSERT_TRUE(run_until(
+      io, [&] { return closed.has_value(); }, 5000ms));
   auto waited = std::chrono::steady_clock::now() - start;
   EXPECT_EQ(*closed, net::error::eof);
   EXPECT_GE(waited, 250ms);

@@ -1,9 +1,10 @@
 // The receive pipeline opens every captured packet and stream of real Serf traffic (plain,
 // compressed, CRC, encrypted), and rejects broken ones without crashing.
+#include "agent/gossip/envelope.h"
+
 #include <gtest/gtest.h>
 
 #include "agent/gossip/crypto/keyring.h"
-#include "agent/gossip/envelope.h"
 #include "agent/gossip/messages.h"
 #include "common/msgpack/reader.h"
 #include "support/vectors.h"
@@ -22,7 +23,9 @@ std::shared_ptr<Keyring> ring_from_base64(const std::string& b64) {
   return ring;
 }
 
-bool known_type(uint8_t t) { return t <= 13; }
+bool known_type(uint8_t t) {
+  return t <= 13;
+}
 
 }  // namespace
 
@@ -70,7 +73,8 @@ TEST(Envelope, DecryptsCapturedEncryptedTraffic) {
     if (v.has("plain") && !stream) {
       // "plain" is the decrypted datagram; the pipeline also strips a CRC header.
       Bytes plain = v.bytes("plain");
-      if (plain[0] == static_cast<uint8_t>(MsgType::HasCrc)) plain.erase(plain.begin(), plain.begin() + 5);
+      if (plain[0] == static_cast<uint8_t>(MsgType::HasCrc))
+        plain.erase(plain.begin(), plain.begin() + 5);
       EXPECT_EQ(*msg, plain) << v.name();
     }
   }
@@ -97,7 +101,8 @@ TEST(Envelope, WrongKeyAndPlaintextAreRejected) {
   ASSERT_FALSE(other->add_key(Bytes(16, 2)).has_value());
   Bytes msg = encode(Nack{5});
   std::string why;
-  EXPECT_FALSE(Envelope(true, other).open_packet(Envelope(true, ring).seal_packet(msg, false), why));
+  EXPECT_FALSE(
+      Envelope(true, other).open_packet(Envelope(true, ring).seal_packet(msg, false), why));
   EXPECT_FALSE(Envelope(true, ring).open_packet(msg, why));  // plaintext to an encrypted node
   EXPECT_FALSE(Envelope(true, ring).open_stream(msg, why));
   EXPECT_EQ(why, "Encryption is configured but remote state is not encrypted");
@@ -110,12 +115,13 @@ TEST(Envelope, MalformedInputIsRejected) {
   EXPECT_FALSE(env.open_packet(Bytes{}, why));
   EXPECT_FALSE(env.open_packet(Bytes{0x0c, 1, 2, 3, 4, 0}, why));  // bad CRC
   EXPECT_FALSE(env.open_packet(Bytes{0x0c, 1}, why));              // short CRC header
-  EXPECT_FALSE(env.open_stream(Bytes{0x09, 0x82, 0xa4, 'A', 'l', 'g', 'o', 0, 0xa3, 'B', 'u', 'f', 0xa2, 1, 2}, why));
+  EXPECT_FALSE(env.open_stream(
+      Bytes{0x09, 0x82, 0xa4, 'A', 'l', 'g', 'o', 0, 0xa3, 'B', 'u', 'f', 0xa2, 1, 2}, why));
   EXPECT_THROW(stream_message_length(Bytes{0x42}), kc::mp::DecodeError);
   EXPECT_THROW(stream_message_length(Bytes{0x0a, 0xff, 0xff, 0xff, 0xff}), kc::mp::DecodeError);
   EXPECT_FALSE(stream_message_length(Bytes{0x0a, 0, 0, 0, 10, 1}));  // needs more
   // A push/pull header that claims a billion nodes.
-  Bytes huge{6, 0x83, 0xa4, 'J', 'o', 'i', 'n', 0xc3, 0xa5, 'N', 'o', 'd', 'e', 's',
-             0xce, 0x40, 0, 0, 0, 0xac, 'U', 's', 'e', 'r', 'S', 't', 'a', 't', 'e', 'L', 'e', 'n', 0};
+  Bytes huge{6, 0x83, 0xa4, 'J', 'o', 'i', 'n', 0xc3, 0xa5, 'N', 'o', 'd', 'e', 's', 0xce, 0x40, 0,
+             0, 0,    0xac, 'U', 's', 'e', 'r', 'S',  't',  'a', 't', 'e', 'L', 'e', 'n',  0};
   EXPECT_THROW(stream_message_length(huge), kc::mp::DecodeError);
 }

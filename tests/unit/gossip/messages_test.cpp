@@ -1,10 +1,11 @@
 // Every memberlist message encodes byte for byte as Go's encoder (vectors produced by the real
 // memberlist 0.2.2), and decodes back to the same fields.
+#include "agent/gossip/messages.h"
+
 #include <gtest/gtest.h>
 
 #include "agent/gossip/compound.h"
 #include "agent/gossip/envelope.h"
-#include "agent/gossip/messages.h"
 #include "common/msgpack/reader.h"
 #include "support/vectors.h"
 
@@ -13,11 +14,15 @@ using kc::test::vector_named;
 
 namespace {
 
-Bytes ip(std::initializer_list<uint8_t> b) { return Bytes(b); }
+Bytes ip(std::initializer_list<uint8_t> b) {
+  return Bytes(b);
+}
 const Bytes kLocal = ip({127, 0, 0, 1});
 const Bytes kVsn = ip({1, 5, 2, 2, 5, 5});
 
-Bytes vec(const std::string& name) { return vector_named("generated_memberlist.txt", name).bytes("hex"); }
+Bytes vec(const std::string& name) {
+  return vector_named("generated_memberlist.txt", name).bytes("hex");
+}
 
 template <typename T>
 T decode_typed(const Bytes& msg, T (*decoder)(const kc::mp::Value&)) {
@@ -37,7 +42,9 @@ TEST(Messages, PingMatchesGo) {
   EXPECT_EQ(back.source_node, "a");
 }
 
-TEST(Messages, PingOmitsEmptySource) { EXPECT_EQ(encode(Ping{7, "b", {}, 0, {}}), vec("ping_no_source")); }
+TEST(Messages, PingOmitsEmptySource) {
+  EXPECT_EQ(encode(Ping{7, "b", {}, 0, {}}), vec("ping_no_source"));
+}
 
 TEST(Messages, IndirectPingMatchesGo) {
   IndirectPing p{9, kLocal, 7947, "b", true, kLocal, 7946, "a"};
@@ -115,10 +122,10 @@ TEST(Messages, CompressMatchesGo) {
 
 TEST(Messages, LenientDecoding) {
   // Keys in another order, an unknown key, str8 and bin where Go accepts them.
-  Bytes body = {0x84, 0xa7, 'U', 'n', 'k', 'n', 'o', 'w', 'n', 0x93, 1, 2, 3,
-                0xa5, 'S', 'e', 'q', 'N', 'o', 0xce, 0, 0, 0, 9,
-                0xa4, 'N', 'o', 'd', 'e', 0xd9, 1, 'x',
-                0xaa, 'S', 'o', 'u', 'r', 'c', 'e', 'A', 'd', 'd', 'r', 0xc4, 4, 10, 0, 0, 1};
+  Bytes body = {0x84, 0xa7, 'U', 'n',  'k',  'n', 'o',  'w', 'n', 0x93, 1,   2,    3,
+                0xa5, 'S',  'e', 'q',  'N',  'o', 0xce, 0,   0,   0,    9,   0xa4, 'N',
+                'o',  'd',  'e', 0xd9, 1,    'x', 0xaa, 'S', 'o', 'u',  'r', 'c',  'e',
+                'A',  'd',  'd', 'r',  0xc4, 4,   10,   0,   0,   1};
   auto p = decode_ping(kc::mp::Document::parse(body).root());
   EXPECT_EQ(p.seq_no, 9u);
   EXPECT_EQ(p.node, "x");

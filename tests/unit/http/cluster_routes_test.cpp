@@ -177,9 +177,9 @@ TEST_F(ClusterRoutes, PostErrorsMatchKong) {
 TEST_F(ClusterRoutes, FailedJoinsLookAlikeWhateverListensThere) {
   // Refused, timed out, or something that is not a member: the caller cannot tell.
   std::set<std::string> bodies;
-  for (const char* why : {"Failed to join 10.9.9.9:22: EOF",
-                                 "Failed to join 10.9.9.9:7946: i/o timeout",
-                                 "Failed to join 10.9.9.9:1: Connection refused", ""}) {
+  for (const char* why :
+       {"Failed to join 10.9.9.9:22: EOF", "Failed to join 10.9.9.9:7946: i/o timeout",
+        "Failed to join 10.9.9.9:1: Connection refused", ""}) {
     api_.join_error = why;
     api_.join_result = 0;
     auto r = call("POST", "/cluster", "application/x-www-form-urlencoded", "address=10.9.9.9");
@@ -191,9 +191,12 @@ TEST_F(ClusterRoutes, FailedJoinsLookAlikeWhateverListensThere) {
 
 TEST_F(ClusterRoutes, MembershipRoutesNeedTheToken) {
   const std::vector<std::pair<std::string, std::string>> routes = {
-      {"GET", "/cluster"},           {"POST", "/cluster?address=10.0.0.9"},
-      {"DELETE", "/cluster?name=node-b"}, {"DELETE", "/cluster/nodes/node-b?prune=true"},
-      {"GET", "/v1/members"},        {"GET", "/cluster/members"}};
+      {"GET", "/cluster"},
+      {"POST", "/cluster?address=10.0.0.9"},
+      {"DELETE", "/cluster?name=node-b"},
+      {"DELETE", "/cluster/nodes/node-b?prune=true"},
+      {"GET", "/v1/members"},
+      {"GET", "/cluster/members"}};
   const std::vector<std::map<std::string, std::string>> wrong = {
       {},
       {{"authorization", "Bearer wrong"}},
@@ -210,9 +213,9 @@ TEST_F(ClusterRoutes, MembershipRoutesNeedTheToken) {
   EXPECT_TRUE(api_.joined.empty());
   EXPECT_TRUE(api_.forced.empty());
   // The scheme is case-insensitive, as RFC 7235 says.
-  EXPECT_EQ(call("GET", "/cluster", "", "", {{"authorization", std::string("bearer ") + kToken}})
-                .status,
-            200u);
+  EXPECT_EQ(
+      call("GET", "/cluster", "", "", {{"authorization", std::string("bearer ") + kToken}}).status,
+      200u);
   // Probes stay open.
   EXPECT_EQ(call("GET", "/healthz", "", "", {}).status, 200u);
   EXPECT_EQ(call("GET", "/readyz", "", "", {}).status, 200u);

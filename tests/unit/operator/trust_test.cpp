@@ -35,8 +35,7 @@ PodView agent_pod(const std::string& name, const std::string& ip, int gossip_por
 }
 
 Member member(const std::string& name, const std::string& address,
-              const std::string& status = "alive",
-              std::map<std::string, std::string> tags = {}) {
+              const std::string& status = "alive", std::map<std::string, std::string> tags = {}) {
   Member m;
   m.name = name;
   m.address = address;
@@ -56,7 +55,7 @@ TEST(Trust, OnlyTheDaemonSetsOwnPodsUnderItsAccount) {
   EXPECT_FALSE(verified_agent(p, id));
 
   p = agent_pod("a", "10.1.0.5", 7946);
-  p.owner->uid = "another-uid";  // a DaemonSet of the same name, deleted and created again,
+  p.owner->uid = "another-uid";         // a DaemonSet of the same name, deleted and created again,
   EXPECT_FALSE(verified_agent(p, id));  // or a forged reference
 
   p = agent_pod("a", "10.1.0.5", 7946);
@@ -115,7 +114,8 @@ TEST(Trust, MemberAtPodByPodOrHostAddressAndGossipPort) {
 TEST(Trust, LiveAgentAddressProtectsWhateverTheTagsSay) {
   std::vector<PodView> live = {agent_pod("a", "10.1.0.5", 7946)};
   // A forged report: the real member's address, a ghost pod's tags.
-  auto forged = member("kong-a", "10.1.0.5:7946", "alive", {{"pod", "ghost"}, {"namespace", "kong"}});
+  auto forged =
+      member("kong-a", "10.1.0.5:7946", "alive", {{"pod", "ghost"}, {"namespace", "kong"}});
   std::map<std::string, Member> members = {{"kong-a", forged}};
   EXPECT_TRUE(address_protected(forged, live, members));
   // Not at a live agent's address: not protected by this rule.
@@ -138,7 +138,7 @@ TEST(Trust, AddressTakenOverByANewMemberNoLongerProtectsTheOldOne) {
 TEST(Trust, ReportsAgreeOnAddressAndPodTagsOnly) {
   auto a = member("m", "10.1.0.5:7946", "alive", {{"uid", "u1"}, {"pod", "p"}, {"namespace", "n"}});
   auto b = a;
-  b.status = "failed";        // status is judged by the caller, per reason
+  b.status = "failed";         // status is judged by the caller, per reason
   b.tags["dc"] = "elsewhere";  // other tags do not matter to the prune rules
   EXPECT_TRUE(reports_agree(a, b));
   b = a;

@@ -54,10 +54,10 @@ TEST(ConnectionDeadline, ZeroIdleTimeoutKeepsAuthenticatedConnections) {
 
 TEST(ShedPick, OldestUnauthenticatedFirst) {
   std::vector<ConnectionState> cs = {
-      conn(true, true, 0s, 1s),     // authenticated, idle since 1 s
-      conn(false, true, 5s, 5s),    // unauthenticated, connected at 5 s
-      conn(false, false, 3s, 9s),   // unauthenticated, connected at 3 s, talking
-      conn(true, false, 0s, 0s),    // authenticated and busy: never shed
+      conn(true, true, 0s, 1s),    // authenticated, idle since 1 s
+      conn(false, true, 5s, 5s),   // unauthenticated, connected at 5 s
+      conn(false, false, 3s, 9s),  // unauthenticated, connected at 3 s, talking
+      conn(true, false, 0s, 0s),   // authenticated and busy: never shed
   };
   EXPECT_EQ(pick_connection_to_shed(cs), 2u);
 }
