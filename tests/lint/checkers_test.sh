@@ -48,6 +48,10 @@ expect_output "$work/fmt/bad.cpp" "format.sh names the misformatted file"
 expect 0 "format.sh --fix formats it" "$lint/format.sh" --fix "$work/fmt/bad.cpp"
 expect 0 "format.sh passes the fixed file" "$lint/format.sh" --check "$work/fmt/bad.cpp"
 expect 2 "format.sh reports a missing file as an error" "$lint/format.sh" --check "$work/fmt/missing.cpp"
+mkdir "$work/badstyle"
+printf 'BasedOnStyle: NoSuchStyle\n' >"$work/badstyle/.clang-format"
+cp "$work/fmt/good.cpp" "$work/badstyle/"
+expect 2 "format.sh reports an unreadable .clang-format as an error" "$lint/format.sh" --check "$work/badstyle/good.cpp"
 
 # flake8 with the repo's .flake8.
 printf 'import os\n\n\ndef f(x):\n    return x\n' >"$work/unused_import.py"
