@@ -12,6 +12,8 @@ packages=(
   # tests and demo: real peers and real servers
   serf postgresql iproute2 iptables procps psmisc python3 python3-kubernetes python3-yaml
   prometheus openssl curl
+  # lint (hack/lint/): the clang-format and clang-tidy of the installed clang (14), flake8
+  clang-format-14 clang-tidy-14 flake8
   # k8s nodes and images: the Debian base image (hack/images/base.sh)
   debootstrap
 )

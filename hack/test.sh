@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # The one command that runs every test on a fresh machine:
 # installs dependencies, configures, builds, runs ctest. Extra args go to ctest (e.g. -L unit).
+# Then the sanitizer pass: an AddressSanitizer+UndefinedBehaviorSanitizer build (build-asan/, or
+# $KC_ASAN_BUILD_DIR) of only the tests labelled unit, sim and fuzz, run with ctest -L; KC_ASAN=0
+# leaves it out (e.g. when iterating on one test with extra args).
 #
 # Every dependency a test needs is installed here, so a test that skips is a missing install:
 # the run fails when any test skipped, unless KC_ALLOW_SKIPS=1 (e.g. on a machine without root).
@@ -10,11 +13,39 @@ hack/deps.sh
 hack/build.sh
 # The real Kubernetes control plane and Helm for the k8s tests (cached after the first build).
 hack/k8s/build.sh >/dev/null
-cd "${KC_BUILD_DIR:-build}"
+
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 status=0
-ctest --output-on-failure -j"$(nproc)" "$@" 2>&1 | tee "$log" || status=$?
+
+# run_ctest DIR ARGS...: runs ctest in DIR, appends its output to $log, and fails the run (status)
+# when a test failed.
+run_ctest() {
+  local dir=$1
+  shift
+  (cd "$dir" && ctest --output-on-failure -j"$(nproc)" "$@") 2>&1 | tee -a "$log" || status=$?
+}
+
+run_ctest "${KC_BUILD_DIR:-build}" "$@"
+
+if [ "${KC_ASAN:-1}" != 0 ]; then
+  asan=${KC_ASAN_BUILD_DIR:-build-asan}
+  sanitized='unit|sim|fuzz'
+  launcher=()
+  command -v ccache >/dev/null && launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
+  cmake -S . -B "$asan" -DKC_SANITIZE=ON -DCMAKE_BUILD_TYPE=${KC_BUILD_TYPE:-RelWithDebInfo} \
+    "${launcher[@]+"${launcher[@]}"}" >/dev/null
+  start=$(date +%s)
+  # Only the executables those tests run, not the daemons and tools that no sanitized test uses.
+  mapfile -t targets < <(hack/label_targets.py "$asan" "$sanitized")
+  cmake --build "$asan" -j"$(nproc)" --target "${targets[@]}"
+  echo "test.sh: sanitizer build of ${#targets[@]} test targets took $(( $(date +%s) - start )) s"
+  # A finding aborts the test (UBSan does not recover: -fno-sanitize-recover), with its stack.
+  export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
+  export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+  run_ctest "$asan" -L "$sanitized"
+fi
+
 if grep -q '(Skipped)\|\*\*\*Skipped' "$log"; then
   echo "test.sh: these tests skipped:" >&2
   grep '(Skipped)\|\*\*\*Skipped' "$log" | sed 's/^/  /' >&2

@@ -47,7 +47,8 @@ def make_node(d):
     now = util.rfc3339()
     addrs = list(d.get("addresses") or [])
     if not addrs:
-        addrs.append({"type": "InternalIP", "address": d.get("internalIP") or "10.0.%d.%d" % (idx // 250, idx % 250 + 10)})
+        addrs.append({"type": "InternalIP", "address": d.get("internalIP") or "10.0.%d.%d" % (idx // 250,
+                                                                                              idx % 250 + 10)})
         if d.get("externalIP"):
             addrs.append({"type": "ExternalIP", "address": d["externalIP"]})
         addrs.append({"type": "Hostname", "address": d.get("hostname") or name})
@@ -375,4 +376,3 @@ def handle(h, method, path, q, body):
         return ok({"count": sim.request_count,
                    "items": [r for r in list(sim.requests) if r["time"] >= since]})
     raise errors.not_found_path()
-

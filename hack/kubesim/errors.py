@@ -53,7 +53,10 @@ def already_exists(group, resource, name):
                     _details(group, resource, name))
 
 
-def conflict(group, resource, name, why="the object has been modified; please apply your changes to the latest version and try again"):
+CONFLICT_WHY = "the object has been modified; please apply your changes to the latest version and try again"
+
+
+def conflict(group, resource, name, why=CONFLICT_WHY):
     return ApiError(409, "Conflict", 'Operation cannot be fulfilled on %s "%s": %s'
                     % (group_resource(group, resource), name, why), _details(group, resource, name))
 

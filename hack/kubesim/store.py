@@ -56,7 +56,8 @@ def decode_continue(tok):
         raw = base64.urlsafe_b64decode(tok + "=" * (-len(tok) % 4))
         d = json.loads(raw)
         if d.get("v") != "meta.k8s.io/v1":
-            raise ValueError("continue key is not valid: incorrect encoded start resourceVersion (version meta.k8s.io/v1)")
+            raise ValueError("continue key is not valid: "
+                             "incorrect encoded start resourceVersion (version meta.k8s.io/v1)")
         start = d.get("start", "")
         if start.endswith("\x00"):
             start = start[:-1]
@@ -537,8 +538,8 @@ class Store:
             try:
                 if ptype == "merge":
                     if not isinstance(body, dict):
-                        raise errors.bad_request("json: cannot unmarshal %s into Go value of type map[string]interface {}"
-                                                 % _json_kind(body))
+                        raise errors.bad_request("json: cannot unmarshal %s into Go value of type "
+                                                 "map[string]interface {}" % _json_kind(body))
                     patched = patchlib.merge_patch(cur, body)
                 elif ptype == "json":
                     patched = patchlib.json_patch(cur, body)
@@ -768,7 +769,8 @@ def _json_kind(v):
 
 
 def _strip_meta(o, keep_status):
-    return {k: v for k, v in o.items() if k not in ("metadata", "apiVersion", "kind") and (keep_status or k != "status")}
+    return {k: v for k, v in o.items() if k not in ("metadata", "apiVersion",
+                                                    "kind") and (keep_status or k != "status")}
 
 
 def _spec_changed(rt, old, new):

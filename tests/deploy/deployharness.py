@@ -20,6 +20,7 @@ def crd_info():
         crd = yaml.safe_load(f)
     return crd["metadata"]["name"], crd["spec"]["group"], crd["spec"]["versions"][0]["name"]
 
+
 sys.path.insert(0, HERE)
 # kube-sim's own test harness starts the simulator on port 0 and stops it by PID.
 sys.path.insert(0, os.path.join(ROOT, "tests", "kube-sim"))

@@ -23,32 +23,33 @@ COMMON = ("# Generated from charts/kong-cluster by tests/deploy/sync_base.py (re
 FILES = {
     "base/serviceaccounts.yaml": (("ServiceAccount",), "# ServiceAccounts of the agent and the operator.\n"),
     "base/rbac.yaml": (("ClusterRole", "ClusterRoleBinding", "Role", "RoleBinding"),
-                       "# Least privilege. agent: ClusterRole get nodes (topology labels, node addresses).\n"
-                       "# operator: ClusterRole get/list/watch nodes and clusternodes (one informer over all namespaces);\n"
-                       "# Role (namespace kong-cluster): get/list/watch pods, write clusternodes + clusternodes/status,\n"
-                       "# leases get/create/update (leader election), events create/patch.\n"),
+        "# Least privilege. agent: ClusterRole get nodes (topology labels, node addresses).\n"
+        "# operator: ClusterRole get/list/watch nodes and clusternodes (one informer over all namespaces);\n"
+        "# Role (namespace kong-cluster): get/list/watch pods, write clusternodes + clusternodes/status,\n"
+        "# leases get/create/update (leader election), events create/patch.\n"),
     "base/services.yaml": (("Service",),
-                           "# Metrics Services: the agents' headless Service (port probe 8947: /metrics, probes; port http 8946:\n"
-                           "# the token-protected HTTP API) and the\n"
-                           "# operator's metrics Service (port metrics 8080, label enable-metrics=true for the ServiceMonitor).\n"),
+        "# Metrics Services: the agents' headless Service (port probe 8947: /metrics, probes; port http 8946:\n"
+        "# the token-protected HTTP API) and the\n"
+        "# operator's metrics Service (port metrics 8080, label enable-metrics=true for the ServiceMonitor).\n"),
     "base/agent-daemonset.yaml": (("DaemonSet",),
-                                  "# The agent: one gossip member per node. Downward-API env (POD_NAME, POD_NAMESPACE, POD_UID, POD_IP,\n"
-                                  "# HOST_IP, NODE_NAME), kong.conf keys as KONG_<KEY>, gossip 7946 TCP+UDP, RPC 7373 (token from Secret\n"
-                                  "# kong-cluster-rpc), HTTP API 8946 (same token, as a bearer token), probes and /metrics on 8947.\n"
-                                  "# SIGTERM = graceful leave, bounded by\n"
-                                  "# KONG_CLUSTER_LEAVE_TIMEOUT (15 s) < terminationGracePeriodSeconds (30 s).\n"
-                                  "# Needs Secrets kong-cluster-gossip (key), kong-cluster-rpc (token), kong-cluster-postgres (password):\n"
-                                  "# see docs/deploy.md.\n"),
+        "# The agent: one gossip member per node. Downward-API env (POD_NAME, POD_NAMESPACE, POD_UID, POD_IP,\n"
+        "# HOST_IP, NODE_NAME), kong.conf keys as KONG_<KEY>, gossip 7946 TCP+UDP, RPC 7373 (token from Secret\n"
+        "# kong-cluster-rpc), HTTP API 8946 (same token, as a bearer token), probes and /metrics on 8947.\n"
+        "# SIGTERM = graceful leave, bounded by\n"
+        "# KONG_CLUSTER_LEAVE_TIMEOUT (15 s) < terminationGracePeriodSeconds (30 s).\n"
+        "# Needs Secrets kong-cluster-gossip (key), kong-cluster-rpc (token), kong-cluster-postgres (password):\n"
+        "# see docs/deploy.md.\n"),
     "base/operator-deployment.yaml": (("Deployment",),
-                                      "# The operator: two replicas, Lease leader election (lease kong-cluster-operator); prunes the members\n"
-                                      "# of deleted or failed agent pods over the agents' RPC and mirrors members as ClusterNodes.\n"),
+        "# The operator: two replicas, Lease leader election (lease kong-cluster-operator); prunes the members\n"
+        "# of deleted or failed agent pods over the agents' RPC and mirrors members as ClusterNodes.\n"),
     "base/networkpolicy.yaml": (("NetworkPolicy",),
-                                "# Ingress to the agents: gossip from agents, RPC and HTTP API from the operator, probes and\n"
-                                "# metrics from anywhere (docs/security.md).\n"),
-    "base/operator-pdb.yaml": (("PodDisruptionBudget",), "# Keeps one operator replica through voluntary disruptions.\n"),
+        "# Ingress to the agents: gossip from agents, RPC and HTTP API from the operator, probes and\n"
+        "# metrics from anywhere (docs/security.md).\n"),
+    "base/operator-pdb.yaml": (("PodDisruptionBudget",),
+        "# Keeps one operator replica through voluntary disruptions.\n"),
     "overlays/monitoring/monitors.yaml": (("PodMonitor", "ServiceMonitor"),
-                                          "# PodMonitor (agents, container port probe, /metrics) and ServiceMonitor (operator metrics Service,\n"
-                                          "# port metrics). Needs the Prometheus Operator's CRDs (monitoring.coreos.com/v1).\n"),
+        "# PodMonitor (agents, container port probe, /metrics) and ServiceMonitor (operator metrics Service,\n"
+        "# port metrics). Needs the Prometheus Operator's CRDs (monitoring.coreos.com/v1).\n"),
 }
 
 

@@ -205,12 +205,15 @@ class ChartValuesTest(unittest.TestCase):
         objs = self.objs()
         np = h.find(objs, "NetworkPolicy", "kong-cluster-agent")
         sel = {"app.kubernetes.io/name": "kong-cluster", "app.kubernetes.io/instance": "kong-cluster"}
-        self.assertEqual(np["spec"]["podSelector"]["matchLabels"], dict(sel, **{"app.kubernetes.io/component": "agent"}))
+        agents = dict(sel, **{"app.kubernetes.io/component": "agent"})
+        self.assertEqual(np["spec"]["podSelector"]["matchLabels"], agents)
         self.assertEqual(np["spec"]["policyTypes"], ["Ingress"])
         gossip, api, probe = np["spec"]["ingress"]
-        self.assertEqual(gossip["from"], [{"podSelector": {"matchLabels": dict(sel, **{"app.kubernetes.io/component": "agent"})}}])
-        self.assertEqual(gossip["ports"], [{"port": "gossip-tcp", "protocol": "TCP"}, {"port": "gossip-udp", "protocol": "UDP"}])
-        self.assertEqual(api["from"], [{"podSelector": {"matchLabels": dict(sel, **{"app.kubernetes.io/component": "operator"})}}])
+        self.assertEqual(gossip["from"], [{"podSelector": {"matchLabels": agents}}])
+        self.assertEqual(gossip["ports"],
+                         [{"port": "gossip-tcp", "protocol": "TCP"}, {"port": "gossip-udp", "protocol": "UDP"}])
+        operators = dict(sel, **{"app.kubernetes.io/component": "operator"})
+        self.assertEqual(api["from"], [{"podSelector": {"matchLabels": operators}}])
         self.assertEqual(api["ports"], [{"port": "rpc", "protocol": "TCP"}, {"port": "http", "protocol": "TCP"}])
         self.assertEqual(probe, {"ports": [{"port": "probe", "protocol": "TCP"}]})
         # every port the policy names is a port of the agent container
@@ -227,7 +230,8 @@ class ChartValuesTest(unittest.TestCase):
         self.assertEqual(probe["from"], [peer])
         objs = self.objs({"operator": {"enabled": False}})
         api = h.find(objs, "NetworkPolicy", "kong-cluster-agent")["spec"]["ingress"][1]
-        self.assertEqual(api["from"], [{"podSelector": {"matchLabels": dict(sel, **{"app.kubernetes.io/component": "nothing"})}}])
+        nothing = dict(sel, **{"app.kubernetes.io/component": "nothing"})
+        self.assertEqual(api["from"], [{"podSelector": {"matchLabels": nothing}}])
         self.assertFalse([o for o in self.objs({"agent": {"networkPolicy": {"enabled": False}}})
                           if o["kind"] == "NetworkPolicy"])
 
@@ -377,7 +381,8 @@ class ChartValuesTest(unittest.TestCase):
             (("",), ("events",), ("create", "patch")),
         ])
         # the operator reads only the agent DaemonSet (its uid, which agent pods' owner references name)
-        ds_rule = [r for r in h.find(objs, "Role", "kong-cluster-operator")["rules"] if r["resources"] == ["daemonsets"]]
+        ds_rule = [r for r in h.find(objs, "Role", "kong-cluster-operator")["rules"]
+                   if r["resources"] == ["daemonsets"]]
         self.assertEqual(ds_rule[0]["resourceNames"], [h.find(objs, "DaemonSet")["metadata"]["name"]])
         self.assertEqual(h.find(objs, "Role")["metadata"]["namespace"], "kong-cluster")
         for kind, sa in (("ClusterRoleBinding", "kong-cluster-agent"), ("ClusterRoleBinding", "kong-cluster-operator"),

@@ -113,7 +113,8 @@ class KustomizeRenderTest(unittest.TestCase):
         c1 = h.container(base[ds_key], "agent")
         self.assertEqual({k: v for k, v in e.items() if k != "KONG_CLUSTER_PROFILE"},
                          {k: v for k, v in h.env(c1).items() if k != "KONG_CLUSTER_PROFILE"})
-        self.assertEqual([a for a in c1["args"] if "advertise" not in a], [a for a in c2["args"] if "advertise" not in a])
+        self.assertEqual([a for a in c1["args"] if "advertise" not in a],
+                         [a for a in c2["args"] if "advertise" not in a])
 
     def test_monitoring_overlay_is_base_plus_two_monitors(self):
         _, base = h.kustomize(h.MANIFESTS)

@@ -23,8 +23,8 @@ Verified through Prometheus' HTTP API: every target (4 agents, 2 operators) is `
 kong_cluster_members{status="alive"} is 4 on each agent and failed is 0; kong_cluster_build_info and
 the gossip packet counters come from every agent; leader_election_master_status is 1 on exactly one
 operator, the Lease holder, and 0 on the other; the leader's kong_cluster_operator_members{status=
-"alive"} is 4 (a standby does not publish it); controller_runtime_reconcile_total is served. Then Prometheus and the demo are stopped
-by PID (the demo by SIGINT, as Ctrl-C) and every process they started is gone.
+"alive"} is 4 (a standby does not publish it); controller_runtime_reconcile_total is served. Then
+Prometheus and the demo are stopped by PID (the demo by SIGINT, as Ctrl-C) and every process they started is gone.
 
 Skipped (exit 77) when the binaries are not built, or when prometheus is missing and cannot be
 installed with apt-get (hack/deps.sh installs it).

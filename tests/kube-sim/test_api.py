@@ -11,7 +11,8 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from simharness import TESTDATA, Sim, kubectl_path, wait_until  # noqa: E402
 
 AGG = "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList"
-TABLE = "application/json;as=Table;v=v1;g=meta.k8s.io,application/json;as=Table;v=v1beta1;g=meta.k8s.io,application/json"
+TABLE = ("application/json;as=Table;v=v1;g=meta.k8s.io,"
+         "application/json;as=Table;v=v1beta1;g=meta.k8s.io,application/json")
 CN = "/apis/kongcluster.dev/v1alpha1/namespaces/default/clusternodes"
 
 
@@ -279,7 +280,6 @@ class TLSTest(unittest.TestCase):
                 self.assertIn("kube-system", names)
             finally:
                 api.close()
-
 
     def test_in_cluster_service_account_files(self):
         try:

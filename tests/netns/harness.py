@@ -182,7 +182,8 @@ class Agent:
                    "agent %s RPC" % self.name, interval=0.05)
         if not self.running():
             raise AssertionError("agent %s exited at start (%s); log %s" % (self.name, self.proc.returncode,
-                                                                        self.work.file("%s.%d.log" % (self.name, self.starts))))
+                                                                        self.work.file("%s.%d.log" % (self.name,
+                                                                                                      self.starts))))
         return self
 
     def running(self):

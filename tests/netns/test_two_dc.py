@@ -108,7 +108,8 @@ class TwoDatacenters(H.NetnsCase):
                         return False
             return H.sees(agents["h01"], DC2, "failed") and H.sees(agents["h04"], DC1, "failed")
         H.wait_until(split, 60, "each DC to mark the other failed", agents=agents.values())
-        H.log("RESULT pod_ip_split_s=%.2f (cross-DC join on pod addresses -> split: other DC failed or unknown, never alive); "
+        H.log("RESULT pod_ip_split_s=%.2f "
+              "(cross-DC join on pod addresses -> split: other DC failed or unknown, never alive); "
               "missing acks: %s" % (time.monotonic() - t0, sorted(missing)))
         for name, (addr, _) in agents["h01"].members().items():
             self.assertEqual(agents[name].host.pod_ip + ":7946", addr)

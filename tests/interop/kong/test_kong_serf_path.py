@@ -165,6 +165,7 @@ def main():
                   env.get("x-serf-self-name") == n.name and "x-serf-self-role" in env,
                   "serf_event.sh got the invalidation and Serf's environment on " + n.name,
                   repr(headers))
+
         # member-join reached the handler as Kong's wrapped "NAME\tIP\tROLE\tTAGS" lines.
         def join_lines(n, api):
             return "".join(x for x in api.bodies() if x.startswith('{"type":"member-join"'))

@@ -165,7 +165,8 @@ class Cluster:
         with open(ready_file) as f:
             ready = json.load(f)
         log("node agent %s ready in %.1fs: %s" % (instance, time.monotonic() - t1,
-                                                  ", ".join("%s %s" % (n["name"], n["internalIP"]) for n in ready["nodes"])))
+                                                  ", ".join("%s %s" % (n["name"],
+                                                                       n["internalIP"]) for n in ready["nodes"])))
         return agent, ready
 
     def agent_output(self, instance=None):
@@ -210,7 +211,8 @@ class Cluster:
         return self.get(*args)["items"]
 
     def heartbeat(self, node, on):
-        req = urllib.request.Request("http://%s/heartbeat?node=%s&beat=%s" % (self.ready["control"], node, "on" if on else "off"),
+        req = urllib.request.Request("http://%s/heartbeat?node=%s&beat=%s" % (self.ready["control"], node,
+                                                                              "on" if on else "off"),
                                      method="POST")
         with urllib.request.urlopen(req, timeout=5) as r:
             assert r.status == 204, r.status

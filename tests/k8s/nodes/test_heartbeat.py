@@ -36,7 +36,8 @@ class Heartbeat(unittest.TestCase):
                             "template": {"metadata": {"labels": {"app": "web"}},
                                          "spec": {"terminationGracePeriodSeconds": 5, "tolerations": tolerations,
                                                   "containers": [{"name": "app", "image": image,
-                                                                  "readinessProbe": {"httpGet": {"path": "/readyz", "port": 8080},
+                                                                  "readinessProbe": {"httpGet": {"path": "/readyz",
+                                                                                                 "port": 8080},
                                                                                      "periodSeconds": 1}}]}}}}
             c.apply(dep)
             pod = h.wait_until(lambda: next((p for p in c.pods(NS, "app=web") if h.running_ready(p)), None),
@@ -47,10 +48,10 @@ class Heartbeat(unittest.TestCase):
             c.heartbeat(victim, False)
             h.log("heartbeat of %s stopped (pod %s runs there)" % (victim, name))
 
-            node = h.wait_until(lambda: (lambda n: n if h.condition(n, "Ready") == "Unknown" else None)(c.get("node", victim)),
-                                90, "%s NotReady" % victim)
+            h.wait_until(lambda: h.condition(c.get("node", victim), "Ready") == "Unknown", 90, "%s NotReady" % victim)
             t_notready = time.monotonic() - t0
-            h.wait_until(lambda: {("node.kubernetes.io/unreachable", "NoExecute"), ("node.kubernetes.io/unreachable", "NoSchedule")}
+            h.wait_until(lambda: {("node.kubernetes.io/unreachable", "NoExecute"),
+                                  ("node.kubernetes.io/unreachable", "NoSchedule")}
                          <= taints(c.get("node", victim)), 60, "unreachable taints on %s" % victim)
             self.assertEqual(h.condition(c.get("node", other), "Ready"), "True")
 
@@ -69,7 +70,8 @@ class Heartbeat(unittest.TestCase):
 
             c.heartbeat(victim, True)
             h.wait_until(lambda: h.condition(c.get("node", victim), "Ready") == "True", 60, "%s Ready again" % victim)
-            h.wait_until(lambda: not any(k == "node.kubernetes.io/unreachable" for k, _ in taints(c.get("node", victim))),
+            h.wait_until(lambda: not any(k == "node.kubernetes.io/unreachable"
+                                         for k, _ in taints(c.get("node", victim))),
                          60, "unreachable taints removed")
             h.wait_until(lambda: c.kubectl("get", "pod", name, "-n", NS, check=False).returncode != 0,
                          60, "the evicted pod finished by its node")
@@ -81,7 +83,8 @@ class Heartbeat(unittest.TestCase):
             h.wait_until(lambda: c.docker_leftovers(doomed), 30, "the doomed agent's containers")
             agent.kill()
             agent.wait()
-            h.wait_until(lambda: not c.docker_leftovers(doomed), 60, "the reaper to remove the doomed agent's containers")
+            h.wait_until(lambda: not c.docker_leftovers(doomed), 60,
+                         "the reaper to remove the doomed agent's containers")
         self.assertEqual(c.docker_leftovers(), [])
 
 

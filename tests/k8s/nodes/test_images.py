@@ -8,7 +8,6 @@ with this tree's binaries; --real: deploy/docker/*.Dockerfile built as users bui
   the real API server through its in-cluster configuration, and reports healthy: its /readyz
   (caches synced against the API server) makes the pod Ready.
 """
-import json
 import os
 import subprocess
 import sys
@@ -70,7 +69,8 @@ class Images(unittest.TestCase):
 
             def agent_sees_serf():
                 out = docker("exec", net + "-agent", "kong-cluster", "members", check=False).stdout
-                return out if any(l.split()[0] == "serf-1" and "alive" in l for l in out.splitlines() if l.split()) else None
+                alive = any(l.split()[0] == "serf-1" and "alive" in l for l in out.splitlines() if l.split())
+                return out if alive else None
             h.wait_until(agent_sees_serf, 60, "the agent to list serf-1 alive")
         finally:
             for c in (net + "-agent", net + "-serf"):
@@ -88,18 +88,26 @@ class Images(unittest.TestCase):
                   "spec": {"replicas": 1, "selector": {"matchLabels": {"app": "operator"}},
                            "template": {"metadata": {"labels": {"app": "operator"}}, "spec": {
                                "serviceAccountName": "kong-cluster-operator",
-                               "securityContext": {"runAsNonRoot": True, "runAsUser": 10001, "runAsGroup": 10001, "fsGroup": 10001},
+                               "securityContext": {"runAsNonRoot": True, "runAsUser": 10001, "runAsGroup": 10001,
+                                                   "fsGroup": 10001},
                                "containers": [{
                                    "name": "operator", "image": self.images["operator"], "imagePullPolicy": "Never",
-                                   "args": ["--namespace=$(POD_NAMESPACE)", "--selector=app.kubernetes.io/component=agent",
+                                   "args": ["--namespace=$(POD_NAMESPACE)",
+                                            "--selector=app.kubernetes.io/component=agent",
                                             "--rpc-auth-file=/etc/kong-cluster/rpc/token", "--health-addr=0.0.0.0:8081",
                                             "--metrics-addr=0.0.0.0:8080"],
-                                   "env": [{"name": "POD_NAMESPACE", "valueFrom": {"fieldRef": {"fieldPath": "metadata.namespace"}}}],
-                                   "ports": [{"name": "metrics", "containerPort": 8080}, {"name": "health", "containerPort": 8081}],
-                                   "readinessProbe": {"httpGet": {"path": "/readyz", "port": "health"}, "periodSeconds": 2},
-                                   "livenessProbe": {"httpGet": {"path": "/healthz", "port": "health"}, "periodSeconds": 5},
-                                   "securityContext": {"allowPrivilegeEscalation": False, "readOnlyRootFilesystem": True},
-                                   "volumeMounts": [{"name": "rpc", "mountPath": "/etc/kong-cluster/rpc", "readOnly": True}]}],
+                                   "env": [{"name": "POD_NAMESPACE",
+                                            "valueFrom": {"fieldRef": {"fieldPath": "metadata.namespace"}}}],
+                                   "ports": [{"name": "metrics", "containerPort": 8080}, {"name": "health",
+                                                                                          "containerPort": 8081}],
+                                   "readinessProbe": {"httpGet": {"path": "/readyz", "port": "health"},
+                                                      "periodSeconds": 2},
+                                   "livenessProbe": {"httpGet": {"path": "/healthz", "port": "health"},
+                                                     "periodSeconds": 5},
+                                   "securityContext": {"allowPrivilegeEscalation": False,
+                                                       "readOnlyRootFilesystem": True},
+                                   "volumeMounts": [{"name": "rpc", "mountPath": "/etc/kong-cluster/rpc",
+                                                     "readOnly": True}]}],
                                "volumes": [{"name": "rpc", "secret": {"secretName": "rpc-token"}}]}}}}
             t0 = time.monotonic()
             c.apply(op)

@@ -72,13 +72,16 @@ class Pods(unittest.TestCase):
                 ("SA_NAME", "spec.serviceAccountName")]]
         env += [{"name": "RPC_TOKEN", "valueFrom": {"secretKeyRef": {"name": "ds-secret", "key": "token"}}},
                 {"name": "MODE", "valueFrom": {"configMapKeyRef": {"name": "ds-config", "key": "mode"}}},
-                {"name": "MEM_LIMIT_MI", "valueFrom": {"resourceFieldRef": {"resource": "limits.memory", "divisor": "1Mi"}}},
+                {"name": "MEM_LIMIT_MI", "valueFrom": {"resourceFieldRef": {"resource": "limits.memory",
+                                                                            "divisor": "1Mi"}}},
                 {"name": "ADVERTISE", "value": "$(POD_IP):7946"}]
         ds = {"apiVersion": "apps/v1", "kind": "DaemonSet", "metadata": {"name": "probe-ds", "namespace": NS},
               "spec": {"selector": {"matchLabels": {"app": "probe-ds"}},
                        "template": {"metadata": {"labels": {"app": "probe-ds"}},
-                                    "spec": {"securityContext": {"runAsUser": 10001, "runAsGroup": 10001, "fsGroup": 10001},
-                                             "containers": [testpod_container(self.image, env=env, resources={"limits": {"memory": "64Mi"}})]}}}}
+                                    "spec": {"securityContext": {"runAsUser": 10001, "runAsGroup": 10001,
+                                                                 "fsGroup": 10001},
+                                             "containers": [testpod_container(
+                                                 self.image, env=env, resources={"limits": {"memory": "64Mi"}})]}}}}
         t0 = time.monotonic()
         self.c.apply(ds)
 
@@ -124,8 +127,10 @@ class Pods(unittest.TestCase):
                "spec": {"terminationGracePeriodSeconds": 30,
                         "volumes": [{"name": "log", "hostPath": {"path": logdir, "type": "Directory"}}],
                         "containers": [testpod_container(
-                            self.image, env=[{"name": "TERM_LOG", "value": "/log/term.log"}, {"name": "TERM_DELAY", "value": "4s"},
-                                             {"name": "POD_NAME", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}}],
+                            self.image, env=[{"name": "TERM_LOG", "value": "/log/term.log"}, {"name": "TERM_DELAY",
+                                                                                              "value": "4s"},
+                                             {"name": "POD_NAME",
+                                              "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}}],
                             volumeMounts=[{"name": "log", "mountPath": "/log"}])]}}
         self.c.apply(pod)
         p = h.wait_until(lambda: (lambda p: p if h.running_ready(p) else None)(self.c.get("pod", "graceful", "-n", NS)),
@@ -135,7 +140,8 @@ class Pods(unittest.TestCase):
         self.assertEqual(len(ids), 2, "sandbox and app container")
         t0 = time.time()
         self.c.kubectl("delete", "pod", "graceful", "-n", NS, "--wait=false")
-        line = h.wait_until(lambda: open(term_log).read() if os.path.exists(term_log) else None, 30, "SIGTERM in the pod")
+        line = h.wait_until(lambda: open(term_log).read() if os.path.exists(term_log) else None, 30,
+                            "SIGTERM in the pod")
         self.assertTrue(line.startswith("SIGTERM ") and line.split()[2] == "graceful", line)
         got_term = int(line.split()[1]) / 1e9
         # While the container runs its 4 s shutdown, the pod is Terminating, not gone.
