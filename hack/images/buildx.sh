@@ -7,14 +7,14 @@
 #
 # Cached under ${KC_CACHE_DIR:-~/.cache/kong-cluster}/buildx-<version>/; a second run only prints it.
 set -euo pipefail
-# v0.15.1: the newest buildx in the Go module proxy whose go.mod has no replace directives (so
-# `go install` builds it) that still speaks to a 20.10 engine (API 1.41).
+# v0.15.1 (mid-2024): its go.mod has no replace directives, so `go install` builds it, and it
+# drives the 20.10 engine's BuildKit (v0.8) here; much newer releases target newer engines.
 VERSION=v0.15.1
 cache=${KC_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/kong-cluster}/buildx-$VERSION
 out=$cache/buildx
 if [ ! -x "$out" ]; then
   start=$SECONDS
-  echo "buildx: building github.com/docker/buildx $VERSION (first time only: about 5-10 minutes)" >&2
+  echo "buildx: building github.com/docker/buildx $VERSION (first time only: 10-30 minutes)" >&2
   mkdir -p "$cache"
   GOBIN="$cache/tmp" CGO_ENABLED=0 go install -trimpath -ldflags='-s -w' \
     "github.com/docker/buildx/cmd/buildx@$VERSION" >&2
