@@ -86,7 +86,7 @@ class Images(unittest.TestCase):
 
     def test_agent_daemonset_and_operator_on_nodes(self):
         with h.Cluster(nodes=NODES, topology="dc1/dc1-a,dc1/dc1-b,dc2/dc2-a") as c:
-            c.kubectl("apply", "-f", os.path.join(h.ROOT, "manifests", "crd"))
+            c.kubectl("apply", "-f", os.path.join(h.ROOT, "manifests", "crd", "clusternodes.yaml"))
             for f in ("namespace.yaml", "serviceaccounts.yaml", "rbac.yaml"):
                 c.kubectl("apply", "-f", os.path.join(BASE, f))
             c.kubectl("create", "secret", "generic", "kong-cluster-rpc", "-n", NS, "--from-literal=token=t0ken")
