@@ -13,7 +13,17 @@ hack/deps.sh
 hack/build.sh
 # The real Kubernetes control plane and Helm for the k8s tests (cached after the first build).
 hack/k8s/build.sh >/dev/null
-
+# The k8s node tests' kubelet stand-in and images: the node agent (cached by the hash of its
+# sources), the debootstrap base image, buildx, and the agent and operator images built from
+# deploy/docker/ (BuildKit keeps their build tree, so an unchanged tree is all cache hits).
+# Each prints what it does and how long it took (docs/kubernetes-nodes.md has the numbers).
+step() { local t=$SECONDS; "$@" >/dev/null; echo "test.sh: $1 done in $((SECONDS - t))s"; }
+step hack/nodeagent/build.sh
+if docker info >/dev/null 2>&1; then
+  step hack/images/build.sh
+else
+  echo "test.sh: no Docker engine: the k8s node tests will skip" >&2
+fi
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 status=0

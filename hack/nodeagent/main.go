@@ -54,7 +54,7 @@ func main() {
 
 type options struct {
 	kubeconfig, network, topology, prefix, readyFile, stateDir, dockerSock, podAPIHost, instance string
-	nodes                                                                                        int
+	nodes, owner                                                                                 int
 }
 
 func parseFlags() *options {
@@ -69,6 +69,7 @@ func parseFlags() *options {
 	flag.StringVar(&o.dockerSock, "docker", "/var/run/docker.sock", "Docker engine socket")
 	flag.StringVar(&o.podAPIHost, "pod-apiserver-host", "kubernetes.default.svc",
 		"KUBERNETES_SERVICE_HOST given to pods: a name in the API server's certificate (mapped in the pods' /etc/hosts to the relay) or an IP")
+	flag.IntVar(&o.owner, "owner", 0, "exit (removing the Nodes and their containers) when the process with this PID ends")
 	flag.StringVar(&o.instance, "instance", "", "label value and name prefix of everything created (default kcna<pid>)")
 	flag.Parse()
 	if o.instance == "" {
@@ -157,6 +158,11 @@ func run() error {
 	defer runtime.KeepAlive(reaperPipe)
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
+	if o.owner > 0 {
+		if ctx, err = watchOwner(ctx, o.owner); err != nil {
+			return err
+		}
+	}
 	t0 := time.Now()
 	img, err := pauseImage(ctx, d)
 	if err != nil {
@@ -211,6 +217,9 @@ func run() error {
 	}
 	log.Printf("nodeagent %s: %d Nodes (%s network) ready in %.1fs; control on %s", o.instance, len(boxes), o.network, time.Since(t0).Seconds(), ctl)
 	m.Run(ctx)
+	if cause := context.Cause(ctx); cause != nil && cause != context.Canceled {
+		log.Printf("nodeagent %s: %v: stopping", o.instance, cause)
+	}
 	// Graceful exit: the Nodes go too, so the API server keeps no ghost of them.
 	bg, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()

@@ -146,8 +146,9 @@ class Cluster:
         log("control plane up in %.1fs" % (time.monotonic() - t0))
         self.agent, self.ready = self.start_agent(self.instance, self.nodes, self.topology, self.network)
 
-    def start_agent(self, instance, nodes, topology, network="flat", prefix="node-"):
-        """Starts a node agent against this control plane; returns (Popen, its ready file)."""
+    def start_agent(self, instance, nodes, topology, network="flat", prefix="node-", owner=None):
+        """Starts a node agent against this control plane, living no longer than process owner
+        (default: this test); returns (Popen, its ready file)."""
         binary = run([os.path.join(ROOT, "hack", "nodeagent", "build.sh")], capture_output=False,
                      stdout=subprocess.PIPE, stderr=None, timeout=1200).stdout.strip()
         ready_file = os.path.join(self.tmp, instance + ".ready.json")
@@ -155,7 +156,8 @@ class Cluster:
         t1 = time.monotonic()
         agent = subprocess.Popen(
             [binary, "--kubeconfig", self.kubeconfig, "--nodes", str(nodes), "--topology", topology,
-             "--network", network, "--ready-file", ready_file, "--instance", instance, "--name-prefix", prefix],
+             "--network", network, "--ready-file", ready_file, "--instance", instance, "--name-prefix", prefix,
+             "--owner", str(owner or os.getpid())],
             stdout=log_file, stderr=subprocess.STDOUT)
         log_file.close()
         self._agents.append(agent)

@@ -4,9 +4,11 @@ controller marks it NotReady (Ready=Unknown) and taints it unreachable (NoExecut
 NoSchedule); the taint-eviction controller deletes its pod once the pod's short toleration
 ran out; the ReplicaSet controller makes a replacement, which the scheduler places on the
 healthy Node. When the heartbeat comes back the Node is Ready again and the node agent finishes
-the evicted pod (SIGTERM, final delete).
+the evicted pod (SIGTERM, final delete). A node agent goes, with its Nodes and containers, when
+its owner process is SIGKILLed; a SIGKILLed node agent's containers are removed by its reaper.
 """
 import os
+import subprocess
 import sys
 import time
 import unittest
@@ -86,6 +88,31 @@ class Heartbeat(unittest.TestCase):
             h.wait_until(lambda: not c.docker_leftovers(doomed), 60,
                          "the reaper to remove the doomed agent's containers")
         self.assertEqual(c.docker_leftovers(), [])
+
+    def test_agent_ends_with_its_owner(self):
+        # A harness killed by SIGKILL (or a SIGTERM it does not handle) takes its node agent
+        # along: the agent watches its --owner, stops its pods, deletes its Nodes and removes
+        # its containers and networks itself (the reaper is not needed for that).
+        with h.Cluster(nodes=1, topology="dc1/dc1-a") as c:
+            owner = subprocess.Popen([sys.executable, "-c", "import time\nwhile True: time.sleep(60)"])
+            try:
+                instance = c.instance + "o"
+                agent, _ = c.start_agent(instance, 2, "dc2/dc2-a", prefix="owned-", owner=owner.pid)
+                h.wait_until(lambda: c.docker_leftovers(instance), 30, "the owned agent's containers")
+                self.assertEqual(len(c.get("nodes", "-l", "topology.kubernetes.io/region=dc2")["items"]), 2)
+                t0 = time.monotonic()
+                owner.kill()
+                owner.wait()
+                self.assertEqual(agent.wait(60), 0, c.agent_output(instance))
+                h.log("agent exited %.1fs after its owner's SIGKILL" % (time.monotonic() - t0))
+                self.assertIn("owner process %d ended" % owner.pid, c.agent_output(instance))
+                h.wait_until(lambda: not c.docker_leftovers(instance), 60, "the owned agent's containers gone")
+                h.wait_until(lambda: not c.get("nodes", "-l", "topology.kubernetes.io/region=dc2")["items"], 30,
+                             "the owned agent's Nodes deleted")
+            finally:
+                if owner.poll() is None:
+                    owner.kill()
+                    owner.wait()
 
 
 if __name__ == "__main__":

@@ -1,34 +1,42 @@
 #!/usr/bin/env python3
-"""The agent and operator images run (test_images.py --fast: the Dockerfiles' runtime stages
-with this tree's binaries; --real: deploy/docker/*.Dockerfile built as users build them):
+"""The agent and operator images, built from deploy/docker/*.Dockerfile as users build them
+(hack/images/build.sh), run:
+- as the non-root user 10001;
 - the agent image joins a real serf agent (Debian's serf 0.9.4 in a container from the
   debootstrap base) on a Docker network made here, and each side sees the other alive;
-- the images run as the non-root user 10001;
-- the operator image runs as a pod on the node agent's Nodes with the chart's RBAC, talks to
-  the real API server through its in-cluster configuration, and reports healthy: its /readyz
-  (caches synced against the API server) makes the pod Ready.
+- on the node agent's Nodes against the real control plane, with the chart's ServiceAccounts
+  and RBAC: an agent DaemonSet gets one Ready pod per Node (the chart's container: args,
+  downward-API env, probes, non-root, read-only root), the agents join each other (every
+  pod's /metrics, at its pod IP, counts all of them alive) and read their Node's zone through
+  their in-cluster configuration; the operator Deployment's pod becomes Ready through its
+  /readyz (informer caches synced against the API server).
 """
+import base64
 import os
 import subprocess
 import sys
 import time
 import unittest
 
+import yaml
+
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness as h  # noqa: E402
 
-MODE = "--real" if "--real" in sys.argv else "--fast"
-sys.argv = [a for a in sys.argv if a not in ("--real", "--fast")]
 NS = "kong-cluster"
+AGENT_LABELS = {"app.kubernetes.io/name": "kong-cluster", "app.kubernetes.io/instance": "kong-cluster",
+                "app.kubernetes.io/component": "agent"}
+AGENT_SELECTOR = ",".join("%s=%s" % kv for kv in AGENT_LABELS.items())
+NODES = 3
 LABEL = "kong-cluster.k8s-test=%d" % os.getpid()
 
 
 def build_images():
     t0 = time.monotonic()
-    out = h.run([os.path.join(h.ROOT, "hack", "images", "build.sh"), MODE], capture_output=False,
+    out = h.run([os.path.join(h.ROOT, "hack", "images", "build.sh")], capture_output=False,
                 stdout=subprocess.PIPE, stderr=None, timeout=5000).stdout
     images = dict(line.split() for line in out.splitlines() if line.strip())
-    h.log("images %s ready in %.1fs: %s" % (MODE, time.monotonic() - t0, images))
+    h.log("images ready in %.1fs: %s" % (time.monotonic() - t0, images))
     return images
 
 
@@ -69,59 +77,95 @@ class Images(unittest.TestCase):
 
             def agent_sees_serf():
                 out = docker("exec", net + "-agent", "kong-cluster", "members", check=False).stdout
-                alive = any(l.split()[0] == "serf-1" and "alive" in l for l in out.splitlines() if l.split())
-                return out if alive else None
+                rows = [line.split() for line in out.splitlines() if line.split()]
+                return out if any(r[0] == "serf-1" and "alive" in r for r in rows) else None
             h.wait_until(agent_sees_serf, 60, "the agent to list serf-1 alive")
         finally:
             for c in (net + "-agent", net + "-serf"):
                 docker("rm", "-f", c, check=False)
             docker("network", "rm", net, check=False)
 
-    def test_operator_image_healthy_against_control_plane(self):
-        with h.Cluster(nodes=2, topology="dc1/dc1-a,dc2/dc2-a") as c:
-            c.kubectl("apply", "-f", os.path.join(h.ROOT, "manifests", "crd"))
-            base = os.path.join(h.ROOT, "manifests", "base")
+    def test_agent_daemonset_and_operator_on_nodes(self):
+        with h.Cluster(nodes=NODES, topology="dc1/dc1-a,dc1/dc1-b,dc2/dc2-a") as c:
+            c.kubectl("apply", "-f", os.path.join(h.ROOT, "manifests", "crd", "clusternodes.yaml"))
             for f in ("namespace.yaml", "serviceaccounts.yaml", "rbac.yaml"):
-                c.kubectl("apply", "-f", os.path.join(base, f))
-            c.kubectl("create", "secret", "generic", "rpc-token", "-n", NS, "--from-literal=token=t0ken")
-            op = {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "operator", "namespace": NS},
-                  "spec": {"replicas": 1, "selector": {"matchLabels": {"app": "operator"}},
-                           "template": {"metadata": {"labels": {"app": "operator"}}, "spec": {
-                               "serviceAccountName": "kong-cluster-operator",
-                               "securityContext": {"runAsNonRoot": True, "runAsUser": 10001, "runAsGroup": 10001,
-                                                   "fsGroup": 10001},
-                               "containers": [{
-                                   "name": "operator", "image": self.images["operator"], "imagePullPolicy": "Never",
-                                   "args": ["--namespace=$(POD_NAMESPACE)",
-                                            "--selector=app.kubernetes.io/component=agent",
-                                            "--rpc-auth-file=/etc/kong-cluster/rpc/token", "--health-addr=0.0.0.0:8081",
-                                            "--metrics-addr=0.0.0.0:8080"],
-                                   "env": [{"name": "POD_NAMESPACE",
-                                            "valueFrom": {"fieldRef": {"fieldPath": "metadata.namespace"}}}],
-                                   "ports": [{"name": "metrics", "containerPort": 8080}, {"name": "health",
-                                                                                          "containerPort": 8081}],
-                                   "readinessProbe": {"httpGet": {"path": "/readyz", "port": "health"},
-                                                      "periodSeconds": 2},
-                                   "livenessProbe": {"httpGet": {"path": "/healthz", "port": "health"},
-                                                     "periodSeconds": 5},
-                                   "securityContext": {"allowPrivilegeEscalation": False,
-                                                       "readOnlyRootFilesystem": True},
-                                   "volumeMounts": [{"name": "rpc", "mountPath": "/etc/kong-cluster/rpc",
-                                                     "readOnly": True}]}],
-                               "volumes": [{"name": "rpc", "secret": {"secretName": "rpc-token"}}]}}}}
+                c.kubectl("apply", "-f", os.path.join(BASE, f))
+            c.kubectl("create", "secret", "generic", "kong-cluster-rpc", "-n", NS, "--from-literal=token=t0ken")
+            c.kubectl("create", "secret", "generic", "kong-cluster-gossip", "-n", NS,
+                      "--from-literal=key=" + base64.b64encode(os.urandom(32)).decode())
+            node_ips = [n["internalIP"] for n in c.ready["nodes"]]
             t0 = time.monotonic()
-            c.apply(op)
+            c.apply(agent_daemonset(self.images["agent"], node_ips))
+            c.apply(operator_deployment(self.images["operator"]))
             try:
-                pod = h.wait_until(lambda: next((p for p in c.pods(NS, "app=operator") if h.running_ready(p)), None),
-                                   120, "the operator pod Ready")
+                pods = h.wait_until(lambda: ready_pods(c, AGENT_SELECTOR, NODES), 180,
+                                    "an agent pod Ready on every Node")
+                h.log("agent DaemonSet Ready on %d Nodes in %.1fs" % (NODES, time.monotonic() - t0))
+                self.assertEqual(sorted(p["spec"]["nodeName"] for p in pods),
+                                 sorted(n["name"] for n in c.ready["nodes"]))
+                for p in pods:
+                    url = "http://%s:8947/metrics" % p["status"]["podIP"]
+                    h.wait_until(lambda: alive_members(url) == NODES, 60, "%s to count %d members alive" % (url, NODES))
+                    self.assertEqual(p["status"]["containerStatuses"][0]["restartCount"], 0)
+                h.log("every agent counts %d alive members %.1fs after the apply" % (NODES, time.monotonic() - t0))
+                op = h.wait_until(lambda: ready_pods(c, OPERATOR_SELECTOR, 1), 120, "the operator pod Ready")
+                h.log("operator pod Ready %.1fs after the apply" % (time.monotonic() - t0))
+                self.assertEqual(h.http_get("http://%s:8081/readyz" % op[0]["status"]["podIP"])[1].strip(), "ok")
+                self.assertEqual(op[0]["status"]["containerStatuses"][0]["restartCount"], 0)
             except AssertionError:
-                print(c.kubectl("logs", "-n", NS, "-l", "app=operator", "--tail=50", check=False).stdout)
+                print(c.kubectl("get", "pods", "-n", NS, "-o", "wide", check=False).stdout)
                 print(c.agent_output())
                 raise
-            h.log("operator pod Ready in %.1fs" % (time.monotonic() - t0))
-            ip = pod["status"]["podIP"]
-            self.assertEqual(h.http_get("http://%s:8081/readyz" % ip)[1].strip(), "ok")
-            self.assertEqual(pod["status"]["containerStatuses"][0]["restartCount"], 0)
+
+
+BASE = os.path.join(h.ROOT, "manifests", "base")
+OPERATOR_SELECTOR = "app.kubernetes.io/component=operator"
+
+
+def load_manifest(name):
+    with open(os.path.join(BASE, name)) as f:
+        return yaml.safe_load(f)
+
+
+def without_datastore(container):
+    """No Postgres runs in this test: the agents and the operator go without the datastore."""
+    container["env"] = [e for e in container["env"] if not e["name"].startswith("KONG_PG_")]
+
+
+def agent_daemonset(image, node_ips):
+    """manifests/base's agent DaemonSet (the chart rendered) with this image. The pods take their
+    Node's network (hostNetwork), so the Nodes' addresses are the seeds every agent joins."""
+    ds = load_manifest("agent-daemonset.yaml")
+    spec = ds["spec"]["template"]["spec"]
+    spec["hostNetwork"] = True
+    agent = spec["containers"][0]
+    agent["image"], agent["imagePullPolicy"] = image, "Never"
+    without_datastore(agent)
+    agent["env"].append({"name": "KONG_CLUSTER_JOIN", "value": ",".join("%s:7946" % ip for ip in node_ips)})
+    return ds
+
+
+def operator_deployment(image):
+    op = load_manifest("operator-deployment.yaml")
+    op["spec"]["replicas"] = 1
+    container = op["spec"]["template"]["spec"]["containers"][0]
+    container["image"], container["imagePullPolicy"] = image, "Never"
+    without_datastore(container)
+    return op
+
+
+def ready_pods(c, selector, want):
+    pods = [p for p in c.pods(NS, selector) if h.running_ready(p)]
+    return pods if len(pods) == want else None
+
+
+def alive_members(url):
+    """kong_cluster_members{status="alive"} of an agent's /metrics."""
+    _, text = h.http_get(url)
+    for line in text.splitlines():
+        if line.startswith('kong_cluster_members{status="alive"}'):
+            return int(float(line.split()[-1]))
+    return None
 
 
 if __name__ == "__main__":
