@@ -24,6 +24,13 @@ sys.path.insert(0, os.path.join(ROOT, "hack", "k8s"))
 import k8scluster  # noqa: E402
 
 HOOK = "helm.sh/hook"
+# The values under which the chart must produce exactly the kustomize base (manifests/): the
+# base expects the three Secrets to exist (docs/deploy.md), which is the chart's existingSecret mode.
+BASE_VALUES = {
+    "gossipKey": {"existingSecret": "kong-cluster-gossip"},
+    "rpcToken": {"existingSecret": "kong-cluster-rpc"},
+    "postgres": {"existingSecret": "kong-cluster-postgres"},
+}
 MONITORING_API = ("monitoring.coreos.com/v1",)
 
 

@@ -46,13 +46,6 @@ yaml = hc.yaml
 TEMPLATES = os.path.join(hc.CHART, "templates")
 CRD = os.path.join(hc.ROOT, "manifests", "crd", "clusternodes.yaml")
 MANIFESTS = os.path.join(hc.ROOT, "manifests")
-# The values under which the chart must produce exactly the kustomize base: the base expects
-# the three Secrets to exist (docs/deploy.md), which is the chart's existingSecret mode.
-BASE_VALUES = {
-    "gossipKey": {"existingSecret": "kong-cluster-gossip"},
-    "rpcToken": {"existingSecret": "kong-cluster-rpc"},
-    "postgres": {"existingSecret": "kong-cluster-postgres"},
-}
 # The longest release name Helm accepts.
 LONG_RELEASE = "a-very-long-release-name-that-helm-still-accepts-x053"
 assert len(LONG_RELEASE) == 53
@@ -285,10 +278,10 @@ class ChartEqualsKustomizeTest(HelmCase):
                                                 "(tests/deploy/sync_base.py regenerates them)" % (k,))
 
     def test_chart_equals_base(self):
-        self.compare(self.objs(BASE_VALUES), kustomize(MANIFESTS))
+        self.compare(self.objs(hc.BASE_VALUES), kustomize(MANIFESTS))
 
     def test_chart_with_monitoring_api_equals_monitoring_overlay(self):
-        self.compare(self.objs(BASE_VALUES, api_versions=hc.MONITORING_API),
+        self.compare(self.objs(hc.BASE_VALUES, api_versions=hc.MONITORING_API),
                      kustomize(os.path.join(MANIFESTS, "overlays", "monitoring")))
 
 
