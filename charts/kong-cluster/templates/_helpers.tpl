@@ -73,10 +73,6 @@ Call with (list $ "suffix").
 {{- default (include "kong-cluster.operator.fullname" .) .Values.operator.leaderElection.leaseName -}}
 {{- end -}}
 
-{{/* The helm test pods (templates/tests/). */}}
-{{- define "kong-cluster.test.fullname" -}}
-{{- include "kong-cluster.componentName" (list . "test") -}}
-{{- end -}}
 
 {{- define "kong-cluster.agent.serviceAccountName" -}}
 {{- if .Values.agent.serviceAccount.create -}}
