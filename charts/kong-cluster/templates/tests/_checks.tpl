@@ -24,7 +24,7 @@ http_get() {
 retry() {
   local what=$1
   shift
-  until "$@"; do
+  until "$@" >/dev/null; do
     if [ "$(date +%s)" -ge "$deadline" ]; then
       echo "FAIL: $what (gave up after {{ int .Values.tests.timeoutSeconds }}s)" >&2
       exit 1
