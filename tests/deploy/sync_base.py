@@ -4,10 +4,11 @@
     /usr/bin/python3 tests/deploy/sync_base.py          # rewrite the files
     /usr/bin/python3 tests/deploy/sync_base.py --check  # exit 1 if they differ (no writes)
 
-The chart is the source; the base is the chart rendered by tests/deploy/helmlite.py with the
-values in deployharness.BASE_VALUES (the three existingSecret values), without the labels only
-Helm sets. Each file keeps the header comment below. test_chart.py compares the objects
-themselves, so hand edits that keep the base equal to the chart are fine too.
+The chart is the source; the base is the chart rendered by `helm template` (real Helm, built by
+hack/k8s/build.sh) with the values in tests/k8s/helmchart.BASE_VALUES (the three existingSecret
+values), without the labels only Helm sets and without the helm test hooks. Each file keeps the
+header comment below. tests/k8s/test_chart_render.py compares the objects themselves, so hand
+edits that keep the base equal to the chart are fine too.
 """
 import os
 import sys
@@ -18,15 +19,15 @@ import deployharness as h  # noqa: E402
 yaml = h.yaml
 
 COMMON = ("# Generated from charts/kong-cluster by tests/deploy/sync_base.py (release kong-cluster, namespace\n"
-          "# kong-cluster, the three existingSecret values set); tests/deploy/test_chart.py keeps them equal.\n")
+          "# kong-cluster, the three existingSecret values set); tests/k8s/test_chart_render.py keeps them equal.\n")
 
 FILES = {
     "base/serviceaccounts.yaml": (("ServiceAccount",), "# ServiceAccounts of the agent and the operator.\n"),
     "base/rbac.yaml": (("ClusterRole", "ClusterRoleBinding", "Role", "RoleBinding"),
-        "# Least privilege. agent: ClusterRole get nodes (topology labels, node addresses).\n"
-        "# operator: ClusterRole get/list/watch nodes and clusternodes (one informer over all namespaces);\n"
-        "# Role (namespace kong-cluster): get/list/watch pods, write clusternodes + clusternodes/status,\n"
-        "# leases get/create/update (leader election), events create/patch.\n"),
+        "# Exactly the calls the code makes. agent: ClusterRole get nodes (topology labels, node addresses).\n"
+        "# operator: ClusterRole list/watch nodes and clusternodes (one informer over all namespaces);\n"
+        "# Role (namespace kong-cluster): get/list/watch pods, get the agent DaemonSet, create/delete\n"
+        "# clusternodes, patch clusternodes/status, leases create + get/update of its own, events create.\n"),
     "base/services.yaml": (("Service",),
         "# Metrics Services: the agents' headless Service (port probe 8947: /metrics, probes; port http 8946:\n"
         "# the token-protected HTTP API) and the\n"

@@ -9,7 +9,7 @@ namespace, from which the namespace mode's pod IPs (10.1.0.x, behind a bridge in
 its own) are not reachable.
 
 The scrape jobs come from the PodMonitor and ServiceMonitor in manifests/overlays/monitoring
-(test_chart.py keeps them equal to the chart's templates/monitors.yaml). Debian's prometheus is
+(tests/k8s/test_chart_render.py keeps them equal to the chart's templates/monitors.yaml). Debian's prometheus is
 built without Kubernetes service discovery, so this test does what the Prometheus Operator and
 kubernetes_sd would do, against kube-sim's API: the PodMonitor's namespaceSelector and label
 selector pick the pods (Running ones), its endpoint's port *name* (`probe`) is looked up among each

@@ -3,7 +3,7 @@
 
 Containers cannot run here, so this test plays kubelet for the base's two workloads, as far as a
 process can: it takes the agent container and the operator container from `kubectl kustomize
-manifests/` (which test_chart.py keeps equal to the chart) and starts build/bin/kong-cluster and
+manifests/` (which tests/k8s/test_chart_render.py keeps equal to the chart) and starts build/bin/kong-cluster and
 build/bin/kong-cluster-operator with exactly their args and env, except:
 - downward-API fields get test values (POD_IP/HOST_IP = 127.0.0.1), secretKeyRefs test secrets;
 - `0.0.0.0:PORT` listen addresses become 127.0.0.1 with a free port (tests run in parallel);

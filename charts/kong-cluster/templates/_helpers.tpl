@@ -43,13 +43,36 @@ app.kubernetes.io/name: {{ include "kong-cluster.name" . }}
 app.kubernetes.io/instance: {{ .Release.Name }}
 {{- end -}}
 
+{{/*
+<fullname>-<suffix> within the 63 characters of a DNS label: the fullname is cut to leave room
+for the suffix, so two components' names never collapse into the same truncated string.
+Call with (list $ "suffix").
+*/}}
+{{- define "kong-cluster.componentName" -}}
+{{- $ctx := index . 0 -}}
+{{- $suffix := index . 1 -}}
+{{- $base := include "kong-cluster.fullname" $ctx | trunc (int (sub 62 (len $suffix))) | trimSuffix "-" -}}
+{{- printf "%s-%s" $base $suffix -}}
+{{- end -}}
+
 {{- define "kong-cluster.agent.fullname" -}}
-{{- printf "%s-agent" (include "kong-cluster.fullname" .) | trunc 63 | trimSuffix "-" -}}
+{{- include "kong-cluster.componentName" (list . "agent") -}}
 {{- end -}}
 
 {{- define "kong-cluster.operator.fullname" -}}
-{{- printf "%s-operator" (include "kong-cluster.fullname" .) | trunc 63 | trimSuffix "-" -}}
+{{- include "kong-cluster.componentName" (list . "operator") -}}
 {{- end -}}
+
+{{/* The operator's metrics Service: the suffix is part of what is truncated. */}}
+{{- define "kong-cluster.operator.metricsName" -}}
+{{- include "kong-cluster.componentName" (list . "operator-metrics") -}}
+{{- end -}}
+
+{{/* The operator's leader-election Lease (release namespace). */}}
+{{- define "kong-cluster.operator.leaseName" -}}
+{{- default (include "kong-cluster.operator.fullname" .) .Values.operator.leaderElection.leaseName -}}
+{{- end -}}
+
 
 {{- define "kong-cluster.agent.serviceAccountName" -}}
 {{- if .Values.agent.serviceAccount.create -}}
@@ -77,15 +100,15 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 
 {{/* Secret names: the existing Secret when given, else the chart's. */}}
 {{- define "kong-cluster.gossipKey.secretName" -}}
-{{- default (printf "%s-gossip" (include "kong-cluster.fullname" .)) .Values.gossipKey.existingSecret -}}
+{{- default (include "kong-cluster.componentName" (list . "gossip")) .Values.gossipKey.existingSecret -}}
 {{- end -}}
 
 {{- define "kong-cluster.rpcToken.secretName" -}}
-{{- default (printf "%s-rpc" (include "kong-cluster.fullname" .)) .Values.rpcToken.existingSecret -}}
+{{- default (include "kong-cluster.componentName" (list . "rpc")) .Values.rpcToken.existingSecret -}}
 {{- end -}}
 
 {{- define "kong-cluster.postgres.secretName" -}}
-{{- default (printf "%s-postgres" (include "kong-cluster.fullname" .)) .Values.postgres.existingSecret -}}
+{{- default (include "kong-cluster.componentName" (list . "postgres")) .Values.postgres.existingSecret -}}
 {{- end -}}
 
 {{/* Whether a Postgres password reaches the pods (a value or an existing Secret). */}}
@@ -131,3 +154,11 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 {{- end -}}
 {{- join "," $out -}}
 {{- end -}}
+
+{{/* A NetworkPolicy peer: the `helm test` pods of this release (templates/tests/). */}}
+{{- define "kong-cluster.networkPolicy.testPeer" -}}
+- podSelector:
+    matchLabels:
+      {{- include "kong-cluster.selectorLabels" . | nindent 6 }}
+      app.kubernetes.io/component: test
+{{- end }}
