@@ -384,7 +384,8 @@ class ChartValuesTest(HelmCase):
                 self.assertIn(p["port"], names)
         # extra peers are added; without an operator, test pods or apiFrom nothing reaches RPC and HTTP
         extra = {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "kong"}}}
-        objs = self.objs({"agent": {"networkPolicy": {"apiFrom": [extra], "probeFrom": [extra], "gossipFrom": [extra]}}})
+        policy = {"apiFrom": [extra], "probeFrom": [extra], "gossipFrom": [extra]}
+        objs = self.objs({"agent": {"networkPolicy": policy}})
         gossip, api, probe = hc.find(objs, "NetworkPolicy", "kong-cluster-agent")["spec"]["ingress"]
         self.assertEqual(gossip["from"][1], extra)
         self.assertEqual(api["from"][2], extra)
