@@ -181,7 +181,6 @@ class Helm:
             args.append("--strict")
         return self.run(*args)
 
-
     def notes(self, values=None, release="kong-cluster", namespace="kong-cluster"):
         """NOTES.txt as `helm install` would print it (a client-side dry run)."""
         out = self.run("install", release, CHART, "--namespace", namespace, "--dry-run=client", "-o", "json",

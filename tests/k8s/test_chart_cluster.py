@@ -267,7 +267,8 @@ class ChartOnClusterTest(harness.ClusterTestCase):
                 (op, "update", cn + "/x", ns), (op, "get", cn + "/x", ns), (op, "get", cn + "/x/status", ns),
                 (op, "create", cn, "default"), (op, "patch", "events", ns), (op, "get", "nodes/n1", None),
                 (op, "get", "secrets", ns), (op, "delete", "pods", ns), (op, "list", "pods", "default"),
-                (op, "get", "leases.coordination.k8s.io/other", ns), (op, "update", "leases.coordination.k8s.io/other", ns),
+                (op, "get", "leases.coordination.k8s.io/other", ns),
+                (op, "update", "leases.coordination.k8s.io/other", ns),
                 (op, "get", "daemonsets.apps/other", ns), (op, "list", "daemonsets.apps", ns),
                 (agent, "list", "nodes", None), (agent, "get", "pods", ns), (agent, "get", "secrets", ns)):
             with self.subTest(sa=sa, verb=verb, resource=resource):

@@ -365,11 +365,13 @@ class ChartValuesTest(HelmCase):
 
         def peer(component):
             return {"podSelector": {"matchLabels": dict(sel, **{"app.kubernetes.io/component": component})}}
-        self.assertEqual(np["spec"]["podSelector"]["matchLabels"], dict(sel, **{"app.kubernetes.io/component": "agent"}))
+        self.assertEqual(np["spec"]["podSelector"]["matchLabels"],
+                         dict(sel, **{"app.kubernetes.io/component": "agent"}))
         self.assertEqual(np["spec"]["policyTypes"], ["Ingress"])
         gossip, api, probe = np["spec"]["ingress"]
         self.assertEqual(gossip["from"], [peer("agent")])
-        self.assertEqual(gossip["ports"], [{"port": "gossip-tcp", "protocol": "TCP"}, {"port": "gossip-udp", "protocol": "UDP"}])
+        self.assertEqual(gossip["ports"],
+                         [{"port": "gossip-tcp", "protocol": "TCP"}, {"port": "gossip-udp", "protocol": "UDP"}])
         # the operator, and the helm test pods (they read /v1/members)
         self.assertEqual(api["from"], [peer("operator"), peer("test")])
         self.assertEqual(api["ports"], [{"port": "rpc", "protocol": "TCP"}, {"port": "http", "protocol": "TCP"}])
