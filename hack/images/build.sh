@@ -37,10 +37,8 @@ binaries_of() {
 }
 
 missing=()
-for name in "${names[@]}"; do
-  for b in $(binaries_of "$name"); do
-    [ -x "$build_dir/bin/$b" ] || missing+=("$build_dir/bin/$b")
-  done
+for b in $(for name in "${names[@]}"; do binaries_of "$name"; done | tr ' ' '\n' | sort -u); do
+  [ -x "$build_dir/bin/$b" ] || missing+=("$build_dir/bin/$b")
 done
 if [ ${#missing[@]} -gt 0 ]; then
   echo "images: missing ${missing[*]}: run hack/build.sh first (or pass --build-dir DIR of a build that has them)" >&2
