@@ -1,7 +1,10 @@
 #!/usr/bin/env python3
-"""The agent and operator images, built from deploy/docker/*.Dockerfile as users build them
-(hack/images/build.sh), run:
-- as the non-root user 10001;
+"""The agent and operator images, assembled from deploy/docker/*.Dockerfile around this build
+tree's binaries (hack/images/build.sh --build-dir KC_BUILD_DIR):
+- carry the tested binaries: each binary in an image is the `objcopy --strip-debug` copy of the
+  one in KC_BUILD_DIR/bin (same bytes, same GNU build id), and the image's labels record that
+  binary's sha256 and build id;
+- run as the non-root user 10001;
 - the agent image joins a real serf agent (Debian's serf 0.9.4 in a container from the
   debootstrap base) on a Docker network made here, and each side sees the other alive;
 - on the node agent's Nodes against the real control plane, with the chart's ServiceAccounts
@@ -12,9 +15,13 @@
   /readyz (informer caches synced against the API server).
 """
 import base64
+import hashlib
+import json
 import os
+import re
 import subprocess
 import sys
+import tempfile
 import time
 import unittest
 
@@ -29,12 +36,14 @@ AGENT_LABELS = {"app.kubernetes.io/name": "kong-cluster", "app.kubernetes.io/ins
 AGENT_SELECTOR = ",".join("%s=%s" % kv for kv in AGENT_LABELS.items())
 NODES = 3
 LABEL = "kong-cluster.k8s-test=%d" % os.getpid()
+BUILD_DIR = os.path.abspath(os.environ.get("KC_BUILD_DIR") or os.path.join(h.ROOT, "build"))
+BINARIES = {"agent": ["kong-cluster"], "operator": ["kong-cluster-operator", "kong-cluster"]}
 
 
 def build_images():
     t0 = time.monotonic()
-    out = h.run([os.path.join(h.ROOT, "hack", "images", "build.sh")], capture_output=False,
-                stdout=subprocess.PIPE, stderr=None, timeout=5000).stdout
+    out = h.run([os.path.join(h.ROOT, "hack", "images", "build.sh"), "--build-dir", BUILD_DIR],
+                capture_output=False, stdout=subprocess.PIPE, stderr=None, timeout=5000).stdout
     images = dict(line.split() for line in out.splitlines() if line.strip())
     h.log("images ready in %.1fs: %s" % (time.monotonic() - t0, images))
     return images
@@ -48,6 +57,23 @@ class Images(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         cls.images = build_images()
+
+    def test_images_carry_the_tested_binaries(self):
+        for name, tag in self.images.items():
+            labels = json.loads(docker("image", "inspect", "-f", "{{json .Config.Labels}}", tag).stdout)
+            for binary in BINARIES[name]:
+                tested = os.path.join(BUILD_DIR, "bin", binary)
+                with tempfile.TemporaryDirectory() as tmp:
+                    shipped = os.path.join(tmp, "shipped")
+                    copy_from_image(tag, "/usr/local/bin/" + binary, shipped)
+                    stripped = os.path.join(tmp, "stripped")
+                    h.run(["objcopy", "--strip-debug", tested, stripped])
+                    self.assertEqual(file_sha256(shipped), file_sha256(stripped),
+                                     "%s in %s is not the strip-debug copy of %s" % (binary, tag, tested))
+                    self.assertEqual(build_id(shipped), build_id(tested))
+                self.assertEqual(labels.get("kong-cluster.sha256." + binary), file_sha256(tested), tag)
+                self.assertEqual(labels.get("kong-cluster.build-id." + binary), build_id(tested), tag)
+        h.log("every image carries the strip-debug copy of the tested binaries of %s/bin" % BUILD_DIR)
 
     def test_images_run_as_non_root(self):
         for name, tag in self.images.items():
@@ -116,6 +142,27 @@ class Images(unittest.TestCase):
                 print(c.kubectl("get", "pods", "-n", NS, "-o", "wide", check=False).stdout)
                 print(c.agent_output())
                 raise
+
+
+def copy_from_image(tag, path, dest):
+    """`docker cp` out of a created (never started) container of the image."""
+    container = docker("create", "--label", LABEL, tag).stdout.strip()
+    try:
+        docker("cp", "%s:%s" % (container, path), dest)
+    finally:
+        docker("rm", "-f", container, check=False)
+
+
+def file_sha256(path):
+    with open(path, "rb") as f:
+        return hashlib.sha256(f.read()).hexdigest()
+
+
+def build_id(path):
+    """The GNU build id (readelf -n), which objcopy --strip-debug keeps."""
+    m = re.search(r"Build ID:\s*([0-9a-f]+)", h.run(["readelf", "-n", path]).stdout)
+    assert m, "%s has no GNU build id" % path
+    return m.group(1)
 
 
 BASE = os.path.join(h.ROOT, "manifests", "base")
