@@ -20,7 +20,9 @@ def available():
 
 
 class ThrowawayPostgres:
-    def __init__(self, max_connections, timeout=60.0):
+    def __init__(self, max_connections, timeout=60.0, also_listen=None, allow_subnet=None):
+        """also_listen: one more address to listen on (beside 127.0.0.1), e.g. a Docker
+        network's gateway so containers reach it; allow_subnet: clients trusted from there."""
         self.dir = tempfile.mkdtemp(prefix="bench_pg.")
         self.proc = None
         self.host = "127.0.0.1"
@@ -31,11 +33,15 @@ class ThrowawayPostgres:
                 os.chown(self.dir, self._pw.pw_uid, self._pw.pw_gid)
             self._run([PG_BIN + "/initdb", "-D", self.dir + "/data", "--auth=trust", "--no-sync",
                        "-E", "UTF8", "-U", "postgres"])
+            if allow_subnet:
+                with open(self.dir + "/data/pg_hba.conf", "a") as f:
+                    f.write("host all all %s trust\n" % allow_subnet)
+            listen = ",".join(filter(None, (self.host, also_listen)))
             with socket.socket() as s:  # free now; the tiny race is caught by the readiness wait
                 s.bind((self.host, 0))
                 self.port = s.getsockname()[1]
             self.proc = subprocess.Popen(
-                [PG_BIN + "/postgres", "-D", self.dir + "/data", "-h", self.host, "-p", str(self.port),
+                [PG_BIN + "/postgres", "-D", self.dir + "/data", "-h", listen, "-p", str(self.port),
                  "-k", self.dir, "-c", "fsync=off", "-c", "max_connections=%d" % max_connections,
                  "-c", "shared_buffers=16MB"],
                 stdout=subprocess.DEVNULL, stderr=open(self.dir + "/server.log", "wb"),
