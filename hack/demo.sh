@@ -21,8 +21,10 @@ hack/deps.sh >/dev/null
 start=$SECONDS
 step "building the Kubernetes binaries (first run ~40 min; cached afterwards)"
 hack/k8s/build.sh >/dev/null
-step "building the agent and operator images (first run ~15 min each; cached afterwards)"
-hack/images/build.sh >/dev/null
+if [ -z "${KC_IMAGES:-}" ]; then  # KC_IMAGES="agent=repo:tag,operator=repo:tag": built already
+  step "building the agent and operator images (first run ~15 min each; cached afterwards)"
+  hack/images/build.sh >/dev/null
+fi
 step "building the node stand-in (~1 min the first time)"
 hack/nodeagent/build.sh >/dev/null
 step "builds ready in $((SECONDS - start))s"

@@ -45,6 +45,8 @@ FULL = RELEASE + "-kong-cluster"
 AGENT_SELECTOR = "app.kubernetes.io/instance=%s,app.kubernetes.io/component=agent" % RELEASE
 OPERATOR_SELECTOR = "app.kubernetes.io/instance=%s,app.kubernetes.io/component=operator" % RELEASE
 LEASE = FULL + "-operator"
+CLUSTERNODES = "/apis/kongcluster.dev/v1alpha1/namespaces/%s/clusternodes" % NS
+OPERATOR_METRICS_PORT = 8080
 GOSSIP_PORT, HTTP_PORT = 7946, 8946
 
 
@@ -71,7 +73,16 @@ def main():
 
 
 def build_images():
-    """{name: repository:tag} from hack/images/build.sh (cached after the first build)."""
+    """{name: repository:tag} from hack/images/build.sh (cached after the first build), or the
+    images KC_IMAGES names ("agent=repo:tag,operator=repo:tag": a CI job that built them
+    already), which must exist in the Docker engine."""
+    given = os.environ.get("KC_IMAGES")
+    if given:
+        images = dict(kv.split("=", 1) for kv in given.split(","))
+        for tag in images.values():
+            run(["docker", "image", "inspect", "-f", "{{.Id}}", tag])
+        log("images given by KC_IMAGES: %s" % images)
+        return images
     t0 = time.monotonic()
     out = run([os.path.join(ROOT, "hack", "images", "build.sh")], capture_output=False,
               stdout=subprocess.PIPE, stderr=None, timeout=5400).stdout
@@ -93,6 +104,7 @@ class Deployment:
         self.node_count = node_count
         self.cluster = nodes.Cluster(nodes=node_count, topology="dc1/dc1-a,dc1/dc1-b,dc2/dc2-a")
         self.pg = None
+        self.api = None  # REST calls of the polling loops: much cheaper than a kubectl process
         self.helm = None
         self.token = None
 
@@ -111,6 +123,7 @@ class Deployment:
         images = build_images()
         self.cluster.__enter__()
         c = self.cluster
+        self.api = k8scluster.Cluster.load(c.state)
         net = run(["docker", "network", "inspect", c.instance + "-net", "-f",
                    "{{(index .IPAM.Config 0).Gateway}} {{(index .IPAM.Config 0).Subnet}}"]).stdout.split()
         gateway, subnet = net
@@ -178,17 +191,25 @@ class Deployment:
             return None
 
     def rows(self):
-        out = self.pg.psql("SELECT name FROM nodes", check=False)
+        out = self.pg.psql("SELECT name FROM nodes", check=False, database="kong")
         if out is None:  # the table is made by the first agent
             return set()
         return set(out.split())
 
+    def rest(self, path):
+        status, obj = self.api.request("GET", path, timeout=10)
+        if status not in (200, 404):
+            raise AssertionError("GET %s: HTTP %d %r" % (path, status, obj))
+        return obj if status == 200 else None
+
+    def pod_exists(self, name):
+        return self.rest("/api/v1/namespaces/%s/pods/%s" % (NS, name)) is not None
+
     def clusternodes(self):
-        items = self.cluster.get("clusternodes", "-n", NS)["items"]
-        return {o["spec"]["memberName"]: o for o in items}
+        return {o["spec"]["memberName"]: o for o in self.rest(CLUSTERNODES)["items"]}
 
     def lease(self):
-        return self.cluster.get("lease", "-n", NS, LEASE)
+        return self.rest("/apis/coordination.k8s.io/v1/namespaces/%s/leases/%s" % (NS, LEASE))
 
     def leader(self):
         return self.lease()["spec"].get("holderIdentity") or None
@@ -220,3 +241,16 @@ class Deployment:
             if ms is None or name in ms:
                 return False
         return name not in self.rows() and name not in self.clusternodes()
+
+    def operator_prune_latency(self):
+        """(sum, count) of the leader's kong_cluster_operator_prune_latency_seconds: its own
+        measure from the pod event to member, row and ClusterNode gone."""
+        leader = self.leader()
+        pod = [p for p in self.pods(OPERATOR_SELECTOR) if p["metadata"]["name"] == leader][0]
+        _, text = nodes.http_get("http://%s:%d/metrics" % (pod["status"]["podIP"], OPERATOR_METRICS_PORT))
+        vals = {}
+        for line in text.splitlines():
+            if line.startswith("kong_cluster_operator_prune_latency_seconds_"):
+                k, v = line.split()
+                vals[k.rsplit("_", 1)[1]] = float(v)
+        return vals.get("sum", 0.0), int(vals.get("count", 0))
