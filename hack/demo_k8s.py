@@ -81,7 +81,8 @@ def main():
             section("ClusterNodes")
             show(d, "get", "clusternodes", "-n", e.NS, "-o", "wide")
             section("The nodes table (Postgres)")
-            print(d.pg.psql("SELECT name, cluster_listening_address FROM nodes ORDER BY name"), flush=True)
+            print(d.pg.psql("SELECT name, cluster_listening_address FROM nodes ORDER BY name", database="kong"),
+                  flush=True)
 
             section("kubectl delete pod: the operator cleans up (member, row, ClusterNode)")
             for i in range(args.cleanups):

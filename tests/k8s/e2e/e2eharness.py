@@ -136,10 +136,13 @@ class Deployment:
         values = {
             "postgres": {"host": gateway, "port": self.pg.port, "user": "kong", "database": "kong",
                          "password": "unused-trust-auth"},
-            # The stand-in's pod IPs are not known before install: the agents take their
-            # Node's network and join the Nodes' addresses, as test_images does.
+            # Pod IPs are not known before install, Node addresses are: the agents expose
+            # gossip on their Node's address (hostPort) and advertise it, and join the Nodes.
+            # (Not hostNetwork: the stand-in gives hostNetwork pods no kubernetes.default.svc,
+            # so the agents could not read their Node's dc and zone.)
             "agent": {"image": {"repository": agent_repo, "tag": agent_tag, "pullPolicy": "Never"},
-                      "hostNetwork": True, "join": ["%s:%d" % (ip, GOSSIP_PORT) for ip in node_ips]},
+                      "hostPort": {"enabled": True}, "advertiseMode": "host",
+                      "join": ["%s:%d" % (ip, GOSSIP_PORT) for ip in node_ips]},
             "operator": {"image": {"repository": op_repo, "tag": op_tag, "pullPolicy": "Never"}, "replicas": 2},
             "metrics": {"monitors": {"enabled": False}},
         }

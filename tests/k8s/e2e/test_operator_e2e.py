@@ -142,7 +142,11 @@ class OperatorE2E(unittest.TestCase):
             self.assertEqual(r["MEMBER"], r["NAME"], wide)  # the member is its pod's agent
             self.assertEqual(r["POD"], r["NAME"], wide)
             self.assertEqual(r["NODE"], pods[r["NAME"]]["spec"]["nodeName"], wide)
-            self.assertEqual(r["ADDRESS"], "%s:%d" % (pods[r["NAME"]]["status"]["podIP"], e.GOSSIP_PORT), wide)
+            # advertised: the Node's address (hostPort); dc and zone: the Node's labels
+            self.assertEqual(r["ADDRESS"], "%s:%d" % (pods[r["NAME"]]["status"]["hostIP"], e.GOSSIP_PORT), wide)
+            labels = d.cluster.get("node", r["NODE"])["metadata"]["labels"]
+            self.assertEqual((r["DC"], r["ZONE"]), (labels["topology.kubernetes.io/region"],
+                                                    labels["topology.kubernetes.io/zone"]), wide)
         name = sorted(names)[0]
         desc = d.kubectl("describe", "clusternode", "-n", e.NS, name).stdout
         self.assertIn("Member Name:  " + name, desc)
