@@ -12,11 +12,17 @@ import base64
 import importlib.util
 import json
 import os
+import shutil
+import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
+
+import yaml
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 K8S_TESTS = os.path.dirname(HERE)
@@ -245,6 +251,21 @@ class Deployment:
                 return False
         return name not in self.rows() and name not in self.clusternodes()
 
+    def scrape_targets(self, port_names):
+        """[(podIP:port, {pod, component})] of the Running pods' container ports named in
+        port_names: what a PodMonitor on those ports selects."""
+        out = []
+        for p in self.cluster.pods(NS):
+            if p["status"].get("phase") != "Running" or not p["status"].get("podIP"):
+                continue
+            for c in p["spec"]["containers"]:
+                for port in c.get("ports", []):
+                    if port.get("name") in port_names and port.get("protocol", "TCP") == "TCP":
+                        out.append(("%s:%d" % (p["status"]["podIP"], port["containerPort"]),
+                                    {"pod": p["metadata"]["name"],
+                                     "component": p["metadata"]["labels"]["app.kubernetes.io/component"]}))
+        return out
+
     def operator_prune_latency(self):
         """(sum, count) of the leader's kong_cluster_operator_prune_latency_seconds: its own
         measure from the pod event to member, row and ClusterNode gone."""
@@ -257,3 +278,55 @@ class Deployment:
                 k, v = line.split()
                 vals[k.rsplit("_", 1)[1]] = float(v)
         return vals.get("sum", 0.0), int(vals.get("count", 0))
+
+
+class Prometheus:
+    """Debian's prometheus on 127.0.0.1 (a free port) scraping /metrics every second at the
+    targets given: [(host:port, {label: value})]. Debian builds it without the Kubernetes
+    service discovery, so the caller resolves the pods from the apiserver, as that discovery
+    would. stop() by PID."""
+
+    def __init__(self, targets):
+        self.dir = tempfile.mkdtemp(prefix="kc-e2e-prom-")
+        config = {"global": {"scrape_interval": "1s", "scrape_timeout": "1s"},
+                  "scrape_configs": [{"job_name": "kong-cluster", "static_configs": [
+                      {"targets": [addr], "labels": labels} for addr, labels in targets]}]}
+        path = os.path.join(self.dir, "prometheus.yml")
+        with open(path, "w") as f:
+            yaml.safe_dump(config, f)
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        self.url = "http://127.0.0.1:%d" % port
+        with open(os.path.join(self.dir, "prometheus.log"), "w") as out:
+            self.proc = subprocess.Popen(["prometheus", "--config.file=" + path,
+                                          "--storage.tsdb.path=" + os.path.join(self.dir, "tsdb"),
+                                          "--web.listen-address=127.0.0.1:%d" % port, "--log.level=warn"],
+                                         stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+
+    def log(self):
+        with open(os.path.join(self.dir, "prometheus.log")) as f:
+            return f.read()[-3000:]
+
+    def _get(self, path):
+        with urllib.request.urlopen(self.url + path, timeout=5) as r:
+            return json.load(r)["data"]
+
+    def targets_up(self, want):
+        ts = self._get("/api/v1/targets?state=active")["activeTargets"]
+        return ts if len(ts) == want and all(t["health"] == "up" for t in ts) else None
+
+    def query(self, q, by):
+        """{value of label by: sample value} of an instant query."""
+        r = self._get("/api/v1/query?" + urllib.parse.urlencode({"query": q}))
+        return {s["metric"].get(by): float(s["value"][1]) for s in r["result"]}
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        shutil.rmtree(self.dir, ignore_errors=True)

@@ -189,6 +189,34 @@ class OperatorE2E(unittest.TestCase):
         self.assertLessEqual(total, CLEANUP_BOUND)
         d.wait_steady()
 
+    def test_e_prometheus_scrapes_pods(self):
+        """Debian's Prometheus scrapes every agent's `probe` port and every operator's
+        `metrics` port at their pod IPs (the ports the chart's PodMonitor and ServiceMonitor
+        name), and sees the membership and the leader."""
+        d = self.d
+        names = d.wait_steady()
+        ops = {p["metadata"]["name"] for p in d.pods(e.OPERATOR_SELECTOR)}
+        prom = e.Prometheus(d.scrape_targets(("probe", "metrics")))
+        try:
+            try:
+                targets = e.wait_until(lambda: prom.targets_up(len(names) + len(ops)), 90,
+                                       "Prometheus: every agent and operator target up")
+            except AssertionError:
+                print(prom.log())
+                raise
+            for t in targets:
+                e.log("target %-45s %s" % (t["scrapeUrl"], t["health"]))
+            alive = e.wait_until(lambda: (lambda r: r if len(r) == len(names) and
+                                          all(v == len(names) for v in r.values()) else None)(
+                prom.query('kong_cluster_members{status="alive"}', "pod")), 60,
+                "every agent reporting %d alive members to Prometheus" % len(names))
+            self.assertEqual(set(alive), names)
+            leader = e.wait_until(lambda: {k for k, v in prom.query("leader_election_master_status", "pod").items()
+                                           if v == 1} or None, 60, "one operator reporting itself leader")
+            self.assertEqual(leader, {d.leader()})
+        finally:
+            prom.stop()
+
 
 if __name__ == "__main__":
     e.main()
