@@ -1,16 +1,31 @@
 #!/usr/bin/env bash
-# The main job on a fresh machine: install dependencies, build, run the local demo (hack/demo.py):
-# Postgres, kube-sim, agent pods backed by real agents, two operator replicas, a real serf agent,
-# then members, ClusterNodes, the nodes table, a user event, pod deletions cleaned up (timed).
-# As root each Node and its agent pod is a network namespace on a bridge (hack/netns), else all
-# runs on loopback; --netns / --loopback choose.
-# Arguments go to hack/demo.py: --duration S, --keep-running, --agents N, --keep, ... (try --help).
+# The main job on a fresh machine: kong-cluster on Kubernetes as a user meets it (hack/demo_k8s.py).
+# Installs the system packages, builds only what the demo runs, then `helm install`s the chart on
+# a real control plane with Nodes whose pods are Docker containers, Postgres and a real serf
+# agent, and shows members, ClusterNodes, the nodes table, timed cleanups and a leader handover.
+#
+# Builds (each cached; a later run reuses them in seconds):
+#   the agent and operator images   hack/images/build.sh   first run ~15 min per image
+#   kube-apiserver, etcd, Helm, ... hack/k8s/build.sh      first run ~40 min (Go, 2 cores)
+#   the node stand-in               hack/nodeagent/build.sh  ~1 min
+# Needs root and a Docker engine. Arguments go to hack/demo_k8s.py (try --help).
+# The older single-process demo on the API simulator, hack/demo.py, is still run by
+# tests/deploy (test_demo.py, test_prometheus.py).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 for a in "$@"; do
-  case "$a" in -h|--help) exec python3 hack/demo.py --help ;; esac
+  case "$a" in -h|--help) exec /usr/bin/python3 hack/demo_k8s.py --help ;; esac
 done
+step() { echo "demo: $1" >&2; }
 hack/deps.sh >/dev/null
-hack/build.sh
-export KC_BIN_DIR="${KC_BIN_DIR:-${KC_BUILD_DIR:-build}/bin}"
-exec python3 hack/demo.py "$@"
+start=$SECONDS
+step "building the Kubernetes binaries (first run ~40 min; cached afterwards)"
+hack/k8s/build.sh >/dev/null
+if [ -z "${KC_IMAGES:-}" ]; then  # KC_IMAGES="agent=repo:tag,operator=repo:tag": built already
+  step "building the agent and operator images (first run ~15 min each; cached afterwards)"
+  hack/images/build.sh >/dev/null
+fi
+step "building the node stand-in (~1 min the first time)"
+hack/nodeagent/build.sh >/dev/null
+step "builds ready in $((SECONDS - start))s"
+exec /usr/bin/python3 hack/demo_k8s.py "$@"

@@ -20,7 +20,9 @@ def available():
 
 
 class ThrowawayPostgres:
-    def __init__(self, max_connections, timeout=60.0):
+    def __init__(self, max_connections, timeout=60.0, also_listen=None, allow_subnet=None):
+        """also_listen: one more address to listen on (beside 127.0.0.1), e.g. a Docker
+        network's gateway so containers reach it; allow_subnet: clients trusted from there."""
         self.dir = tempfile.mkdtemp(prefix="bench_pg.")
         self.proc = None
         self.host = "127.0.0.1"
@@ -31,15 +33,21 @@ class ThrowawayPostgres:
                 os.chown(self.dir, self._pw.pw_uid, self._pw.pw_gid)
             self._run([PG_BIN + "/initdb", "-D", self.dir + "/data", "--auth=trust", "--no-sync",
                        "-E", "UTF8", "-U", "postgres"])
+            if allow_subnet:
+                with open(self.dir + "/data/pg_hba.conf", "a") as f:
+                    f.write("host all all %s trust\n" % allow_subnet)
+            listen = ",".join(filter(None, (self.host, also_listen)))
+            server_log = open(self.dir + "/server.log", "wb")
             with socket.socket() as s:  # free now; the tiny race is caught by the readiness wait
                 s.bind((self.host, 0))
                 self.port = s.getsockname()[1]
             self.proc = subprocess.Popen(
-                [PG_BIN + "/postgres", "-D", self.dir + "/data", "-h", self.host, "-p", str(self.port),
+                [PG_BIN + "/postgres", "-D", self.dir + "/data", "-h", listen, "-p", str(self.port),
                  "-k", self.dir, "-c", "fsync=off", "-c", "max_connections=%d" % max_connections,
                  "-c", "shared_buffers=16MB"],
-                stdout=subprocess.DEVNULL, stderr=open(self.dir + "/server.log", "wb"),
+                stdout=subprocess.DEVNULL, stderr=server_log,
                 stdin=subprocess.DEVNULL, preexec_fn=self._as_postgres, start_new_session=True)
+            server_log.close()  # the server holds its own descriptor
             deadline = time.monotonic() + timeout
             while self.psql("SELECT 1", check=False) is None:
                 if self.proc.poll() is not None or time.monotonic() > deadline:
@@ -62,8 +70,8 @@ class ThrowawayPostgres:
         if r.returncode != 0:
             raise RuntimeError("%s failed: %s" % (argv[0], r.stderr.strip()))
 
-    def psql(self, sql, check=True):
-        r = subprocess.run(["psql", "-h", self.host, "-p", str(self.port), "-U", "postgres", "-d", "postgres",
+    def psql(self, sql, check=True, database="postgres"):
+        r = subprocess.run(["psql", "-h", self.host, "-p", str(self.port), "-U", "postgres", "-d", database,
                             "-At", "-c", sql], capture_output=True, text=True)
         if r.returncode != 0:
             if check:
