@@ -366,12 +366,22 @@ class ChartValuesTest(unittest.TestCase):
         def rules(kind, name):
             return [(tuple(r["apiGroups"]), tuple(r["resources"]), tuple(r["verbs"]))
                     for r in h.find(objs, kind, name)["rules"]]
-        self.assertEqual(rules("ClusterRole", "kong-cluster-agent"), [(("",), ("nodes",), ("get",))])
+        # The cluster identity (clusterId empty): get on the kube-system Namespace only.
+        kube_system = (("",), ("namespaces",), ("get",))
+        self.assertEqual(rules("ClusterRole", "kong-cluster-agent"), [(("",), ("nodes",), ("get",)), kube_system])
         # ClusterNodes are read through one informer over all namespaces (operator/controller), hence
         # read-only cluster-wide; every write is confined to the release namespace by the Role.
         self.assertEqual(rules("ClusterRole", "kong-cluster-operator"), [(("",), ("nodes",), ("get", "list", "watch")),
                                                                           ((group,), ("clusternodes",),
-                                                                           ("get", "list", "watch"))])
+                                                                           ("get", "list", "watch")),
+                                                                          kube_system])
+        for name in ("kong-cluster-agent", "kong-cluster-operator"):
+            ns_rule = [r for r in h.find(objs, "ClusterRole", name)["rules"] if r["resources"] == ["namespaces"]]
+            self.assertEqual(ns_rule[0]["resourceNames"], ["kube-system"])
+        # A clusterId given: nobody reads the Namespace.
+        given = self.objs({"clusterId": "east"})
+        for name in ("kong-cluster-agent", "kong-cluster-operator"):
+            self.assertNotIn(["namespaces"], [r["resources"] for r in h.find(given, "ClusterRole", name)["rules"]])
         self.assertEqual(rules("Role", "kong-cluster-operator"), [
             (("",), ("pods",), ("get", "list", "watch")),
             (("apps",), ("daemonsets",), ("get",)),
