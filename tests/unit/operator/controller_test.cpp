@@ -126,19 +126,19 @@ ControllerOptions options(const std::string& cluster = "", bool adopt = true) {
 
 // One life of the controller: its own io_context, so a "crash" (destroying it) drops every
 // answer still in flight to it.
-struct Run {
+struct Life {
   boost::asio::io_context io;
   kc::metrics::Registry registry;
   Metrics metrics{registry, "lease"};
   std::unique_ptr<Controller> controller;
 
-  Run(World& w, ControllerOptions o) {
+  Life(World& w, ControllerOptions o) {
     w.kube.io = w.agents.io = w.rows.io = &io;
     controller = std::make_unique<Controller>(io, w.kube, w.agents, &w.rows, metrics, std::move(o));
     controller->start();
     controller->set_leading(true);
   }
-  ~Run() { controller.reset(); }
+  ~Life() { controller.reset(); }
 
   bool run_until(const std::function<bool()>& done,
                  std::chrono::milliseconds limit = std::chrono::seconds(5)) {
@@ -164,7 +164,7 @@ bool mirrored(World& w, std::initializer_list<const char*> names) {
 
 TEST(ControllerPrune, DeletedPodsMemberRowAndClusterNodeGoEachOnce) {
   World w;
-  Run run(w, options());
+  Life run(w, options());
   ASSERT_TRUE(run.run_until([&] { return mirrored(w, {"agent-a", "agent-b", "agent-c"}); }));
   w.delete_pod("agent-c");
   ASSERT_TRUE(run.run_until([&] { return w.pruned("agent-c") && w.kube.events.size() == 1; }));
@@ -188,7 +188,7 @@ TEST(ControllerPrune, NeverPrunesTheMemberOfARunningAndReadyPod) {
   for (auto& [addr, ms] : w.agents.views)
     for (auto& x : ms)
       if (x.name == "agent-c") x = m;
-  Run run(w, options());
+  Life run(w, options());
   ASSERT_TRUE(run.run_until([&] { return mirrored(w, {"agent-a", "agent-b", "agent-c"}); }));
   w.delete_pod("agent-c");
   w.add_pod("agent-c", "uid-agent-c-2", "10.0.0.3", "node-c");
@@ -208,7 +208,7 @@ TEST(ControllerPrune, OrphanIsPrunedOnlyAfterAFreshGetConfirmsItsPodIsGone) {
   w.add_member(member("ghost", "10.0.0.9"));
   w.kube.objects[kc::kube::pod_path(kNs, "ghost")] =
       pod_json("ghost", "uid-ghost", "10.0.0.9", "node-a");
-  Run run(w, options());
+  Life run(w, options());
   std::string get = "GET " + kc::kube::pod_path(kNs, "ghost");
   ASSERT_TRUE(run.run_until([&] { return w.kube.count(get) >= 3; }));
   EXPECT_EQ(w.agents.force_leaves_of("ghost"), 0u);
@@ -227,7 +227,7 @@ TEST(ControllerPrune, ASecondAgentThatContradictsTheFirstStopsThePrune) {
     auto m = member("ghost", "10.0.1." + std::to_string(++i));  // a different address each
     ms.push_back(m);
   }
-  Run run(w, options());
+  Life run(w, options());
   ASSERT_TRUE(run.run_until([&] {
     return run.metric_is("kong_cluster_operator_prunes_refused_total{reason=\"disagreement\"}",
                          1) ||
@@ -245,20 +245,25 @@ TEST_P(ControllerCrash, RestartConvergesAndDeletesNothingTwice) {
   const int k = GetParam();
   World w;
   {
-    Run first(w, options());
+    Life first(w, options());
     ASSERT_TRUE(first.run_until([&] { return mirrored(w, {"agent-a", "agent-b", "agent-c"}); }));
     if (k < 3) w.rows.failing = true;
     if (k < 2) w.kube.failing["DELETE " + cn_path("agent-c")] = 500;
     w.delete_pod("agent-c");
-    if (k >= 1) ASSERT_TRUE(first.run_until([&] { return !w.listed("agent-c"); }));
-    if (k >= 2)
+    if (k >= 1) {
+      ASSERT_TRUE(first.run_until([&] { return !w.listed("agent-c"); }));
+    }
+    if (k >= 2) {
       ASSERT_TRUE(first.run_until([&] { return !w.kube.objects.count(cn_path("agent-c")); }));
-    if (k >= 3) ASSERT_TRUE(first.run_until([&] { return w.pruned("agent-c"); }));
+    }
+    if (k >= 3) {
+      ASSERT_TRUE(first.run_until([&] { return w.pruned("agent-c"); }));
+    }
   }  // crash: whatever was in flight never completes
   w.rows.failing = false;
   w.kube.failing.clear();
   size_t force_leaves_before = w.agents.force_leaves_of("agent-c");
-  Run second(w, options());
+  Life second(w, options());
   ASSERT_TRUE(second.run_until([&] { return w.pruned("agent-c"); }))
       << "listed " << w.listed("agent-c") << ", row " << w.rows.rows.count("agent-c")
       << ", ClusterNode " << w.kube.objects.count(cn_path("agent-c"));
@@ -272,7 +277,9 @@ TEST_P(ControllerCrash, RestartConvergesAndDeletesNothingTwice) {
   ASSERT_TRUE(second.run_until(reconciles));
   EXPECT_EQ(w.kube.deleted[cn_path("agent-c")], 1);
   EXPECT_EQ(w.rows.deleted["agent-c"], 1);
-  if (k >= 1) EXPECT_EQ(w.agents.force_leaves_of("agent-c"), force_leaves_before);
+  if (k >= 1) {
+    EXPECT_EQ(w.agents.force_leaves_of("agent-c"), force_leaves_before);
+  }
   EXPECT_TRUE(mirrored(w, {"agent-a", "agent-b"}));
   EXPECT_TRUE(w.rows.rows.count("agent-a") && w.rows.rows.count("agent-b"));
   EXPECT_TRUE(w.listed("agent-a") && w.listed("agent-b"));
@@ -288,7 +295,7 @@ TEST(ControllerScope, AnotherClustersMembersAreLeftAlone) {
   stale.name = "stale";
   stale.created_at = std::chrono::system_clock::now() - std::chrono::hours(1);
   w.rows.rows["stale"] = stale;  // a row with no member: proof that rows were reconciled
-  Run run(w, options("east", false));
+  Life run(w, options("east", false));
   ASSERT_TRUE(run.run_until([&] { return w.pruned("east-ghost") && !w.rows.rows.count("stale"); }));
   EXPECT_TRUE(mirrored(w, {"agent-a", "agent-b", "agent-c"}));
   EXPECT_TRUE(w.listed("west-1"));
@@ -303,13 +310,13 @@ TEST(ControllerScope, UntaggedMembersAreAdoptedOnlyWhenAsked) {
   World w;  // agents from before the tag: none carries it
   w.add_member(member("old-ghost", "10.0.0.8"));
   {
-    Run run(w, options("east", false));
+    Life run(w, options("east", false));
     ASSERT_TRUE(
         run.run_until([&] { return run.metric_is("kong_cluster_operator_foreign_members", 4); }));
     EXPECT_FALSE(mirrored(w, {"agent-a"}));
     EXPECT_EQ(w.kube.count("GET " + kc::kube::pod_path(kNs, "old-ghost")), 0u);
   }
-  Run run(w, options("east", true));
+  Life run(w, options("east", true));
   ASSERT_TRUE(run.run_until([&] { return w.pruned("old-ghost"); }));
   EXPECT_TRUE(mirrored(w, {"agent-a", "agent-b", "agent-c"}));
 }
