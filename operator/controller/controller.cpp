@@ -9,7 +9,6 @@
 namespace kc::controller {
 
 namespace {
-constexpr const char* kManagedBy = "kong-cluster-operator";
 // After a prune, agents that have not heard of it yet may still list the member for a moment;
 // it is kept out of the membership view meanwhile so its ClusterNode is not re-created.
 constexpr auto kPrunedMemory = std::chrono::seconds(30);
@@ -61,6 +60,7 @@ Controller::Controller(boost::asio::io_context& io, KubeApi& kube, AgentApi& rpc
   co.path = kube::clusternodes_path("");
   co.label_selector = std::string("app.kubernetes.io/managed-by=") + kManagedBy;
   cnodes_ = kube_.watch(co, "clusternodes");
+  mirror_ = std::make_unique<ClusterNodeMirror>(kube_, *cnodes_, options_.default_ns);
   pods_->set_handler([this](kube::EventType t, const nlohmann::json& o, const nlohmann::json* old) {
     on_pod(t, o, old);
   });
@@ -532,10 +532,7 @@ void Controller::run_job(const std::string& name, WorkQueue::Finish finish) {
   }
   if (!job.cnode) {
     ++job.pending;
-    std::string ns =
-        job.member.tags.count("namespace") ? job.member.tags.at("namespace") : options_.default_ns;
-    if (ns.empty()) ns = options_.default_ns;
-    kube_.request("DELETE", kube::clusternode_path(ns, clusternode_name(name)), std::nullopt,
+    kube_.request("DELETE", mirror_->path_of(job.member), std::nullopt,
                   lifetime_.wrap([this, name](kube::Response r) {
                     auto j = jobs_.find(name);
                     if (j == jobs_.end()) return;
@@ -645,9 +642,7 @@ void Controller::finish_step(const std::string& name) {
     report(job);
     pruned_[name] = Clock::now();
     members_.erase(name);
-    for (auto i = cn_written_.begin(); i != cn_written_.end();) {
-      i = i->second.member == name ? cn_written_.erase(i) : std::next(i);
-    }
+    mirror_->forget(name);
     auto finish = std::move(job.finish);
     jobs_.erase(it);
     metrics_.set_queue_depth(jobs_.size());
@@ -692,84 +687,7 @@ void Controller::report(PruneJob& job) {
 
 void Controller::sync_clusternodes() {
   for (auto& [name, m] : members_)
-    if (!jobs_.count(name)) upsert_clusternode(m);
-}
-
-void Controller::upsert_clusternode(const Member& m) {
-  auto st = status_of(m);
-  std::string ns = st.ns.empty() ? options_.default_ns : st.ns;
-  std::string name = clusternode_name(m.name);
-  std::string key = ns + "/" + name;
-  if (cn_in_flight_.count(key)) return;
-  const nlohmann::json* existing = cnodes_->get(key);
-  auto w = cn_written_.find(key);
-  if (existing && w != cn_written_.end() && w->second == st) return;
-  nlohmann::json old_status =
-      existing ? existing->value("status", nlohmann::json::object()) : nlohmann::json::object();
-  std::string now = kube::format_time(std::chrono::system_clock::now());
-  std::string transition = now;
-  if (old_status.value("status", "") == st.status && old_status.contains("lastTransitionTime"))
-    transition = old_status["lastTransitionTime"];
-  nlohmann::json status = {{"memberName", st.member},
-                           {"address", st.address},
-                           {"status", st.status},
-                           {"dc", st.dc},
-                           {"zone", st.zone},
-                           {"node", st.node},
-                           {"pod", st.pod},
-                           {"protocol", st.protocol},
-                           {"lastTransitionTime", transition},
-                           {"conditions",
-                            {{{"type", "Alive"},
-                              {"status", st.status == "alive" ? "True" : "False"},
-                              {"reason", st.status.empty() ? "Unknown" : st.status},
-                              {"lastTransitionTime", transition}}}}};
-  if (st.incarnation) status["incarnation"] = *st.incarnation;
-  if (existing) {
-    auto cur = old_status;
-    cur.erase("conditions");
-    auto want = status;
-    want.erase("conditions");
-    if (cur == want) {
-      cn_written_[key] = st;
-      return;
-    }
-  }
-  cn_in_flight_.insert(key);
-  auto patch_status = [this, ns, name, key, st, status]() {
-    kube_.request("PATCH", kube::clusternode_path(ns, name) + "/status",
-                  nlohmann::json{{"status", status}},
-                  lifetime_.wrap([this, key, st](kube::Response r) {
-                    cn_in_flight_.erase(key);
-                    if (r.ok()) {
-                      cn_written_[key] = st;
-                    } else {
-                      log_->debug("ClusterNode {} status: {}", key, r.describe());
-                    }
-                  }),
-                  "application/merge-patch+json");
-  };
-  if (existing) {
-    patch_status();
-    return;
-  }
-  nlohmann::json obj = {
-      {"apiVersion", std::string(kube::kClusterNodeGroup) + "/" + kube::kClusterNodeVersion},
-      {"kind", kube::kClusterNodeKind},
-      {"metadata",
-       {{"name", name},
-        {"namespace", ns},
-        {"labels", {{"app.kubernetes.io/managed-by", kManagedBy}}}}},
-      {"spec", {{"memberName", m.name}}}};
-  kube_.request("POST", kube::clusternodes_path(ns), obj,
-                lifetime_.wrap([this, key, patch_status](kube::Response r) {
-                  if (r.ok() || r.conflict()) {
-                    patch_status();
-                  } else {
-                    cn_in_flight_.erase(key);
-                    log_->warn("creating ClusterNode {} failed: {}", key, r.describe());
-                  }
-                }));
+    if (!jobs_.count(name)) mirror_->upsert(m);
 }
 
 // ---- periodic reconcile ----
@@ -791,15 +709,8 @@ void Controller::reconcile() {
   for (auto& [key, obj] : pods_->items()) live.insert(kube::pod_view(obj).uid);
   std::erase_if(done_pods_, [&](const std::string& uid) { return !live.count(uid); });
   // ClusterNodes whose member is gone from gossip.
-  for (auto& [key, obj] : cnodes_->items()) {
-    std::string member = obj.value("spec", nlohmann::json::object()).value("memberName", "");
-    if (member.empty() || members_.count(member) || jobs_.count(member)) continue;
-    auto slash = key.find('/');
-    std::string ns = key.substr(0, slash), name = key.substr(slash + 1);
-    log_->info("deleting ClusterNode {}: member {} is gone", key, member);
-    kube_.request("DELETE", kube::clusternode_path(ns, name), std::nullopt,
-                  lifetime_.wrap([](kube::Response) {}));
-  }
+  mirror_->delete_unless(
+      [this](const std::string& member) { return members_.count(member) || jobs_.count(member); });
   // Rows whose member is gone (ghosts an earlier crash or Kong left behind).
   if (table_) {
     table_->live_nodes(lifetime_.wrap([this, started](const std::optional<datastore::PgError>& err,

@@ -32,6 +32,7 @@
 #include "kube/resources.h"
 #include "operator/controller/agent_api.h"
 #include "operator/controller/cluster_scope.h"
+#include "operator/controller/clusternode_mirror.h"
 #include "operator/controller/kube_api.h"
 #include "operator/controller/mapping.h"
 #include "operator/controller/metrics.h"
@@ -122,7 +123,6 @@ class Controller {
   void report(PruneJob& job);
 
   void sync_clusternodes();
-  void upsert_clusternode(const Member& m);
   void check_rules();
   void reconcile();
   void confirm_orphan(const Member& m);
@@ -136,6 +136,7 @@ class Controller {
   std::shared_ptr<spdlog::logger> log_;
 
   std::unique_ptr<ObjectCache> pods_, nodes_, cnodes_;
+  std::unique_ptr<ClusterNodeMirror> mirror_;
   bool leading_ = false;
   std::map<std::string, Member> members_;  // this cluster's members (options_.scope)
   std::set<std::string> foreign_names_;    // other Kubernetes clusters' members: left alone
@@ -152,8 +153,6 @@ class Controller {
   std::map<std::string, PruneJob> jobs_;                      // member name -> prune in progress
   std::map<std::string, Clock::time_point> pruned_;           // recently pruned member names
   std::set<std::string> done_pods_;                           // pod uids already handled
-  std::set<std::string> cn_in_flight_;
-  std::map<std::string, MemberStatus> cn_written_;  // last status written per ClusterNode key
   std::set<std::string> orphan_checks_;
   // Pods deleted while we were standing by, handled as deletions when we take over.
   std::vector<std::pair<kube::PodView, Clock::time_point>> missed_;

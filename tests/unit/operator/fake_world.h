@@ -72,8 +72,11 @@ class FakeKube : public KubeApi {
                const std::optional<nlohmann::json>& body, Done done,
                const std::string& = "application/json") override {
     calls.push_back(method + " " + path);
-    auto r = answer(method, path, body);
-    boost::asio::post(*io, [done = std::move(done), r] { done(r); });
+    // Answered later, as a server does: the caller may still be iterating a cache this
+    // request changes.
+    boost::asio::post(*io, [this, done = std::move(done), method, path, body] {
+      done(answer(method, path, body));
+    });
   }
   std::unique_ptr<ObjectCache> watch(const kube::InformerOptions& options,
                                      const std::string& name) override {
