@@ -8,6 +8,7 @@
 #include <stdexcept>
 
 #include "common/logging.h"
+#include "kube/cluster_id.h"
 
 namespace kc::agent {
 
@@ -105,11 +106,12 @@ std::map<std::string, std::string> kubernetes_tags() {
   return tags;
 }
 
-std::map<std::string, std::string> member_tags(const AgentConfig& c,
-                                               const kube::NodeTopology* node) {
+std::map<std::string, std::string> member_tags(const AgentConfig& c, const kube::NodeTopology* node,
+                                               const std::string& cluster_id) {
   auto tags = kubernetes_tags();
   if (node && !node->dc.empty()) tags["dc"] = node->dc;
   if (node && !node->zone.empty()) tags["zone"] = node->zone;
+  if (!cluster_id.empty()) tags[kube::kClusterIdTag] = cluster_id;
   for (auto& [k, v] : c.tags) tags[k] = v;
   return tags;
 }

@@ -25,8 +25,9 @@ gossip::Address choose_advertise(const AgentConfig& c, const gossip::Address& bo
 std::map<std::string, std::string> kubernetes_tags();
 
 // The member's tags: kubernetes_tags(), then `dc` and `zone` from the Node's labels (when it
-// has them), then cluster_tags, which win over both.
-std::map<std::string, std::string> member_tags(const AgentConfig& c,
-                                               const kube::NodeTopology* node);
+// has them) and `k8s-cluster` (when `cluster_id` is not empty), then cluster_tags, which win
+// over all of them.
+std::map<std::string, std::string> member_tags(const AgentConfig& c, const kube::NodeTopology* node,
+                                               const std::string& cluster_id = "");
 
 }  // namespace kc::agent

@@ -78,7 +78,7 @@ void Agent::start() {
   topts.bind = config_.bind;
   serf::Config sc;
   sc.node_name = name_;
-  sc.tags = member_tags(config_, node_info);
+  sc.tags = member_tags(config_, node_info, resolve_cluster_id(config_));
   sc.memberlist = profile_config(config_.profile);
   sc.keyring_file = config_.keyring_file;
   topts.stream_timeout = sc.memberlist.tcp_timeout;

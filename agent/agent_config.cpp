@@ -69,6 +69,11 @@ std::vector<KeySpec> agent_keys() {
        std::nullopt,
        "path to a kubeconfig for reading this agent's Node (default $KUBECONFIG, else in-cluster)",
        {}},
+      {"cluster_k8s_cluster_id",
+       std::nullopt,
+       "identity of this Kubernetes cluster, the `k8s-cluster` tag (default in a pod: the uid "
+       "of the kube-system Namespace)",
+       {}},
       {"cluster_datacenter_label", "topology.kubernetes.io/region",
        "a Node label key; its value becomes the `dc` tag", check_label_key},
       {"cluster_zone_label", "topology.kubernetes.io/zone",
@@ -179,6 +184,7 @@ AgentConfig agent_config_from(const config::Settings& s) {
   c.advertise = s.get("cluster_advertise");
   c.advertise_mode = s.get("cluster_advertise_mode");
   c.kubeconfig = s.get("cluster_kubeconfig");
+  c.k8s_cluster_id = s.get("cluster_k8s_cluster_id");
   c.datacenter_label = s.get("cluster_datacenter_label");
   c.zone_label = s.get("cluster_zone_label");
   c.encrypt_key = s.get("cluster_encrypt_key");

@@ -23,6 +23,9 @@ struct AgentConfig {
   std::string kubeconfig;  // cluster_kubeconfig ("" = $KUBECONFIG, else in-cluster)
   std::string datacenter_label = "topology.kubernetes.io/region";
   std::string zone_label = "topology.kubernetes.io/zone";
+  // cluster_k8s_cluster_id: the Kubernetes cluster this agent runs in, as the `k8s-cluster`
+  // tag ("" = the kube-system Namespace's uid when running in a pod, no tag elsewhere).
+  std::string k8s_cluster_id;
   std::string encrypt_key;  // base64
   std::string keyring_file;
   std::string profile = "wan";  // Kong's default; serf agent's is lan

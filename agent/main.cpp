@@ -12,7 +12,7 @@ namespace {
 
 struct AgentFlags {
   std::string conf, node, bind, advertise, advertise_mode, rpc_addr, encrypt, keyring_file, profile,
-      log_level, data_dir, rpc_auth, http_addr, probe_addr, kong_admin_url, kubeconfig;
+      log_level, data_dir, rpc_auth, http_addr, probe_addr, kong_admin_url, kubeconfig, cluster_id;
   std::vector<std::string> join, tags, event_handlers;
 };
 
@@ -31,6 +31,9 @@ void add_agent_command(CLI::App& app, AgentFlags& f, int& exit_code) {
   cmd->add_option("--kubeconfig", f.kubeconfig,
                   "kubeconfig for reading this agent's Node ($NODE_NAME) (cluster_kubeconfig); "
                   "default $KUBECONFIG, else in-cluster");
+  cmd->add_option("--cluster-id", f.cluster_id,
+                  "identity of this Kubernetes cluster, the k8s-cluster tag "
+                  "(cluster_k8s_cluster_id); default in a pod: the kube-system Namespace's uid");
   cmd->add_option("--rpc-addr", f.rpc_addr, "RPC address (cluster_listen_rpc) [127.0.0.1:7373]");
   cmd->add_option("--join", f.join, "address to join at start (repeatable; cluster_join)");
   cmd->add_option("--encrypt", f.encrypt, "base64 gossip key (cluster_encrypt_key)");
@@ -63,6 +66,7 @@ void add_agent_command(CLI::App& app, AgentFlags& f, int& exit_code) {
       flag(f.advertise, "cluster_advertise", "--advertise");
       flag(f.advertise_mode, "cluster_advertise_mode", "--advertise-mode");
       flag(f.kubeconfig, "cluster_kubeconfig", "--kubeconfig");
+      flag(f.cluster_id, "cluster_k8s_cluster_id", "--cluster-id");
       flag(f.rpc_addr, "cluster_listen_rpc", "--rpc-addr");
       flag(f.encrypt, "cluster_encrypt_key", "--encrypt");
       flag(f.keyring_file, "cluster_keyring_file", "--keyring-file");

@@ -80,4 +80,30 @@ std::optional<kube::NodeTopology> lookup_own_node(const AgentConfig& c,
   return fail("cannot read Node \"" + node + "\" from " + kc->server + ": " + r.describe());
 }
 
+std::string resolve_cluster_id(const AgentConfig& c, const kube::ClusterIdLookup& lookup) {
+  if (!c.k8s_cluster_id.empty()) return c.k8s_cluster_id;
+  auto in_pod = [](const char* var) {
+    const char* v = std::getenv(var);
+    return v && *v;
+  };
+  if (!in_pod("POD_NAME") && !in_pod("NODE_NAME")) return "";
+  auto log = kc::log::get("agent");
+  std::optional<kube::Config> kc;
+  try {
+    kc = kube::load_configured(c.kubeconfig);
+  } catch (const kube::ConfigError& e) {
+    log->warn("no k8s-cluster tag: {}", e.what());
+    return "";
+  }
+  if (!kc) return "";
+  std::string error;
+  auto id = kube::read_cluster_id(*kc, lookup, error);
+  if (!id) {
+    log->warn("no k8s-cluster tag ({}); set cluster_k8s_cluster_id", error);
+    return "";
+  }
+  log->info("Kubernetes cluster {} (uid of Namespace {})", *id, kube::kClusterIdNamespace);
+  return *id;
+}
+
 }  // namespace kc::agent

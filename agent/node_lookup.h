@@ -10,6 +10,7 @@
 #include <optional>
 
 #include "agent/agent_config.h"
+#include "kube/cluster_id.h"
 #include "kube/node_topology.h"
 
 namespace kc::agent {
@@ -33,5 +34,12 @@ struct NodeLookupOptions {
 // Throws std::runtime_error naming the node and the mode when a required Node cannot be read.
 std::optional<kube::NodeTopology> lookup_own_node(const AgentConfig& c,
                                                   const NodeLookupOptions& options = {});
+
+// The identity of the Kubernetes cluster the agent runs in (its `k8s-cluster` tag):
+// cluster_k8s_cluster_id when set; else, in a pod ($POD_NAME or $NODE_NAME set, Kubernetes
+// configured), the kube-system Namespace's uid; else empty (no tag). A failed read is a
+// warning and leaves the tag off: operators then treat the member as untagged
+// (--adopt-untagged-members), as they did agents from before the tag existed.
+std::string resolve_cluster_id(const AgentConfig& c, const kube::ClusterIdLookup& lookup = {});
 
 }  // namespace kc::agent

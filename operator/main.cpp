@@ -22,11 +22,13 @@
 #include "common/metrics/registry.h"
 #include "datastore/pg_client.h"
 #include "datastore/pg_config.h"
+#include "kube/cluster_id.h"
 #include "kube/config.h"
 #include "kube/leader.h"
 #include "kube/rest_client.h"
 #include "operator/controller/agent_rpc.h"
 #include "operator/controller/controller.h"
+#include "operator/controller/kube_api_rest.h"
 #include "operator/controller/metrics.h"
 
 namespace {
@@ -40,6 +42,8 @@ struct Flags {
   std::string sa_dir = kc::kube::kServiceAccountDir;
   std::string agent_daemonset, agent_service_account;
   bool insecure_trust_selector = false;
+  std::string cluster_id;
+  bool adopt_untagged_members = true;
   std::string pg_host, pg_port, pg_user, pg_password, pg_database;
   int agent_rpc_port = 7373;
   bool leader_elect = false;
@@ -119,6 +123,24 @@ kc::controller::AgentIdentity agent_identity(const Flags& f) {
   return id;
 }
 
+// --cluster-id, else the kube-system Namespace's uid: without it the operator cannot tell its
+// own cluster's members from another's, so a failed read stops it (and the pod restarts).
+kc::controller::ClusterScope cluster_scope(const Flags& f, const kc::kube::Config& kcfg) {
+  kc::controller::ClusterScope scope;
+  scope.adopt_untagged = f.adopt_untagged_members;
+  scope.id = f.cluster_id;
+  if (scope.id.empty()) {
+    std::string error;
+    auto id = kc::kube::read_cluster_id(kcfg, {}, error);
+    if (!id)
+      throw kc::config::ConfigError(error +
+                                    " (the cluster identity; grant get on that Namespace or set "
+                                    "--cluster-id)");
+    scope.id = *id;
+  }
+  return scope;
+}
+
 std::unique_ptr<kc::http::Server> serve(boost::asio::io_context& io, const std::string& addr,
                                         std::shared_ptr<kc::http::Router> router) {
   kc::http::ServerOptions o;
@@ -156,15 +178,15 @@ int run(const Flags& f) {
   kc::metrics::Registry registry;
   kc::metrics::add_process_metrics(registry);
   kc::controller::Metrics metrics(registry, f.lease_name);
-  registry.add_counter("rest_client_requests_total", "Kubernetes API requests",
-                       [&kube] { return static_cast<double>(kube.counters().requests); });
 
   std::unique_ptr<kc::datastore::PgClient> pg;
+  std::unique_ptr<kc::controller::PgNodesStore> rows;
   if (pgc) {
     kc::datastore::ClientOptions po;
     po.application_name = "kong-cluster-operator";
     pg = std::make_unique<kc::datastore::PgClient>(io, *pgc, po);
     pg->start();
+    rows = std::make_unique<kc::controller::PgNodesStore>(*pg);
     log->info("datastore {}", pgc->describe());
   }
   kc::controller::AgentRpcOptions ro;
@@ -181,25 +203,14 @@ int run(const Flags& f) {
   co.member_poll = member_poll;
   co.identity = identity;
   co.agents = agent_identity(f);
-  kc::controller::Controller controller(io, kube, rpc, pg.get(), metrics, co);
+  co.scope = cluster_scope(f, kcfg);
+  log->info("Kubernetes cluster {}: acting on members tagged {}={}{}", co.scope.id,
+            kc::kube::kClusterIdTag, co.scope.id,
+            co.scope.adopt_untagged ? " and on untagged ones" : "");
+  kc::controller::RestKubeApi kube_api(kube);
+  kc::controller::Controller controller(io, kube_api, rpc, rows.get(), metrics, co);
 
-  auto informer_samples = [&controller](auto field) {
-    std::vector<kc::metrics::Sample> out;
-    for (auto* i : controller.informers())
-      out.push_back({{{"resource", i->name()}}, static_cast<double>(field(i->counters()))});
-    return out;
-  };
-  registry.add_counter("kong_cluster_operator_watch_restarts_total",
-                       "Watches started again after one ended, failed or expired",
-                       [informer_samples] {
-                         return informer_samples(
-                             [](const kc::kube::InformerCounters& c) { return c.watch_restarts; });
-                       });
-  registry.add_counter(
-      "kong_cluster_operator_relists_total",
-      "Full lists, the first one and every relist (after a 410 or an error)", [informer_samples] {
-        return informer_samples([](const kc::kube::InformerCounters& c) { return c.lists; });
-      });
+  kc::controller::add_client_metrics(registry, kube, kube_api.informers());
   auto router = std::make_shared<kc::http::Router>();
   kc::metrics::add_metrics_route(*router, registry);
   router->add("GET", "/healthz", [](kc::http::Request&, kc::http::Reply reply) {
@@ -297,6 +308,15 @@ int main(int argc, char** argv) {
                "treat every pod matching --selector as an agent (no DaemonSet; anyone who can "
                "create pods in the namespace can then receive the RPC token)")
       ->envname(env("INSECURE_TRUST_SELECTOR"));
+  app.add_option("--cluster-id", f.cluster_id,
+                 "identity of this Kubernetes cluster, as the agents' k8s-cluster tag: only its "
+                 "members are acted on (default: the kube-system Namespace's uid)")
+      ->envname(env("CLUSTER_ID"));
+  app.add_option("--adopt-untagged-members", f.adopt_untagged_members,
+                 "treat members with pod tags but no k8s-cluster tag (agents from before the "
+                 "tag) as this cluster's")
+      ->capture_default_str()
+      ->envname(env("ADOPT_UNTAGGED_MEMBERS"));
   app.add_option("--conf", f.conf, "kong.conf-style file for the pg_* keys")->envname(env("CONF"));
   app.add_option("--pg-host", f.pg_host, "Postgres host (pg_host; also KONG_PG_HOST)");
   app.add_option("--pg-port", f.pg_port, "Postgres port (pg_port)");

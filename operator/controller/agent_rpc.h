@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "common/lifetime.h"
+#include "operator/controller/agent_api.h"
 #include "operator/controller/mapping.h"
 
 namespace kc::controller {
@@ -25,22 +26,16 @@ struct AgentRpcOptions {
   size_t threads = 4;
 };
 
-class AgentRpc {
+class AgentRpc : public AgentApi {
  public:
   AgentRpc(boost::asio::io_context& io, AgentRpcOptions options);
   ~AgentRpc();  // waits for running calls (bounded by the timeouts)
 
-  using MembersDone = std::function<void(std::optional<std::vector<Member>>, std::string error)>;
-  using Done = std::function<void(bool ok, std::string error)>;
-
   // `addr` is "ip:port" of an agent's RPC.
-  void members(const std::string& addr, MembersDone done);
-  // `confirmed_gone`: Kubernetes confirmed the member's pod is gone, so the agents may erase it
-  // at once (rpc ForceLeaveRequest::gone) rather than wait out a leave that will never come.
+  void members(const std::string& addr, MembersDone done) override;
   void force_leave_prune(const std::string& addr, const std::string& node, bool confirmed_gone,
-                         Done done);
-  // The token, also the credential of the agents' HTTP API.
-  const std::string& auth_key() const { return options_.auth_key; }
+                         Done done) override;
+  const std::string& auth_key() const override { return options_.auth_key; }
 
  private:
   boost::asio::io_context& io_;

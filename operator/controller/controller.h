@@ -29,14 +29,16 @@
 #include <vector>
 
 #include "common/lifetime.h"
-#include "datastore/nodes_table.h"
-#include "datastore/pg_client.h"
-#include "kube/informer.h"
-#include "kube/rest_client.h"
-#include "operator/controller/agent_rpc.h"
+#include "kube/resources.h"
+#include "operator/controller/agent_api.h"
+#include "operator/controller/cluster_scope.h"
+#include "operator/controller/clusternode_mirror.h"
+#include "operator/controller/kube_api.h"
 #include "operator/controller/mapping.h"
 #include "operator/controller/metrics.h"
+#include "operator/controller/nodes_store.h"
 #include "operator/controller/trust.h"
+#include "operator/controller/work_queue.h"
 
 namespace spdlog {
 class logger;
@@ -55,20 +57,22 @@ struct ControllerOptions {
   std::string identity;  // for Events' source.host
   // The agent DaemonSet whose pods alone are trusted (daemonset_uid is looked up here).
   AgentIdentity agents;
+  // The members this operator acts on (its own Kubernetes cluster's).
+  ClusterScope scope;
+  // Backoff of prune steps that failed (Postgres down, API errors), per member.
+  WorkQueueOptions retry{std::chrono::milliseconds(250), std::chrono::milliseconds(10000)};
 };
 
 class Controller {
  public:
-  Controller(boost::asio::io_context& io, kube::RestClient& kube, AgentRpc& rpc,
-             datastore::PgClient* pg, Metrics& metrics, ControllerOptions options);
+  // `rows` may be null: no datastore, rows are neither deleted nor reconciled.
+  Controller(boost::asio::io_context& io, KubeApi& kube, AgentApi& rpc, NodesStore* rows,
+             Metrics& metrics, ControllerOptions options);
   ~Controller();
 
   void start();               // informers (always)
   void set_leading(bool on);  // acting on or off
   bool synced() const;
-  std::vector<const kube::Informer*> informers() const {
-    return {pods_.get(), nodes_.get(), cnodes_.get()};
-  }
 
  private:
   using Clock = std::chrono::steady_clock;
@@ -80,7 +84,8 @@ class Controller {
     // left: force-left on the agents; gone: then absent from every agent's view.
     bool left = false, gone = false, row = false, cnode = false;
     int attempts = 0;
-    int pending = 0;  // steps of the current attempt still running
+    int pending = 0;           // steps of the current attempt still running
+    WorkQueue::Finish finish;  // of the current attempt (the queue runs one per member)
   };
 
   void on_pod(kube::EventType type, const nlohmann::json& obj, const nlohmann::json* old);
@@ -111,34 +116,34 @@ class Controller {
                   size_t next);
   void start_job(const Member& m, PruneReason reason, std::optional<kube::PodView> pod,
                  Clock::time_point seen);
-  void run_job(const std::string& name);
+  void run_job(const std::string& name, WorkQueue::Finish finish);
   void force_leave_everywhere(const std::string& name);
   void verify_gone(const std::string& name, Clock::time_point since);
   void finish_step(const std::string& name);
   void report(PruneJob& job);
 
   void sync_clusternodes();
-  void upsert_clusternode(const Member& m);
   void check_rules();
   void reconcile();
   void confirm_orphan(const Member& m);
 
   boost::asio::io_context& io_;
-  kube::RestClient& kube_;
-  AgentRpc& rpc_;
-  datastore::PgClient* pg_;
-  std::unique_ptr<datastore::NodesTable> table_;
+  KubeApi& kube_;
+  AgentApi& rpc_;
+  NodesStore* table_;
   Metrics& metrics_;
   ControllerOptions options_;
   std::shared_ptr<spdlog::logger> log_;
 
-  std::unique_ptr<kube::Informer> pods_, nodes_, cnodes_;
+  std::unique_ptr<ObjectCache> pods_, nodes_, cnodes_;
+  std::unique_ptr<ClusterNodeMirror> mirror_;
   bool leading_ = false;
-  std::map<std::string, Member> members_;
-  std::string members_source_;            // the agent (RPC address) members_ came from
-  AgentIdentity agents_;                  // options_.agents with the DaemonSet's uid once known
-  std::set<std::string> corroborating_;   // member names whose prune awaits a second view
-  std::set<std::string> untrusted_seen_;  // uids of look-alike pods already reported
+  std::map<std::string, Member> members_;  // this cluster's members (options_.scope)
+  std::set<std::string> foreign_names_;    // other Kubernetes clusters' members: left alone
+  std::string members_source_;             // the agent (RPC address) members_ came from
+  AgentIdentity agents_;                   // options_.agents with the DaemonSet's uid once known
+  std::set<std::string> corroborating_;    // member names whose prune awaits a second view
+  std::set<std::string> untrusted_seen_;   // uids of look-alike pods already reported
   std::map<std::string, uint64_t> incarnations_;  // last known, from an agent's HTTP API
   bool incarnations_in_flight_ = false;
   bool members_fresh_ = false;  // a poll succeeded since we started leading
@@ -148,12 +153,11 @@ class Controller {
   std::map<std::string, PruneJob> jobs_;                      // member name -> prune in progress
   std::map<std::string, Clock::time_point> pruned_;           // recently pruned member names
   std::set<std::string> done_pods_;                           // pod uids already handled
-  std::set<std::string> cn_in_flight_;
-  std::map<std::string, MemberStatus> cn_written_;  // last status written per ClusterNode key
   std::set<std::string> orphan_checks_;
   // Pods deleted while we were standing by, handled as deletions when we take over.
   std::vector<std::pair<kube::PodView, Clock::time_point>> missed_;
   bool reconcile_pending_ = false;
+  WorkQueue prune_queue_;  // member names whose prune job has steps left
   boost::asio::steady_timer poll_timer_;
   boost::asio::steady_timer resync_timer_;
   boost::asio::steady_timer daemonset_timer_;

@@ -1,5 +1,8 @@
 #include "operator/controller/metrics.h"
 
+#include "kube/informer.h"
+#include "kube/rest_client.h"
+
 namespace kc::controller {
 
 namespace {
@@ -70,6 +73,13 @@ Metrics::Metrics(metrics::Registry& registry, const std::string& lease_name) {
                .Help("Live rows in the nodes table at the last reconcile")
                .Register(r)
                .Add({});
+  foreign_ = &prometheus::BuildGauge()
+                  .Name("kong_cluster_operator_foreign_members")
+                  .Help(
+                      "Members of another Kubernetes cluster (k8s-cluster tag), left to that "
+                      "cluster's operator")
+                  .Register(r)
+                  .Add({});
 }
 
 void Metrics::reconcile(const std::string& result, double seconds) {
@@ -87,6 +97,28 @@ void Metrics::set_members(const std::map<std::string, int>& by_status) {
     auto it = by_status.find(s);
     members_->Add({{"status", s}}).Set(it == by_status.end() ? 0 : it->second);
   }
+}
+
+void add_client_metrics(metrics::Registry& registry, const kube::RestClient& client,
+                        std::vector<const kube::Informer*> informers) {
+  registry.add_counter("rest_client_requests_total", "Kubernetes API requests",
+                       [&client] { return static_cast<double>(client.counters().requests); });
+  auto per_informer = [informers](auto field) {
+    std::vector<metrics::Sample> out;
+    for (const auto* i : informers)
+      out.push_back({{{"resource", i->name()}}, static_cast<double>(field(i->counters()))});
+    return out;
+  };
+  registry.add_counter(
+      "kong_cluster_operator_watch_restarts_total",
+      "Watches started again after one ended, failed or expired", [per_informer] {
+        return per_informer([](const kube::InformerCounters& c) { return c.watch_restarts; });
+      });
+  registry.add_counter(
+      "kong_cluster_operator_relists_total",
+      "Full lists, the first one and every relist (after a 410 or an error)", [per_informer] {
+        return per_informer([](const kube::InformerCounters& c) { return c.lists; });
+      });
 }
 
 }  // namespace kc::controller

@@ -8,8 +8,14 @@
 
 #include <map>
 #include <string>
+#include <vector>
 
 #include "common/metrics/registry.h"
+
+namespace kc::kube {
+class Informer;
+class RestClient;
+}  // namespace kc::kube
 
 namespace kc::controller {
 
@@ -23,6 +29,8 @@ class Metrics {
   void set_queue_depth(size_t n) { depth_->Set(static_cast<double>(n)); }
   void set_members(const std::map<std::string, int>& by_status);
   void set_rows(size_t n) { rows_->Set(static_cast<double>(n)); }
+  // Members that carry another Kubernetes cluster's identity: left to that cluster's operator.
+  void set_foreign_members(size_t n) { foreign_->Set(static_cast<double>(n)); }
   void prune_error(const std::string& step) { prune_errors_->Add({{"step", step}}).Increment(); }
   // A prune not done: "live_pod" (the member is a Running and Ready agent pod's, by tags or
   // address), "disagreement" (a second agent's view contradicts the first's), "unconfirmed"
@@ -42,6 +50,12 @@ class Metrics {
   prometheus::Histogram* prune_latency_;
   prometheus::Family<prometheus::Gauge>* members_;
   prometheus::Gauge* rows_;
+  prometheus::Gauge* foreign_;
 };
+
+// The Kubernetes client's counters: requests, and per informer its watch restarts and relists.
+// `informers` must outlive `registry`'s scrapes (they are the controller's).
+void add_client_metrics(metrics::Registry& registry, const kube::RestClient& client,
+                        std::vector<const kube::Informer*> informers);
 
 }  // namespace kc::controller

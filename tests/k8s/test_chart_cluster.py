@@ -255,7 +255,9 @@ class ChartOnClusterTest(harness.ClusterTestCase):
         self.helm.run("install", rel, hc.CHART, "--namespace", ns, "--create-namespace")
         agent, op = "rb-kong-cluster-agent", "rb-kong-cluster-operator"
         cn = "clusternodes." + GROUP
-        operator_cluster_wide = {("nodes", (), "list"), ("nodes", (), "watch"), (cn, (), "list"), (cn, (), "watch")}
+        kube_system = ("namespaces", ("kube-system",), "get")  # the default cluster identity
+        operator_cluster_wide = {("nodes", (), "list"), ("nodes", (), "watch"), (cn, (), "list"), (cn, (), "watch"),
+                                 kube_system}
         operator_in_ns = operator_cluster_wide | {
             ("pods", (), "get"), ("pods", (), "list"), ("pods", (), "watch"),
             ("daemonsets.apps", (agent,), "get"),
@@ -265,8 +267,8 @@ class ChartOnClusterTest(harness.ClusterTestCase):
             ("events", (), "create")}
         self.assertEqual(self.can_i_list(ns, op, ns), operator_in_ns)
         self.assertEqual(self.can_i_list(ns, op, "default"), operator_cluster_wide)
-        self.assertEqual(self.can_i_list(ns, agent, ns), {("nodes", (), "get")})
-        self.assertEqual(self.can_i_list(ns, agent, "default"), {("nodes", (), "get")})
+        self.assertEqual(self.can_i_list(ns, agent, ns), {("nodes", (), "get"), kube_system})
+        self.assertEqual(self.can_i_list(ns, agent, "default"), {("nodes", (), "get"), kube_system})
         # single calls around the allowed set are refused
         for sa, verb, resource, where in (
                 (op, "update", cn + "/x", ns), (op, "get", cn + "/x", ns), (op, "get", cn + "/x/status", ns),
@@ -275,12 +277,15 @@ class ChartOnClusterTest(harness.ClusterTestCase):
                 (op, "get", "leases.coordination.k8s.io/other", ns),
                 (op, "update", "leases.coordination.k8s.io/other", ns),
                 (op, "get", "daemonsets.apps/other", ns), (op, "list", "daemonsets.apps", ns),
-                (agent, "list", "nodes", None), (agent, "get", "pods", ns), (agent, "get", "secrets", ns)):
+                (agent, "list", "nodes", None), (agent, "get", "pods", ns), (agent, "get", "secrets", ns),
+                (agent, "get", "namespaces/default", None), (op, "list", "namespaces", None)):
             with self.subTest(sa=sa, verb=verb, resource=resource):
                 self.assertEqual(self.can_i(ns, sa, verb, resource, where), "no")
         for sa, verb, resource, where in ((op, "get", "leases.coordination.k8s.io/" + op, ns),
                                           (op, "get", "daemonsets.apps/" + agent, ns),
-                                          (agent, "get", "nodes/n1", None)):
+                                          (agent, "get", "nodes/n1", None),
+                                          (agent, "get", "namespaces/kube-system", None),
+                                          (op, "get", "namespaces/kube-system", None)):
             self.assertEqual(self.can_i(ns, sa, verb, resource, where), "yes")
         # and a real token of the operator's ServiceAccount, at the apiserver
         token = self.api("POST", "/api/v1/namespaces/%s/serviceaccounts/%s/token" % (ns, op),

@@ -605,12 +605,19 @@ class ChartValuesTest(HelmCase):
         def rules(kind, name):
             return [(tuple(r["apiGroups"]), tuple(r["resources"]), tuple(r.get("resourceNames", ())),
                      tuple(r["verbs"])) for r in hc.find(objs, kind, name)["rules"]]
-        self.assertEqual(rules("ClusterRole", "kong-cluster-agent"), [(("",), ("nodes",), (), ("get",))])
+        # Both read their cluster identity (clusterId empty): the kube-system Namespace, by name.
+        kube_system = (("",), ("namespaces",), ("kube-system",), ("get",))
+        self.assertEqual(rules("ClusterRole", "kong-cluster-agent"), [(("",), ("nodes",), (), ("get",)), kube_system])
         # ClusterNodes are read through one informer over all namespaces (operator/controller), hence
         # read-only cluster-wide; every write is confined to the release namespace by the Role.
         self.assertEqual(rules("ClusterRole", "kong-cluster-operator"), [
             (("",), ("nodes",), (), ("list", "watch")),
-            ((group,), ("clusternodes",), (), ("list", "watch"))])
+            ((group,), ("clusternodes",), (), ("list", "watch")), kube_system])
+        # A configured clusterId needs no read at all.
+        objs_with_id = self.objs({"clusterId": "dc-east"})
+        for name in ("kong-cluster-agent", "kong-cluster-operator"):
+            granted = [r["resources"][0] for r in hc.find(objs_with_id, "ClusterRole", name)["rules"]]
+            self.assertNotIn("namespaces", granted)
         self.assertEqual(rules("Role", "kong-cluster-operator"), [
             (("",), ("pods",), (), ("get", "list", "watch")),
             (("apps",), ("daemonsets",), ("kong-cluster-agent",), ("get",)),

@@ -221,3 +221,43 @@ TEST(NodeLookup, UnreachableApiIsRetriedThenReported) {
   c.advertise_mode = "auto";
   EXPECT_FALSE(lookup_own_node(c, o));
 }
+
+TEST(ClusterIdTag, SetIdBecomesTheTagAndExplicitTagsStillWin) {
+  AgentConfig c;
+  auto tags = member_tags(c, nullptr, "cluster-uid-1");
+  EXPECT_EQ(tags["k8s-cluster"], "cluster-uid-1");
+  EXPECT_EQ(member_tags(c, nullptr, "").count("k8s-cluster"), 0u);
+  c.tags["k8s-cluster"] = "by-hand";
+  EXPECT_EQ(member_tags(c, nullptr, "cluster-uid-1")["k8s-cluster"], "by-hand");
+}
+
+TEST(ClusterIdTag, ConfiguredIdWinsAndOutsideAPodThereIsNone) {
+  Env env;
+  env.unset("POD_NAME");
+  env.unset("NODE_NAME");
+  AgentConfig c;
+  EXPECT_EQ(resolve_cluster_id(c), "");
+  c.k8s_cluster_id = "dc-east";
+  EXPECT_EQ(resolve_cluster_id(c), "dc-east");
+}
+
+TEST(ClusterIdTag, UnreadableNamespaceLeavesTheTagOff) {
+  kc::test::TempDir dir;
+  int port = kc::test::free_port();  // nothing listens there
+  std::string kubeconfig = dir.path() + "/kubeconfig";
+  std::ofstream(kubeconfig) << "apiVersion: v1\nkind: Config\ncurrent-context: c\n"
+                               "clusters: [{name: k, cluster: {server: 'http://127.0.0.1:"
+                            << port
+                            << "'}}]\n"
+                               "contexts: [{name: c, context: {cluster: k, user: u}}]\n"
+                               "users: [{name: u, user: {token: t}}]\n";
+  Env env;
+  env.set("POD_NAME", "agent-1");
+  AgentConfig c;
+  c.kubeconfig = kubeconfig;
+  kc::kube::ClusterIdLookup o;
+  o.attempts = 2;
+  o.request_timeout = std::chrono::milliseconds(500);
+  o.first_backoff = std::chrono::milliseconds(10);
+  EXPECT_EQ(resolve_cluster_id(c, o), "");
+}

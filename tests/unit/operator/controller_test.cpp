@@ -1,0 +1,322 @@
+// The controller's prune rules against in-memory fakes of the API server, the agents and the
+// `nodes` table (fake_world.h): a deleted pod's member, row and ClusterNode go, each once; a
+// Running and Ready pod's member is never pruned; an orphan is pruned only once a fresh GET
+// confirms its pod is gone; a second agent that contradicts the first stops a prune; a
+// controller restarted after a crash at any step converges without deleting anything twice;
+// another Kubernetes cluster's members are left alone.
+#include "operator/controller/controller.h"
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <functional>
+#include <memory>
+
+#include "common/metrics/registry.h"
+#include "fake_world.h"
+#include "kube/resources.h"
+
+using namespace kc::controller;
+using namespace kc::controller::testing;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+const std::string kNs = "kong";
+
+nlohmann::json pod_json(const std::string& name, const std::string& uid, const std::string& ip,
+                        const std::string& node) {
+  return {{"metadata", {{"name", name}, {"namespace", kNs}, {"uid", uid}}},
+          {"spec", {{"nodeName", node}}},
+          {"status",
+           {{"phase", "Running"},
+            {"podIP", ip},
+            {"hostIP", ip},
+            {"conditions", {{{"type", "Ready"}, {"status", "True"}}}}}}};
+}
+
+nlohmann::json node_json(const std::string& name) {
+  return {{"metadata", {{"name", name}}},
+          {"status", {{"conditions", {{{"type", "Ready"}, {"status", "True"}}}}}}};
+}
+
+Member member(const std::string& name, const std::string& ip, const std::string& cluster = "") {
+  Member m;
+  m.name = name;
+  m.address = ip + ":7946";
+  m.status = "alive";
+  m.tags = {{"pod", name}, {"namespace", kNs}, {"uid", "uid-" + name}};
+  if (!cluster.empty()) m.tags["k8s-cluster"] = cluster;
+  return m;
+}
+
+std::string rpc(const std::string& ip) {
+  return ip + ":7373";
+}
+std::string cn_path(const std::string& name) {
+  return kc::kube::clusternode_path(kNs, name);
+}
+
+// Three agents (agent-a .. agent-c) on three Ready Nodes, each listing all three members,
+// each with an old row.
+struct World {
+  FakeKube kube;
+  FakeAgents agents;
+  FakeRows rows;
+  std::string cluster;
+
+  explicit World(std::string cluster_id = "") : cluster(std::move(cluster_id)) {
+    int i = 1;
+    for (std::string n : {"a", "b", "c"}) {
+      std::string ip = "10.0.0." + std::to_string(i), node = "node-" + n, name = "agent-" + n;
+      kube.nodes.contents()[node] = node_json(node);
+      add_pod(name, "uid-" + name, ip, node);
+      agents.views[rpc(ip)] = {};
+      ++i;
+    }
+    i = 1;
+    for (std::string n : {"a", "b", "c"})
+      add_member(member("agent-" + n, "10.0.0." + std::to_string(i++), cluster));
+  }
+  void add_pod(const std::string& name, const std::string& uid, const std::string& ip,
+               const std::string& node) {
+    auto pod = pod_json(name, uid, ip, node);
+    kube.pods.contents()[kNs + "/" + name] = pod;
+    kube.objects[kc::kube::pod_path(kNs, name)] = pod;
+  }
+  void add_member(const Member& m) {
+    agents.add_everywhere(m);
+    kc::datastore::NodeRow row;
+    row.name = m.name;
+    row.address = m.address;
+    row.created_at = std::chrono::system_clock::now() - std::chrono::hours(1);
+    rows.rows[m.name] = row;
+  }
+  // The pod deleted, as the API server and a watch see it.
+  void delete_pod(const std::string& name) {
+    kube.objects.erase(kc::kube::pod_path(kNs, name));
+    kube.pods.remove(kNs + "/" + name);
+  }
+  bool listed(const std::string& name) const {
+    for (auto& [addr, ms] : agents.views)
+      for (auto& m : ms)
+        if (m.name == name) return true;
+    return false;
+  }
+  bool pruned(const std::string& name) const {
+    return !listed(name) && !rows.rows.count(name) && !kube.objects.count(cn_path(name));
+  }
+};
+
+ControllerOptions options(const std::string& cluster = "", bool adopt = true) {
+  ControllerOptions o;
+  o.ns = kNs;
+  o.selector = "app=agent";
+  o.default_ns = kNs;
+  o.member_poll = std::chrono::milliseconds(10);
+  o.resync = std::chrono::milliseconds(50);
+  o.failed_grace = std::chrono::milliseconds(100);
+  o.identity = "test";
+  o.agents.trust_selector = true;  // which pods are agents: tested in trust_test
+  o.scope.id = cluster;
+  o.scope.adopt_untagged = adopt;
+  o.retry = {std::chrono::milliseconds(5), std::chrono::milliseconds(40)};
+  return o;
+}
+
+// One life of the controller: its own io_context, so a "crash" (destroying it) drops every
+// answer still in flight to it.
+struct Life {
+  boost::asio::io_context io;
+  kc::metrics::Registry registry;
+  Metrics metrics{registry, "lease"};
+  std::unique_ptr<Controller> controller;
+
+  Life(World& w, ControllerOptions o) {
+    w.kube.io = w.agents.io = w.rows.io = &io;
+    controller = std::make_unique<Controller>(io, w.kube, w.agents, &w.rows, metrics, std::move(o));
+    controller->start();
+    controller->set_leading(true);
+  }
+  ~Life() { controller.reset(); }
+
+  bool run_until(const std::function<bool()>& done,
+                 std::chrono::milliseconds limit = std::chrono::seconds(5)) {
+    auto deadline = Clock::now() + limit;
+    while (!done() && Clock::now() < deadline) {
+      io.restart();
+      io.run_one_for(std::chrono::milliseconds(5));
+    }
+    return done();
+  }
+  bool metric_is(const std::string& series, int value) const {
+    return registry.text().find(series + " " + std::to_string(value) + "\n") != std::string::npos;
+  }
+};
+
+bool mirrored(World& w, std::initializer_list<const char*> names) {
+  for (auto* n : names)
+    if (!w.kube.objects.count(cn_path(n))) return false;
+  return true;
+}
+
+}  // namespace
+
+TEST(ControllerPrune, DeletedPodsMemberRowAndClusterNodeGoEachOnce) {
+  World w;
+  Life run(w, options());
+  ASSERT_TRUE(run.run_until([&] { return mirrored(w, {"agent-a", "agent-b", "agent-c"}); }));
+  w.delete_pod("agent-c");
+  ASSERT_TRUE(run.run_until([&] { return w.pruned("agent-c") && w.kube.events.size() == 1; }));
+  EXPECT_EQ(w.kube.deleted[cn_path("agent-c")], 1);
+  EXPECT_EQ(w.rows.deleted["agent-c"], 1);
+  EXPECT_EQ(w.kube.events[0]["reason"], "MemberPruned");
+  // Told through the agents that remain, never through the deleted pod's own.
+  EXPECT_GE(w.agents.force_leaves_of("agent-c"), 1u);
+  for (auto& f : w.agents.force_leaves) EXPECT_NE(f.rfind(rpc("10.0.0.3"), 0), 0u) << f;
+  EXPECT_TRUE(w.listed("agent-a"));
+  EXPECT_TRUE(w.rows.rows.count("agent-b"));
+  EXPECT_TRUE(mirrored(w, {"agent-a", "agent-b"}));
+}
+
+TEST(ControllerPrune, NeverPrunesTheMemberOfARunningAndReadyPod) {
+  World w;
+  // A member known by pod name only: the pod deleted and re-created under the same name is
+  // Running and Ready again before the prune is confirmed.
+  Member m = member("agent-c", "10.0.0.3");
+  m.tags.erase("uid");
+  for (auto& [addr, ms] : w.agents.views)
+    for (auto& x : ms)
+      if (x.name == "agent-c") x = m;
+  Life run(w, options());
+  ASSERT_TRUE(run.run_until([&] { return mirrored(w, {"agent-a", "agent-b", "agent-c"}); }));
+  w.delete_pod("agent-c");
+  w.add_pod("agent-c", "uid-agent-c-2", "10.0.0.3", "node-c");
+  w.kube.pods.put(kNs + "/agent-c", w.kube.pods.contents()[kNs + "/agent-c"]);
+  ASSERT_TRUE(run.run_until([&] {
+    return run.metric_is("kong_cluster_operator_prunes_refused_total{reason=\"live_pod\"}", 1);
+  }));
+  EXPECT_EQ(w.agents.force_leaves_of("agent-c"), 0u);
+  EXPECT_TRUE(w.listed("agent-c"));
+  EXPECT_TRUE(w.rows.rows.count("agent-c"));
+  EXPECT_EQ(w.kube.deleted[cn_path("agent-c")], 0);
+}
+
+TEST(ControllerPrune, OrphanIsPrunedOnlyAfterAFreshGetConfirmsItsPodIsGone) {
+  World w;
+  // The member's pod is missing from the cache (a watch that lags), but the server has it.
+  w.add_member(member("ghost", "10.0.0.9"));
+  w.kube.objects[kc::kube::pod_path(kNs, "ghost")] =
+      pod_json("ghost", "uid-ghost", "10.0.0.9", "node-a");
+  Life run(w, options());
+  std::string get = "GET " + kc::kube::pod_path(kNs, "ghost");
+  ASSERT_TRUE(run.run_until([&] { return w.kube.count(get) >= 3; }));
+  EXPECT_EQ(w.agents.force_leaves_of("ghost"), 0u);
+  EXPECT_TRUE(w.rows.rows.count("ghost"));
+  // A pod of that name but another uid is another pod: the member's is gone.
+  w.kube.objects[kc::kube::pod_path(kNs, "ghost")] =
+      pod_json("ghost", "uid-other", "10.0.0.9", "node-a");
+  ASSERT_TRUE(run.run_until([&] { return w.pruned("ghost"); }));
+  EXPECT_EQ(w.rows.deleted["ghost"], 1);
+}
+
+TEST(ControllerPrune, ASecondAgentThatContradictsTheFirstStopsThePrune) {
+  World w;
+  int i = 0;
+  for (auto& [addr, ms] : w.agents.views) {
+    auto m = member("ghost", "10.0.1." + std::to_string(++i));  // a different address each
+    ms.push_back(m);
+  }
+  Life run(w, options());
+  ASSERT_TRUE(run.run_until([&] {
+    return run.metric_is("kong_cluster_operator_prunes_refused_total{reason=\"disagreement\"}",
+                         1) ||
+           w.agents.force_leaves_of("ghost") > 0;
+  }));
+  EXPECT_EQ(w.agents.force_leaves_of("ghost"), 0u);
+  EXPECT_TRUE(w.listed("ghost"));
+}
+
+// A crash after step k of a prune (0: the pod event seen, nothing done; 1: force-left; 2: and
+// the ClusterNode deleted; 3: everything done), then a new controller over the same world.
+class ControllerCrash : public ::testing::TestWithParam<int> {};
+
+TEST_P(ControllerCrash, RestartConvergesAndDeletesNothingTwice) {
+  const int k = GetParam();
+  World w;
+  {
+    Life first(w, options());
+    ASSERT_TRUE(first.run_until([&] { return mirrored(w, {"agent-a", "agent-b", "agent-c"}); }));
+    if (k < 3) w.rows.failing = true;
+    if (k < 2) w.kube.failing["DELETE " + cn_path("agent-c")] = 500;
+    w.delete_pod("agent-c");
+    if (k >= 1) {
+      ASSERT_TRUE(first.run_until([&] { return !w.listed("agent-c"); }));
+    }
+    if (k >= 2) {
+      ASSERT_TRUE(first.run_until([&] { return !w.kube.objects.count(cn_path("agent-c")); }));
+    }
+    if (k >= 3) {
+      ASSERT_TRUE(first.run_until([&] { return w.pruned("agent-c"); }));
+    }
+  }  // crash: whatever was in flight never completes
+  w.rows.failing = false;
+  w.kube.failing.clear();
+  size_t force_leaves_before = w.agents.force_leaves_of("agent-c");
+  Life second(w, options());
+  ASSERT_TRUE(second.run_until([&] { return w.pruned("agent-c"); }))
+      << "listed " << w.listed("agent-c") << ", row " << w.rows.rows.count("agent-c")
+      << ", ClusterNode " << w.kube.objects.count(cn_path("agent-c"));
+  // Let the restarted controller run a few resyncs more: nothing else may go.
+  auto reconciles = [&] {
+    auto text = second.registry.text();
+    return text.find(
+               "controller_runtime_reconcile_total{controller=\"clusternode\",result="
+               "\"success\"} 3\n") != std::string::npos;
+  };
+  ASSERT_TRUE(second.run_until(reconciles));
+  EXPECT_EQ(w.kube.deleted[cn_path("agent-c")], 1);
+  EXPECT_EQ(w.rows.deleted["agent-c"], 1);
+  if (k >= 1) {
+    EXPECT_EQ(w.agents.force_leaves_of("agent-c"), force_leaves_before);
+  }
+  EXPECT_TRUE(mirrored(w, {"agent-a", "agent-b"}));
+  EXPECT_TRUE(w.rows.rows.count("agent-a") && w.rows.rows.count("agent-b"));
+  EXPECT_TRUE(w.listed("agent-a") && w.listed("agent-b"));
+}
+
+INSTANTIATE_TEST_SUITE_P(AfterStep, ControllerCrash, ::testing::Values(0, 1, 2, 3));
+
+TEST(ControllerScope, AnotherClustersMembersAreLeftAlone) {
+  World w("east");
+  w.add_member(member("west-1", "10.1.0.1", "west"));  // its pod is in the other cluster
+  w.add_member(member("east-ghost", "10.0.0.8", "east"));
+  kc::datastore::NodeRow stale;
+  stale.name = "stale";
+  stale.created_at = std::chrono::system_clock::now() - std::chrono::hours(1);
+  w.rows.rows["stale"] = stale;  // a row with no member: proof that rows were reconciled
+  Life run(w, options("east", false));
+  ASSERT_TRUE(run.run_until([&] { return w.pruned("east-ghost") && !w.rows.rows.count("stale"); }));
+  EXPECT_TRUE(mirrored(w, {"agent-a", "agent-b", "agent-c"}));
+  EXPECT_TRUE(w.listed("west-1"));
+  EXPECT_EQ(w.agents.force_leaves_of("west-1"), 0u);
+  EXPECT_TRUE(w.rows.rows.count("west-1"));
+  EXPECT_EQ(w.kube.count("GET " + kc::kube::pod_path(kNs, "west-1")), 0u);
+  EXPECT_FALSE(w.kube.objects.count(cn_path("west-1")));
+  EXPECT_TRUE(run.metric_is("kong_cluster_operator_foreign_members", 1));
+}
+
+TEST(ControllerScope, UntaggedMembersAreAdoptedOnlyWhenAsked) {
+  World w;  // agents from before the tag: none carries it
+  w.add_member(member("old-ghost", "10.0.0.8"));
+  {
+    Life run(w, options("east", false));
+    ASSERT_TRUE(
+        run.run_until([&] { return run.metric_is("kong_cluster_operator_foreign_members", 4); }));
+    EXPECT_FALSE(mirrored(w, {"agent-a"}));
+    EXPECT_EQ(w.kube.count("GET " + kc::kube::pod_path(kNs, "old-ghost")), 0u);
+  }
+  Life run(w, options("east", true));
+  ASSERT_TRUE(run.run_until([&] { return w.pruned("old-ghost"); }));
+  EXPECT_TRUE(mirrored(w, {"agent-a", "agent-b", "agent-c"}));
+}
