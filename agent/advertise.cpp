@@ -20,7 +20,8 @@ bool is_private(uint32_t ip) {
 }
 
 // The first private non-loopback IPv4 of the host; else the first other non-loopback one
-// (Serf refused public addresses, Kong issue #1037: we take it and say so).
+// (Serf refused public addresses, which broke Kong on hosts with only a public one: we take it
+// and say so).
 std::string first_interface_ipv4() {
   ifaddrs* list = nullptr;
   if (getifaddrs(&list) != 0) return {};

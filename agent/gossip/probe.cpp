@@ -1,6 +1,6 @@
-// The SWIM probe cycle with Lifeguard's awareness (memberlist state.go probe/probeNode,
-// wire spec §6.6): direct ping, then indirect pings through k peers plus a TCP fallback
-// ping, then suspicion.
+// The SWIM probe cycle with Lifeguard's awareness (memberlist state.go probe/probeNode;
+// docs/wire.md, "Failure detection and gossip"): direct ping, then indirect pings through k peers
+// plus a TCP fallback ping, then suspicion.
 #include "agent/gossip/memberlist_impl.h"
 
 namespace kc::gossip {

@@ -1,5 +1,5 @@
 // Push/pull state exchange: join and periodic anti-entropy (memberlist net.go
-// sendAndReceiveState / mergeState, wire spec §4.3, §6.11, §6.12).
+// sendAndReceiveState / mergeState; docs/wire.md, "Push/pull").
 #include <netdb.h>
 
 #include <algorithm>

@@ -1,5 +1,5 @@
 // alive / suspect / dead handling and refutation, following memberlist 0.2.2's state.go
-// (wire spec §6.2-6.5, §6.9).
+// (docs/wire.md, "Failure detection and gossip").
 #include <algorithm>
 
 #include "agent/gossip/member_name.h"

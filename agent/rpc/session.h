@@ -5,8 +5,8 @@
 // It follows serf's agent IPC (cmd/serf/command/agent/ipc.go) request by request: a request
 // is processed only after the previous one has been answered (join, force-leave, leave and
 // key operations wait for the agent), while stream, monitor and query records flow in
-// between. Session rules (wire spec §9.2): handshake first, otherwise "Handshake required"
-// and close; with an auth key, "Authentication required" without consuming the body;
+// between. Session rules (docs/wire.md, "The agent RPC"): handshake first, otherwise "Handshake
+// required" and close; with an auth key, "Authentication required" without consuming the body;
 // unknown command "Unsupported command" and close; undecodable input closes silently.
 #pragma once
 

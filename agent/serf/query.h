@@ -1,5 +1,5 @@
-// Queries (query.go, wire spec §7.7): the parameters an originator chooses, the collector of
-// acks and responses it gets back, the query as delivered to a receiver's subscribers (with
+// Queries (query.go; docs/wire.md, "Queries"): the parameters an originator chooses, the collector
+// of acks and responses it gets back, the query as delivered to a receiver's subscribers (with
 // respond()), and the filter check every receiver runs.
 #pragma once
 

@@ -1,6 +1,6 @@
 // Serf 0.9.4 on top of the gossip core (serf.go, delegate.go, event_delegate.go,
-// ping_delegate.go, wire spec §7-8): member status with Lamport-ordered join/leave intents,
-// user events, queries, push/pull user state, coordinates, graceful leave, force-leave,
+// ping_delegate.go; docs/wire.md, "Serf messages"): member status with Lamport-ordered join/leave
+// intents, user events, queries, push/pull user state, coordinates, graceful leave, force-leave,
 // reaping and reconnects. Serf owns its memberlist and plugs in only through the delegate
 // interfaces. Single-threaded: every method runs on the Scheduler's event loop, and every
 // timer is a Scheduler timer, so the simulator's virtual clock drives it too.

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""charts/kong-cluster checked without Helm (issue 7, 'What must be shown' 2).
+"""charts/kong-cluster checked without Helm.
 
 No Helm binary is reachable here. The chart is rendered by tests/deploy/helmlite.py, a small
 renderer for the subset of Go templates + Sprig the chart uses; it raises on anything outside
