@@ -59,7 +59,7 @@ class Value {
   std::vector<std::pair<std::string, Value>> entries() const;
 
  private:
-  void require(bool ok, const char* what) const;
+  static void require(bool ok, const char* what);
   const msgpack::object* o_ = nullptr;
 };
 
