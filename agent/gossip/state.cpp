@@ -187,7 +187,7 @@ void Memberlist::Impl::last_chance(const std::string& name, TimePoint change, in
   auto token = lifetime_.watch();
   push_pull_node(
       target->node.addr, false,
-      [this, token, declare, still_suspect, name](std::string error) {
+      [this, token, declare, still_suspect, name](const std::string& error) {
         if (token.expired()) return;
         if (error.empty() && !still_suspect())
           log_->info("Suspect {} answered a last push/pull with a refutation: not failed", name);
