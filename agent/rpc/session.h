@@ -11,6 +11,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -79,7 +80,7 @@ class Session {
   Session& operator=(const Session&) = delete;
 
   // The most an owner may feed past accepting_input() turning false (one socket read).
-  static constexpr size_t kReadSlack = 64 * 1024;
+  static constexpr size_t kReadSlack = size_t{64} * 1024;
 
   // Appends received bytes and processes every complete request.
   void feed(std::span<const uint8_t> data);

@@ -172,6 +172,6 @@ RelayHeader decode_relay_header(std::span<const uint8_t> body, size_t& rest_offs
 std::vector<std::string> decode_node_filter(std::span<const uint8_t> body);
 FilterTag decode_tag_filter(std::span<const uint8_t> body);
 
-Member read_member(const mp::Value& v);
+Member read_member(const mp::Value& r);
 
 }  // namespace kc::serf
