@@ -124,11 +124,6 @@ class Query {
 bool should_process_query(const std::vector<Bytes>& filters, const std::string& node_name,
                           const Tags& tags, std::string* warning = nullptr);
 
-// RE2-style unanchored match of `expr` against `value` (Go's regexp.MatchString), using
-// ECMAScript syntax, which agrees with RE2 for the expressions operators write. nullopt when
-// the expression does not compile.
-std::optional<bool> regex_match(const std::string& expr, const std::string& value);
-
 // Go's kRandomMembers: up to k distinct members, probing at most 3n random picks and
 // skipping those `skip` rejects.
 std::vector<Member> k_random_members(size_t k, const std::vector<Member>& members,
