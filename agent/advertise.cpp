@@ -4,6 +4,7 @@
 #include <ifaddrs.h>
 #include <netinet/in.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <stdexcept>
 
@@ -21,11 +22,13 @@ bool is_private(uint32_t ip) {
 }
 
 // The first private non-loopback IPv4 of the host; else the first other non-loopback one
-// (Serf refused public addresses, Kong issue #1037: we take it and say so).
+// (Serf refused public addresses, which broke Kong on hosts with only a public one: we take it
+// and say so).
 std::string first_interface_ipv4() {
   ifaddrs* list = nullptr;
   if (getifaddrs(&list) != 0) return {};
-  std::string private_ip, other_ip;
+  std::string private_ip;
+  std::string other_ip;
   for (auto* i = list; i; i = i->ifa_next) {
     if (!i->ifa_addr || i->ifa_addr->sa_family != AF_INET) continue;
     auto* sin = reinterpret_cast<sockaddr_in*>(i->ifa_addr);
@@ -48,9 +51,7 @@ std::string env(const char* name) {
 }
 
 bool unspecified(const gossip::Address& a) {
-  for (auto b : a.ip)
-    if (b) return false;
-  return true;
+  return std::ranges::all_of(a.ip, [](auto b) { return b == 0; });
 }
 
 }  // namespace

@@ -48,7 +48,7 @@ Agent::~Agent() {
   scheduler_.reset();
 }
 
-std::shared_ptr<gossip::Keyring> Agent::load_keyring() {
+std::shared_ptr<gossip::Keyring> Agent::load_keyring() const {
   auto ring = std::make_shared<gossip::Keyring>();
   if (!config_.keyring_file.empty() && std::filesystem::exists(config_.keyring_file)) {
     auto err = gossip::load_keyring_file(config_.keyring_file, *ring);
@@ -175,7 +175,7 @@ void Agent::leave_and_stop(std::function<void(int)> done) {
   log->info("gracefully leaving the cluster");
   auto finished = std::make_shared<bool>(false);
   auto timer = std::make_shared<boost::asio::steady_timer>(io_, config_.leave_timeout);
-  auto finish = [this, finished, timer, done](int code) {
+  auto finish = [this, finished, timer, done = std::move(done)](int code) {
     if (*finished) return;
     *finished = true;
     timer->cancel();

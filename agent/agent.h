@@ -56,7 +56,7 @@ class Agent {
 
  private:
   void join_seeds(int attempt);
-  std::shared_ptr<gossip::Keyring> load_keyring();
+  std::shared_ptr<gossip::Keyring> load_keyring() const;
 
   boost::asio::io_context& io_;
   AgentConfig config_;

@@ -28,9 +28,9 @@ DatastoreLink::DatastoreLink(boost::asio::io_context& io, const AgentConfig& con
   ropts.address = serf.local_member().addr.to_string();
   ropts.ttl_on_failure = std::chrono::seconds(config.ttl_on_failure);
   ropts.keepalive_interval = config.keepalive_interval;
-  auto join = [this](std::vector<std::string> addresses, std::function<void(int)> done) {
+  auto join = [this](const std::vector<std::string>& addresses, std::function<void(int)> done) {
     serf_.join(addresses, /*ignore_old=*/true,
-               [done](int joined, const std::string&) { done(joined); });
+               [done = std::move(done)](int joined, const std::string&) { done(joined); });
   };
   auto count = [this] {
     size_t alive = 0;
@@ -63,7 +63,7 @@ void DatastoreLink::start() {
 }
 
 void DatastoreLink::stop(std::function<void()> done) {
-  registrar_->stop([this, done] {
+  registrar_->stop([this, done = std::move(done)] {
     client_->close();
     done();
   });

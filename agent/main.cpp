@@ -95,7 +95,9 @@ void add_agent_command(CLI::App& app, AgentFlags& f, int& exit_code) {
 
 }  // namespace
 
-int main(int argc, char** argv) {
+namespace {
+
+int run(int argc, char** argv) {
   // Started as `serf` (Kong's serf_path): serf's grammar and output instead of ours.
   if (argc > 0 && kc::serf_cli::invoked_as_serf(argv[0]))
     return kc::serf_cli::serf_main(std::vector<std::string>(argv + 1, argv + argc),
@@ -112,4 +114,19 @@ int main(int argc, char** argv) {
     return app.exit(e);
   }
   return exit_code;
+}
+
+}  // namespace
+
+// An exception nobody handled is reported and ends the process with status 1, instead of
+// std::terminate's abort and core dump.
+int main(int argc, char** argv) {
+  try {
+    return run(argc, argv);
+  } catch (const std::exception& e) {
+    std::cerr << "kong-cluster: " << e.what() << "\n";
+  } catch (...) {
+    std::cerr << "kong-cluster: unknown exception\n";
+  }
+  return 1;
 }

@@ -23,7 +23,7 @@ bool retryable(const kube::Response& r) {
 NodeNeed node_need(const AgentConfig& c) {
   bool node_mode = c.advertise_mode == "node-internal" || c.advertise_mode == "node-external";
   if (node_mode && c.advertise.empty()) return NodeNeed::Required;
-  if (c.tags.count("dc") && c.tags.count("zone")) return NodeNeed::None;
+  if (c.tags.contains("dc") && c.tags.contains("zone")) return NodeNeed::None;
   return NodeNeed::Optional;
 }
 

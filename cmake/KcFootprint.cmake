@@ -1,6 +1,6 @@
 # Build and link settings that keep the agent's resident memory small.
 #
-# An executable that sets the target property KC_LINK_STATIC_DEPS to ON links OpenSSL, zlib and
+# An executable that sets the target property KC_LINK_STATIC_DEPS to ON links OpenSSL, zlib, RE2 and
 # libyaml from Debian's static archives (only the pages it touches become resident, and there
 # are no relocation pages to copy); every other executable keeps the shared libraries. The
 # operator must: cpprestsdk hands it SSL contexts made by the shared libssl.
@@ -50,6 +50,8 @@ if(TARGET OpenSSL::SSL)
   set_property(TARGET OpenSSL::SSL APPEND PROPERTY INTERFACE_LINK_LIBRARIES OpenSSL::Crypto)
 endif()
 kc_dual_library(ZLIB::ZLIB libz.so libz.a)
+# RE2 (common/go_regexp.cpp) has no CMake package in Debian: this is its only definition.
+kc_dual_library(re2::re2 libre2.so libre2.a Threads::Threads)
 # operator/CMakeLists.txt looks libyaml up with find_library(KC_YAML_LIBRARY yaml): answer first.
 find_library(KC_YAML_SHARED NAMES libyaml.so yaml)
 find_library(KC_YAML_ARCHIVE NAMES libyaml.a)

@@ -12,7 +12,7 @@ Backoff::Backoff(std::chrono::milliseconds initial, std::chrono::milliseconds ma
 
 std::chrono::milliseconds Backoff::ceiling(int attempt) const {
   // Doubling stops once past max, so the value can never overflow.
-  double base = static_cast<double>(initial_.count());
+  auto base = static_cast<double>(initial_.count());
   for (int i = 0; i < attempt && base < static_cast<double>(max_.count()); ++i) base *= 2;
   return std::chrono::milliseconds(
       static_cast<long long>(std::min(base, static_cast<double>(max_.count()))));

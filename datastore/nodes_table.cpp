@@ -94,6 +94,8 @@ void NodesTable::refresh_ttl(const std::string& name, std::chrono::seconds ttl,
 }
 
 void NodesTable::live_nodes(Callback<std::vector<NodeRow>> done) {
+  // Adjacent literals without commas are one SQL fragment split over lines, on purpose.
+  // NOLINTNEXTLINE(bugprone-suspicious-missing-comma)
   client_.execute({sql({"SELECT n.name, n.cluster_listening_address AS address,"
                         " extract(epoch FROM n.created_at)::text AS created,"
                         " extract(epoch FROM t.expire_at - ",

@@ -5,6 +5,7 @@
 #include <stdexcept>
 
 #include "common/logging.h"
+#include "common/noexcept_cleanup.h"
 #include "datastore/pg_text.h"
 
 namespace kc::datastore {
@@ -36,7 +37,7 @@ PgClient::PgClient(boost::asio::io_context& io, PgConfig config, ClientOptions o
 }
 
 PgClient::~PgClient() {
-  close();
+  noexcept_cleanup([this] { close(); });
 }
 
 void PgClient::start() {
@@ -263,7 +264,8 @@ void PgClient::take_result(PGresult* r) {
   if (status == PGRES_TUPLES_OK || status == PGRES_COMMAND_OK) {
     if (job_->internal[job_->current] || job_->result.error) return;
     Rows rows;
-    int ncols = pq_->nfields(r), nrows = pq_->ntuples(r);
+    int ncols = pq_->nfields(r);
+    int nrows = pq_->ntuples(r);
     for (int c = 0; c < ncols; ++c) rows.columns.emplace_back(pq_->fname(r, c));
     rows.rows.reserve(static_cast<size_t>(nrows));
     for (int i = 0; i < nrows; ++i) {

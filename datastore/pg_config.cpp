@@ -33,18 +33,18 @@ std::optional<bool> parse_kong_bool(std::string_view text) {
 std::vector<std::string> PgConfig::validate() const {
   std::vector<std::string> errors;
   if (host.empty())
-    errors.push_back("pg_host: must not be empty");
+    errors.emplace_back("pg_host: must not be empty");
   else if (has_space_or_control(host))
-    errors.push_back("pg_host: must not contain spaces");
+    errors.emplace_back("pg_host: must not contain spaces");
   if (port < 1 || port > 65535)
     errors.push_back("pg_port: must be between 1 and 65535 (got " + std::to_string(port) + ")");
-  if (user.empty()) errors.push_back("pg_user: must not be empty");
-  if (database.empty()) errors.push_back("pg_database: must not be empty");
+  if (user.empty()) errors.emplace_back("pg_user: must not be empty");
+  if (database.empty()) errors.emplace_back("pg_database: must not be empty");
   if (!password.empty() && !password_file.empty())
-    errors.push_back("pg_password_file: cannot be combined with pg_password");
+    errors.emplace_back("pg_password_file: cannot be combined with pg_password");
   if (!password_file.empty() && access(password_file.c_str(), R_OK) != 0)
     errors.push_back("pg_password_file: cannot read " + password_file);
-  if (ssl_verify && !ssl) errors.push_back("pg_ssl_verify: requires pg_ssl = on");
+  if (ssl_verify && !ssl) errors.emplace_back("pg_ssl_verify: requires pg_ssl = on");
   return errors;
 }
 

@@ -57,7 +57,7 @@ void PgClient::connect() {
       config_.host, std::to_string(config_.port),
       lifetime_.wrap(
           [this, attempt = attempt_](boost::system::error_code ec,
-                                     boost::asio::ip::tcp::resolver::results_type results) {
+                                     const boost::asio::ip::tcp::resolver::results_type& results) {
             if (attempt != attempt_ || state_ != State::connecting) return;
             if (ec || results.empty()) {
               connect_failed("cannot resolve " + config_.host + ": " + ec.message());
@@ -111,7 +111,8 @@ void PgClient::start_connect(const std::string& hostaddr) {
   };
   if (!hostaddr.empty()) params.emplace_back("hostaddr", hostaddr);
   if (!password.empty()) params.emplace_back("password", password);
-  std::vector<const char*> keys, values;
+  std::vector<const char*> keys;
+  std::vector<const char*> values;
   for (auto& [k, v] : params) {
     keys.push_back(k);
     values.push_back(v.c_str());

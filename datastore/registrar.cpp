@@ -17,7 +17,8 @@ namespace {
 bool valid_advertise(const std::string& address) {
   auto colon = address.rfind(':');
   if (colon == std::string::npos || colon == 0) return false;
-  std::string host = address.substr(0, colon), port = address.substr(colon + 1);
+  std::string host = address.substr(0, colon);
+  std::string port = address.substr(colon + 1);
   if (host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
   boost::system::error_code ec;
   auto ip = boost::asio::ip::make_address(host, ec);
@@ -32,11 +33,11 @@ bool valid_advertise(const std::string& address) {
 
 std::vector<std::string> RegistrarOptions::validate() const {
   std::vector<std::string> errors;
-  if (name.empty()) errors.push_back("cluster_node_name: must not be empty");
+  if (name.empty()) errors.emplace_back("cluster_node_name: must not be empty");
   if (!valid_advertise(address))
     errors.push_back("cluster_advertise: '" + address + "' is not a reachable ip:port");
   if (ttl_on_failure < std::chrono::seconds(60))
-    errors.push_back("cluster_ttl_on_failure: must be at least 60 seconds");
+    errors.emplace_back("cluster_ttl_on_failure: must be at least 60 seconds");
   for (auto [key, value] : {std::pair{"keepalive_interval", keepalive_interval},
                             {"autojoin_interval", autojoin_interval},
                             {"purge_interval", purge_interval},
@@ -65,7 +66,7 @@ Registrar::Registrar(boost::asio::io_context& io, PgClient& client, RegistrarOpt
       retry_backoff_(options_.retry_initial, options_.retry_max) {
   auto errors = options_.validate();
   if (!join_ || !alive_member_count_)
-    errors.push_back("registrar: join and member count callbacks are required");
+    errors.emplace_back("registrar: join and member count callbacks are required");
   if (!errors.empty()) {
     std::string all;
     for (auto& e : errors) all += (all.empty() ? "" : "; ") + e;
@@ -132,7 +133,7 @@ void Registrar::delete_stale_row() {
 
 void Registrar::join_live_rows() {
   table_.live_nodes(
-      lifetime_.wrap([this](const std::optional<PgError>& error, std::vector<NodeRow> rows) {
+      lifetime_.wrap([this](const std::optional<PgError>& error, const std::vector<NodeRow>& rows) {
         if (stopping_) return;
         if (error) return sequence_failed("reading nodes", *error);
         metrics_.live_rows = rows.size();
@@ -150,7 +151,7 @@ void Registrar::insert_own_row() {
   if (stopping_) return;
   table_.insert_self(
       options_.name, options_.address, options_.ttl_on_failure,
-      lifetime_.wrap([this](const std::optional<PgError>& error, InsertOutcome outcome) {
+      lifetime_.wrap([this](const std::optional<PgError>& error, const InsertOutcome& outcome) {
         if (stopping_) return;
         if (error) return sequence_failed("inserting our row", *error);
         on_registered(outcome);

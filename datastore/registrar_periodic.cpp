@@ -53,7 +53,7 @@ void Registrar::keepalive_now() {
         log_->warn("our nodes row was deleted; inserting it again");
         table_.insert_self(
             options_.name, options_.address, options_.ttl_on_failure,
-            lifetime_.wrap([this](const std::optional<PgError>& error, InsertOutcome) {
+            lifetime_.wrap([this](const std::optional<PgError>& error, const InsertOutcome&) {
               keepalive_running_ = false;
               if (stopping_) return;
               if (error) {
@@ -76,7 +76,7 @@ void Registrar::autojoin_tick() {
   arm(autojoin_timer_, options_.autojoin_interval, &Registrar::autojoin_tick);
   if (join_in_flight_ || alive_member_count_() > 1) return;
   table_.live_nodes(
-      lifetime_.wrap([this](const std::optional<PgError>& error, std::vector<NodeRow> rows) {
+      lifetime_.wrap([this](const std::optional<PgError>& error, const std::vector<NodeRow>& rows) {
         if (stopping_ || error) return;
         metrics_.live_rows = rows.size();
         auto addresses = candidates(rows);
@@ -108,8 +108,8 @@ void Registrar::purge_tick() {
         if (out.adopted)
           log_->info("gave {} nodes rows without a TTL one of {} s", out.adopted,
                      options_.ttl_on_failure.count());
-        table_.live_nodes(
-            lifetime_.wrap([this](const std::optional<PgError>& error, std::vector<NodeRow> rows) {
+        table_.live_nodes(lifetime_.wrap(
+            [this](const std::optional<PgError>& error, const std::vector<NodeRow>& rows) {
               if (!error) metrics_.live_rows = rows.size();
             }));
       }));

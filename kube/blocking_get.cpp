@@ -146,7 +146,7 @@ Response blocking_get(const Config& config, const std::string& path,
 
   // One deadline for the whole exchange: the socket's expiry covers connect, handshake,
   // write and read; run_for bounds the resolver too.
-  auto on_resolved = [&](beast::error_code ec, tcp::resolver::results_type endpoints) {
+  auto on_resolved = [&](beast::error_code ec, const tcp::resolver::results_type& endpoints) {
     if (ec) {
       out.error = "resolve " + server->host + ": " + ec.message();
       return;

@@ -1,4 +1,4 @@
-// What an agent needs from its own Node (issue 6): `dc` and `zone` from topology labels (keys
+// What an agent needs from its own Node : `dc` and `zone` from topology labels (keys
 // configurable) and, for the advertise modes node-internal / node-external, the Node's
 // InternalIP / ExternalIP, for clusters spanning datacenters where pod IPs do not route.
 // Needs only `get` on nodes. The agent reads its Node with this once at start-up

@@ -1,5 +1,5 @@
-// The Kubernetes REST client on cpprestsdk (DESIGN.md: the operator's HTTP client, with TLS
-// from the service-account CA and a bearer token).
+// The Kubernetes REST client on cpprestsdk (the operator's HTTP client, with TLS from the
+// service-account CA and a bearer token).
 //
 // Threading: cpprestsdk completes requests on its own thread pool. Nothing here touches the
 // caller's state there: every completion (responses, watch events, the end of a watch) is

@@ -117,7 +117,7 @@ void Client::send(std::string_view command, uint64_t seq, const Bytes* body) {
 }
 
 bool Client::fill(Clock::time_point deadline) {
-  std::array<uint8_t, 64 * 1024> buf;
+  std::array<uint8_t, size_t{64} * 1024> buf;
   bool done = false;
   size_t got = 0;
   boost::system::error_code rec;
@@ -155,7 +155,7 @@ bool Client::read_object(mp::Document& out, Clock::time_point deadline) {
         }
         off_ += scan.length;
         // Drop consumed bytes now and then, so a long monitor session stays small.
-        if (off_ == in_.size() || off_ > 64 * 1024) {
+        if (off_ == in_.size() || off_ > size_t{64} * 1024) {
           in_.erase(in_.begin(), in_.begin() + static_cast<std::ptrdiff_t>(off_));
           off_ = 0;
         }
@@ -181,7 +181,7 @@ Client::Reply Client::call(std::string_view command, const Bytes* body, bool rep
     // A record whose body had not arrived when next_record() gave up.
     mp::Document b;
     must_read(b);
-    if (streams_.count(*record_header_)) early_.push_back({*record_header_, std::move(b)});
+    if (streams_.contains(*record_header_)) early_.push_back({*record_header_, std::move(b)});
     record_header_.reset();
   }
   while (true) {
@@ -203,10 +203,10 @@ Client::Reply Client::call(std::string_view command, const Bytes* body, bool rep
       }
       return r;
     }
-    if (streams_.count(h.seq) || stopped_.count(h.seq)) {
+    if (streams_.contains(h.seq) || stopped_.contains(h.seq)) {
       mp::Document b;
       must_read(b);
-      if (streams_.count(h.seq)) early_.push_back({h.seq, std::move(b)});
+      if (streams_.contains(h.seq)) early_.push_back({h.seq, std::move(b)});
     }
     // Any other sequence: a header without a body (serf's client ignores it too).
   }
@@ -327,14 +327,14 @@ Client::Wait Client::next_record(StreamRecord& out,
       mp::Document doc;
       if (!read_object(doc, deadline)) return wait_;
       auto h = decoded([&] { return proto::read_response_header(doc.root()); });
-      if (!streams_.count(h.seq) && !stopped_.count(h.seq)) continue;
+      if (!streams_.contains(h.seq) && !stopped_.contains(h.seq)) continue;
       record_header_ = h.seq;
     }
     mp::Document body;
     if (!read_object(body, deadline)) return wait_;
     uint64_t seq = *record_header_;
     record_header_.reset();
-    if (streams_.count(seq)) {
+    if (streams_.contains(seq)) {
       out = StreamRecord{seq, std::move(body)};
       return Wait::Record;
     }

@@ -49,7 +49,7 @@ uint64_t read_be(const uint8_t* p, size_t n) {
 bool classify(const uint8_t* p, size_t avail, Head& h) {
   uint8_t b = p[0];
   if (b <= 0x7f || b >= 0xe0) return true;  // fixints
-  if (b <= 0x8f) return h.children = 2u * (b & 0x0f), true;
+  if (b <= 0x8f) return h.children = uint64_t{2} * (b & 0x0f), true;
   if (b <= 0x9f) return h.children = b & 0x0f, true;
   if (b <= 0xbf) return h.payload = b & 0x1f, true;
   const Form& f = kForms[b - 0xc0];

@@ -1,6 +1,6 @@
 // Finding where one msgpack object ends in a byte stream, without decoding it.
 //
-// The RPC has no length prefixes (wire spec §9.1): requests are back-to-back msgpack
+// The RPC has no length prefixes (docs/wire.md, "The agent RPC"): requests are back-to-back msgpack
 // objects. Before handing bytes to the decoder we want to know whether a whole object has
 // arrived, and to reject objects that claim to be larger than we accept *before* buffering
 // them. The scan also yields a lower bound on the bytes still needed, so a peer that drips

@@ -1,6 +1,6 @@
-// Serf's agent RPC (IPC v1), wire spec §9: command names, exact error strings, and the
-// request/response bodies with their msgpack encodings. Shared by the server and the client
-// so the two cannot drift apart.
+// Serf's agent RPC (IPC v1; docs/wire.md, "The agent RPC"): command names, exact error strings, and
+// the request/response bodies with their msgpack encodings. Shared by the server and the client so
+// the two cannot drift apart.
 //
 // Encoding follows go-msgpack's RPC handle (Dialect::Rpc): structs are maps whose keys are
 // the Go field names in ascending byte order; []byte is bin; strings use str8 when short.
@@ -63,7 +63,7 @@ inline constexpr std::string_view kInternalQueryPrefix =
 inline constexpr std::string_view kInternalPrefix = "_serf_";
 
 // Whether the request carries a body object after its header, and whether the reply does
-// (the reply body is sent even when Error is set, spec §9.2 rule 3).
+// (the reply body is sent even when Error is set, because Go's client reads it regardless).
 struct CommandShape {
   bool request_body = false;
   bool reply_body = false;

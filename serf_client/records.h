@@ -16,7 +16,7 @@ using Tags = std::map<std::string, std::string>;
 // An error as serf puts it on the wire: "" means success.
 using Error = std::string;
 
-// A member as the RPC `Member` record carries it (wire spec §9.3).
+// A member as the RPC `Member` record carries it (docs/wire.md, "The agent RPC").
 struct MemberInfo {
   std::string name;
   Bytes addr;  // net.IP: 4 bytes for IPv4, 16 for IPv6

@@ -1,5 +1,7 @@
 #include "agent/cli/connect.h"
 
+#include <spdlog/fmt/fmt.h>
+
 #include <cctype>
 #include <cstdlib>
 
@@ -29,7 +31,7 @@ std::string go_dial_error(const std::string& addr, const std::string& error) {
     if (error == known) {
       std::string text = error;
       text[0] = static_cast<char>(std::tolower(static_cast<unsigned char>(text[0])));
-      return "dial tcp " + addr + ": connect: " + text;
+      return fmt::format("dial tcp {}: connect: {}", addr, text);
     }
   }
   return error;

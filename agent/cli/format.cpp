@@ -20,7 +20,7 @@ std::string tags_text(const serf_client::Tags& tags) {
   std::string out;
   for (const auto& [k, v] : tags) {
     if (!out.empty()) out += ",";
-    out += k + "=" + v;
+    out.append(k).append("=").append(v);
   }
   return out;
 }

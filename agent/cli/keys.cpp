@@ -1,6 +1,7 @@
 // keygen and keys. `keys` accepts Kong 0.10's form (`keys install KEY`, `keys list`) and
 // serf's (`keys --install KEY`, `keys --list`), and prints serf's output, which Kong showed
 // verbatim.
+#include <spdlog/fmt/fmt.h>
 #include <sys/random.h>
 
 #include <array>
@@ -74,7 +75,7 @@ std::optional<Action> resolve(const KeysOptions& o, Io io) {
 void print_failures(const serf_client::KeyResult& r, Io io) {
   std::vector<std::string> lines;
   for (const auto& [node, message] : r.messages)
-    lines.push_back("failed: | " + node + " | " + message);
+    lines.push_back(fmt::format("failed: | {} | {}", node, message));
   if (!lines.empty()) io.err << columnize(lines) << "\n";
 }
 

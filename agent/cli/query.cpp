@@ -120,13 +120,13 @@ int run_reachability(const ReachabilityOptions& o, Io io) {
     } else if (acks > live.size()) {
       io.out << "Received more acks than live nodes! Acks from non-live nodes:\n";
       for (const auto& n : from)
-        if (!live.count(n)) io.out << "\t" << n << "\n";
+        if (!live.contains(n)) io.out << "\t" << n << "\n";
       io.out << kTooManyAcks << "\n" << kTroubleshooting << "\n";
       return 1;
     } else {
       io.out << "Received less acks than live nodes! Missing acks from:\n";
       for (const auto& n : live)
-        if (!from.count(n)) io.out << "\t" << n << "\n";
+        if (!from.contains(n)) io.out << "\t" << n << "\n";
       io.out << kTooFewAcks << "\n" << kTroubleshooting << "\n";
       return 1;
     }

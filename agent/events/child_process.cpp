@@ -1,7 +1,6 @@
 #include "agent/events/child_process.h"
 
 #include <fcntl.h>
-#include <signal.h>
 #include <spawn.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -12,6 +11,7 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/write.hpp>
+#include <csignal>
 #include <cstring>
 
 namespace kc::events {
@@ -56,7 +56,8 @@ int spawn(const ChildOptions& o, const std::string& command, const std::vector<s
   posix_spawnattr_setflags(&attr,
                            POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
   posix_spawnattr_setpgroup(&attr, 0);
-  sigset_t none, defaults;
+  sigset_t none;
+  sigset_t defaults;
   sigemptyset(&none);
   posix_spawnattr_setsigmask(&attr, &none);
   // We ignore SIGPIPE (pipes to children that exit early); the child must not inherit that.
@@ -67,6 +68,7 @@ int spawn(const ChildOptions& o, const std::string& command, const std::vector<s
   std::vector<char*> argv = {const_cast<char*>(o.shell.c_str()), const_cast<char*>("-c"),
                              const_cast<char*>(command.c_str()), nullptr};
   std::vector<char*> envp;
+  envp.reserve(env.size() + 1);
   for (auto& e : env) envp.push_back(const_cast<char*>(e.c_str()));
   envp.push_back(nullptr);
   int rc = posix_spawn(&pid, o.shell.c_str(), &fa, &attr, argv.data(), envp.data());
@@ -101,7 +103,8 @@ std::shared_ptr<ChildProcess> ChildProcess::run(asio::io_context& io, const std:
   s.done = std::move(done);
   s.started = std::chrono::steady_clock::now();
 
-  int in_p[2] = {-1, -1}, out_p[2] = {-1, -1};
+  int in_p[2] = {-1, -1};
+  int out_p[2] = {-1, -1};
   int err = 0;
   if (::pipe2(in_p, O_CLOEXEC) != 0 || ::pipe2(out_p, O_CLOEXEC) != 0) err = errno;
   if (!err) err = spawn(options, command, env, in_p[0], out_p[1], self->pid_);

@@ -8,6 +8,7 @@
 
 #include <boost/asio/io_context.hpp>
 #include <chrono>
+#include <cstddef>
 #include <functional>
 #include <memory>
 #include <string>
@@ -30,7 +31,7 @@ struct ChildResult {
 
 struct ChildOptions {
   std::chrono::milliseconds timeout{60000};
-  size_t output_limit = 8 * 1024;  // serf's maxBufSize
+  size_t output_limit = size_t{8} * 1024;  // serf's maxBufSize
   std::string shell = "/bin/sh";
 };
 

@@ -1,5 +1,9 @@
 #include "agent/events/handler_spec.h"
 
+#include <spdlog/fmt/fmt.h>
+
+#include <algorithm>
+
 namespace kc::events {
 
 namespace {
@@ -31,10 +35,10 @@ std::string trim(std::string_view s) {
 }  // namespace
 
 bool EventFilter::valid() const {
-  for (auto* e : {"member-join", "member-leave", "member-failed", "member-update", "member-reap",
-                  "user", "query", "*"})
-    if (event == e) return true;
-  return false;
+  static const char* const kValid[] = {
+      "member-join", "member-leave", "member-failed", "member-update",
+      "member-reap", "user",         "query",         "*"};
+  return std::ranges::any_of(kValid, [this](const char* v) { return event == v; });
 }
 
 bool EventFilter::matches(const serf::Event& e) const {
@@ -51,9 +55,7 @@ std::string EventFilter::to_string() const {
 }
 
 bool HandlerSpec::matches(const serf::Event& e) const {
-  for (auto& f : filters)
-    if (f.matches(e)) return true;
-  return false;
+  return std::ranges::any_of(filters, [&e](const EventFilter& f) { return f.matches(e); });
 }
 
 std::string HandlerSpec::to_string() const {
@@ -99,9 +101,10 @@ std::string parse_handler_list(const std::vector<std::string>& items,
     std::string value = item;
     if (!pending.empty()) {
       if (!has_eq)
-        return "event filters '" + pending + "' are followed by '" + item +
-               "', which is not filter=command";
-      value = pending + "," + item;
+        return fmt::format("event filters '{}' are followed by '{}', which is not filter=command",
+                           pending, item);
+      value = pending;
+      value.append(",").append(item);
       pending.clear();
     }
     HandlerSpec spec;

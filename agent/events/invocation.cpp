@@ -1,11 +1,11 @@
 #include "agent/events/invocation.h"
 
+#include <spdlog/fmt/fmt.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cctype>
 #include <map>
-
-extern char** environ;
 
 namespace kc::events {
 
@@ -51,7 +51,8 @@ std::string member_event_input(const serf::MemberEvent& e) {
   std::string out;
   for (auto& m : e.members) {
     std::string tags;
-    for (auto& [k, v] : m.tags) tags += (tags.empty() ? "" : ",") + k + "=" + v;
+    for (auto& [k, v] : m.tags)
+      tags.append(tags.empty() ? "" : ",").append(k).append("=").append(v);
     // Go prints member.Addr (a net.IP): the address without the port.
     out += clean(m.name) + "\t" + m.addr.ip_string() + "\t" + clean(role_of(m.tags)) + "\t" +
            clean(tags) + "\n";
@@ -66,14 +67,11 @@ std::vector<std::string> process_environment() {
 }
 
 bool env_name_allowed(const std::string& name, const std::vector<std::string>& patterns) {
-  for (auto& p : patterns) {
-    if (!p.empty() && p.back() == '*') {
-      if (name.compare(0, p.size() - 1, p, 0, p.size() - 1) == 0) return true;
-    } else if (name == p) {
-      return true;
-    }
-  }
-  return false;
+  return std::ranges::any_of(patterns, [&name](const std::string& p) {
+    if (!p.empty() && p.back() == '*')
+      return name.compare(0, p.size() - 1, p, 0, p.size() - 1) == 0;
+    return name == p;
+  });
 }
 
 std::vector<std::string> handler_environment(const std::vector<std::string>& env,
@@ -114,10 +112,10 @@ Invocation make_invocation(const serf::Event& e, const serf::Member& self,
   for (auto& [k, v] : add) overridden[k] = v;
   for (auto& entry : base_env) {
     auto eq = entry.find('=');
-    if (eq != std::string::npos && overridden.count(entry.substr(0, eq))) continue;
+    if (eq != std::string::npos && overridden.contains(entry.substr(0, eq))) continue;
     inv.env.push_back(entry);
   }
-  for (auto& [k, v] : overridden) inv.env.push_back(k + "=" + v);
+  for (auto& [k, v] : overridden) inv.env.push_back(fmt::format("{}={}", k, v));
   return inv;
 }
 

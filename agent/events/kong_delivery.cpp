@@ -4,6 +4,7 @@
 
 #include "agent/events/invocation.h"
 #include "common/logging.h"
+#include "common/noexcept_cleanup.h"
 
 namespace kc::events {
 
@@ -14,7 +15,7 @@ KongDelivery::KongDelivery(boost::asio::io_context& io, KongDeliveryOptions opti
       retry_timer_(io) {}
 
 KongDelivery::~KongDelivery() {
-  stop();
+  noexcept_cleanup([this] { stop(); });
   lifetime_.end();
 }
 
@@ -76,7 +77,7 @@ void KongDelivery::send_next() {
   auto started = std::chrono::steady_clock::now();
   http::async_request(io_, options_.url, std::move(req),
                       [this, alive = lifetime_.watch(), started](const std::string& error,
-                                                                 http::ClientResponse res) {
+                                                                 const http::ClientResponse& res) {
                         if (alive.expired()) return;
                         on_result(error, res.status, std::chrono::steady_clock::now() - started);
                       });
@@ -118,7 +119,8 @@ void KongDelivery::retry_later() {
   auto base = backoff_.ceiling(attempts - 1);
   // ±20% jitter so agents restarted together do not retry in step.
   std::uniform_real_distribution<double> jitter(0.8, 1.2);
-  auto delay = std::chrono::milliseconds(static_cast<int64_t>(base.count() * jitter(rng_)));
+  auto delay = std::chrono::milliseconds(
+      static_cast<int64_t>(static_cast<double>(base.count()) * jitter(rng_)));
   waiting_retry_ = true;
   retry_timer_.expires_after(delay);
   retry_timer_.async_wait([this, alive = lifetime_.watch()](const boost::system::error_code& ec) {

@@ -1,8 +1,8 @@
-// memberlist's TransmitLimitedQueue (queue.go, wire spec §6.10): broadcasts are handed out
-// tier by tier (fewest transmits first), the longest message that still fits first, newest
-// first on ties; each is retransmitted up to RetransmitMult × ceil(log10(n + 1)) times.
-// A named broadcast (memberlist's alive/suspect/dead about a node) replaces a queued one with
-// the same name; unnamed ones (Serf's) are unique.
+// memberlist's TransmitLimitedQueue (queue.go; docs/wire.md, "Failure detection and gossip"):
+// broadcasts are handed out tier by tier (fewest transmits first), the longest message that still
+// fits first, newest first on ties; each is retransmitted up to RetransmitMult × ceil(log10(n + 1))
+// times. A named broadcast (memberlist's alive/suspect/dead about a node) replaces a queued one
+// with the same name; unnamed ones (Serf's) are unique.
 #pragma once
 
 #include <cstdint>

@@ -1,4 +1,4 @@
-// Compound messages (type 7): several messages in one datagram (wire spec §3.4).
+// Compound messages (type 7): several messages in one datagram (docs/wire.md, "Compound").
 #pragma once
 
 #include <optional>

@@ -1,4 +1,4 @@
-// memberlist's configuration and its three profiles (wire spec §6.13).
+// memberlist's configuration and its three profiles (config.go: Default{LAN,WAN,Local}Config).
 #pragma once
 
 #include <cstdint>

@@ -1,4 +1,5 @@
-// The layers around a memberlist message on the wire (wire spec §3.2, §4.1):
+// The layers around a memberlist message on the wire (docs/wire.md, "Packet pipeline" and
+// "Streams"):
 //   UDP:  msg → compress (only if shorter) → CRC (peers with PMax ≥ 5) → encrypt (keyring)
 //   TCP:  msg → compress (always, if enabled) → encrypt as a 0a length frame
 // and back. Malformed input gives an error string (the caller counts a drop), never a crash.

@@ -118,7 +118,7 @@ void Memberlist::join(const std::vector<std::string>& addresses,
 void Memberlist::leave(Duration timeout, std::function<void(bool)> done) {
   auto& m = *impl_;
   if (m.leaving_) {
-    m.sched_.post([done] { done(false); });
+    m.sched_.post([done = std::move(done)] { done(false); });
     return;
   }
   m.leaving_ = true;

@@ -1,5 +1,5 @@
 // A memberlist 0.2.2 member: SWIM failure detection with Lifeguard, gossip dissemination,
-// push/pull anti-entropy, refutation, wire-compatible with Go's memberlist (wire spec §3-6).
+// push/pull anti-entropy, refutation, wire-compatible with Go's memberlist (docs/wire.md).
 // Single-threaded: every method must be called on the scheduler's event loop.
 #pragma once
 

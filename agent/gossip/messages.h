@@ -1,5 +1,5 @@
-// memberlist message bodies (wire spec §3.3, §4.3) with Go-exact encoding (keys sorted by
-// field name, smallest ints, raw strings) and lenient decoding.
+// memberlist message bodies (docs/wire.md, "memberlist messages") with Go-exact encoding (keys
+// sorted by field name, smallest ints, raw strings) and lenient decoding.
 #pragma once
 
 #include <optional>

@@ -1,5 +1,5 @@
 // Receiving datagrams and streams, sending with piggybacked broadcasts, and the gossip
-// round (memberlist net.go / state.go gossip, wire spec §3.2, §4.2, §6.10).
+// round (memberlist net.go / state.go gossip; docs/wire.md).
 #include "agent/gossip/compound.h"
 #include "agent/gossip/memberlist_impl.h"
 

@@ -1,6 +1,6 @@
-// The SWIM probe cycle with Lifeguard's awareness (memberlist state.go probe/probeNode,
-// wire spec §6.6): direct ping, then indirect pings through k peers plus a TCP fallback
-// ping, then suspicion.
+// The SWIM probe cycle with Lifeguard's awareness (memberlist state.go probe/probeNode;
+// docs/wire.md, "Failure detection and gossip"): direct ping, then indirect pings through k peers
+// plus a TCP fallback ping, then suspicion.
 #include "agent/gossip/memberlist_impl.h"
 
 namespace kc::gossip {
@@ -131,7 +131,7 @@ void Memberlist::Impl::probe_node(const std::string& name) {
       uint32_t seq = run->seq;
       transport_.stream_request(
           target->node.addr, seal_stream(encode(ping)), true, remaining,
-          [this, run, seq, conclude, live](std::optional<Bytes> reply, std::string error) {
+          [this, run, seq, conclude, live](std::optional<Bytes> reply, const std::string& error) {
             if (!live()) return;
             bool contacted = false;
             if (reply) {
@@ -155,7 +155,7 @@ void Memberlist::Impl::probe_node(const std::string& name) {
 void Memberlist::Impl::set_ack_handler(uint32_t seq, AckHandler handler, Duration timeout,
                                        std::function<void()> on_timeout) {
   handler.timeout = std::make_unique<Timer>(sched_);
-  handler.timeout->arm(timeout, [this, seq, on_timeout] {
+  handler.timeout->arm(timeout, [this, seq, on_timeout = std::move(on_timeout)] {
     ack_handlers_.erase(seq);  // destroys the timer that is calling us: it copied nothing we use
     if (on_timeout) on_timeout();
   });

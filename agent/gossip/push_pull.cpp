@@ -1,5 +1,5 @@
 // Push/pull state exchange: join and periodic anti-entropy (memberlist net.go
-// sendAndReceiveState / mergeState, wire spec §4.3, §6.11, §6.12).
+// sendAndReceiveState / mergeState; docs/wire.md, "Push/pull").
 #include <netdb.h>
 
 #include <algorithm>
@@ -42,7 +42,10 @@ Memberlist::Impl::RemoteState Memberlist::Impl::decode_remote_state(std::span<co
 
 std::string Memberlist::Impl::verify_protocol(const std::vector<PushNodeState>& remote) const {
   // Every node's current versions must lie inside every alive node's range.
-  uint8_t maxpmin = 0, minpmax = 255, maxdmin = 0, mindmax = 255;
+  uint8_t maxpmin = 0;
+  uint8_t minpmax = 255;
+  uint8_t maxdmin = 0;
+  uint8_t mindmax = 255;
   auto widen = [&](const Vsn& v) {
     maxpmin = std::max(maxpmin, v[0]);
     minpmax = std::min(minpmax, v[1]);
@@ -110,7 +113,8 @@ void Memberlist::Impl::push_pull_node(const Address& to, bool join,
   transport_.stream_request(
       to, seal_stream(encode_local_state(join)), true,
       timeout > Duration::zero() ? timeout : config_.tcp_timeout,
-      [this, token, to, done](std::optional<Bytes> reply, std::string error) {
+      [this, token, to, done = std::move(done)](std::optional<Bytes> reply,
+                                                const std::string& error) {
         if (token.expired()) return done("shut down");
         if (!reply) return done(error.empty() ? "no reply" : error);
         // The reply is input from the network like any packet: same boundary.
@@ -277,7 +281,11 @@ void Memberlist::Impl::join(const std::vector<std::string>& addresses,
     std::string error;
     auto resolved = resolve(spec, config_.advertise.port, error);
     if (!error.empty()) {
-      run->errors += (run->errors.empty() ? "" : "; ") + ("Failed to join " + spec + ": " + error);
+      run->errors.append(run->errors.empty() ? "" : "; ")
+          .append("Failed to join ")
+          .append(spec)
+          .append(": ")
+          .append(error);
       continue;
     }
     for (auto& a : resolved) targets.emplace_back(a.to_string(), a);
@@ -290,8 +298,9 @@ void Memberlist::Impl::join(const std::vector<std::string>& addresses,
   }
   // A named copy: lambdas cannot capture structured bindings before clang 16.
   for (auto& [what, addr] : targets) {
-    push_pull_node(addr, true,
-                   [finish_one, target = what](std::string error) { finish_one(target, error); });
+    push_pull_node(addr, true, [finish_one, target = what](const std::string& error) {
+      finish_one(target, error);
+    });
   }
 }
 

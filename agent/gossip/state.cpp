@@ -1,5 +1,5 @@
 // alive / suspect / dead handling and refutation, following memberlist 0.2.2's state.go
-// (wire spec §6.2-6.5, §6.9).
+// (docs/wire.md, "Failure detection and gossip").
 #include <algorithm>
 
 #include "agent/gossip/member_name.h"
@@ -187,7 +187,7 @@ void Memberlist::Impl::last_chance(const std::string& name, TimePoint change, in
   auto token = lifetime_.watch();
   push_pull_node(
       target->node.addr, false,
-      [this, token, declare, still_suspect, name](std::string error) {
+      [this, token, declare, still_suspect, name](const std::string& error) {
         if (token.expired()) return;
         if (error.empty() && !still_suspect())
           log_->info("Suspect {} answered a last push/pull with a refutation: not failed", name);

@@ -1,4 +1,4 @@
-// Lifeguard's suspicion timer (memberlist suspicion.go, wire spec §6.7): starts at max when
+// Lifeguard's suspicion timer (memberlist suspicion.go): starts at max when
 // confirmations are expected (k ≥ 1) and shrinks logarithmically towards min with each
 // independent confirmation; fires `on_timeout(confirmations)` when it runs out.
 #pragma once

@@ -26,6 +26,7 @@ struct Address {
   // Only these can be sent to; anything else read off the wire is refused where it is decoded.
   bool has_valid_ip() const { return ip.size() == 4 || ip.size() == 16; }
   bool operator==(const Address&) const = default;
+  // NOLINTNEXTLINE(modernize-use-nullptr): clang-tidy 14 flags the defaulted <=> itself.
   auto operator<=>(const Address&) const = default;
 };
 

@@ -39,6 +39,6 @@ struct MetricSources {
   std::string version;
 };
 
-void register_agent_metrics(metrics::Registry& registry, const MetricSources& sources);
+void register_agent_metrics(metrics::Registry& r, const MetricSources& src);
 
 }  // namespace kc::agent_http

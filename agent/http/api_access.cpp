@@ -50,7 +50,7 @@ bool is_loopback_listener(const std::string& addr) {
 
 std::optional<http::Response> check_api_access(const http::Request& req, const ApiAccess& access) {
   auto fetch_site = lower(req.header("sec-fetch-site"));
-  if (req.headers.count("origin") || (!fetch_site.empty() && fetch_site != "none"))
+  if (req.headers.contains("origin") || (!fetch_site.empty() && fetch_site != "none"))
     return http::message_response(403, "Cross-origin requests are not accepted");
   if (!access.token.empty()) {
     static const std::string kBearer = "bearer ";

@@ -65,9 +65,9 @@ void force_leave(rpc::AgentApi& api, const std::string& name, bool prune, const 
 }
 
 // The handler, behind the API's credential and origin checks.
-http::Handler guarded(std::shared_ptr<const ClusterRoutesOptions> opts,
+http::Handler guarded(const std::shared_ptr<const ClusterRoutesOptions>& opts,
                       std::function<void(Request&, const Reply&)> handler) {
-  return [opts, handler = std::move(handler)](Request& req, Reply reply) {
+  return [opts, handler = std::move(handler)](Request& req, const Reply& reply) {
     if (auto refused = check_api_access(req, opts->access)) {
       static kc::log::RateLimit limit;
       kc::log::limited(limit, *kc::log::get("http"), spdlog::level::warn,

@@ -100,7 +100,8 @@ std::unique_ptr<http::Server> AgentServices::serve(const std::string& bind, http
   http::ServerOptions so;
   so.bind = bind;
   auto server = std::make_unique<http::Server>(
-      io_, so, [&router](http::Request& req, http::Reply reply) { router.dispatch(req, reply); });
+      io_, so,
+      [&router](http::Request& req, const http::Reply& reply) { router.dispatch(req, reply); });
   server->set_observer([&requests, &durations](const http::Request& req, const http::Response& res,
                                                std::chrono::steady_clock::duration took) {
     // Unmatched paths share one label so scanners cannot grow the series without bound.

@@ -10,8 +10,7 @@ namespace {
 bool dns_name(const std::string& h) {
   if (h.empty() || h.size() > 253) return false;
   size_t label = 0;
-  for (size_t i = 0; i < h.size(); ++i) {
-    char c = h[i];
+  for (char c : h) {
     if (c == '.') {
       if (label == 0) return false;
       label = 0;
@@ -44,7 +43,8 @@ std::string check_port(const std::string& p) {
 std::string check_join_address(const std::string& a) {
   if (a.empty()) return "the address is empty";
   if (a.size() > 300) return "the address is too long";
-  std::string host, port;
+  std::string host;
+  std::string port;
   if (a[0] == '[') {
     auto close = a.find(']');
     if (close == std::string::npos) return "'[' without ']'";

@@ -1,7 +1,9 @@
 #include "agent/rpc/filters.h"
 
-#include <boost/regex.hpp>
+#include <algorithm>
 #include <map>
+
+#include "common/go_regexp.h"
 
 namespace kc::rpc {
 
@@ -9,9 +11,7 @@ bool EventFilter::valid() const {
   static const char* const kValid[] = {
       "member-join", "member-leave", "member-failed", "member-update",
       "member-reap", "user",         "query",         "*"};
-  for (const char* v : kValid)
-    if (event == v) return true;
-  return false;
+  return std::ranges::any_of(kValid, [this](const char* v) { return event == v; });
 }
 
 std::string event_type_name(const Event& e) {
@@ -34,8 +34,8 @@ std::vector<EventFilter> parse_event_filters(std::string_view spec) {
   size_t start = 0;
   while (true) {
     size_t comma = spec.find(',', start);
-    std::string_view part =
-        spec.substr(start, comma == std::string_view::npos ? spec.npos : comma - start);
+    std::string_view part = spec.substr(
+        start, comma == std::string_view::npos ? std::string_view::npos : comma - start);
     EventFilter f;
     if (part.starts_with("user:")) {
       f.event = "user";
@@ -55,14 +55,10 @@ std::vector<EventFilter> parse_event_filters(std::string_view spec) {
 
 namespace {
 
-// Perl syntax is the closest to Go's RE2 that we have; Boost.Regex bounds the work a
-// pathological pattern can cause (it throws instead of running for ever).
-std::optional<boost::regex> anchored(const std::string& expr) {
-  try {
-    return boost::regex("^" + expr + "$", boost::regex::perl);
-  } catch (const std::exception&) {
-    return std::nullopt;
-  }
+// Serf compiles each members filter as "^" + expr + "$" with Go's regexp and matches it
+// unanchored (so `a|b` becomes `^a|b$`, as in Serf).
+std::optional<GoRegexp> anchored(const std::string& expr) {
+  return GoRegexp::compile("^" + expr + "$");
 }
 
 }  // namespace
@@ -70,7 +66,7 @@ std::optional<boost::regex> anchored(const std::string& expr) {
 std::optional<std::vector<MemberInfo>> filter_members(std::vector<MemberInfo> members,
                                                       const Tags& tags, const std::string& status,
                                                       const std::string& name) {
-  std::map<std::string, boost::regex> tag_re;
+  std::map<std::string, GoRegexp> tag_re;
   for (const auto& [tag, expr] : tags) {
     auto re = anchored(expr);
     if (!re) return std::nullopt;
@@ -81,23 +77,15 @@ std::optional<std::vector<MemberInfo>> filter_members(std::vector<MemberInfo> me
   if (!status_re || !name_re) return std::nullopt;
 
   std::vector<MemberInfo> out;
-  try {
-    for (auto& m : members) {
-      bool ok = true;
-      for (const auto& [tag, re] : tag_re) {
-        auto it = m.tags.find(tag);
-        // A missing tag is matched as "" (Go's map lookup yields the zero value).
-        if (!boost::regex_match(it == m.tags.end() ? std::string() : it->second, re)) {
-          ok = false;
-          break;
-        }
-      }
-      if (ok && !status.empty() && !boost::regex_match(m.status, *status_re)) ok = false;
-      if (ok && !name.empty() && !boost::regex_match(m.name, *name_re)) ok = false;
-      if (ok) out.push_back(std::move(m));
-    }
-  } catch (const std::exception&) {
-    return std::nullopt;  // complexity limit exceeded
+  for (auto& m : members) {
+    bool ok = std::ranges::all_of(tag_re, [&m](const auto& tag_and_re) {
+      auto it = m.tags.find(tag_and_re.first);
+      // A missing tag is matched as "" (Go's map lookup yields the zero value).
+      return tag_and_re.second.matches(it == m.tags.end() ? std::string_view() : it->second);
+    });
+    if (ok && !status.empty() && !status_re->matches(m.status)) ok = false;
+    if (ok && !name.empty() && !name_re->matches(m.name)) ok = false;
+    if (ok) out.push_back(std::move(m));
   }
   return out;
 }

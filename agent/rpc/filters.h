@@ -26,8 +26,8 @@ std::vector<EventFilter> parse_event_filters(std::string_view spec);
 std::string event_type_name(const Event& e);
 
 // Members whose name, status and tags match the anchored regexes (`^expr$`, as serf builds
-// them; an empty name or status matches everything). Returns nullopt when a regex does not
-// compile or is too expensive to evaluate; serf closes the connection then.
+// them, with Go's RE2 syntax: common/go_regexp.h; an empty name or status matches everything).
+// Returns nullopt when a regex does not compile; serf closes the connection then.
 std::optional<std::vector<MemberInfo>> filter_members(std::vector<MemberInfo> members,
                                                       const Tags& tags, const std::string& status,
                                                       const std::string& name);

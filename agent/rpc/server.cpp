@@ -7,6 +7,7 @@
 #include "common/address.h"
 #include "common/log_limit.h"
 #include "common/logging.h"
+#include "common/noexcept_cleanup.h"
 
 namespace kc::rpc {
 
@@ -22,7 +23,7 @@ Server::Server(asio::io_context& io, AgentApi& api, LogSource* logs, ServerOptio
       retry_timer_(io) {}
 
 Server::~Server() {
-  stop();
+  noexcept_cleanup([this] { stop(); });
 }
 
 void Server::start() {

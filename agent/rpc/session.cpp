@@ -63,9 +63,8 @@ Session::~Session() {
 bool Session::idle() const {
   if (busy_ || pending_ || buffered() > 0 || !streams_.empty() || monitor_) return false;
   auto now = std::chrono::steady_clock::now();
-  for (auto& [id, q] : queries_)
-    if (q.deadline > now) return false;
-  return true;
+  return std::ranges::all_of(queries_,
+                             [now](const auto& entry) { return entry.second.deadline <= now; });
 }
 
 bool Session::accepting_input() const {
@@ -265,7 +264,7 @@ void Session::dispatch(const proto::RequestHeader& h, const mp::Value& body) {
     reply(seq, api_.user_event(req.name, req.payload, req.coalesce));
   } else if (c == cmd::kForceLeave) {
     auto req = proto::read_force_leave(body);
-    auto done = async_reply<Error>([this, seq](Error e) { reply(seq, e); });
+    auto done = async_reply<Error>([this, seq](const Error& e) { reply(seq, e); });
     if (req.gone) {
       api_.force_leave_gone(req.node, std::move(done));
     } else {
@@ -273,7 +272,7 @@ void Session::dispatch(const proto::RequestHeader& h, const mp::Value& body) {
     }
   } else if (c == cmd::kJoin) {
     auto req = proto::read_join(body);
-    api_.join(req.existing, req.replay, async_reply<int, Error>([this, seq](int n, Error e) {
+    api_.join(req.existing, req.replay, async_reply<int, Error>([this, seq](int n, const Error& e) {
                 reply(seq, e, [n](mp::Writer& w) { proto::write_join_response(w, n); });
               }));
   } else if (c == cmd::kMembers) {
@@ -352,7 +351,7 @@ void Session::handle_stream(uint64_t seq, const proto::StreamRequest& req) {
       return;
     }
   }
-  if (streams_.count(seq)) {
+  if (streams_.contains(seq)) {
     reply(seq, err::kStreamExists);
     return;
   }

@@ -5,12 +5,13 @@
 // It follows serf's agent IPC (cmd/serf/command/agent/ipc.go) request by request: a request
 // is processed only after the previous one has been answered (join, force-leave, leave and
 // key operations wait for the agent), while stream, monitor and query records flow in
-// between. Session rules (wire spec §9.2): handshake first, otherwise "Handshake required"
-// and close; with an auth key, "Authentication required" without consuming the body;
+// between. Session rules (docs/wire.md, "The agent RPC"): handshake first, otherwise "Handshake
+// required" and close; with an auth key, "Authentication required" without consuming the body;
 // unknown command "Unsupported command" and close; undecodable input closes silently.
 #pragma once
 
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -79,7 +80,7 @@ class Session {
   Session& operator=(const Session&) = delete;
 
   // The most an owner may feed past accepting_input() turning false (one socket read).
-  static constexpr size_t kReadSlack = 64 * 1024;
+  static constexpr size_t kReadSlack = size_t{64} * 1024;
 
   // Appends received bytes and processes every complete request.
   void feed(std::span<const uint8_t> data);

@@ -2,6 +2,7 @@
 // coalescing of member and user events). Durations run on the gossip Scheduler's clock.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
 
@@ -16,7 +17,7 @@ using namespace std::chrono_literals;
 inline constexpr uint8_t kProtocolVersionMin = 2;
 inline constexpr uint8_t kProtocolVersionMax = 5;
 // serf.UserEventSizeLimit: the hard ceiling for user_event_size_limit.
-inline constexpr size_t kUserEventSizeLimitMax = 9 * 1024;
+inline constexpr size_t kUserEventSizeLimitMax = size_t{9} * 1024;
 
 struct Config {
   std::string node_name;  // also memberlist's name (memberlist.name is overwritten)

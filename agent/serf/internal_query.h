@@ -1,6 +1,6 @@
-// Serf's internal queries (internal_query.go, wire spec §8): _serf_ping (only the generic
-// ack), _serf_conflict, and the key-management queries. They are answered here and never
-// reach event subscribers.
+// Serf's internal queries (internal_query.go; docs/wire.md, "Internal queries"): _serf_ping (only
+// the generic ack), _serf_conflict, and the key-management queries. They are answered here and
+// never reach event subscribers.
 #pragma once
 
 #include <memory>

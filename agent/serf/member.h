@@ -1,5 +1,5 @@
 // A Serf member as Serf tracks it (serf.go Member / memberState) and its status enum, whose
-// integer values travel in conflict responses (wire spec §7.4).
+// integer values travel in conflict responses (docs/wire.md, "Member status").
 #pragma once
 
 #include <cstdint>

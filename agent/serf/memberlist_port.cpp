@@ -38,10 +38,10 @@ class RealPort : public MemberlistPort {
 
 MemberlistFactory real_memberlist(gossip::Scheduler& scheduler, gossip::Transport& transport,
                                   std::shared_ptr<gossip::Keyring> keyring) {
-  return
-      [&scheduler, &transport, keyring](const gossip::Config& config, gossip::Delegates delegates) {
-        return std::make_unique<RealPort>(config, scheduler, transport, delegates, keyring);
-      };
+  return [&scheduler, &transport, keyring = std::move(keyring)](const gossip::Config& config,
+                                                                gossip::Delegates delegates) {
+    return std::make_unique<RealPort>(config, scheduler, transport, delegates, keyring);
+  };
 }
 
 }  // namespace kc::serf

@@ -1,7 +1,7 @@
-// Serf's gossip messages (messages.go, wire spec §7.1): each is one type byte followed by the
-// msgpack map of its Go struct, keys in Go field-name order, encoded byte-for-byte as
-// go-msgpack 0.5.5 does. Decoders take the body after the type byte, accept what Go accepts
-// (any key order, unknown keys, nil for zero) and throw kc::mp::DecodeError otherwise.
+// Serf's gossip messages (messages.go; docs/wire.md, "Serf messages"): each is one type byte
+// followed by the msgpack map of its Go struct, keys in Go field-name order, encoded byte-for-byte
+// as go-msgpack 0.5.5 does. Decoders take the body after the type byte, accept what Go accepts (any
+// key order, unknown keys, nil for zero) and throw kc::mp::DecodeError otherwise.
 #pragma once
 
 #include <chrono>
@@ -172,6 +172,6 @@ RelayHeader decode_relay_header(std::span<const uint8_t> body, size_t& rest_offs
 std::vector<std::string> decode_node_filter(std::span<const uint8_t> body);
 FilterTag decode_tag_filter(std::span<const uint8_t> body);
 
-Member read_member(const mp::Value& v);
+Member read_member(const mp::Value& r);
 
 }  // namespace kc::serf

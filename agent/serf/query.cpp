@@ -1,8 +1,8 @@
 #include "agent/serf/query.h"
 
 #include <algorithm>
-#include <regex>
 
+#include "common/go_regexp.h"
 #include "common/msgpack/reader.h"
 
 namespace kc::serf {
@@ -41,12 +41,12 @@ bool QueryResponse::add_response(NodeResponse r) {
   return true;
 }
 
-MessageQueryResponse Query::create_response(const Bytes& buf) const {
+MessageQueryResponse Query::create_response(const Bytes& payload) const {
   MessageQueryResponse r;
   r.ltime = ltime;
   r.id = id;
   if (auto s = responder_.lock()) r.from = s->local_name();
-  r.payload = buf;
+  r.payload = payload;
   return r;
 }
 
@@ -63,22 +63,13 @@ std::string Query::respond_with(const Bytes& raw, const MessageQueryResponse& re
   return {};
 }
 
-std::string Query::respond(const Bytes& buf) {
-  auto resp = create_response(buf);
+std::string Query::respond(const Bytes& payload) {
+  auto resp = create_response(payload);
   auto raw = encode(resp);
   auto err = respond_with(raw, resp);
   // Go wraps every respond error this way, whatever the query.
   if (!err.empty()) return "failed to respond to key query: " + err;
   return {};
-}
-
-std::optional<bool> regex_match(const std::string& expr, const std::string& value) {
-  try {
-    std::regex re(expr, std::regex::ECMAScript);
-    return std::regex_search(value, re);
-  } catch (const std::regex_error&) {
-    return std::nullopt;
-  }
 }
 
 bool should_process_query(const std::vector<Bytes>& filters, const std::string& node_name,
@@ -108,10 +99,12 @@ bool should_process_query(const std::vector<Bytes>& filters, const std::string& 
         } catch (const mp::DecodeError& e) {
           return warn(std::string("failed to decode filterTagType: ") + e.what());
         }
+        // Go's regexp.MatchString: unanchored; a missing tag is matched as "".
+        std::string error;
+        auto re = GoRegexp::compile(f.expr, &error);
+        if (!re) return warn("failed to compile filter regex (" + f.expr + "): " + error);
         auto it = tags.find(f.tag);
-        auto matched = regex_match(f.expr, it == tags.end() ? std::string() : it->second);
-        if (!matched) return warn("failed to compile filter regex (" + f.expr + ")");
-        if (!*matched) return false;
+        if (!re->matches(it == tags.end() ? std::string_view() : it->second)) return false;
         break;
       }
       default:

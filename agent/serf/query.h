@@ -1,5 +1,5 @@
-// Queries (query.go, wire spec §7.7): the parameters an originator chooses, the collector of
-// acks and responses it gets back, the query as delivered to a receiver's subscribers (with
+// Queries (query.go; docs/wire.md, "Queries"): the parameters an originator chooses, the collector
+// of acks and responses it gets back, the query as delivered to a receiver's subscribers (with
 // respond()), and the filter check every receiver runs.
 #pragma once
 
@@ -123,11 +123,6 @@ class Query {
 // receives Go's log text when one of those happens.
 bool should_process_query(const std::vector<Bytes>& filters, const std::string& node_name,
                           const Tags& tags, std::string* warning = nullptr);
-
-// RE2-style unanchored match of `expr` against `value` (Go's regexp.MatchString), using
-// ECMAScript syntax, which agrees with RE2 for the expressions operators write. nullopt when
-// the expression does not compile.
-std::optional<bool> regex_match(const std::string& expr, const std::string& value);
 
 // Go's kRandomMembers: up to k distinct members, probing at most 3n random picks and
 // skipping those `skip` rejects.

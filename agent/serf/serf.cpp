@@ -54,7 +54,7 @@ class Serf::Responder : public QueryResponder {
   Serf& s_;
 };
 
-Serf::Serf(Config config, gossip::Scheduler& scheduler, MemberlistFactory factory)
+Serf::Serf(Config config, gossip::Scheduler& scheduler, const MemberlistFactory& factory)
     : config_(std::move(config)),
       sched_(scheduler),
       log_(kc::log::get("serf")),
@@ -75,13 +75,14 @@ Serf::Serf(Config config, gossip::Scheduler& scheduler, MemberlistFactory factor
 
   if (config_.coalesce_period > Duration::zero() && config_.quiescent_period > Duration::zero()) {
     member_coalescer_ = std::make_unique<MemberEventCoalescer>(
-        sched_, config_.coalesce_period, config_.quiescent_period, [this](Event e) { deliver(e); });
+        sched_, config_.coalesce_period, config_.quiescent_period,
+        [this](const Event& e) { deliver(e); });
   }
   if (config_.user_coalesce_period > Duration::zero() &&
       config_.user_quiescent_period > Duration::zero()) {
     user_coalescer_ = std::make_unique<UserEventCoalescer>(sched_, config_.user_coalesce_period,
                                                            config_.user_quiescent_period,
-                                                           [this](Event e) { deliver(e); });
+                                                           [this](const Event& e) { deliver(e); });
   }
 
   if (!config_.disable_coordinates) {
@@ -172,7 +173,7 @@ void Serf::join(const std::vector<std::string>& addresses, bool ignore_old, Join
   }
   if (ignore_old) ++event_join_ignore_;
   memberlist_->join(addresses, [this, alive = lifetime_.watch(), ignore_old,
-                                done = std::move(done)](int joined, std::string error) {
+                                done = std::move(done)](int joined, const std::string& error) {
     if (alive.expired()) return;
     if (ignore_old) --event_join_ignore_;
     // The push/pull merge has witnessed the cluster's member clock by now, so this intent
@@ -621,7 +622,7 @@ bool Serf::handle_user_event(const MessageUserEvent& msg) {
 // ---------------------------------------------------------------- queries
 
 gossip::Duration Serf::default_query_timeout() const {
-  double n = static_cast<double>(memberlist_->num_alive());
+  auto n = static_cast<double>(memberlist_->num_alive());
   auto scale = static_cast<int64_t>(std::ceil(std::log10(n + 1)));
   return config_.memberlist.gossip_interval * config_.query_timeout_mult * scale;
 }
@@ -903,7 +904,7 @@ void Serf::merge_remote_state(std::span<const uint8_t> buf, bool join) {
     handle_node_leave_intent(MessageLeave{lt, name, false});
   }
   for (const auto& [name, lt] : pp.status_ltimes) {
-    if (left.count(name)) continue;
+    if (left.contains(name)) continue;
     handle_node_join_intent(MessageJoin{lt, name});
   }
 
@@ -1057,7 +1058,7 @@ void Serf::deliver(const Event& e) {
   // A copy: a handler may unsubscribe (itself or others) while we iterate.
   auto subs = subscribers_;
   for (auto& [id, handler] : subs) {
-    if (!subscribers_.count(id)) continue;
+    if (!subscribers_.contains(id)) continue;
     try {
       handler(e);
     } catch (const std::exception& ex) {
@@ -1102,8 +1103,8 @@ void Serf::reconnect() {
   if (failed_members_.empty() || state_ != State::Alive) return;
   // Probability failed/alive: the cluster as a whole tries each failed member about once
   // per interval.
-  float failed = static_cast<float>(failed_members_.size());
-  float alive = static_cast<float>(members_.size() - failed_members_.size() - left_members_.size());
+  auto failed = static_cast<float>(failed_members_.size());
+  auto alive = static_cast<float>(members_.size() - failed_members_.size() - left_members_.size());
   if (alive <= 0) alive = 1;
   std::uniform_real_distribution<float> coin(0.0f, 1.0f);
   if (coin(rng_) > failed / alive) {
@@ -1115,7 +1116,7 @@ void Serf::reconnect() {
   if (!ms) return;
   std::string addr = ms->member.addr.to_string();
   log_->info("attempting reconnect to {} {}", ms->member.name, addr);
-  memberlist_->join({ms->member.name + "/" + addr}, [](int, std::string) {});
+  memberlist_->join({ms->member.name + "/" + addr}, [](int, const std::string&) {});
 }
 
 size_t Serf::queue_max() const {

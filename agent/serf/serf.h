@@ -1,6 +1,6 @@
 // Serf 0.9.4 on top of the gossip core (serf.go, delegate.go, event_delegate.go,
-// ping_delegate.go, wire spec §7-8): member status with Lamport-ordered join/leave intents,
-// user events, queries, push/pull user state, coordinates, graceful leave, force-leave,
+// ping_delegate.go; docs/wire.md, "Serf messages"): member status with Lamport-ordered join/leave
+// intents, user events, queries, push/pull user state, coordinates, graceful leave, force-leave,
 // reaping and reconnects. Serf owns its memberlist and plugs in only through the delegate
 // interfaces. Single-threaded: every method runs on the Scheduler's event loop, and every
 // timer is a Scheduler timer, so the simulator's virtual clock drives it too.
@@ -68,7 +68,7 @@ class Serf : public gossip::Delegate,
        std::shared_ptr<gossip::Keyring> keyring = nullptr);
   // Serf on whatever `factory` builds (tests). Throws std::invalid_argument with Serf's
   // message for a bad config (protocol range, size limits, tags too long).
-  Serf(Config config, gossip::Scheduler& scheduler, MemberlistFactory factory);
+  Serf(Config config, gossip::Scheduler& scheduler, const MemberlistFactory& factory);
   ~Serf() override;
   Serf(const Serf&) = delete;
   Serf& operator=(const Serf&) = delete;
@@ -143,10 +143,10 @@ class Serf : public gossip::Delegate,
 
   // --- gossip::Delegate ---
   Bytes node_meta(size_t limit) override;
-  void notify_msg(std::span<const uint8_t> msg) override;
+  void notify_msg(std::span<const uint8_t> buf) override;
   std::vector<Bytes> get_broadcasts(size_t overhead, size_t limit) override;
   Bytes local_state(bool join) override;
-  void merge_remote_state(std::span<const uint8_t> state, bool join) override;
+  void merge_remote_state(std::span<const uint8_t> buf, bool join) override;
   // --- gossip::EventDelegate ---
   void notify_join(const gossip::Node& node) override;
   void notify_leave(const gossip::Node& node) override;

@@ -1,4 +1,4 @@
-// Node tags in memberlist's Meta (serf.go encodeTags/decodeTags, wire spec §7.3).
+// Node tags in memberlist's Meta (serf.go encodeTags/decodeTags; docs/wire.md, "Tags").
 #pragma once
 
 #include <span>

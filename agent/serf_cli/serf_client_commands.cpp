@@ -61,18 +61,21 @@ bool name_and_payload(const Args& rest, const char* what, const std::string& usa
 
 }  // namespace
 
-bool parse_or_usage(FlagSet& flags, const Args& args, const std::string& text, SerfIo io) {
+bool parse_or_usage(FlagSet& flags, const Args& args, const std::string& usage, SerfIo io) {
   auto err = flags.parse(args);
   if (!err) return true;
   if (*err != "help") io.flag_err << *err << "\n";
-  io.out << text;
+  io.out << usage;
   return false;
 }
 
 int members(const Args& args, SerfIo io) {
   FlagSet flags;
   bool detailed = false;
-  std::string role, status, name, format = "text";
+  std::string role;
+  std::string status;
+  std::string name;
+  std::string format = "text";
   std::vector<std::string> tag_filters;
   flags.boolean("detailed", detailed);
   flags.string("role", role);

@@ -1,6 +1,7 @@
 #include "common/config/settings.h"
 
 #include <arpa/inet.h>
+#include <spdlog/fmt/fmt.h>
 
 #include <algorithm>
 #include <fstream>
@@ -28,7 +29,8 @@ std::vector<std::string> split_list(const std::string& s, char sep) {
 }
 
 std::string check_host_port(const std::string& v) {
-  std::string host, port;
+  std::string host;
+  std::string port;
   if (!v.empty() && v[0] == '[') {
     auto close = v.find(']');
     if (close == std::string::npos || close + 1 >= v.size() || v[close + 1] != ':')
@@ -107,11 +109,11 @@ void Settings::load_file(const std::string& path) {
     if (line.empty()) continue;
     auto eq = line.find('=');
     if (eq == std::string::npos)
-      throw ConfigError(source + ": expected 'key = value', got '" + line + "'");
+      throw ConfigError(fmt::format("{}: expected 'key = value', got '{}'", source, line));
     std::string key = trim(line.substr(0, eq));
     std::transform(key.begin(), key.end(), key.begin(), ::tolower);
     std::string value = trim(line.substr(eq + 1));
-    if (!specs_.count(key)) {
+    if (!specs_.contains(key)) {
       bool theirs =
           std::find(ignored_keys_.begin(), ignored_keys_.end(), key) != ignored_keys_.end();
       for (auto& p : ignored_prefixes_) theirs = theirs || key.rfind(p, 0) == 0;

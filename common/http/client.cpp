@@ -83,12 +83,12 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
                                                          std::to_string(url_.port));
       return connect(results);
     }
-    resolver_.async_resolve(
-        url_.host, std::to_string(url_.port),
-        [self = shared_from_this()](beast::error_code ec, tcp::resolver::results_type results) {
-          if (ec) return self->finish("resolve " + self->url_.host, ec);
-          self->connect(results);
-        });
+    resolver_.async_resolve(url_.host, std::to_string(url_.port),
+                            [self = shared_from_this()](
+                                beast::error_code ec, const tcp::resolver::results_type& results) {
+                              if (ec) return self->finish("resolve " + self->url_.host, ec);
+                              self->connect(results);
+                            });
   }
 
  private:

@@ -88,7 +88,7 @@ std::optional<Params> parse_multipart(const std::string& body, const std::string
     auto content_start = head_end + 4;
     auto next = body.find("\r\n" + delim, content_start);
     if (next == std::string::npos) return std::nullopt;
-    if (!name.empty() && !out.count(name))
+    if (!name.empty() && !out.contains(name))
       out[name] = body.substr(content_start, next - content_start);
     pos = next + 2;
   }
@@ -134,7 +134,8 @@ std::optional<std::string> url_decode(std::string_view s, bool plus_is_space) {
     char c = s[i];
     if (c == '%') {
       if (i + 2 >= s.size()) return std::nullopt;
-      int hi = hex_value(s[i + 1]), lo = hex_value(s[i + 2]);
+      int hi = hex_value(s[i + 1]);
+      int lo = hex_value(s[i + 2]);
       if (hi < 0 || lo < 0) return std::nullopt;
       out.push_back(static_cast<char>(hi * 16 + lo));
       i += 2;

@@ -16,7 +16,7 @@ std::vector<std::string> Router::split(const std::string& path) {
   return out;
 }
 
-void Router::add(std::string method, std::string pattern, Handler handler) {
+void Router::add(std::string method, const std::string& pattern, Handler handler) {
   Route r{std::move(method), pattern, split(pattern), std::move(handler)};
   routes_.push_back(std::move(r));
 }

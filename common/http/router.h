@@ -13,7 +13,7 @@ namespace kc::http {
 
 class Router {
  public:
-  void add(std::string method, std::string pattern, Handler handler);
+  void add(std::string method, const std::string& pattern, Handler handler);
 
   // Matches `req` (setting req.params and req.route) and runs its handler.
   void dispatch(Request& req, const Reply& reply) const;

@@ -7,6 +7,7 @@
 
 #include "common/log_limit.h"
 #include "common/logging.h"
+#include "common/noexcept_cleanup.h"
 
 namespace kc::http {
 
@@ -16,7 +17,8 @@ namespace bhttp = boost::beast::http;
 using tcp = asio::ip::tcp;
 
 asio::ip::tcp::endpoint parse_endpoint(const std::string& addr) {
-  std::string host, port;
+  std::string host;
+  std::string port;
   if (!addr.empty() && addr[0] == '[') {
     auto close = addr.find("]:");
     if (close == std::string::npos)
@@ -254,7 +256,7 @@ Server::Server(asio::io_context& io, ServerOptions options, Handler handler)
     : io_(io), options_(std::move(options)), handler_(std::move(handler)), acceptor_(io) {}
 
 Server::~Server() {
-  stop();
+  noexcept_cleanup([this] { stop(); });
 }
 
 void Server::start() {

@@ -12,6 +12,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -24,9 +25,9 @@
 namespace kc::http {
 
 struct ServerOptions {
-  std::string bind = "127.0.0.1:0";  // IP literal and port ("[::1]:80" for IPv6); 0 = any
-  size_t header_limit = 16 * 1024;   // request line and headers
-  size_t body_limit = 64 * 1024;
+  std::string bind = "127.0.0.1:0";         // IP literal and port ("[::1]:80" for IPv6); 0 = any
+  size_t header_limit = size_t{16} * 1024;  // request line and headers
+  size_t body_limit = size_t{64} * 1024;
   // From the moment a connection starts waiting for a request (accepted, or the previous
   // response written) until that request's header is complete: bounds idle keep-alive
   // connections and slow headers alike. Credentials travel in the header, so this is also

@@ -65,8 +65,8 @@ double open_fds() {
 }  // namespace
 
 void add_process_metrics(Registry& r) {
-  static const double ticks = static_cast<double>(sysconf(_SC_CLK_TCK));
-  static const double page = static_cast<double>(sysconf(_SC_PAGESIZE));
+  static const auto ticks = static_cast<double>(sysconf(_SC_CLK_TCK));
+  static const auto page = static_cast<double>(sysconf(_SC_PAGESIZE));
   const double start = boot_time() + read_stat().starttime / ticks;
   r.add_counter("process_cpu_seconds_total", "Total user and system CPU time spent in seconds.",
                 [] {

@@ -44,7 +44,7 @@ Registry::~Registry() = default;
 void Registry::check_new(const std::string& name) const {
   if (!prometheus::CheckMetricName(name))
     throw std::invalid_argument("invalid metric name '" + name + "'");
-  if (callbacks_->names.count(name))
+  if (callbacks_->names.contains(name))
     throw std::invalid_argument("metric '" + name + "' registered twice");
 }
 
@@ -52,56 +52,61 @@ void Registry::add_counter(std::string name, std::string help,
                            std::function<std::vector<Sample>()> read) {
   check_new(name);
   callbacks_->names.insert(name);
-  callbacks_->reads.push_back([name, help, read] {
-    prometheus::MetricFamily f{name, help, prometheus::MetricType::Counter, {}};
-    for (auto& s : read()) {
-      auto m = to_metric(s.labels);
-      m.counter.value = s.value;
-      f.metric.push_back(std::move(m));
-    }
-    return f;
-  });
+  callbacks_->reads.emplace_back(
+      [name = std::move(name), help = std::move(help), read = std::move(read)] {
+        prometheus::MetricFamily f{name, help, prometheus::MetricType::Counter, {}};
+        for (auto& s : read()) {
+          auto m = to_metric(s.labels);
+          m.counter.value = s.value;
+          f.metric.push_back(std::move(m));
+        }
+        return f;
+      });
 }
 
 void Registry::add_gauge(std::string name, std::string help,
                          std::function<std::vector<Sample>()> read) {
   check_new(name);
   callbacks_->names.insert(name);
-  callbacks_->reads.push_back([name, help, read] {
-    prometheus::MetricFamily f{name, help, prometheus::MetricType::Gauge, {}};
-    for (auto& s : read()) {
-      auto m = to_metric(s.labels);
-      m.gauge.value = s.value;
-      f.metric.push_back(std::move(m));
-    }
-    return f;
-  });
+  callbacks_->reads.emplace_back(
+      [name = std::move(name), help = std::move(help), read = std::move(read)] {
+        prometheus::MetricFamily f{name, help, prometheus::MetricType::Gauge, {}};
+        for (auto& s : read()) {
+          auto m = to_metric(s.labels);
+          m.gauge.value = s.value;
+          f.metric.push_back(std::move(m));
+        }
+        return f;
+      });
 }
 
 void Registry::add_summary(std::string name, std::string help,
                            std::function<std::vector<SummarySample>()> read) {
   check_new(name);
   callbacks_->names.insert(name);
-  callbacks_->reads.push_back([name, help, read] {
-    prometheus::MetricFamily f{name, help, prometheus::MetricType::Summary, {}};
-    for (auto& s : read()) {
-      auto m = to_metric(s.labels);
-      m.summary.sample_count = s.count;
-      m.summary.sample_sum = s.sum;
-      f.metric.push_back(std::move(m));
-    }
-    return f;
-  });
+  callbacks_->reads.emplace_back(
+      [name = std::move(name), help = std::move(help), read = std::move(read)] {
+        prometheus::MetricFamily f{name, help, prometheus::MetricType::Summary, {}};
+        for (auto& s : read()) {
+          auto m = to_metric(s.labels);
+          m.summary.sample_count = s.count;
+          m.summary.sample_sum = s.sum;
+          f.metric.push_back(std::move(m));
+        }
+        return f;
+      });
 }
 
 void Registry::add_counter(std::string name, std::string help, std::function<double()> read) {
-  add_counter(std::move(name), std::move(help), [read] {
+  add_counter(std::move(name), std::move(help), [read = std::move(read)] {
     return std::vector<Sample>{{{}, read()}};
   });
 }
 
 void Registry::add_gauge(std::string name, std::string help, std::function<double()> read) {
-  add_gauge(std::move(name), std::move(help), [read] { return std::vector<Sample>{{{}, read()}}; });
+  add_gauge(std::move(name), std::move(help), [read = std::move(read)] {
+    return std::vector<Sample>{{{}, read()}};
+  });
 }
 
 std::string Registry::text() const {

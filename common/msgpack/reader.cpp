@@ -33,7 +33,7 @@ Document Document::parse(std::span<const uint8_t> data, size_t& offset) {
   return doc;
 }
 
-void Value::require(bool ok, const char* what) const {
+void Value::require(bool ok, const char* what) {
   if (!ok) throw DecodeError(std::string("msgpack: expected ") + what);
 }
 

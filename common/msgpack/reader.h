@@ -1,5 +1,5 @@
-// Lenient msgpack decoding in the manner of go-msgpack (wire spec §2.2): any key order,
-// unknown keys ignored, missing keys and nil give zero values, strings accept the str
+// Lenient msgpack decoding in the manner of go-msgpack (docs/wire.md, "msgpack dialects"): any key
+// order, unknown keys ignored, missing keys and nil give zero values, strings accept the str
 // family, byte slices accept str or bin, integers any width (checked against the field's
 // width), bools also 0/1, floats also integers. Parsing is done by msgpack-cxx with size
 // and depth limits so that a short hostile input cannot claim gigabytes.
@@ -59,7 +59,7 @@ class Value {
   std::vector<std::pair<std::string, Value>> entries() const;
 
  private:
-  void require(bool ok, const char* what) const;
+  static void require(bool ok, const char* what);
   const msgpack::object* o_ = nullptr;
 };
 

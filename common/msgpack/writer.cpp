@@ -9,28 +9,28 @@ void Writer::put_be(uint64_t v, int nbytes) {
   for (int i = nbytes - 1; i >= 0; --i) put(static_cast<uint8_t>(v >> (8 * i)));
 }
 
-Writer& Writer::map(size_t n) {
-  if (n < 16) {
-    put(static_cast<uint8_t>(0x80 | n));
-  } else if (n <= 0xffff) {
+Writer& Writer::map(size_t entries) {
+  if (entries < 16) {
+    put(static_cast<uint8_t>(0x80 | entries));
+  } else if (entries <= 0xffff) {
     put(0xde);
-    put_be(n, 2);
+    put_be(entries, 2);
   } else {
     put(0xdf);
-    put_be(n, 4);
+    put_be(entries, 4);
   }
   return *this;
 }
 
-Writer& Writer::array(size_t n) {
-  if (n < 16) {
-    put(static_cast<uint8_t>(0x90 | n));
-  } else if (n <= 0xffff) {
+Writer& Writer::array(size_t elements) {
+  if (elements < 16) {
+    put(static_cast<uint8_t>(0x90 | elements));
+  } else if (elements <= 0xffff) {
     put(0xdc);
-    put_be(n, 2);
+    put_be(elements, 2);
   } else {
     put(0xdd);
-    put_be(n, 4);
+    put_be(elements, 4);
   }
   return *this;
 }

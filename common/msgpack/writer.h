@@ -1,5 +1,5 @@
 // A msgpack writer that reproduces the bytes of hashicorp/go-msgpack 0.5.5, in the two
-// dialects Serf uses (wire spec §2 and §9.1):
+// dialects Serf uses (docs/wire.md, "msgpack dialects"):
 //   Gossip (memberlist and serf messages): strings AND byte slices use the old raw family
 //     (fixstr, da/u16, db/u32; never d9, never bin).
 //   Rpc (the agent's IPC): strings use fixstr/d9/da/db and byte slices use bin.

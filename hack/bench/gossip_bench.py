@@ -1093,7 +1093,7 @@ def report(results, cfg, log):
                 "loadavg %.2f -> %.2f" % (m["busy_pct"], m["bench_agents_pct"], m["others_pct"],
                                            m["loadavg_start"], m["loadavg_end"]))
     log("")
-    log("Goals (issue 2, point 4):")
+    log("Goals:")
     summary = {}
 
     def line(key, text, items, fmt):
@@ -1148,7 +1148,7 @@ def parse_args(argv):
     p = argparse.ArgumentParser(
         description="Benchmark kong-cluster's gossip agent against Debian's serf 0.9.4 on loopback: "
                     "RSS, threads, idle CPU, join convergence and kill -9 detection, side by side "
-                    "with ratios and PASS/MISS against the goals of issue 2.",
+                    "with ratios and PASS/MISS against the goals (docs/benchmarks.md).",
         formatter_class=_HelpFormatter)
     p.add_argument("--n", action="append", metavar="N[,N...]",
                    help="cluster size(s); repeatable or a comma list (default 30)")

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The full soak of issue #8: 20 kong-cluster agents in network namespaces (two datacenters),
+# The full soak: 20 kong-cluster agents in network namespaces (two datacenters),
 # SIGKILLed, restarted, partitioned and healed per a seeded schedule for 10 minutes, then one
 # agreed view and the resources of the long-lived agents. Needs root.
 #

@@ -2,12 +2,19 @@
 # Runs clang-tidy (Debian's clang-tidy-14, the version of the installed clang) with the repo's
 # .clang-tidy over the translation units of a build dir's compile_commands.json.
 #
-#   hack/lint/tidy.sh [--build DIR] [--base REF] [--jobs N] [--log FILE] [file...]
+#   hack/lint/tidy.sh [--build DIR] [--all | --base REF] [--jobs N] [--log FILE] [file...]
 #
-# Default: every project source file in DIR/compile_commands.json (DIR defaults to build/).
-# --base REF: only the sources changed since REF (git diff REF); when a header changed, every
-#             source, since any of them may include it.
-# file...: only these sources (they must be in the compile_commands.json).
+# A full run costs about 12 s of CPU per source (some 20 minutes on 2 cores), too much for every
+# CI run, so by default only what changed since the last clean full run is checked:
+# (default)   the sources changed since the commit in hack/lint/tidy-base (git diff against the
+#             work tree), and every source that includes a changed header, directly or through
+#             other headers. Every source when .clang-tidy changed, or when tidy-base is missing
+#             or names a commit this clone does not have.
+# --all:      every project source in DIR/compile_commands.json (DIR defaults to build/). When it
+#             finds nothing and no tracked C++ file differs from HEAD, writes HEAD to
+#             hack/lint/tidy-base: commit that file.
+# --base REF: as the default, with REF instead of tidy-base.
+# file...:    only these sources (they must be in the compile_commands.json).
 # --log FILE: also writes the findings there.
 # Prints each finding once (a header included by many sources is reported once), then a count per
 # check; exits 1 when there is any finding, 2 when it could not run.
@@ -15,12 +22,14 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 build=$root/build
 base=""
+all=0
 jobs=$(nproc)
 log=""
 while [ $# -gt 0 ]; do
   case $1 in
     --build) build=$(cd "$2" && pwd); shift 2 ;;
     --base) base=$2; shift 2 ;;
+    --all) all=1; shift ;;
     --jobs|-j) jobs=$2; shift 2 ;;
     --log) log=$2; shift 2 ;;
     -*) echo "tidy.sh: unknown argument $1" >&2; exit 2 ;;
@@ -46,19 +55,50 @@ for e in json.load(open(db)):
 PY
 )
 
+base_file=$root/hack/lint/tidy-base
 if [ $# -gt 0 ]; then
+  all=0
   files=()
   for f in "$@"; do files+=("$(cd "$(dirname "$f")" && pwd)/$(basename "$f")"); done
-elif [ -n "$base" ]; then
-  mapfile -t changed < <(cd "$root" && git diff --name-only "$base" -- '*.cpp' '*.h' | sed "s|^|$root/|")
-  if printf '%s\n' "${changed[@]}" | grep -q '\.h$'; then
-    echo "tidy.sh: a header changed since $base: checking every file"
+elif [ "$all" -eq 0 ]; then
+  if [ -z "$base" ] && [ -f "$base_file" ]; then base=$(grep -Eo '^[0-9a-f]{40}' "$base_file" || true); fi
+  if [ -z "$base" ]; then
+    echo "tidy.sh: no base commit in hack/lint/tidy-base: checking every file"
+  elif ! (cd "$root" && git cat-file -e "$base^{commit}" 2>/dev/null); then
+    echo "tidy.sh: base $base is not in this clone: checking every file"
+  elif ! (cd "$root" && git diff --quiet "$base" -- .clang-tidy); then
+    echo "tidy.sh: .clang-tidy changed since $base: checking every file"
   else
-    keep=()
-    for f in "${files[@]}"; do
-      printf '%s\n' "${changed[@]}" | grep -qxF "$f" && keep+=("$f")
-    done
-    files=("${keep[@]+"${keep[@]}"}")
+    echo "tidy.sh: sources changed since $base and the includers of changed headers"
+    # The sources to check: those changed, and those that include a changed header through any
+    # chain of project headers ("dir/file.h" includes, relative to the root as in this tree).
+    changed=$(cd "$root" && git diff --name-only "$base" -- '*.cpp' '*.h')
+    mapfile -t files < <(CHANGED=$changed python3 - "$root" "${files[@]+"${files[@]}"}" <<'PY'
+import os, re, subprocess, sys
+root, sources = sys.argv[1], sys.argv[2:]
+changed = set(os.environ["CHANGED"].split())
+tracked = subprocess.run(["git", "-C", root, "ls-files", "*.cpp", "*.h"], capture_output=True,
+                         text=True, check=True).stdout.split()
+include = re.compile(r'^\s*#\s*include\s+"([^"]+)"', re.M)
+includes = {}
+for f in tracked:
+    try:
+        includes[f] = set(include.findall(open(os.path.join(root, f), errors="replace").read()))
+    except OSError:
+        includes[f] = set()
+dirty = set(changed)
+grew = True
+while grew:  # a file that includes a dirty header is dirty, until nothing changes
+    grew = False
+    for f, inc in includes.items():
+        if f not in dirty and inc & dirty:
+            dirty.add(f)
+            grew = True
+for s in sources:
+    if os.path.relpath(s, root) in dirty:
+        print(s)
+PY
+)
   fi
 fi
 echo "tidy.sh: ${#files[@]} files, -j$jobs, $tidy"
@@ -85,6 +125,18 @@ fi
 n=$(wc -l <"$out/findings")
 if [ "$n" -eq 0 ]; then
   echo "tidy.sh: no findings"
+  if [ "$all" -eq 1 ]; then
+    if (cd "$root" && git diff --quiet HEAD -- '*.cpp' '*.h' .clang-tidy); then
+      {
+        echo "# The commit at which \`hack/lint/tidy.sh --all\` last found nothing; lint_tidy checks what"
+        echo "# changed since (docs/development.md). Written by tidy.sh --all."
+        cd "$root" && git rev-parse HEAD
+      } >"$base_file"
+      echo "tidy.sh: the whole tree is clean at $(tail -1 "$base_file"): wrote hack/lint/tidy-base (commit it)"
+    else
+      echo "tidy.sh: C++ files differ from HEAD: hack/lint/tidy-base left as it was"
+    fi
+  fi
   exit 0
 fi
 cat "$out/findings"

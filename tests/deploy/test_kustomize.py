@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""manifests/ rendered by the real `kubectl kustomize` and applied to hack/kube-sim (issue 7, 'What must be shown' 1).
+"""manifests/ rendered by the real `kubectl kustomize` and applied to hack/kube-sim.
 
 Verified:
 - `kubectl kustomize` renders manifests/ (the base), manifests/overlays/two-dc and

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
-"""kube-sim wire-level behaviour checked with plain HTTP (no client library): shapes from
-shared/reference/kube-fidelity.md, section 0 and sections 1.3-2.4."""
+"""kube-sim wire-level behaviour checked with plain HTTP (no client library): the shapes
+that kubectl 1.32 and python3-kubernetes send and expect (docs/kube-sim.md)."""
 import http.client
 import json
 import os

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""kube-sim driven by the real kubectl 1.32 (issue 5, 'What must be shown' 1 and 3)."""
+"""kube-sim driven by the real kubectl 1.32."""
 import os
 import sys
 import time

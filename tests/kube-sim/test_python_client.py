@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""kube-sim driven by Debian's python3-kubernetes client (issue 5, 'What must be shown' 2 and 3)."""
+"""kube-sim driven by Debian's python3-kubernetes client."""
 import datetime
 import os
 import sys

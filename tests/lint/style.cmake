@@ -1,12 +1,14 @@
 # The style lints (label lint), each a script under hack/lint/ that developers run by hand too:
 #   lint_format     every tracked C++ file matches .clang-format (clang-format-14)
-#   lint_tidy       clang-tidy-14 with .clang-tidy over this build dir's compile_commands.json
-#                   (all sources; -DKC_TIDY_BASE=<git ref> checks only the sources changed since)
+#   lint_tidy       clang-tidy-14 with .clang-tidy over this build dir's compile_commands.json:
+#                   the sources changed since the commit in hack/lint/tidy-base (the last clean
+#                   full run) and the includers of changed headers; -DKC_TIDY_BASE=<git ref>
+#                   measures from that ref instead (docs/development.md)
 #   lint_python     flake8 with .flake8 over hack/ and tests/
 #   lint_citations  no comment or doc cites an outside spec's sections, issue or point numbers
 #   lint_checkers   each checker above fails on a planted defect and passes on clean input, so a
 #                   green lint run cannot come from a checker that never fails
-set(KC_TIDY_BASE "" CACHE STRING "git ref: lint_tidy checks only the sources changed since it (all when empty)")
+set(KC_TIDY_BASE "" CACHE STRING "git ref: lint_tidy checks the sources changed since it (hack/lint/tidy-base when empty)")
 
 add_test(NAME lint_format COMMAND ${PROJECT_SOURCE_DIR}/hack/lint/format.sh --check)
 if(KC_TIDY_BASE)
@@ -18,5 +20,6 @@ add_test(NAME lint_python COMMAND ${PROJECT_SOURCE_DIR}/hack/lint/python.sh)
 add_test(NAME lint_citations COMMAND ${PROJECT_SOURCE_DIR}/hack/lint/citations.sh)
 add_test(NAME lint_checkers COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/checkers_test.sh)
 set_tests_properties(lint_format lint_python lint_citations lint_checkers PROPERTIES LABELS lint TIMEOUT 300)
-# clang-tidy parses every source with its headers: two processes, up to half an hour on 2 cores.
+# A full clang-tidy run (no usable base) parses every source: two processes, up to half an hour
+# on 2 cores; a run from the recorded base takes seconds to minutes.
 set_tests_properties(lint_tidy PROPERTIES LABELS lint TIMEOUT 2700 PROCESSORS 2)

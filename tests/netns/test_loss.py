@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""10 % packet loss on every link for a while (issue #8 point 3).
+"""10 % packet loss on every link for a while.
 
 Topology two-dc, 3 agents per DC advertising node addresses, profile lan. Every link drops
 10 % of the packets sent into it (iptables statistic match, placed where netem on the

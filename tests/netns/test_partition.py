@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""A partition between two datacenters, longer than the suspicion timeout (issue #8 point 2).
+"""A partition between two datacenters, longer than the suspicion timeout.
 
 Topology two-dc, 3 agents per DC advertising node addresses, profile lan, an event handler
 script on every agent appending each event to a file.

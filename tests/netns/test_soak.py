@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Soak: 20 agents killed, restarted, partitioned and healed at random (issue #8 point 4).
+"""Soak: 20 agents killed, restarted, partitioned and healed at random.
 
 Topology two-dc, 10 hosts per DC, one agent per host (profile lan, node addresses), every
 agent joining through the four long-lived agents h01, h02 (dc1), h11, h12 (dc2), which are

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Two datacenters whose pod addresses are private to each DC (issue #8 point 1).
+"""Two datacenters whose pod addresses are private to each DC.
 
 Topology two-dc, 3 hosts per DC: node addresses 10.1.0.x / 10.2.0.x route across the router,
 pod addresses 10.101.0.x / 10.102.0.x reach only their own DC (blackholed at the router).

@@ -1,10 +1,13 @@
 #include "agent/gossip/asio/asio_runtime.h"
+#include "common/noexcept_cleanup.h"
 
 namespace kc::gossip {
 
 AsioScheduler::~AsioScheduler() {
   // Handlers still queued see operation_aborted and never touch us.
-  for (auto& [id, p] : pending_) p.timer->cancel();
+  noexcept_cleanup([this] {
+    for (auto& [id, p] : pending_) p.timer->cancel();
+  });
 }
 
 Scheduler::TimerId AsioScheduler::schedule(Duration delay, std::function<void()> fn) {

@@ -4,6 +4,7 @@
 #include "agent/gossip/envelope.h"
 #include "common/logging.h"
 #include "common/msgpack/reader.h"
+#include "common/noexcept_cleanup.h"
 
 namespace kc::gossip {
 
@@ -253,7 +254,7 @@ AsioTransport::AsioTransport(net::io_context& io, AsioTransportOptions options)
 }
 
 AsioTransport::~AsioTransport() {
-  close();
+  noexcept_cleanup([this] { close(); });
 }
 
 void AsioTransport::set_handlers(PacketHandler on_packet, StreamHandler on_stream) {

@@ -1,4 +1,4 @@
-// memberlist's hasCrc message (type 12, wire spec §3.6):
+// memberlist's hasCrc message (type 12; docs/wire.md, "CRC"):
 //   0c | crc32-IEEE(inner) as u32 big-endian | inner
 // Added after compression and before encryption; only recognised at the outermost level.
 #pragma once

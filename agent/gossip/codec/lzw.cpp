@@ -126,7 +126,7 @@ class Decoder {
       if (!next) return std::nullopt;  // ran out of input before the EOF code
       const uint32_t code = *next;
       if (code < kClear) {
-        const uint8_t literal = static_cast<uint8_t>(code);
+        const auto literal = static_cast<uint8_t>(code);
         if (!emit(std::span<const uint8_t>(&literal, 1))) return std::nullopt;
         if (last_ != kInvalid) define(static_cast<uint8_t>(code));
       } else if (code == kClear) {

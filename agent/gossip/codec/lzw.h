@@ -1,7 +1,7 @@
 // LZW exactly as Go's compress/lzw with order LSB and literal width 8, the algorithm of
-// memberlist's compress message (wire spec §3.5). The encoder output is byte-identical to
-// Go 1.19 (leading clear code, EOF code, table reset at code 4095) so that our packets look
-// like Go's; the decoder accepts exactly what Go's reader accepts.
+// memberlist's compress message (docs/wire.md, "Compression"). The encoder output is byte-identical
+// to Go 1.19 (leading clear code, EOF code, table reset at code 4095) so that our packets look like
+// Go's; the decoder accepts exactly what Go's reader accepts.
 #pragma once
 
 #include <cstddef>

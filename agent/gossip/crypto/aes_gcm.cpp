@@ -98,7 +98,7 @@ std::optional<std::vector<uint8_t>> open(std::span<const uint8_t> key,
   if (EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_SET_TAG, kTagSize, tag.data()) != 1 ||
       EVP_DecryptFinal_ex(ctx.get(), plain.data() + written, &len) != 1)
     return std::nullopt;
-  plain.resize(static_cast<size_t>(written + len));
+  plain.resize(static_cast<size_t>(written) + static_cast<size_t>(len));
   return plain;
 }
 

@@ -1,4 +1,4 @@
-// memberlist's AES-GCM message encryption (wire spec §5): blob = vsn | nonce(12) |
+// memberlist's AES-GCM message encryption (docs/wire.md, "Encryption"): blob = vsn | nonce(12) |
 // ciphertext | tag(16). Version 1 encrypts the message as is; legacy version 0 adds PKCS#7
 // padding first. The key length selects AES-128/192/256.
 //   UDP: the whole datagram is the blob, no AAD.

@@ -1,5 +1,5 @@
-// The encryption keyring with memberlist 0.2.2's exact semantics (wire spec §5.4), standard
-// base64 as Go's base64.StdEncoding, and Serf's keyring file (a JSON array of base64 keys,
+// The encryption keyring with memberlist 0.2.2's exact semantics (docs/wire.md, "Keyring"),
+// standard base64 as Go's base64.StdEncoding, and Serf's keyring file (a JSON array of base64 keys,
 // primary first). Errors are returned as memberlist's/Serf's message text because Serf
 // sends them to operators verbatim (key-management query responses, RPC).
 // Not thread-safe: owned by the agent's single event-loop thread.

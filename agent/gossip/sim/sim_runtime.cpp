@@ -30,7 +30,7 @@ void SimClock::run_for(Duration d) {
   TimePoint end = now_ + d;
   while (!queue_.empty()) {
     // Skip cancelled heads without advancing time past `end`.
-    if (!callbacks_.count(queue_.top().id)) {
+    if (!callbacks_.contains(queue_.top().id)) {
       queue_.pop();
       continue;
     }
@@ -68,7 +68,7 @@ class SimNetwork::SimTransport : public Transport {
       return;
     }
     ++net_.stats_.packets_sent;
-    if (!net_.reachable(addr_, to) || net_.dropped_.count({addr_, to}) || net_.lose()) {
+    if (!net_.reachable(addr_, to) || net_.dropped_.contains({addr_, to}) || net_.lose()) {
       ++net_.stats_.packets_lost;
       return;
     }

@@ -1,4 +1,4 @@
-// Vivaldi network coordinates (serf/coordinate, wire spec §7.10): the coordinate a node
+// Vivaldi network coordinates (serf/coordinate; docs/wire.md, "Coordinates"): the coordinate a node
 // sends in its ping acks, and the client that updates ours from measured RTTs.
 #pragma once
 

@@ -1,4 +1,4 @@
-// Issue 6, point 5, end to end: agents with NODE_NAME and a kubeconfig read their Node from
+// End to end: agents with NODE_NAME and a kubeconfig read their Node from
 // kube-sim once at start-up. In modes pod, host, node-internal and node-external each
 // advertises the address the mode names (checked by the members reaching each other and by
 // /v1/members), with `dc` and `zone` from the Node's labels (label keys configurable,

@@ -1,4 +1,4 @@
-// Issue 6, point 3: killing the leader hands over within the lease duration and a deletion
+// Killing the leader hands over within the lease duration and a deletion
 // made while nobody leads is still acted on; ending every watch and forcing 410s loses no
 // deletion; with Postgres down during a deletion the row is deleted once it returns.
 #include <signal.h>

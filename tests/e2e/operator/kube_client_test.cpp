@@ -1,7 +1,7 @@
 // The Kubernetes client pieces on their own against kube-sim: the informer follows adds and
 // deletes, takes bookmarks, relists after compaction and ended watches and reports the
 // deletions it missed; Lease election hands over on release and refuses a held lease; an
-// agent reads its Node's topology labels and addresses (issue 6, point 5, client side).
+// agent reads its Node's topology labels and addresses (client side).
 #include <boost/asio/io_context.hpp>
 
 #include "e2e/operator/harness.h"

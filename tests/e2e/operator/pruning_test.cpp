@@ -1,4 +1,4 @@
-// Issue 6, points 1, 2 and 4: deleting an agent pod prunes its member from every agent,
+// Deleting an agent pod prunes its member from every agent,
 // deletes its nodes row and its ClusterNode (latency measured and printed); Failed pods and
 // NotReady nodes are cleaned up; a Running and Ready pod whose agent is cut off is not
 // pruned; `kubectl get clusternodes` shows every member.
@@ -40,7 +40,7 @@ TEST_F(OperatorPruning, DeletedPodsArePrunedWithinASecond) {
   ASSERT_TRUE(wait_until([&] { return cluster_->row_count() == 6; }, 20s));
   start_operators();
   ASSERT_TRUE(wait_until([&] { return !cluster_->lease_holder().empty(); }, 20s));
-  // Point 4: every member is a ClusterNode, shown by real kubectl with its columns.
+  // Every member is a ClusterNode, shown by real kubectl with its columns.
   ASSERT_TRUE(wait_until(
       [&] {
         for (int i = 1; i <= 6; ++i)
@@ -54,7 +54,7 @@ TEST_F(OperatorPruning, DeletedPodsArePrunedWithinASecond) {
   EXPECT_NE(table.output.find("agent-6"), std::string::npos);
   EXPECT_NE(table.output.find("worker-1"), std::string::npos);
 
-  // Point 1: an agent that died without leaving (kill -9, member failed), then its pod is
+  // An agent that died without leaving (kill -9, member failed), then its pod is
   // deleted: the member, the row and the ClusterNode go. Latency from the delete call until
   // every agent has dropped the member, the row is gone and the ClusterNode is gone.
   std::vector<double> latencies;
@@ -64,7 +64,7 @@ TEST_F(OperatorPruning, DeletedPodsArePrunedWithinASecond) {
     if (HasFatalFailure()) return;
     ASSERT_TRUE(wait_until([&] { return cluster_->clusternode_status(name) == "failed"; }, 10s));
     if (i == 4) {
-      // Point 4: the table follows state changes.
+      // The table follows state changes.
       auto t = cluster_->sim().kubectl({"get", "cnode"});
       std::printf("kubectl get cnode after %s died:\n%s\n", name.c_str(), t.output.c_str());
       EXPECT_NE(t.output.find("failed"), std::string::npos);

@@ -1,7 +1,7 @@
-// Kong's Admin API cluster endpoints served by real agents (issue 3, point 3): join through
+// Kong's Admin API cluster endpoints served by real agents: join through
 // POST /cluster, the member list in Kong's shape, force-leave of a killed member through
 // DELETE /cluster, every kind of bad input answered with Kong's 4xx while the agent stays up;
-// /v1/members, /healthz, /readyz; and /metrics accepted by promtool (point 4).
+// /v1/members, /healthz, /readyz; and /metrics accepted by promtool.
 #include <signal.h>
 
 #include <fstream>

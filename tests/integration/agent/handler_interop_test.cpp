@@ -1,4 +1,4 @@
-// The same handler script run by Debian's serf agent and by ours (issue 3, point 2): for the
+// The same handler script run by Debian's serf agent and by ours: for the
 // same user event and the same member join, both runs see the same SERF_* environment
 // (apart from SERF_SELF_NAME) and the same stdin.
 #include <filesystem>

@@ -1,4 +1,4 @@
-// Issue 3, point 1: two Debian serf agents and two of ours in one encrypted cluster. A key is
+// Two Debian serf agents and two of ours in one encrypted cluster. A key is
 // installed, made primary and the old one removed across the mixed cluster (driven through our
 // RPC by our CLI); every member stays alive and reachable, and serf reports the new key only.
 #include <gtest/gtest.h>
@@ -99,7 +99,7 @@ TEST(MixedCluster, KeyRotationAcrossSerfAndOursKeepsTheClusterWhole) {
   EXPECT_NE(r.exit_code, 0) << r.output;
 }
 
-// Issue 3, point 1: the rest of the mixed-cluster promises. User events from either kind
+// The rest of the mixed-cluster promises. User events from either kind
 // run the handlers of all four; `serf reachability` against either kind reports every node;
 // SIGTERM of ours is `left` everywhere; force-leave of a killed serf member gives `left`, and
 // `--prune` (from our CLI and from serf's) removes members from every view.

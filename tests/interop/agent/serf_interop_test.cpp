@@ -1,4 +1,4 @@
-// kong-cluster's agent and Debian's `serf agent` 0.9.4 in one cluster (issue 2, point 2):
+// kong-cluster's agent and Debian's `serf agent` 0.9.4 in one cluster:
 // joins both ways, tags, failure detection both ways, refutation after a restart, encryption
 // (and a wrong key that must not join), the serf CLI driving our RPC.
 #include <gtest/gtest.h>

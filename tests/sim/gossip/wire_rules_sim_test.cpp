@@ -1,4 +1,4 @@
-// Wire rules from the Serf spec's pitfall list (§11) checked against a live member with
+// Wire rules from the pitfall list (docs/compatibility.md) checked against a live member with
 // hand-made packets on the simulated network: ack destinations, pings for another name,
 // protocol version checks on push/pull, a remote "dead" only making us suspect.
 #include <gtest/gtest.h>

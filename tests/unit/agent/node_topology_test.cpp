@@ -1,4 +1,4 @@
-// The agent's own Node (issue 6): Node labels → dc/zone tags (label keys configurable,
+// The agent's own Node: Node labels → dc/zone tags (label keys configurable,
 // cluster_tags win), the address per advertise mode (node-internal / node-external, explicit
 // cluster_advertise wins, clear errors naming the Node and the mode), when the Node is read,
 // and how a lookup that cannot happen fails.

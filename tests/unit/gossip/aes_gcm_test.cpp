@@ -1,5 +1,5 @@
-// AES-GCM framing (wire spec §5) against fixed-nonce vectors verified by Go's decryptPayload
-// and real traffic from an encrypted serf agent.
+// AES-GCM framing (docs/wire.md, "Encryption") against fixed-nonce vectors verified by Go's
+// decryptPayload and real traffic from an encrypted serf agent.
 #include "agent/gossip/crypto/aes_gcm.h"
 
 #include <gtest/gtest.h>

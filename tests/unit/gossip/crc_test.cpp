@@ -1,4 +1,4 @@
-// hasCrc framing (wire spec §3.6) against Go-generated and captured packets.
+// hasCrc framing (docs/wire.md, "CRC") against Go-generated and captured packets.
 #include "agent/gossip/codec/crc.h"
 
 #include <gtest/gtest.h>

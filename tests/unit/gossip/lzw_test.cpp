@@ -1,6 +1,7 @@
 // LZW must match Go's compress/lzw (LSB, 8) byte for byte: vectors from Go, the real
 // compress messages captured between serf agents, and table-reset cases cross-checked
-// against the reference encoder (serfwire.py, itself verified against Go 1.19).
+// against an independent encoder that matched Go 1.19 (docs/wire.md, "Test vectors and
+// their provenance").
 #include "agent/gossip/codec/lzw.h"
 
 #include <gtest/gtest.h>
@@ -21,7 +22,8 @@ using test::vector_named;
 
 constexpr size_t kLimit = 64 << 20;
 
-// Buf of a memberlist compress message: 09 | map{Algo: 0, Buf: <str/bin>} (wire spec §3.5).
+// Buf of a memberlist compress message: 09 | map{Algo: 0, Buf: <str/bin>} (docs/wire.md,
+// "Compression").
 Bytes compress_buf(std::span<const uint8_t> msg) {
   EXPECT_GE(msg.size(), 2u);
   EXPECT_EQ(msg[0], 0x09);

@@ -1,4 +1,4 @@
-// Replays the requests of the real RPC session in rpc_transcript.txt (rpcprobe.py against a
+// Replays the requests of the real RPC session in rpc_transcript.txt (recorded against a
 // serf 0.9.4 agent with rpc_auth "s3cret") over a socket, with the fake agent scripted like
 // that agent, and expects the same response bytes wherever serf's were deterministic.
 #include <gtest/gtest.h>

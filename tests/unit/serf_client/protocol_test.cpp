@@ -1,5 +1,5 @@
-// The RPC bodies: Go's exact bytes for what the serf CLI sends (spec §13.11), round trips,
-// and the lenient-but-typed decoding rules.
+// The RPC bodies: Go's exact bytes for what the serf CLI sends (tests/vectors/rpc_transcript.txt),
+// round trips, and the lenient-but-typed decoding rules.
 #include "serf_client/protocol.h"
 
 #include <gtest/gtest.h>
@@ -25,7 +25,7 @@ mp::Document doc(const std::string& hex) {
 }
 
 TEST(Protocol, EncodesWhatTheSerfCliSends) {
-  // spec §13.11: `serf members` handshake and members-filtered
+  // `serf members` handshake and members-filtered
   EXPECT_EQ(encode_hex(proto::RequestHeader{"handshake", 1}),
             "82a7436f6d6d616e64a968616e647368616b65a353657101");
   EXPECT_EQ(encode_hex(proto::HandshakeRequest{1}), "81a756657273696f6e01");
