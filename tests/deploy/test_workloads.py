@@ -89,13 +89,16 @@ class Pod:
                 self.env[e["name"]] = secrets[ref["name"]][ref["key"]]
             else:
                 raise AssertionError("unsupported env source %r" % src)
-        # Secret volumes at their mount paths, remapped below the pod's directory
+        # Secret and emptyDir volumes at their mount paths, remapped below the pod's directory
         self.mounts = {}
         volumes = {v["name"]: v for v in spec.get("volumes", [])}
         for m in self.c.get("volumeMounts", []):
-            vol = volumes[m["name"]]["secret"]
             local = os.path.join(self.dir, m["name"])
             os.makedirs(local)
+            if "emptyDir" in volumes[m["name"]]:
+                self.mounts[m["mountPath"].rstrip("/")] = local
+                continue
+            vol = volumes[m["name"]]["secret"]
             data = secrets[vol["secretName"]]
             for item in vol.get("items") or [{"key": k, "path": k} for k in data]:
                 with open(os.path.join(local, item["path"]), "w") as f:

@@ -91,7 +91,7 @@ def find(objs, kind, name=None):
 
 
 def pod_spec(obj):
-    return obj["spec"] if obj["kind"] == "Pod" else obj["spec"]["template"]["spec"]
+    return obj["spec"] if obj.get("kind") == "Pod" else obj["spec"]["template"]["spec"]
 
 
 def container(obj, name):
