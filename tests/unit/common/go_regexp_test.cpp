@@ -47,6 +47,11 @@ TEST(GoRegexp, InvalidPatternIsAClearError) {
         << error;
   }
   EXPECT_FALSE(GoRegexp::compile("(", nullptr));  // no error text asked for: still no crash
+  // A long pattern from the network is cut in the message, which goes into logs.
+  std::string error;
+  EXPECT_FALSE(GoRegexp::compile(std::string(100000, 'a') + "(", &error));
+  EXPECT_LT(error.size(), 700u) << error.substr(0, 400);
+  EXPECT_NE(error.find("...`: "), std::string::npos) << error.substr(0, 400);
 }
 
 TEST(GoRegexp, PathologicalPatternsFinishAtOnce) {
