@@ -13,6 +13,7 @@
 #include <boost/asio/write.hpp>
 #include <csignal>
 #include <cstring>
+#include <unordered_set>
 
 namespace kc::events {
 
@@ -34,6 +35,12 @@ struct ChildProcess::State {
 };
 
 namespace {
+
+// The children started and not yet reaped (the event loop's thread only).
+std::unordered_set<pid_t>& waiting_for() {
+  static std::unordered_set<pid_t> pids;
+  return pids;
+}
 
 void close_pair(int p[2]) {
   if (p[0] >= 0) ::close(p[0]);
@@ -84,8 +91,14 @@ ChildProcess::ChildProcess(asio::io_context& io) : s_(std::make_unique<State>(io
 ChildProcess::~ChildProcess() {
   if (pid_ > 0 && !s_->exited) {
     ::kill(-pid_, SIGKILL);
+    // Not reaped if it has not died yet: from here on it is an orphan like any other.
     ::waitpid(pid_, nullptr, WNOHANG);
+    waiting_for().erase(pid_);
   }
+}
+
+bool ChildProcess::is_waiting_for(pid_t pid) {
+  return waiting_for().count(pid) != 0;
 }
 
 std::shared_ptr<ChildProcess> ChildProcess::run(asio::io_context& io, const std::string& command,
@@ -117,6 +130,7 @@ std::shared_ptr<ChildProcess> ChildProcess::run(asio::io_context& io, const std:
     return self;
   }
   s.result.started = true;
+  waiting_for().insert(self->pid_);
   ::close(in_p[0]);
   ::close(out_p[1]);
   s.in.assign(in_p[1]);
@@ -165,6 +179,7 @@ bool ChildProcess::reap() {
     return false;
   }
   s.exited = true;
+  waiting_for().erase(pid_);
   if (r == pid_) {
     if (WIFEXITED(status)) s.result.exit_code = WEXITSTATUS(status);
     if (WIFSIGNALED(status)) s.result.signal = WTERMSIG(status);

@@ -49,6 +49,9 @@ class ChildProcess : public std::enable_shared_from_this<ChildProcess> {
   // SIGKILL to the child's process group (agent shutdown); `done` still runs.
   void kill();
   pid_t pid() const { return pid_; }
+  // True while `pid` is a child some ChildProcess has started and not yet reaped: the
+  // OrphanReaper leaves those (and their exit status) to it.
+  static bool is_waiting_for(pid_t pid);
 
   struct State;
 

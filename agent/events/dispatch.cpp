@@ -2,7 +2,9 @@
 
 #include <stdexcept>
 
+#include "agent/events/child_process.h"
 #include "agent/events/kong_delivery.h"
+#include "agent/events/orphan_reaper.h"
 #include "agent/events/script_handlers.h"
 #include "agent/serf/serf.h"
 #include "common/http/message.h"
@@ -30,6 +32,8 @@ void EventDispatch::start() {
     for (auto& s : specs) log->info("event handler: {}", s.to_string());
     handlers_ = std::make_unique<ScriptHandlers>(
         io_, std::move(specs), [this] { return serf_.local_member(); }, ho);
+    reaper_ = std::make_unique<OrphanReaper>(io_, &ChildProcess::is_waiting_for);
+    reaper_->start();
   }
   if (!options_.kong_admin_url.empty()) {
     std::string err;

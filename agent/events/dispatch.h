@@ -20,6 +20,7 @@ namespace kc::events {
 
 class ScriptHandlers;
 class KongDelivery;
+class OrphanReaper;
 
 // Events Serf delivered to the agent (after coalescing), by serf's type name.
 struct EventCounts {
@@ -53,6 +54,8 @@ class EventDispatch {
   // Null when not configured.
   const ScriptHandlers* handlers() const { return handlers_.get(); }
   const KongDelivery* kong() const { return kong_.get(); }
+  // Null without handler scripts (nothing else starts processes).
+  const OrphanReaper* orphan_reaper() const { return reaper_.get(); }
   const EventCounts& counts() const { return counts_; }
 
  private:
@@ -63,6 +66,7 @@ class EventDispatch {
   DispatchOptions options_;
   std::unique_ptr<ScriptHandlers> handlers_;
   std::unique_ptr<KongDelivery> kong_;
+  std::unique_ptr<OrphanReaper> reaper_;
   EventCounts counts_;
   int subscription_ = 0;
   bool stopped_ = false;

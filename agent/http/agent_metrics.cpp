@@ -2,6 +2,7 @@
 
 #include "agent/events/dispatch.h"
 #include "agent/events/kong_delivery.h"
+#include "agent/events/orphan_reaper.h"
 #include "agent/events/script_handlers.h"
 #include "agent/gossip/memberlist.h"
 #include "agent/gossip/messages.h"
@@ -125,6 +126,10 @@ void serf_metrics(metrics::Registry& r, serf::Serf* s, const events::EventCounts
   r.add_counter("kong_cluster_serf_malformed_messages_total",
                 "Serf messages dropped as undecodable or of an unknown type.",
                 [s] { return s ? double(s->counters().malformed) : 0.0; });
+  r.add_counter("kong_cluster_serf_intents_dropped_total",
+                "Join/leave intents for unknown members refused because the table of recent "
+                "intents was full (a flood of invented names).",
+                [s] { return s ? double(s->counters().intents_dropped) : 0.0; });
   r.add_counter("kong_cluster_serf_originated_total",
                 "User events and queries this node sent, and responses its queries received.", [s] {
                   double e = s ? s->counters().events_sent : 0;
@@ -200,7 +205,11 @@ void http_metrics(metrics::Registry& r, const http::Server* h, const http::Serve
                 [h] { return h ? static_cast<double>(h->counters().timeouts) : 0.0; });
 }
 
-void handler_metrics(metrics::Registry& r, const events::ScriptHandlers* h) {
+void handler_metrics(metrics::Registry& r, const events::ScriptHandlers* h,
+                     const events::OrphanReaper* reaper) {
+  r.add_counter("kong_cluster_event_handler_orphans_reaped_total",
+                "Processes that handler scripts left behind, reaped by the agent when they exited.",
+                [reaper] { return reaper ? static_cast<double>(reaper->reaped()) : 0.0; });
   r.add_counter("kong_cluster_event_handler_runs_total", "Event handler invocations, by result.",
                 [h] {
                   Samples out;
@@ -265,7 +274,7 @@ void register_agent_metrics(metrics::Registry& r, const MetricSources& src) {
   serf_metrics(r, src.serf, src.events);
   rpc_metrics(r, src.rpc);
   http_metrics(r, src.http, src.probe_http);
-  handler_metrics(r, src.handlers);
+  handler_metrics(r, src.handlers, src.orphan_reaper);
   kong_metrics(r, src.kong);
 }
 

@@ -22,6 +22,7 @@ class Server;
 namespace kc::events {
 class ScriptHandlers;
 class KongDelivery;
+class OrphanReaper;
 struct EventCounts;
 }  // namespace kc::events
 
@@ -34,6 +35,7 @@ struct MetricSources {
   const http::Server* http = nullptr;        // cluster_http_listen
   const http::Server* probe_http = nullptr;  // cluster_probe_listen
   const events::ScriptHandlers* handlers = nullptr;
+  const events::OrphanReaper* orphan_reaper = nullptr;
   const events::KongDelivery* kong = nullptr;
   const events::EventCounts* events = nullptr;
   std::string version;

@@ -44,6 +44,7 @@ void AgentServices::start() {
   src.http = http_.get();
   src.probe_http = probe_.get();
   src.handlers = events_.handlers();
+  src.orphan_reaper = events_.orphan_reaper();
   src.kong = events_.kong();
   src.events = &events_.counts();
   src.version = KC_VERSION;

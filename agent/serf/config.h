@@ -44,6 +44,11 @@ struct Config {
   size_t max_queue_depth = 4096;
   size_t min_queue_depth = 0;
   Duration recent_intent_timeout = 5min;
+  // Intents for nodes memberlist has not told us about are kept for recent_intent_timeout. A
+  // real one lives only until the node's alive arrives (seconds), so this bound is far above
+  // any join storm; it stops spoofed intents with invented names from growing memory for five
+  // minutes at line rate (each refused one is counted in SerfCounters::intents_dropped).
+  size_t max_recent_intents = 4096;
 
   size_t event_buffer = 512;
   size_t query_buffer = 512;

@@ -477,8 +477,17 @@ void Serf::notify_update(const gossip::Node& n) {
 
 bool Serf::upsert_intent(const std::string& node, MessageType type, LamportTime ltime) {
   auto it = recent_intents_.find(node);
-  if (it == recent_intents_.end() || ltime > it->second.ltime) {
-    recent_intents_[node] = NodeIntent{type, sched_.now(), ltime};
+  if (it == recent_intents_.end()) {
+    // Refused, not rebroadcast: a flood of invented names stops here instead of spreading.
+    if (recent_intents_.size() >= config_.max_recent_intents) {
+      ++counters_.intents_dropped;
+      return false;
+    }
+    recent_intents_.emplace(node, NodeIntent{type, sched_.now(), ltime});
+    return true;
+  }
+  if (ltime > it->second.ltime) {
+    it->second = NodeIntent{type, sched_.now(), ltime};
     return true;
   }
   return false;

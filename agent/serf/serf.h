@@ -50,6 +50,7 @@ struct SerfCounters {
   uint64_t events_sent = 0;      // user events this node originated
   uint64_t queries_sent = 0;     // queries this node originated (internal ones included)
   uint64_t query_responses = 0;  // responses and acks received for our queries
+  uint64_t intents_dropped = 0;  // intents for unknown nodes refused: max_recent_intents held
 };
 
 class Serf : public gossip::Delegate,
@@ -138,6 +139,7 @@ class Serf : public gossip::Delegate,
   size_t intent_queue_depth() const { return broadcasts_.size(); }
   size_t event_queue_depth() const { return event_broadcasts_.size(); }
   size_t query_queue_depth() const { return query_broadcasts_.size(); }
+  size_t recent_intent_count() const { return recent_intents_.size(); }
   MemberlistPort& memberlist() { return *memberlist_; }
   gossip::Scheduler& scheduler() { return sched_; }
 

@@ -186,6 +186,16 @@ class Agent:
                                                                                                       self.starts))))
         return self
 
+    def log_lines(self, words):
+        """The lines of this agent's logs (every start) that mention any of words."""
+        out = []
+        for n in range(1, self.starts + 1):
+            path = self.work.file("%s.%d.log" % (self.name, n))
+            if os.path.exists(path):
+                with open(path, errors="replace") as f:
+                    out += [line.rstrip("\n") for line in f if any(w in line for w in words)]
+        return "\n".join(out)
+
     def running(self):
         return self.proc is not None and self.proc.poll() is None
 

@@ -90,17 +90,27 @@ class DatacenterPartition(H.NetnsCase):
                   {h: a[h].user_events() for h in names})
             raise
 
-        def rejoin_handlers():
-            ok = True
+        def missing_joins():
+            """{agent: names of the other DC it ran no member-join handler for since the heal}."""
+            missing = {}
             for h in names:
                 other = DC2 if h in DC1 else DC1
                 joined = set()
                 for t, ev, _, stdin in a[h].events():
                     if ev == "member-join" and t >= wall_heal - 1:
                         joined |= {line.split("\t")[0] for line in stdin.split(";") if line}
-                ok = ok and set(other) <= joined
-            return ok
-        H.wait_until(rejoin_handlers, 30, "member-join handlers for the returning side")
+                if set(other) - joined:
+                    missing[h] = sorted(set(other) - joined)
+            return missing
+        try:
+            H.wait_until(lambda: not missing_joins(), 30, "member-join handlers for the returning side")
+        except AssertionError:
+            # Say which agent missed which member, and what that agent logged about it.
+            for h, who in missing_joins().items():
+                H.log("%s ran no member-join for %s since the heal; its events: %s" %
+                      (h, who, [e for e in a[h].events() if e[0] >= wall_heal - 1]))
+                H.log("%s's log about them:\n%s" % (h, a[h].log_lines(who)))
+            raise
         H.log("RESULT member_join_handlers_after_heal: every agent ran member-join for the other DC's 3 members")
 
 

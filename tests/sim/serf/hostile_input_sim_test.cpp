@@ -75,6 +75,29 @@ TEST(SerfHostileInput, AQueryTimeoutBeyondTheClockIsClamped) {
   EXPECT_GT(seen->deadline, c.clock().now());
 }
 
+TEST(SerfHostileInput, IntentsForInventedNamesAreBoundedAndNotRebroadcast) {
+  // A small bound keeps the test fast; the default (4096) works the same way.
+  constexpr size_t kCap = 64;
+  SerfCluster c(2, 33, [](kc::serf::Config& cfg) { cfg.max_recent_intents = kCap; });
+  c.join_all_to(0);
+  ASSERT_TRUE(c.clock().run_until([&] { return c.all_see_all_alive(); }, 60s));
+  auto attacker = c.net().bind(Address{{10, 9, 9, 1}, 7946});
+  const size_t held_before = c.at(0).recent_intent_count();
+  const size_t peer_held_before = c.at(1).recent_intent_count();
+  const size_t flood = kCap + 100;
+  for (size_t i = 0; i < flood; ++i) {
+    MessageJoin j{100 + i, "invented-" + std::to_string(i)};
+    attacker->send_packet(SerfCluster::address_of(0), as_user_packet(encode(j)));
+  }
+  c.clock().run_for(10s);
+  const size_t accepted = kCap - held_before;
+  EXPECT_EQ(c.at(0).recent_intent_count(), kCap);
+  EXPECT_EQ(c.at(0).counters().intents_dropped, flood - accepted);
+  // Only the accepted ones were gossiped on: the peer holds those and refused none.
+  EXPECT_EQ(c.at(1).recent_intent_count(), peer_held_before + accepted);
+  EXPECT_EQ(c.at(1).counters().intents_dropped, 0u);
+}
+
 TEST(SerfHostileInput, OwnNameWithControlCharactersIsRefusedAtStart) {
   for (const std::string& bad :
        std::vector<std::string>{"tab\tname", "new\nline", "cr\rname", std::string("nul\0x", 5)}) {
