@@ -186,6 +186,32 @@ TEST(Coalesce, MemberEventsKeepLatestAndSkipRepeats) {
   EXPECT_EQ(out.size(), 2u);
 }
 
+TEST(Coalesce, AFailureHealedWithinTheWindowReachesNoHandler) {
+  // As in Serf: handlers see the member's last state against the last one they were told;
+  // failed-then-alive inside one window is alive-then-alive, nothing to say.
+  gossip::sim::SimClock clock;
+  std::vector<Event> out;
+  MemberEventCoalescer c(clock, std::chrono::seconds(3), std::chrono::seconds(1),
+                         [&](Event e) { out.push_back(std::move(e)); });
+  c.offer(MemberEvent{EventType::MemberJoin, {mem("a")}});
+  clock.run_for(std::chrono::seconds(2));
+  ASSERT_EQ(out.size(), 1u);
+  out.clear();
+  c.offer(MemberEvent{EventType::MemberFailed, {mem("a")}});
+  clock.run_for(std::chrono::milliseconds(500));
+  c.offer(MemberEvent{EventType::MemberJoin, {mem("a")}});
+  clock.run_for(std::chrono::seconds(4));
+  EXPECT_TRUE(out.empty());
+  // Once the failure was told, the return is.
+  c.offer(MemberEvent{EventType::MemberFailed, {mem("a")}});
+  clock.run_for(std::chrono::seconds(2));
+  c.offer(MemberEvent{EventType::MemberJoin, {mem("a")}});
+  clock.run_for(std::chrono::seconds(2));
+  ASSERT_EQ(out.size(), 2u);
+  EXPECT_EQ(std::get<MemberEvent>(out[0]).type, EventType::MemberFailed);
+  EXPECT_EQ(std::get<MemberEvent>(out[1]).type, EventType::MemberJoin);
+}
+
 TEST(Coalesce, QuantumBoundsTheWait) {
   gossip::sim::SimClock clock;
   std::vector<Event> out;
