@@ -43,7 +43,10 @@ if [ "${KC_ASAN:-0}" != 0 ]; then
   asan=${KC_ASAN_BUILD_DIR:-build-asan}
   sanitized='unit|sim|fuzz'
   launcher=()
-  command -v ccache >/dev/null && launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
+  if command -v ccache >/dev/null; then
+    launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
+    export CCACHE_BASEDIR=${CCACHE_BASEDIR:-$(pwd)} CCACHE_NOHASHDIR=${CCACHE_NOHASHDIR:-1}
+  fi
   cmake -S . -B "$asan" -DKC_SANITIZE=ON -DCMAKE_BUILD_TYPE=${KC_BUILD_TYPE:-RelWithDebInfo} \
     "${launcher[@]+"${launcher[@]}"}" >/dev/null
   start=$(date +%s)
