@@ -5,6 +5,7 @@
 #include "agent/gossip/crypto/aes_gcm.h"
 #include "agent/gossip/crypto/keyring.h"
 #include "agent/gossip/messages.h"
+#include "agent/gossip/stream_framer.h"
 #include "common/msgpack/reader.h"
 
 namespace kc::gossip {
@@ -119,63 +120,9 @@ std::optional<Bytes> Envelope::open_stream(std::span<const uint8_t> data, std::s
   return plain;
 }
 
-namespace {
-
-// Skips one msgpack object at `off`; nullopt when incomplete.
-bool skip_object(std::span<const uint8_t> data, size_t& off, mp::Document* out = nullptr) {
-  try {
-    auto doc = mp::Document::parse(data, off);
-    if (out) *out = doc;
-    return true;
-  } catch (const mp::NeedMoreData&) {
-    return false;
-  }
-}
-
-}  // namespace
-
 std::optional<size_t> stream_message_length(std::span<const uint8_t> data) {
-  if (data.empty()) return std::nullopt;
-  size_t off = 1;
-  switch (static_cast<MsgType>(data[0])) {
-    case MsgType::Encrypt: {
-      if (data.size() < 5) return std::nullopt;
-      size_t len = (size_t(data[1]) << 24) | (size_t(data[2]) << 16) | (size_t(data[3]) << 8) |
-                   size_t(data[4]);
-      if (len > kMaxStreamBytes) throw mp::DecodeError("encrypted stream frame too large");
-      if (data.size() < 5 + len) return std::nullopt;
-      return 5 + len;
-    }
-    case MsgType::Compress:
-    case MsgType::Ping:
-    case MsgType::Ack:
-    case MsgType::Err:
-      if (!skip_object(data, off)) return std::nullopt;
-      return off;
-    case MsgType::PushPull: {
-      mp::Document header;
-      if (!skip_object(data, off, &header)) return std::nullopt;
-      auto h = decode_push_pull_header(header.root());
-      if (h.nodes < 0 || h.user_state_len < 0 || h.user_state_len > int64_t(kMaxStreamBytes) ||
-          h.nodes > (1 << 20))
-        throw mp::DecodeError("push/pull header out of range");
-      for (int64_t i = 0; i < h.nodes; ++i)
-        if (!skip_object(data, off)) return std::nullopt;
-      if (data.size() < off + size_t(h.user_state_len)) return std::nullopt;
-      return off + size_t(h.user_state_len);
-    }
-    case MsgType::User: {
-      mp::Document header;
-      if (!skip_object(data, off, &header)) return std::nullopt;
-      auto h = decode_user_msg_header(header.root());
-      if (h.user_msg_len < 0 || h.user_msg_len > int64_t(kMaxStreamBytes))
-        throw mp::DecodeError("user message length out of range");
-      if (data.size() < off + size_t(h.user_msg_len)) return std::nullopt;
-      return off + size_t(h.user_msg_len);
-    }
-    default:
-      throw mp::DecodeError("unknown stream message type " + std::to_string(data[0]));
-  }
+  StreamFramer framer;
+  return framer.length(data);
 }
 
 }  // namespace kc::gossip

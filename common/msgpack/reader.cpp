@@ -5,16 +5,10 @@
 
 namespace kc::mp {
 
-namespace {
-
-// Limits sized for the largest legitimate messages: a push/pull of a few thousand nodes,
-// an event ring of 512 slots, RPC member lists.
-msgpack::unpack_limit limits() {
+msgpack::unpack_limit network_limits() {
   return msgpack::unpack_limit(/*array=*/1 << 20, /*map=*/1 << 20, /*str=*/20 << 20,
                                /*bin=*/20 << 20, /*ext=*/1 << 16, /*depth=*/32);
 }
-
-}  // namespace
 
 Document Document::parse(std::span<const uint8_t> data, size_t& offset) {
   if (offset >= data.size()) throw NeedMoreData();
@@ -22,7 +16,7 @@ Document Document::parse(std::span<const uint8_t> data, size_t& offset) {
   try {
     doc.handle_ = std::make_shared<msgpack::object_handle>(
         msgpack::unpack(reinterpret_cast<const char*>(data.data()), data.size(), offset, nullptr,
-                        nullptr, limits()));
+                        nullptr, network_limits()));
   } catch (const msgpack::insufficient_bytes&) {
     throw NeedMoreData();
   } catch (const std::bad_alloc&) {

@@ -64,6 +64,10 @@ class Value {
 };
 
 // Owns one decoded object.
+// Limits for every decode of network input, sized for the largest legitimate messages: a
+// push/pull of a few thousand nodes, an event ring of 512 slots, RPC member lists.
+msgpack::unpack_limit network_limits();
+
 class Document {
  public:
   // Decodes one object from data[offset...], advancing offset past it.
@@ -74,6 +78,12 @@ class Document {
   static Document parse(std::span<const uint8_t> data) {
     size_t off = 0;
     return parse(data, off);
+  }
+  // An object a streaming parser (msgpack::unpacker) has already decoded.
+  static Document adopt(msgpack::object_handle&& handle) {
+    Document doc;
+    doc.handle_ = std::make_shared<msgpack::object_handle>(std::move(handle));
+    return doc;
   }
   Value root() const { return Value(&handle_->get()); }
 

@@ -2,6 +2,7 @@
 
 #include "agent/gossip/asio/asio_runtime.h"
 #include "agent/gossip/envelope.h"
+#include "agent/gossip/stream_framer.h"
 #include "common/logging.h"
 #include "common/msgpack/reader.h"
 #include "common/noexcept_cleanup.h"
@@ -44,14 +45,14 @@ Address from_asio(const net::ip::address& ip, uint16_t port) {
 
 namespace {
 
-// Reads from a socket until `stream_message_length` says one whole message has arrived.
+// Reads from a socket until the framer says one whole message has arrived.
 class MessageReader {
  public:
   // Returns the message once complete; nullopt while more is needed. Throws on bad input.
   std::optional<Bytes> feed(const uint8_t* data, size_t n) {
     buf_.insert(buf_.end(), data, data + n);
     if (buf_.size() > kMaxStreamBytes + 64) throw mp::DecodeError("stream message too large");
-    auto len = stream_message_length(buf_);
+    auto len = framer_.length(buf_);
     if (!len) return std::nullopt;
     buf_.resize(*len);
     return std::move(buf_);
@@ -59,6 +60,7 @@ class MessageReader {
 
  private:
   Bytes buf_;
+  StreamFramer framer_;
 };
 
 }  // namespace
