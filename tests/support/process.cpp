@@ -171,4 +171,13 @@ bool have_program(const std::string& name) {
   return false;
 }
 
+char process_state(pid_t pid) {
+  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+  std::string line;
+  if (!std::getline(stat, line)) return 0;
+  // The command name in parentheses may hold spaces: the state follows the last ')'.
+  auto close = line.rfind(')');
+  return close != std::string::npos && close + 2 < line.size() ? line[close + 2] : '?';
+}
+
 }  // namespace kc::test

@@ -62,4 +62,8 @@ void write_script(const std::string& path, const std::string& text);
 // Whether an executable exists in PATH.
 bool have_program(const std::string& name);
 
+// The state letter of a process from /proc/PID/stat ('R', 'S', 'Z' for a zombie...), or 0
+// once it is gone (reaped).
+char process_state(pid_t pid);
+
 }  // namespace kc::test

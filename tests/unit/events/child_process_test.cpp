@@ -34,11 +34,8 @@ std::optional<ChildResult> run(const std::string& cmd, std::string input = "",
 
 // Gone, or a zombie waiting for init: either way no longer running.
 bool not_running(pid_t pid) {
-  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
-  std::string line;
-  if (!std::getline(stat, line)) return true;
-  auto close = line.rfind(')');
-  return close != std::string::npos && close + 2 < line.size() && line[close + 2] == 'Z';
+  char state = test::process_state(pid);
+  return state == 0 || state == 'Z';
 }
 
 }  // namespace

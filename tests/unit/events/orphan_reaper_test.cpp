@@ -7,12 +7,12 @@
 #include <sys/prctl.h>
 #include <sys/wait.h>
 
-#include <fstream>
 #include <optional>
 #include <string>
 
 #include "agent/events/child_process.h"
 #include "events_test_util.h"
+#include "support/process.h"
 #include "support/wait.h"
 
 using namespace kc;
@@ -31,15 +31,6 @@ std::optional<ChildResult> run_handler(boost::asio::io_context& io, const std::s
   return out;
 }
 
-// The process state letter of pid ('Z' for a zombie), or 0 once it is gone.
-char state_of(pid_t pid) {
-  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
-  std::string line;
-  if (!std::getline(stat, line)) return 0;
-  auto close = line.rfind(')');
-  return close != std::string::npos && close + 2 < line.size() ? line[close + 2] : '?';
-}
-
 // A handler that leaves a short-lived background process (not holding the output pipe) and
 // prints its PID.
 constexpr const char* kLeavesAnOrphan = "sleep 0.2 </dev/null >/dev/null 2>&1 & echo $!";
@@ -53,8 +44,8 @@ TEST(OrphanReaper, WithoutItAHandlersOrphanStaysAZombieOfTheAgent) {
   auto r = run_handler(io, kLeavesAnOrphan);
   ASSERT_TRUE(r && r->ok()) << (r ? r->output : "no result");
   pid_t orphan = std::stoi(r->output);
-  EXPECT_TRUE(test::wait_until([&] { return state_of(orphan) == 'Z'; }, 10s))
-      << "state " << state_of(orphan);
+  EXPECT_TRUE(test::wait_until([&] { return test::process_state(orphan) == 'Z'; }, 10s))
+      << "state " << test::process_state(orphan);
   EXPECT_EQ(::waitpid(orphan, nullptr, 0), orphan);  // clean up what this test made
 }
 
@@ -66,8 +57,8 @@ TEST(OrphanReaper, ReapsAHandlersOrphanWhenItExits) {
   ASSERT_TRUE(r && r->ok()) << (r ? r->output : "no result");
   pid_t orphan = std::stoi(r->output);
   EXPECT_TRUE(test::run_until(
-      io, [&] { return state_of(orphan) == 0; }, 10s))
-      << "state " << state_of(orphan);
+      io, [&] { return test::process_state(orphan) == 0; }, 10s))
+      << "state " << test::process_state(orphan);
   EXPECT_GE(reaper.reaped(), 1u);
 }
 
