@@ -265,8 +265,10 @@ class Cluster:
 
     # ----- the apiserver alone (restart tests) -------------------------------------------------
 
-    def stop_apiserver(self):
-        k8sproc.stop(self.state["procs"]["kube-apiserver"])
+    def stop_apiserver(self, kill=False):
+        """SIGTERM, then SIGKILL after 10 s: with watches open the apiserver's graceful shutdown
+        takes all of that. kill=True: no grace (SIGKILL right after the SIGTERM), as a crash."""
+        k8sproc.stop(self.state["procs"]["kube-apiserver"], grace=0 if kill else 10.0)
 
     def start_apiserver(self, timeout=120):
         self._start("kube-apiserver", self.state["argv"]["kube-apiserver"])
