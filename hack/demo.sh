@@ -10,8 +10,6 @@
 #   kube-apiserver, etcd, Helm, ... hack/k8s/build.sh      first run ~40 min (Go, 2 cores)
 #   the node stand-in               hack/nodeagent/build.sh  ~1 min
 # Needs root and a Docker engine. Arguments go to hack/demo_k8s.py (try --help).
-# The older single-process demo on the API simulator, hack/demo.py, is still run by
-# tests/deploy (test_demo.py, test_prometheus.py).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 for a in "$@"; do

@@ -10,7 +10,7 @@ packages=(
   libcli11-dev libspdlog-dev libgtest-dev libgmock-dev libpq-dev libcpprest-dev
   prometheus-cpp-dev libyaml-dev libre2-dev
   # tests and demo: real peers and real servers
-  serf postgresql iproute2 iptables procps psmisc python3 python3-kubernetes python3-yaml
+  serf postgresql iproute2 iptables procps psmisc python3 python3-yaml
   prometheus openssl curl
   # lint (hack/lint/): the clang-format and clang-tidy of the installed clang (14), flake8
   clang-format-14 clang-tidy-14 flake8
@@ -34,6 +34,6 @@ else
   echo "deps: all ${#packages[@]} packages present"
 fi
 
-# kubectl is not a Debian package; the machines ship it. Tests that need it skip with a
-# clear message when it is absent.
-command -v kubectl >/dev/null || echo "deps: note: kubectl not found; kube-sim client tests will be skipped"
+# kubectl is not a Debian package; the machines ship it. The Kubernetes tests (tests/k8s,
+# tests/e2e, tests/deploy) fail with a clear message when it is absent.
+command -v kubectl >/dev/null || echo "deps: note: kubectl not found; the Kubernetes tests will fail"

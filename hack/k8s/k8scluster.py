@@ -1,8 +1,9 @@
 """A real Kubernetes control plane on this machine (Python 3 stdlib only).
 
-etcd, kube-apiserver, kube-controller-manager and kube-scheduler, built from their own Go
-modules by hack/k8s/build.sh, run as unprivileged processes with all state (certificates,
-etcd data, logs, kubeconfigs, cluster.json) in one temporary directory:
+etcd, kube-apiserver, kube-controller-manager and kube-scheduler (or only etcd and the
+apiserver: controllers=False), built from their own Go modules by hack/k8s/build.sh, run as
+unprivileged processes with all state (certificates, etcd data, logs, kubeconfigs,
+cluster.json) in one temporary directory:
 
     with k8scluster.Cluster() as c:          # up(): start and wait until healthy
         c.kubectl("get", "nodes")
@@ -43,6 +44,10 @@ STATE_FILE = "cluster.json"
 KUBECTL = shutil.which("kubectl") or "/usr/bin/kubectl"
 
 COMPONENTS = ("etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler")
+# The API alone (controllers=False): for tests that create Nodes and Pods as plain objects and
+# play kubelet themselves; the controllers would act on them (evict the pods of Nodes no kubelet
+# renews, collect pods whose owner is absent, run DaemonSets).
+API_COMPONENTS = ("etcd", "kube-apiserver")
 SERVICE_CIDR = "10.96.0.0/16"
 SERVICE_IP = "10.96.0.1"  # the first address of SERVICE_CIDR: the "kubernetes" Service
 ISSUER = "https://kubernetes.default.svc.cluster.local"
@@ -147,9 +152,11 @@ class Cluster:
     """One control plane. Either brought up here (up()) or attached to with load(state_dir)."""
 
     def __init__(self, bind_address="0.0.0.0", advertise_address=None, extra_sans=(),
-                 state_dir=None, reaper=True, owner_pid=None, log=None):
+                 state_dir=None, reaper=True, owner_pid=None, log=None, controllers=True):
         """reaper: stop the control plane when the owner process (owner_pid, by default this
-        one) ends without calling down()."""
+        one) ends without calling down(). controllers=False: etcd and the apiserver only
+        (API_COMPONENTS)."""
+        self.controllers = controllers
         self.bind_address = bind_address
         self.advertise_address = advertise_address
         self.extra_sans = list(extra_sans)
@@ -163,7 +170,7 @@ class Cluster:
 
     def up(self, timeout=240):
         started = time.monotonic()
-        bins = bin_dir(needs=COMPONENTS)
+        bins = bin_dir(needs=COMPONENTS if self.controllers else API_COMPONENTS)
         if self.state_dir is None:
             self.state_dir = tempfile.mkdtemp(prefix="kc-k8s-")
         elif os.path.isdir(self.state_dir) and os.listdir(self.state_dir):
@@ -177,7 +184,7 @@ class Cluster:
                 "apiserver": free_port(self.bind_address),
                 "controller_manager": free_port("127.0.0.1"), "scheduler": free_port("127.0.0.1"),
             },
-            "procs": {}, "argv": {}, "owner": None, "reaper": None,
+            "procs": {}, "argv": {}, "owner": None, "reaper": None, "controllers": self.controllers,
         }
         _live.append(self)
         self._save()
@@ -191,15 +198,8 @@ class Cluster:
             deadline = time.monotonic() + timeout
             self._wait("etcd", deadline, lambda: self._etcd_healthy())
             self._wait("kube-apiserver", deadline, lambda: self._get("/readyz")[0] == 200)
-            self._start("kube-controller-manager", self._controller_manager_argv())
-            self._start("kube-scheduler", self._scheduler_argv())
-            for name, port in (("kube-controller-manager", "controller_manager"),
-                               ("kube-scheduler", "scheduler")):
-                self._wait(name, deadline, lambda p=port: self._component_healthy(p))
-            # The ServiceAccount controller made the "default" ServiceAccount: controllers run
-            # under their own credentials and RBAC lets them write.
-            self._wait("kube-controller-manager", deadline, lambda: self._get(
-                "/api/v1/namespaces/default/serviceaccounts/default")[0] == 200)
+            if self.controllers:
+                self._start_controllers(deadline)
         except BaseException:
             self.down()
             raise
@@ -207,6 +207,17 @@ class Cluster:
         self._save()
         self._say("healthy after %.1fs; KUBECONFIG=%s" % (self.state["up_seconds"], self.kubeconfig))
         return self
+
+    def _start_controllers(self, deadline):
+        self._start("kube-controller-manager", self._controller_manager_argv())
+        self._start("kube-scheduler", self._scheduler_argv())
+        for name, port in (("kube-controller-manager", "controller_manager"),
+                           ("kube-scheduler", "scheduler")):
+            self._wait(name, deadline, lambda p=port: self._component_healthy(p))
+        # The ServiceAccount controller made the "default" ServiceAccount: controllers run
+        # under their own credentials and RBAC lets them write.
+        self._wait("kube-controller-manager", deadline, lambda: self._get(
+            "/api/v1/namespaces/default/serviceaccounts/default")[0] == 200)
 
     def down(self):
         """Stops every process this cluster started (by PID, newest first) and removes the
@@ -247,14 +258,17 @@ class Cluster:
                 state = json.load(f)
         except OSError as e:
             raise ClusterError("no cluster state at %s: %s" % (path, e.strerror))
-        c = cls(state["bind_address"], state["advertise_address"], state_dir=state_dir, reaper=False)
+        c = cls(state["bind_address"], state["advertise_address"], state_dir=state_dir, reaper=False,
+                controllers=state.get("controllers", True))
         c.state = state
         return c
 
     # ----- the apiserver alone (restart tests) -------------------------------------------------
 
-    def stop_apiserver(self):
-        k8sproc.stop(self.state["procs"]["kube-apiserver"])
+    def stop_apiserver(self, kill=False):
+        """SIGTERM, then SIGKILL after 10 s: with watches open the apiserver's graceful shutdown
+        takes all of that. kill=True: no grace (SIGKILL right after the SIGTERM), as a crash."""
+        k8sproc.stop(self.state["procs"]["kube-apiserver"], grace=0 if kill else 10.0)
 
     def start_apiserver(self, timeout=120):
         self._start("kube-apiserver", self.state["argv"]["kube-apiserver"])

@@ -1,7 +1,7 @@
 // End to end: agents with NODE_NAME and a kubeconfig read their Node from
-// kube-sim once at start-up. In modes pod, host, node-internal and node-external each
-// advertises the address the mode names (checked by the members reaching each other and by
-// /v1/members), with `dc` and `zone` from the Node's labels (label keys configurable,
+// the real apiserver (kube_cluster.h) once at start-up. In modes pod, host, node-internal and
+// node-external each advertises the address the mode names (checked by the members reaching each
+// other and by /v1/members), with `dc` and `zone` from the Node's labels (label keys configurable,
 // cluster_tags winning); a Node without the address the mode needs, or no Node at all, is a
 // start-up error that names the Node and the mode.
 #include <gtest/gtest.h>
@@ -12,7 +12,7 @@
 #include <string>
 #include <vector>
 
-#include "e2e/kube_sim.h"
+#include "e2e/kube_objects.h"
 #include "support/process.h"
 #include "support/wait.h"
 
@@ -32,20 +32,21 @@ struct AgentProc {
 class AgentNode : public ::testing::Test {
  protected:
   void SetUp() override {
-    if (!have_program("curl") || !have_program("python3"))
-      GTEST_SKIP() << "needs python3 (kube-sim) and curl (hack/deps.sh)";
-    sim_ = std::make_unique<KubeSim>(dir_);
-    ASSERT_FALSE(sim_->url().empty()) << "kube-sim did not start";
+    KC_REQUIRE_CONTROL_PLANE();
     // Loopback addresses stand for the nodes' networks: all of 127/8 is bindable.
-    sim_->ctl({"node-create", "worker-a", "-l", "topology.kubernetes.io/region=dc-east", "-l",
-               "topology.kubernetes.io/zone=east-1a", "--internal-ip", "127.0.0.11",
-               "--external-ip", "127.0.0.21"});
-    sim_->ctl({"node-create", "worker-b", "-l", "topology.kubernetes.io/region=dc-west", "-l",
-               "topology.kubernetes.io/zone=west-1b", "--internal-ip", "127.0.0.12",
-               "--external-ip", "127.0.0.22"});
+    put_node(
+        {"worker-a",
+         {{"topology.kubernetes.io/region", "dc-east"}, {"topology.kubernetes.io/zone", "east-1a"}},
+         "127.0.0.11",
+         "127.0.0.21"});
+    put_node(
+        {"worker-b",
+         {{"topology.kubernetes.io/region", "dc-west"}, {"topology.kubernetes.io/zone", "west-1b"}},
+         "127.0.0.12",
+         "127.0.0.22"});
     // Labels under other keys, and no ExternalIP.
-    sim_->ctl({"node-create", "worker-c", "-l", "example.com/dc=dc-lab", "-l",
-               "example.com/rack=rack-3", "--internal-ip", "127.0.0.13"});
+    put_node(
+        {"worker-c", {{"example.com/dc", "dc-lab"}, {"example.com/rack", "rack-3"}}, "127.0.0.13"});
   }
   void TearDown() override {
     if (!HasFailure()) return;
@@ -77,7 +78,8 @@ class AgentNode : public ::testing::Test {
                                      "--profile",
                                      "local"};
     env["NODE_NAME"] = node;
-    if (!env.count("KUBECONFIG")) argv.insert(argv.end(), {"--kubeconfig", sim_->kubeconfig()});
+    if (!env.count("KUBECONFIG"))
+      argv.insert(argv.end(), {"--kubeconfig", control_plane().kubeconfig()});
     if (!seed_.empty()) argv.insert(argv.end(), {"--join", seed_});
     argv.insert(argv.end(), args.begin(), args.end());
     a->proc = std::make_unique<Process>(argv, dir_.path() + "/" + name + ".log", env);
@@ -97,7 +99,6 @@ class AgentNode : public ::testing::Test {
   }
 
   TempDir dir_;
-  std::unique_ptr<KubeSim> sim_;
   std::vector<std::unique_ptr<AgentProc>> agents_;
   std::string seed_;  // gossip address the next agents join
 };
@@ -121,7 +122,7 @@ TEST_F(AgentNode, EachModeAdvertisesItsAddressWithDcAndZoneFromTheNode) {
   // node-external: the Node's ExternalIP although bound to every address; the kubeconfig
   // from $KUBECONFIG this time.
   start("agent-external", "worker-b", "node-external", "0.0.0.0",
-        {{"KUBECONFIG", sim_->kubeconfig()}});
+        {{"KUBECONFIG", control_plane().kubeconfig()}});
 
   struct Want {
     std::string ip, dc, zone;

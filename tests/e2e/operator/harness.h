@@ -1,8 +1,9 @@
-// End-to-end harness for the operator: a kube-sim API server, a real Postgres, real agents
-// running as "pods" (downward-API env, rpc container port), and operator replicas, all
-// processes on loopback stopped by PID. Helpers read the state each side keeps: gossip
-// (serf members over each agent's RPC), the nodes table (psql), Kubernetes (curl on the
-// simulator's API, kubectl for what users see).
+// End-to-end harness for the operator: the real apiserver (kube_cluster.h, one per test
+// binary; each Cluster works in a namespace of its own), a real Postgres, real agents running
+// as "pods" (pod objects the test reports Running and Ready, as a kubelet would; the agent
+// processes get the downward-API env), and operator replicas, all processes on loopback stopped
+// by PID. Helpers read the state each side keeps: gossip (serf members over each agent's RPC),
+// the nodes table (psql), Kubernetes (the API over TLS, kubectl for what users see).
 #pragma once
 
 #include <gtest/gtest.h>
@@ -17,14 +18,14 @@
 #include <string>
 #include <vector>
 
-#include "e2e/kube_sim.h"
+#include "e2e/kube_objects.h"
 #include "support/postgres_fixture.h"
 #include "support/process.h"
 #include "support/wait.h"
 
 namespace kc::test::e2e {
 
-// An agent "pod": the pod object in kube-sim and the agent process with the downward-API env.
+// An agent "pod": the pod object on the apiserver and the agent process with the downward-API env.
 struct AgentPod {
   std::string name, uid, node;
   int gossip_port = 0, rpc_port = 0, http_port = 0;
@@ -34,8 +35,8 @@ struct AgentPod {
 };
 
 inline const char* kSelector = "app.kubernetes.io/name=kong-cluster";
-// The agent DaemonSet and ServiceAccount (kube-sim runs no DaemonSet controller: the tests
-// create its pods, with the owner reference the controller would set).
+// The agent DaemonSet and ServiceAccount (no DaemonSet controller runs: the tests create its
+// pods, with the owner reference the controller would set).
 inline const char* kAgentDaemonSet = "kong-cluster-agent";
 inline const char* kAgentServiceAccount = "kong-cluster-agent";
 
@@ -65,35 +66,45 @@ inline std::optional<std::map<std::string, std::string>> members_of(const std::s
 
 class Cluster {
  public:
-  Cluster() {
+  Cluster() : kube_(control_plane()) {
     pg_ = std::make_unique<PostgresFixture>();
     db_ = pg_->create_database("op");
-    sim_ = std::make_unique<KubeSim>(dir_);
-    sim_->ctl({"node-create", "worker-1", "-l", "topology.kubernetes.io/region=dc1", "-l",
-               "topology.kubernetes.io/zone=dc1-a"});
-    sim_->ctl({"node-create", "worker-2", "-l", "topology.kubernetes.io/region=dc1", "-l",
-               "topology.kubernetes.io/zone=dc1-b"});
-    auto r = sim_->kubectl({"apply", "-f", source_dir() + "/manifests/crd/clusternodes.yaml"});
+    ns_ = fresh_namespace();
+    put_node(
+        {"worker-1",
+         {{"topology.kubernetes.io/region", "dc1"}, {"topology.kubernetes.io/zone", "dc1-a"}}});
+    put_node(
+        {"worker-2",
+         {{"topology.kubernetes.io/region", "dc1"}, {"topology.kubernetes.io/zone", "dc1-b"}}});
+    auto r = kube_.kubectl({"apply", "-f", source_dir() + "/manifests/crd/clusternodes.yaml"});
     EXPECT_EQ(r.exit_code, 0) << r.output;
-    std::string ds = dir_.path() + "/agent-daemonset.yaml";
-    std::ofstream(ds) << "apiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: "
-                      << kAgentServiceAccount << "\n  namespace: default\n---\n"
-                      << "apiVersion: apps/v1\nkind: DaemonSet\nmetadata:\n  name: "
-                      << kAgentDaemonSet << "\n  namespace: default\nspec:\n  selector:\n"
-                      << "    matchLabels: {app.kubernetes.io/name: kong-cluster}\n  template:\n"
-                      << "    metadata:\n      labels: {app.kubernetes.io/name: kong-cluster}\n"
-                      << "    spec:\n      serviceAccountName: " << kAgentServiceAccount
-                      << "\n      containers: [{name: agent, image: kong-cluster/agent:test}]\n";
-    r = sim_->kubectl({"apply", "-f", ds});
+    r = kube_.kubectl({"wait", "--for=condition=Established", "--timeout=60s",
+                       "crd/clusternodes.kongcluster.dev"});
     EXPECT_EQ(r.exit_code, 0) << r.output;
-    auto [code, obj] =
-        sim_->get(std::string("/apis/apps/v1/namespaces/default/daemonsets/") + kAgentDaemonSet);
-    EXPECT_EQ(code, 200);
-    ds_uid_ = obj.is_object() ? obj["metadata"].value("uid", "") : "";
+    create_service_account(ns_, kAgentServiceAccount);
+    nlohmann::json match = {{"app.kubernetes.io/name", "kong-cluster"}};
+    auto ds = kube_.request(
+        "POST", "/apis/apps/v1/namespaces/" + ns_ + "/daemonsets",
+        {{"apiVersion", "apps/v1"},
+         {"kind", "DaemonSet"},
+         {"metadata", {{"name", kAgentDaemonSet}}},
+         {"spec",
+          {{"selector", {{"matchLabels", match}}},
+           {"template",
+            {{"metadata", {{"labels", match}}},
+             {"spec",
+              {{"serviceAccountName", kAgentServiceAccount},
+               {"containers", {{{"name", "agent"}, {"image", "kong-cluster/agent:test"}}}}}}}}}}});
+    expect_code(ds, 201, "creating the agent DaemonSet");
+    ds_uid_ = ds.body.is_object() ? ds.body["metadata"].value("uid", "") : "";
     EXPECT_FALSE(ds_uid_.empty());
   }
+  // The operator's ClusterNode informer spans every namespace: leave none behind for the
+  // binary's next test.
+  ~Cluster() { kube_.request("DELETE", clusternodes_path()); }
 
-  KubeSim& sim() { return *sim_; }
+  KubeControlPlane& kube() { return kube_; }
+  const std::string& ns() const { return ns_; }
   PostgresFixture& pg() { return *pg_; }
   const TempDir& dir() const { return dir_; }
 
@@ -115,33 +126,26 @@ class Cluster {
                           {"name", kAgentDaemonSet}, {"uid", ds_uid_},
                           {"controller", true},      {"blockOwnerDeletion", true}};
     if (owner == Ownership::WrongUid) ref["uid"] = "00000000-0000-4000-8000-000000000000";
-    nlohmann::json body = {
-        {"name", name},
-        {"namespace", "default"},
-        {"node", node},
-        {"podIP", "127.0.0.1"},
-        {"labels", {{"app.kubernetes.io/name", "kong-cluster"}}},
-        {"ports",
-         {"rpc:" + std::to_string(rpc_port), "serflan:" + std::to_string(gossip_port),
-          "http:" + std::to_string(http_port)}},
-        {"serviceAccountName",
-         owner == Ownership::WrongAccount ? "default" : kAgentServiceAccount}};
-    if (owner != Ownership::None) body["ownerReferences"] = nlohmann::json::array({ref});
-    std::string file = dir_.path() + "/pod-" + name + ".json";
-    std::ofstream(file) << body.dump();
-    auto r = run_command({"curl", "-s", "-X", "POST", "-H", "Content-Type: application/json",
-                          "--data-binary", "@" + file, sim_->url() + "/_sim/pods"},
-                         10000);
-    auto pod = nlohmann::json::parse(r.output, nullptr, false);
-    if (pod.is_discarded() || !pod.is_object()) {
-      ADD_FAILURE() << "creating pod " << name << ": " << r.output;
-      return "";
-    }
-    const auto& obj = pod.contains("object") ? pod["object"] : pod;
-    std::string uid = obj.value("metadata", nlohmann::json::object()).value("uid", "");
+    PodSpec p;
+    p.ns = ns_;
+    p.name = name;
+    p.node = node;
+    p.labels = {{"app.kubernetes.io/name", "kong-cluster"}};
+    p.ports = {{"rpc", rpc_port}, {"serflan", gossip_port}, {"http", http_port}};
+    p.service_account = owner == Ownership::WrongAccount ? "default" : kAgentServiceAccount;
+    if (owner != Ownership::None) p.owner_references = nlohmann::json::array({ref});
+    auto pod = kc::test::e2e::create_pod(p);
+    if (!pod.is_object()) return "";
+    set_pod_running(ns_, name, "127.0.0.1");
+    std::string uid = pod["metadata"].value("uid", "");
     EXPECT_FALSE(uid.empty()) << pod.dump();
     return uid;
   }
+  // Pod deletion (kube_objects.h's delete_pod) and the Failed phase, in this namespace.
+  void delete_pod(const std::string& name, int grace_seconds = 0) {
+    kc::test::e2e::delete_pod(ns_, name, grace_seconds);
+  }
+  void fail_pod(const std::string& name) { set_pod_failed(ns_, name); }
 
   AgentPod& add_agent(const std::string& name, const std::string& node = "worker-1") {
     auto a = std::make_unique<AgentPod>();
@@ -162,14 +166,14 @@ class Cluster {
                                      "--http-addr",
                                      "127.0.0.1:" + std::to_string(a->http_port),
                                      "--kubeconfig",
-                                     sim_->kubeconfig(),
+                                     kube_.kubeconfig(),
                                      "--profile",
                                      "lan"};
     if (!rpc_auth_.empty()) argv.insert(argv.end(), {"--rpc-auth", rpc_auth_});
     if (!agents_.empty()) argv.insert(argv.end(), {"--join", agents_.front()->gossip_addr()});
     auto env = pg_env();
     env["POD_NAME"] = name;
-    env["POD_NAMESPACE"] = "default";
+    env["POD_NAMESPACE"] = ns_;
     env["POD_UID"] = a->uid;
     env["NODE_NAME"] = node;
     a->proc = std::make_unique<Process>(argv, dir_.path() + "/" + name + ".log", env);
@@ -181,14 +185,14 @@ class Cluster {
                                           const std::string& failed_grace = "3s") {
     std::vector<std::string> argv = {binary_dir() + "/bin/kong-cluster-operator",
                                      "--kubeconfig",
-                                     sim_->kubeconfig(),
+                                     kube_.kubeconfig(),
                                      "--namespace",
-                                     "default",
+                                     ns_,
                                      "--selector",
                                      kSelector,
                                      "--leader-elect",
                                      "--lease-namespace",
-                                     "default",
+                                     ns_,
                                      "--identity",
                                      identity,
                                      "--metrics-addr",
@@ -230,21 +234,24 @@ class Cluster {
     }
   }
   size_t row_count() { return pg_->psql_lines("SELECT name FROM nodes", db_).size(); }
+  std::string clusternodes_path() const {
+    return "/apis/kongcluster.dev/v1alpha1/namespaces/" + ns_ + "/clusternodes";
+  }
   int clusternode_code(const std::string& name) {
-    return sim_->get("/apis/kongcluster.dev/v1alpha1/namespaces/default/clusternodes/" + name)
-        .first;
+    return kube_.get(clusternodes_path() + "/" + name).code;
+  }
+  nlohmann::json clusternode(const std::string& name) {
+    auto r = kube_.get(clusternodes_path() + "/" + name);
+    return r.code == 200 && r.body.is_object() ? r.body : nlohmann::json::object();
   }
   std::string clusternode_status(const std::string& name) {
-    auto [code, body] =
-        sim_->get("/apis/kongcluster.dev/v1alpha1/namespaces/default/clusternodes/" + name);
-    if (code != 200) return "";
-    return body.value("status", nlohmann::json::object()).value("status", "");
+    return clusternode(name).value("status", nlohmann::json::object()).value("status", "");
   }
   std::string lease_holder() {
-    auto [code, body] =
-        sim_->get("/apis/coordination.k8s.io/v1/namespaces/default/leases/kong-cluster-operator");
-    if (code != 200) return "";
-    return body.value("spec", nlohmann::json::object()).value("holderIdentity", "");
+    auto r = kube_.get("/apis/coordination.k8s.io/v1/namespaces/" + ns_ +
+                       "/leases/kong-cluster-operator");
+    if (r.code != 200 || !r.body.is_object()) return "";
+    return r.body.value("spec", nlohmann::json::object()).value("holderIdentity", "");
   }
 
   // Whether every running agent but `gone` no longer lists it.
@@ -273,10 +280,10 @@ class Cluster {
   }
 
  private:
+  KubeControlPlane& kube_;
   TempDir dir_;
   std::unique_ptr<PostgresFixture> pg_;
-  std::string db_;
-  std::unique_ptr<KubeSim> sim_;
+  std::string db_, ns_;
   std::vector<std::unique_ptr<AgentPod>> agents_;
   std::string rpc_auth_;
   std::string ds_uid_;
@@ -295,6 +302,7 @@ class ClusterTest : public ::testing::Test {
   void SetUp() override {
     if (!tools_present())
       GTEST_SKIP() << "needs Postgres 15, kubectl, serf and curl (hack/deps.sh)";
+    KC_REQUIRE_CONTROL_PLANE();
     cluster_ = std::make_unique<Cluster>();
   }
   void TearDown() override {

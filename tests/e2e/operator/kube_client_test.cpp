@@ -1,10 +1,13 @@
-// The Kubernetes client pieces on their own against kube-sim: the informer follows adds and
-// deletes, takes bookmarks, relists after compaction and ended watches and reports the
-// deletions it missed; Lease election hands over on release and refuses a held lease; an
-// agent reads its Node's topology labels and addresses (client side).
+// The Kubernetes client pieces on their own against the real apiserver (kube_cluster.h): the
+// informer follows adds and deletes, takes bookmarks, relists when an apiserver restart makes
+// its resourceVersion too old and reports the deletions it missed; Lease election hands over
+// on release, refuses a held lease and steps down when RBAC stops its renewals; an agent reads
+// its Node's topology labels and addresses (client side, client certificate or token).
 #include <boost/asio/io_context.hpp>
+#include <cstdio>
+#include <functional>
 
-#include "e2e/operator/harness.h"
+#include "e2e/kube_objects.h"
 #include "kube/blocking_get.h"
 #include "kube/config.h"
 #include "kube/informer.h"
@@ -31,75 +34,129 @@ bool run_until(boost::asio::io_context& io, const std::function<bool()>& done,
   return true;
 }
 
+// Pods labelled app=<app> on Node w1, as plain objects (no kubelet needed to list and watch them).
+void create_app_pod(const std::string& ns, const std::string& name, const std::string& app) {
+  PodSpec p;
+  p.ns = ns;
+  p.name = name;
+  p.node = "w1";
+  p.labels = {{"app", app}};
+  create_pod(p);
+}
+
 }  // namespace
 
-TEST(KubeClient, InformerFollowsBookmarksAndRelistsWithoutLosingDeletions) {
-  TempDir dir;
-  KubeSim sim(dir);
-  sim.ctl({"node-create", "w1"});
+TEST(KubeClient, InformerFollowsBookmarks) {
+  KC_REQUIRE_CONTROL_PLANE();
+  std::string ns = fresh_namespace();
+  put_node({"w1"});
   boost::asio::io_context io;
-  kc::kube::RestClient client(io, kc::kube::load_kubeconfig(sim.kubeconfig()));
+  kc::kube::RestClient client(io, kc::kube::load_kubeconfig(control_plane().kubeconfig()));
   kc::kube::InformerOptions o;
-  o.path = kc::kube::pods_path("default");
+  o.path = kc::kube::pods_path(ns);
+  o.label_selector = "app=a";
+  // The apiserver sends a watch a bookmark 2 s before its timeout (and otherwise about once a
+  // minute): short watches make one come soon.
+  o.watch_timeout_min_s = 6;  // [min, max): 6 s
+  o.watch_timeout_max_s = 7;
+  kc::kube::Informer inf(client, o, "pods");
+  create_app_pod(ns, "p1", "a");
+  create_app_pod(ns, "other", "b");
+  inf.start();
+  ASSERT_TRUE(run_until(io, [&] { return inf.synced() && inf.watching(); }));
+  EXPECT_EQ(inf.items().size(), 1u);  // the selector applies
+  create_app_pod(ns, "p2", "a");
+  ASSERT_TRUE(run_until(io, [&] { return inf.items().size() == 2; }));
+
+  // A bookmark moves our resourceVersion forward without an object change (ours: "other2"
+  // is not selected).
+  create_app_pod(ns, "other2", "b");
+  auto rv_before = inf.last_resource_version();
+  auto bookmarks = inf.counters().bookmarks;
+  ASSERT_TRUE(run_until(
+      io, [&] { return inf.counters().bookmarks > bookmarks; }, 20s));
+  EXPECT_NE(inf.last_resource_version(), rv_before);
+  EXPECT_EQ(inf.items().size(), 2u);
+  inf.stop();
+}
+
+TEST(KubeClient, InformerRelistsAfterAnApiserverRestartWithoutLosingDeletions) {
+  KC_REQUIRE_CONTROL_PLANE();
+  auto& kube = control_plane();
+  std::string ns = fresh_namespace();
+  put_node({"w1"});
+  boost::asio::io_context io;
+  kc::kube::RestClient client(io, kc::kube::load_kubeconfig(kube.kubeconfig()));
+  kc::kube::InformerOptions o;
+  o.path = kc::kube::pods_path(ns);
   o.label_selector = "app=a";
   kc::kube::Informer inf(client, o, "pods");
   std::vector<std::string> deleted;
   inf.set_handler([&](kc::kube::EventType t, const nlohmann::json& obj, const nlohmann::json*) {
     if (t == kc::kube::EventType::Deleted) deleted.push_back(obj["metadata"].value("name", ""));
   });
-  sim.ctl({"pod-create", "p1", "--node", "w1", "-l", "app=a"});
-  sim.ctl({"pod-create", "other", "--node", "w1", "-l", "app=b"});
+  create_app_pod(ns, "p1", "a");
+  create_app_pod(ns, "p2", "a");
   inf.start();
-  ASSERT_TRUE(run_until(io, [&] { return inf.synced() && inf.watching(); }));
-  EXPECT_EQ(inf.items().size(), 1u);  // the selector applies
-  sim.ctl({"pod-create", "p2", "--node", "w1", "-l", "app=a"});
-  ASSERT_TRUE(run_until(io, [&] { return inf.items().size() == 2; }));
+  ASSERT_TRUE(
+      run_until(io, [&] { return inf.synced() && inf.watching() && inf.items().size() == 2; }));
 
-  // A bookmark moves our resourceVersion forward without an object change.
-  sim.ctl({"pod-create", "other2", "--node", "w1", "-l", "app=b"});
-  auto rv_before = inf.last_resource_version();
-  sim.ctl({"bookmark"});
-  ASSERT_TRUE(run_until(io, [&] { return inf.counters().bookmarks >= 1; }));
-  EXPECT_NE(inf.last_resource_version(), rv_before);
-
-  // The API fails while the watch is down; meanwhile a pod is deleted and the history is
-  // compacted. Resuming from our resourceVersion gets 410, the informer relists, and the
-  // deletion it missed arrives as a deletion.
-  sim.ctl({"fault-error", "--code", "500", "--count", "1000", "--path",
-           "/api/v1/namespaces/default/pods"});
-  sim.ctl({"fault-end-watches"});
-  ASSERT_TRUE(run_until(io, [&] { return inf.counters().errors >= 1; }));
-  sim.ctl({"pod-delete", "p1", "--now"});
-  sim.ctl({"pod-create", "p3", "--node", "w1", "-l", "app=a"});
-  sim.ctl({"fault-compact"});
-  sim.ctl({"fault-clear"});
-  ASSERT_TRUE(run_until(io, [&] { return !deleted.empty(); }));
+  // The informer runs only inside run_until: between calls it misses everything. A write
+  // elsewhere moves etcd's revision past the informer's; the apiserver is stopped (the watch
+  // ends, reconnecting fails) and started again, its new watch cache beginning at the current
+  // revision; a pod is deleted meanwhile. Resuming the watch from the informer's
+  // resourceVersion then gets 410 (in the stream), the informer relists, and the deletion it
+  // missed arrives as a deletion.
+  int restarts = 0;
+  auto restart_missing = [&](const std::function<void()>& meanwhile) {
+    ++restarts;
+    auto errors = inf.counters().errors;
+    expect_code(kube.request("POST", "/api/v1/namespaces/" + ns + "/configmaps",
+                             {{"apiVersion", "v1"},
+                              {"kind", "ConfigMap"},
+                              {"metadata", {{"name", "write-" + std::to_string(restarts)}}}}),
+                201, "a write elsewhere");
+    kube.apiserver("stop");
+    ASSERT_TRUE(run_until(io, [&] { return inf.counters().errors > errors; }));
+    kube.apiserver("start");
+    meanwhile();
+  };
+  restart_missing([&] {
+    delete_pod(ns, "p1");
+    create_app_pod(ns, "p3", "a");
+  });
+  if (HasFatalFailure()) return;
+  ASSERT_TRUE(run_until(
+      io, [&] { return !deleted.empty() && inf.items().size() == 2; }, 60s));
   EXPECT_EQ(deleted.front(), "p1");
   EXPECT_EQ(inf.items().size(), 2u);  // p2 and p3
   EXPECT_GE(inf.counters().expired, 1u);
   EXPECT_GE(inf.counters().lists, 2u);
   std::printf(
-      "informer: lists %llu, watch restarts %llu, expired %llu, bookmarks %llu\n",
+      "informer: lists %llu, watch restarts %llu, expired %llu, errors %llu\n",
       (unsigned long long)inf.counters().lists, (unsigned long long)inf.counters().watch_restarts,
-      (unsigned long long)inf.counters().expired, (unsigned long long)inf.counters().bookmarks);
+      (unsigned long long)inf.counters().expired, (unsigned long long)inf.counters().errors);
 
-  // Watches that are expired on arrival (in-stream 410) relist too.
-  sim.ctl({"fault-expire-watches", "--count", "2"});
-  sim.ctl({"fault-end-watches"});
-  sim.ctl({"pod-delete", "p2", "--now"});
-  ASSERT_TRUE(run_until(io, [&] { return deleted.size() == 2; }));
+  // Again: every such restart relists.
+  restart_missing([&] { delete_pod(ns, "p2"); });
+  if (HasFatalFailure()) return;
+  ASSERT_TRUE(run_until(
+      io, [&] { return deleted.size() == 2; }, 60s));
+  EXPECT_EQ(deleted.back(), "p2");
   EXPECT_EQ(inf.items().size(), 1u);
+  EXPECT_GE(inf.counters().expired, 2u);
   inf.stop();
 }
 
 TEST(KubeClient, LeaseElectionHandsOverOnRelease) {
-  TempDir dir;
-  KubeSim sim(dir);
+  KC_REQUIRE_CONTROL_PLANE();
+  auto& kube = control_plane();
+  std::string ns = fresh_namespace();
   boost::asio::io_context io;
-  kc::kube::RestClient client(io, kc::kube::load_kubeconfig(sim.kubeconfig()));
-  auto options = [](const std::string& id) {
+  kc::kube::RestClient client(io, kc::kube::load_kubeconfig(kube.kubeconfig()));
+  auto options = [&](const std::string& id) {
     kc::kube::LeaderOptions o;
-    o.ns = "default";
+    o.ns = ns;
     o.name = "test-lease";
     o.identity = id;
     return o;
@@ -114,9 +171,11 @@ TEST(KubeClient, LeaseElectionHandsOverOnRelease) {
   EXPECT_FALSE(run_until(
       io, [&] { return b.leading(); }, 5s));
   EXPECT_EQ(b.observed_holder(), "a");
-  auto lease = sim.get("/apis/coordination.k8s.io/v1/namespaces/default/leases/test-lease");
-  EXPECT_EQ(lease.second["spec"].value("leaseDurationSeconds", 0), 15);
-  EXPECT_EQ(lease.second["spec"].value("leaseTransitions", -1), 0);
+  std::string lease_path = "/apis/coordination.k8s.io/v1/namespaces/" + ns + "/leases/test-lease";
+  auto lease = kube.get(lease_path);
+  ASSERT_EQ(lease.code, 200) << lease.text;
+  EXPECT_EQ(lease.body["spec"].value("leaseDurationSeconds", 0), 15);
+  EXPECT_EQ(lease.body["spec"].value("leaseTransitions", -1), 0);
   bool released = false;
   a.release([&] { released = true; });
   ASSERT_TRUE(run_until(io, [&] { return released; }));
@@ -126,25 +185,39 @@ TEST(KubeClient, LeaseElectionHandsOverOnRelease) {
   double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   std::printf("lease handover after release: %.1f s\n", s);
   EXPECT_EQ(b_started, 1);
-  lease = sim.get("/apis/coordination.k8s.io/v1/namespaces/default/leases/test-lease");
-  EXPECT_EQ(lease.second["spec"].value("holderIdentity", ""), "b");
-  EXPECT_EQ(lease.second["spec"].value("leaseTransitions", -1), 1);
+  lease = kube.get(lease_path);
+  EXPECT_EQ(lease.body["spec"].value("holderIdentity", ""), "b");
+  EXPECT_EQ(lease.body["spec"].value("leaseTransitions", -1), 1);
   EXPECT_EQ(a_started, 1);
 }
 
-// The agent's one-shot Beast GET (blocking_get), plain and over TLS with a CA and a token.
+// The agent's one-shot Beast GET (blocking_get) over TLS with the cluster's CA, as the admin
+// (client certificate, from the kubeconfig) and as a ServiceAccount whose ClusterRole allows
+// only `get nodes` (bearer token, as the agent's chart RBAC).
 TEST(KubeClient, AgentReadsItsNodeTopologyAndAddresses) {
-  for (bool tls : {false, true}) {
-    SCOPED_TRACE(tls ? "https + token" : "http");
-    if (tls && !have_program("openssl")) GTEST_SKIP() << "kube-sim --tls needs openssl";
-    TempDir dir;
-    KubeSim sim(dir, tls ? std::vector<std::string>{"--tls"} : std::vector<std::string>{});
-    sim.ctl({"node-create", "w1", "-l", "topology.kubernetes.io/region=eu-west", "-l",
-             "topology.kubernetes.io/zone=eu-west-1a", "-l", "example.com/rack=r7", "--internal-ip",
-             "10.0.0.11", "--external-ip", "203.0.113.11"});
-    sim.ctl({"node-create", "w2", "--internal-ip", "10.0.0.12"});
-    auto config = kc::kube::load_kubeconfig(sim.kubeconfig());
-    ASSERT_EQ(config.server.rfind(tls ? "https://" : "http://", 0), 0u) << config.server;
+  KC_REQUIRE_CONTROL_PLANE();
+  auto& kube = control_plane();
+  put_node({"w1",
+            {{"topology.kubernetes.io/region", "eu-west"},
+             {"topology.kubernetes.io/zone", "eu-west-1a"},
+             {"example.com/rack", "r7"}},
+            "10.0.0.11",
+            "203.0.113.11"});
+  put_node({"w2", {}, "10.0.0.12"});
+  std::string ns = fresh_namespace();
+  create_service_account(ns, "node-reader");
+  grant("", ns + "-node-reader",
+        {{{"apiGroups", {""}}, {"resources", {"nodes"}}, {"verbs", {"get"}}}}, ns, "node-reader");
+  auto by_token = kc::kube::Config{};
+  by_token.server = kube.server();
+  by_token.ca_pem = kube.ca_pem();
+  by_token.token = service_account_token(ns, "node-reader");
+  std::vector<std::pair<std::string, kc::kube::Config>> identities = {
+      {"client certificate", kc::kube::load_kubeconfig(kube.kubeconfig())},
+      {"ServiceAccount token", by_token}};
+  for (auto& [what, config] : identities) {
+    SCOPED_TRACE(what);
+    ASSERT_EQ(config.server.rfind("https://", 0), 0u) << config.server;
     auto get = [&](const std::string& node) {
       return kc::kube::blocking_get(config, kc::kube::node_path(node), 5s);
     };
@@ -166,33 +239,51 @@ TEST(KubeClient, AgentReadsItsNodeTopologyAndAddresses) {
     EXPECT_EQ(kc::kube::node_advertise_ip(w2, "node-external"), std::nullopt);
     auto missing = get("nope");
     EXPECT_EQ(missing.status, 404) << missing.describe();
-    if (tls) {
-      // Without the token the API refuses; with a wrong CA the handshake fails.
-      auto anonymous = config;
-      anonymous.token.clear();
-      EXPECT_EQ(kc::kube::blocking_get(anonymous, kc::kube::node_path("w1"), 5s).status, 401);
-      auto wrong_ca = config;
-      wrong_ca.ca_pem.clear();  // the system store does not know kube-sim's CA
-      auto r = kc::kube::blocking_get(wrong_ca, kc::kube::node_path("w1"), 5s);
-      EXPECT_EQ(r.status, 0);
-      EXPECT_NE(r.error.find("TLS handshake"), std::string::npos) << r.error;
-    }
+    // With a wrong CA the handshake fails.
+    auto wrong_ca = config;
+    wrong_ca.ca_pem.clear();  // the system store does not know the cluster's CA
+    auto r = kc::kube::blocking_get(wrong_ca, kc::kube::node_path("w1"), 5s);
+    EXPECT_EQ(r.status, 0);
+    EXPECT_NE(r.error.find("TLS handshake"), std::string::npos) << r.error;
   }
+  // Without credentials the request is anonymous, which RBAC grants no Node (403); a token
+  // the apiserver did not sign is refused outright (401).
+  auto anonymous = by_token;
+  anonymous.token.clear();
+  auto r = kc::kube::blocking_get(anonymous, kc::kube::node_path("w1"), 5s);
+  EXPECT_EQ(r.status, 403) << r.describe();
+  auto forged = by_token;
+  forged.token = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJl";
+  r = kc::kube::blocking_get(forged, kc::kube::node_path("w1"), 5s);
+  EXPECT_EQ(r.status, 401) << r.describe();
   // Nothing listening: a transport error within the deadline, never a hang.
   kc::kube::Config nowhere;
   nowhere.server = "http://127.0.0.1:" + std::to_string(free_port());
-  auto r = kc::kube::blocking_get(nowhere, "/api/v1/nodes/x", 2s);
+  r = kc::kube::blocking_get(nowhere, "/api/v1/nodes/x", 2s);
   EXPECT_EQ(r.status, 0);
   EXPECT_FALSE(r.error.empty());
 }
 
+// The elector runs as a ServiceAccount whose Role allows the Lease calls; RBAC then takes
+// that away (the RoleBinding is deleted), and every renewal is refused with 403.
 TEST(KubeClient, LeaderThatCannotRenewStepsDownWithinTheDeadline) {
-  TempDir dir;
-  KubeSim sim(dir);
+  KC_REQUIRE_CONTROL_PLANE();
+  auto& kube = control_plane();
+  std::string ns = fresh_namespace();
+  create_service_account(ns, "elector");
+  grant(ns, "elector",
+        {{{"apiGroups", {"coordination.k8s.io"}},
+          {"resources", {"leases"}},
+          {"verbs", {"get", "create", "update"}}}},
+        ns, "elector");
+  kc::kube::Config config;
+  config.server = kube.server();
+  config.ca_pem = kube.ca_pem();
+  config.token = service_account_token(ns, "elector");
   boost::asio::io_context io;
-  kc::kube::RestClient client(io, kc::kube::load_kubeconfig(sim.kubeconfig()));
+  kc::kube::RestClient client(io, config);
   kc::kube::LeaderOptions o;
-  o.ns = "default";
+  o.ns = ns;
   o.name = "deadline-lease";
   o.identity = "a";
   bool stopped = false;
@@ -202,8 +293,9 @@ TEST(KubeClient, LeaderThatCannotRenewStepsDownWithinTheDeadline) {
   // Every Lease request now fails: no renewal succeeds, and the leader must give up once
   // RenewDeadline (10 s) has passed since its last renewal, before the lease (15 s) runs out
   // in anyone else's eyes.
-  sim.ctl(
-      {"fault-error", "--code", "500", "--count", "100000", "--path", "/apis/coordination.k8s.io"});
+  expect_code(kube.request("DELETE", "/apis/rbac.authorization.k8s.io/v1/namespaces/" + ns +
+                                         "/rolebindings/elector"),
+              200, "deleting the RoleBinding");
   auto t0 = std::chrono::steady_clock::now();
   ASSERT_TRUE(run_until(
       io, [&] { return stopped; }, 20s));

@@ -88,7 +88,7 @@ TEST_F(PruneLatency, KillAndDeleteThenGraceful) {
     // The same moment: no agent has noticed anything when the pod is gone.
     a.proc->kill9();
     auto t0 = Clock::now();
-    cluster_->sim().ctl({"pod-delete", name, "-n", "default", "--now"});
+    cluster_->delete_pod(name);
     ASSERT_TRUE(wait_until([&] { return cluster_->fully_pruned(name); }, 20s, 10ms))
         << name << " not pruned";
     kill_ms.push_back(ms_since(t0));
@@ -100,13 +100,12 @@ TEST_F(PruneLatency, KillAndDeleteThenGraceful) {
     if (HasFailure()) return;
     auto& a = cluster_->agent(name);
     auto t0 = Clock::now();
-    cluster_->sim().ctl(
-        {"pod-delete", name, "-n", "default", "--grace-period", "30", "--stop-after", "30"});
+    cluster_->delete_pod(name, 30);
     a.proc->signal(SIGTERM);
     EXPECT_EQ(a.proc->wait_exit(15000), 0);
     leave_ms.push_back(ms_since(t0));
     auto removed = Clock::now();
-    cluster_->sim().ctl({"pod-delete", name, "-n", "default", "--now"});
+    cluster_->delete_pod(name);
     ASSERT_TRUE(wait_until([&] { return cluster_->fully_pruned(name); }, 20s, 10ms))
         << name << " not reaped";
     graceful_ms.push_back(ms_since(removed));

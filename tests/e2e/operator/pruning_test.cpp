@@ -48,7 +48,8 @@ TEST_F(OperatorPruning, DeletedPodsArePrunedWithinASecond) {
         return true;
       },
       20s));
-  auto table = cluster_->sim().kubectl({"get", "clusternodes", "-o", "wide"});
+  auto table =
+      cluster_->kube().kubectl({"get", "clusternodes", "-n", cluster_->ns(), "-o", "wide"});
   std::printf("kubectl get clusternodes -o wide:\n%s\n", table.output.c_str());
   EXPECT_NE(table.output.find("ADDRESS"), std::string::npos);
   EXPECT_NE(table.output.find("agent-6"), std::string::npos);
@@ -65,12 +66,12 @@ TEST_F(OperatorPruning, DeletedPodsArePrunedWithinASecond) {
     ASSERT_TRUE(wait_until([&] { return cluster_->clusternode_status(name) == "failed"; }, 10s));
     if (i == 4) {
       // The table follows state changes.
-      auto t = cluster_->sim().kubectl({"get", "cnode"});
+      auto t = cluster_->kube().kubectl({"get", "cnode", "-n", cluster_->ns()});
       std::printf("kubectl get cnode after %s died:\n%s\n", name.c_str(), t.output.c_str());
       EXPECT_NE(t.output.find("failed"), std::string::npos);
     }
     auto t0 = std::chrono::steady_clock::now();
-    cluster_->sim().ctl({"pod-delete", name, "-n", "default", "--now"});
+    cluster_->delete_pod(name);
     ASSERT_TRUE(wait_until([&] { return cluster_->fully_pruned(name); }, 15s, 10ms))
         << name << " not pruned";
     double ms =
@@ -105,12 +106,11 @@ TEST_F(OperatorPruning, DeletedPodsArePrunedWithinASecond) {
   {
     auto& a = cluster_->agent("agent-3");
     auto t0 = std::chrono::steady_clock::now();
-    cluster_->sim().ctl(
-        {"pod-delete", "agent-3", "-n", "default", "--grace-period", "30", "--stop-after", "30"});
+    cluster_->delete_pod("agent-3", 30);
     a.proc->signal(SIGTERM);
     EXPECT_EQ(a.proc->wait_exit(15000), 0);
     auto t_exit = std::chrono::steady_clock::now();
-    cluster_->sim().ctl({"pod-delete", "agent-3", "-n", "default", "--now"});
+    cluster_->delete_pod("agent-3");
     ASSERT_TRUE(wait_until([&] { return cluster_->fully_pruned("agent-3"); }, 20s, 20ms));
     auto done = std::chrono::steady_clock::now();
     std::printf(
@@ -120,7 +120,7 @@ TEST_F(OperatorPruning, DeletedPodsArePrunedWithinASecond) {
         std::chrono::duration<double, std::milli>(done - t_exit).count());
   }
   // Events were recorded for the pruned pods.
-  auto events = cluster_->sim().kubectl({"get", "events", "-n", "default"});
+  auto events = cluster_->kube().kubectl({"get", "events", "-n", cluster_->ns()});
   EXPECT_NE(events.output.find("MemberPruned"), std::string::npos) << events.output;
 }
 
@@ -141,14 +141,14 @@ TEST_F(OperatorPruning, FailedPodsAndNotReadyNodesButNeverARunningReadyPod) {
   EXPECT_EQ(members_of(cluster_->agent("agent-1").rpc_addr())->count("agent-3"), 1u);
 
   // The pod goes Failed: pruned.
-  cluster_->sim().ctl({"pod-fail", "agent-3", "-n", "default"});
+  cluster_->fail_pod("agent-3");
   EXPECT_TRUE(wait_until([&] { return cluster_->fully_pruned("agent-3"); }, 10s))
       << "Failed pod not cleaned up";
 
   // agent-4's node goes NotReady and its agent dies: pruned once --failed-grace (3 s) passed.
   cluster_->agent("agent-4").proc->kill9();
   auto t0 = std::chrono::steady_clock::now();
-  cluster_->sim().ctl({"node-not-ready", "worker-2"});
+  set_node_ready("worker-2", "Unknown");  // what the node lifecycle controller writes
   EXPECT_TRUE(wait_until([&] { return cluster_->fully_pruned("agent-4"); }, 30s))
       << "member on a NotReady node not cleaned up";
   double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();

@@ -39,9 +39,9 @@ class RoguePod : public ClusterTest {
         binary_dir() + "/bin/e2e_operator_rogue_agent", "--rpc",
         "127.0.0.1:" + std::to_string(rogue_rpc_), "--status", status_,
         // agent-2 as it really is (name, address) but claimed by a pod that does not exist.
-        "--member", "agent-2|" + victim.gossip_addr() + "|pod=ghost-0,namespace=default",
+        "--member", "agent-2|" + victim.gossip_addr() + "|pod=ghost-0,namespace=" + cluster_->ns(),
         // agent-3 at an address it does not have, also claimed by a ghost.
-        "--member", "agent-3|127.0.0.1:9|pod=ghost-1,namespace=default"};
+        "--member", "agent-3|127.0.0.1:9|pod=ghost-1,namespace=" + cluster_->ns()};
     if (!auth.empty()) argv.insert(argv.end(), {"--auth", auth});
     rogue_ = std::make_unique<Process>(argv, cluster_->dir().path() + "/rogue.log");
     ASSERT_TRUE(wait_until([&] { return !rogue_status().empty(); }, 10s)) << rogue_->log();
@@ -120,11 +120,11 @@ TEST_F(RoguePod, LookAlikesAreNeverContactedAndCauseNoPrune) {
   EXPECT_EQ(leader_metric("kong_cluster_operator_prunes_total{reason=\"orphan\"}"), 0);
   auto logs = operator_logs();
   for (const char* pod : {"rogue-unowned", "rogue-wrong-uid", "rogue-wrong-account"})
-    EXPECT_NE(logs.find(std::string("pod default/") + pod + " matches the agent selector"),
+    EXPECT_NE(logs.find("pod " + cluster_->ns() + "/" + pod + " matches the agent selector"),
               std::string::npos)
         << pod << " not reported as ignored";
   // Deleting a rogue pod prunes nothing either.
-  cluster_->sim().ctl({"pod-delete", "rogue-unowned", "-n", "default", "--now"});
+  cluster_->delete_pod("rogue-unowned");
   EXPECT_FALSE(wait_until([&] { return !cluster_->has_row("agent-2"); }, 3s, 100ms));
   expect_nothing_pruned();
   std::printf("rogue look-alike pods: %d connections to their RPC, no member pruned\n",

@@ -15,10 +15,7 @@ namespace {
 class OperatorRpcAuth : public ClusterTest {
  protected:
   nlohmann::json clusternode(const std::string& name) {
-    auto [code, body] = cluster_->sim().get(
-        "/apis/kongcluster.dev/v1alpha1/namespaces/default/clusternodes/" + name);
-    if (code != 200 || !body.is_object()) return nlohmann::json::object();
-    return body.value("status", nlohmann::json::object());
+    return cluster_->clusternode(name).value("status", nlohmann::json::object());
   }
 };
 
@@ -53,7 +50,7 @@ TEST_F(OperatorRpcAuth, OperatorWithTheTokenFilePrunesAgentsThatRequireIt) {
   // call on every agent), its row and ClusterNode deleted.
   crash_agent("agent-3");
   if (HasFatalFailure()) return;
-  cluster_->sim().ctl({"pod-delete", "agent-3", "-n", "default", "--now"});
+  cluster_->delete_pod("agent-3");
   EXPECT_TRUE(wait_until([&] { return cluster_->fully_pruned("agent-3"); }, 15s))
       << "agent-3 not pruned";
   EXPECT_EQ(clusternode("agent-1").value("status", ""), "alive");
