@@ -180,7 +180,7 @@ void Memberlist::Impl::sync_with_unknown(const std::string& name, const Address&
   TimePoint now = sched_.now();
   auto it = unknown_synced_.find(name);
   if (it != unknown_synced_.end() && now - it->second < 10s) return;
-  const char* refused = claimed != from                    ? "claimed address is not the sender"
+  const char* refused = !claimed.same_endpoint(from)       ? "claimed address is not the sender"
                         : !member_name_error(name).empty() ? "bad name"
                         : !catch_up_budget_.take(now)      ? "rate limit"
                                                            : nullptr;

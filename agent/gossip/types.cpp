@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 
+#include <algorithm>
 #include <stdexcept>
 
 namespace kc::gossip {
@@ -18,6 +19,12 @@ const char* to_string(NodeState s) {
       return "left";
   }
   return "unknown";
+}
+
+Address Address::unmapped() const {
+  static constexpr uint8_t kMappedPrefix[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+  if (ip.size() != 16 || !std::equal(ip.begin(), ip.begin() + 12, kMappedPrefix)) return *this;
+  return Address{Bytes(ip.begin() + 12, ip.end()), port};
 }
 
 Address Address::parse(const std::string& host_port) {

@@ -25,6 +25,12 @@ struct Address {
   std::string to_string() const;  // "1.2.3.4:7946"
   // Only these can be sent to; anything else read off the wire is refused where it is decoded.
   bool has_valid_ip() const { return ip.size() == 4 || ip.size() == 16; }
+  // The IPv4 address of an IPv4-mapped IPv6 one (::ffff:a.b.c.d, Go's 16-byte form of an IPv4
+  // address); any other address as it is.
+  Address unmapped() const;
+  // The same IP and port, whichever form (4 or 16 bytes) each carries an IPv4 address in. The
+  // wire keeps the bytes as sent (Go compares them byte for byte when it merges state).
+  bool same_endpoint(const Address& o) const { return unmapped() == o.unmapped(); }
   bool operator==(const Address&) const = default;
   // NOLINTNEXTLINE(modernize-use-nullptr): clang-tidy 14 flags the defaulted <=> itself.
   auto operator<=>(const Address&) const = default;

@@ -120,7 +120,7 @@ def snapshot_binary(src, dst_dir, timeout=180):
 
 class Agent:
     def __init__(self, topo, host, work, name=None, advertise="node", join=(), profile="lan", handler=True,
-                 extra=(), impl=None):
+                 extra=(), impl=None, serf_advertise=True):
         self.topo, self.host, self.work = topo, topo.host(host), work
         self.impl = impl or IMPL
         self.name = name or host
@@ -129,6 +129,8 @@ class Agent:
         self.profile = profile
         self.events_file = work.file(self.name + ".events") if handler else None
         self.extra = list(extra)
+        # False: serf gets no -advertise and picks its address from the bound 0.0.0.0 itself.
+        self.serf_advertise = serf_advertise
         self.proc = None
         self.starts = 0
         self.last_error = None
@@ -143,7 +145,9 @@ class Agent:
 
     def _serf_argv(self):
         argv = [SERF_BIN, "agent", "-node", self.name, "-bind", "0.0.0.0:%d" % PORT, "-rpc-addr", RPC,
-                "-profile", self.profile, "-log-level", "info", "-advertise", self.addr]
+                "-profile", self.profile, "-log-level", "info"]
+        if self.serf_advertise:
+            argv += ["-advertise", self.addr]
         for j in self.join:
             argv += ["-join", j]
         if self.events_file:

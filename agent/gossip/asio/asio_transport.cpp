@@ -22,7 +22,11 @@ net::ip::address to_asio(const Bytes& ip) {
   if (ip.size() == 16) {
     net::ip::address_v6::bytes_type b;
     std::copy(ip.begin(), ip.end(), b.begin());
-    return net::ip::address_v6(b);
+    net::ip::address_v6 v6(b);
+    // Go sends IPv4 addresses in their 16-byte form (::ffff:a.b.c.d). As IPv6 they cannot go
+    // out of an IPv4 socket (EAFNOSUPPORT): every UDP probe to or from such a peer was lost.
+    if (v6.is_v4_mapped()) return net::ip::make_address_v4(net::ip::v4_mapped, v6);
+    return v6;
   }
   throw std::invalid_argument("IP must be 4 or 16 bytes");
 }

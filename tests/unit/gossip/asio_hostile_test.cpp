@@ -7,6 +7,7 @@
 
 #include "agent/gossip/asio/asio_runtime.h"
 #include "agent/gossip/memberlist.h"
+#include "agent/gossip/messages.h"
 #include "common/logging.h"
 #include "common/msgpack/writer.h"
 #include "unit/gossip/hostile_packets.h"
@@ -127,4 +128,33 @@ TEST(AsioHostile, AConnectionThatSendsNothingIsClosedAtTheReadDeadline) {
   EXPECT_GE(waited, 250ms);
   EXPECT_LT(waited, 3s);  // the whole-exchange deadline is 10 s: the read deadline fired
   EXPECT_EQ(m.list->stats().dropped(DropReason::StreamIdle), 1u);
+}
+
+TEST(AsioTransport, AcksAGoPeersPingThatNamesItsAddressIpv4Mapped) {
+  // Go's memberlist puts an IPv4 address on the wire in its 16-byte form (::ffff:a.b.c.d) when
+  // it bound 0.0.0.0. Sent as an IPv6 address on our IPv4 socket, the ack failed
+  // (EAFNOSUPPORT) and serf saw every UDP probe of the agent time out.
+  net::io_context io;
+  LoopbackMember m(io, "target");
+  net::ip::udp::socket client(io, net::ip::udp::endpoint(net::ip::make_address("127.0.0.1"), 0));
+  const uint8_t mapped[16] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 127, 0, 0, 1};
+  kc::gossip::Bytes ping{0x00};
+  kc::mp::Writer w(ping);
+  w.map(5);
+  w.key("SeqNo").uint(11);
+  w.key("Node").str("target");
+  w.key("SourceAddr").bytes(mapped);
+  w.key("SourcePort").uint(client.local_endpoint().port());
+  w.key("SourceNode").str("go-peer");
+  client.send_to(net::buffer(ping), m.udp_endpoint());
+  std::array<uint8_t, 1500> buf{};
+  size_t got = 0;
+  client.async_receive(net::buffer(buf), [&](const boost::system::error_code& ec, size_t n) {
+    if (!ec) got = n;
+  });
+  EXPECT_NO_THROW(run_until(
+      io, [&] { return got > 0; }, 2000ms));
+  ASSERT_GT(got, 0u);
+  EXPECT_EQ(buf[0], static_cast<uint8_t>(MsgType::Ack));
+  EXPECT_EQ(m.transport->local_address().ip.size(), 4u);
 }
