@@ -208,6 +208,23 @@ class Deployment:
     def dump(self):
         print(self.cluster.kubectl("get", "pods,clusternodes,leases", "-n", NS, "-o", "wide", check=False).stdout)
         print(self.cluster.agent_output())
+        for p in self.pods(OPERATOR_SELECTOR):  # no kubelet server here: the logs are Docker's
+            for cs in p["status"].get("containerStatuses", []):
+                if cs.get("containerID"):
+                    out = run(["docker", "logs", "--tail", "60", cs["containerID"].split("://", 1)[1]], check=False)
+                    print("--- %s:\n%s%s" % (p["metadata"]["name"], out.stdout, out.stderr))
+
+    def agent_logs(self, pods, since):
+        """Docker's log of each agent pod's container since the Unix time since."""
+        for p in pods:
+            cid = self.container_id(p)
+            out = run(["docker", "logs", "--since", "%d" % since, cid], check=False)
+            print("--- %s:\n%s%s" % (p["metadata"]["name"], out.stdout[-5000:], out.stderr[-5000:]))
+
+    def remains(self, name, survivors):
+        """What is left of name: each survivor's view of it, its row, its ClusterNode."""
+        views = {p["metadata"]["name"]: (self.members(p) or {}).get(name, "-") for p in survivors}
+        return "views %s, row %s, ClusterNode %s" % (views, name in self.rows(), name in self.clusternodes())
 
     # ------------------------------------------------------------ observations
 
@@ -341,10 +358,16 @@ class Deployment:
         t0 = time.monotonic()
         act()
         pod_gone = None
+        shown = None
         while True:
             now = time.monotonic()
             if pod_gone is None and not self.pod_exists(pod_name):
                 pod_gone = now
+            if now - t0 > 2:  # slower than expected: log what is left whenever it changes
+                left = self.remains(pod_name, survivors)
+                if left != shown:
+                    log("%.2fs after the act: %s" % (now - t0, left))
+                    shown = left
             if self.gone_everywhere(pod_name, survivors):
                 done = time.monotonic()
                 if pod_gone is None and not self.pod_exists(pod_name):
@@ -355,8 +378,20 @@ class Deployment:
                         (after[0] - before[0]) / (after[1] - before[1]))
             if now - t0 > timeout:
                 self.dump()
-                raise AssertionError("%s not cleaned up %ds after it was made to go" % (pod_name, timeout))
+                raise AssertionError("%s not cleaned up %ds after it was made to go: %s"
+                                     % (pod_name, timeout, self.remains(pod_name, survivors)))
             time.sleep(poll)
+
+    def crash_and_force_delete(self, pod_name):
+        """What timed_cleanup runs for an agent that crashed and whose pod was then force-deleted:
+        its container killed (`docker kill`, SIGKILL), then `kubectl delete pod --force
+        --grace-period=0`. Its member is still alive in gossip when the pod goes."""
+        container = self.container_id(self.agent_pod(pod_name))
+
+        def act():
+            run(["docker", "kill", container])
+            self.kubectl("delete", "pod", "-n", NS, pod_name, "--force", "--grace-period=0", "--wait=false")
+        return act
 
     def timed_delete(self, pod_name, *args):
         """kubectl delete pod (not waiting) with args; timed_cleanup's numbers (from the removal: 0

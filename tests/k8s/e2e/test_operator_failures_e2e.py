@@ -65,13 +65,7 @@ class OperatorFailuresE2E(unittest.TestCase):
         for i in range(KILL_RUNS):
             d.wait_steady()
             victim = sorted(p["metadata"]["name"] for p in d.ready_agents())[i % 3]
-            container = d.container_id(d.agent_pod(victim))
-
-            def crash_and_force_delete():
-                e.run(["docker", "kill", container])
-                d.kubectl("delete", "pod", "-n", e.NS, victim, "--force", "--grace-period=0", "--wait=false")
-
-            total, after_removal, op = d.timed_cleanup(victim, crash_and_force_delete)
+            total, after_removal, op = d.timed_cleanup(victim, d.crash_and_force_delete(victim))
             self.assertIsNotNone(after_removal, "a force-deleted pod still exists after its cleanup")
             from_kill.append(total)
             from_removal.append(after_removal)
