@@ -185,6 +185,7 @@ class OperatorFailuresE2E(unittest.TestCase):
             pod_after = d.rest(pod_path)
         finally:
             d.cluster.heartbeat(node, True)
+        self.assertIn("not ready", seen, "%s pruned while its Node was still Ready: %s" % (victim, seen))
         pruned, not_ready = seen["member pruned"], seen["not ready"]
         pod_not_ready = next((v for k, v in seen.items() if k.startswith("pod Ready=")), -1)
         e.log("RESULT node_silent node_not_ready_s=%.1f taint_unreachable_noexecute_s=%.1f pod_not_ready_s=%.1f "
