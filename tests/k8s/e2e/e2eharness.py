@@ -103,6 +103,13 @@ def percentile(values, p):
     return s[max(0, min(len(s) - 1, int(round(p / 100.0 * len(s) + 0.5)) - 1))]
 
 
+# Values for tests that replace agent pods and then rely on gossip reaching the replacements:
+# the agents advertise their pod IPs (they still join through the Nodes' hostPorts over TCP).
+# The stand-in leaves a Node's UDP conntrack entries for a hostPort pointing at the replaced pod's
+# IP (docs/kubernetes-nodes.md), which cuts a replacement with another IP off UDP gossip.
+POD_ADVERTISE = {"agent": {"advertiseMode": "pod"}}
+
+
 def merged(base, extra):
     """base with extra's keys laid over it, recursively (Helm's own merge of values)."""
     out = dict(base)

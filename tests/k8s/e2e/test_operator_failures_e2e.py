@@ -9,9 +9,10 @@ Verified:
   its member (still alive in gossip), `nodes` row and ClusterNode gone; the time from the pod
   object's removal to all three gone, over repeated runs, p50/p99 printed as RESULT lines, each
   run within a generous bound;
-- a Failed pod (the agent's container killed and the pod reported Failed, as a kubelet reports an
-  evicted pod): while the pod is still Running and Ready in the API its failed member is not
-  pruned; once Failed it is cleaned up (prune reason `pod_failed`);
+- an agent cut off from gossip (its pod's namespace drops the gossip port) is failed in every
+  other view while its pod stays Running and Ready: neither it nor the members it lists failed
+  are pruned; then its pod fails (container killed, the pod reported Failed as a kubelet
+  reports an evicted pod) and it is cleaned up (prune reason `pod_failed`);
 - a Node whose heartbeat stops (its agent dead with it): what the real node-lifecycle controller
   does (Node Ready Unknown, the unreachable taints, the DaemonSet pod kept, Running with Ready
   False, never evicted since DaemonSet pods tolerate the taints), timed; the member pruned only
@@ -33,14 +34,15 @@ KILL_RUNS = int(os.environ.get("KC_E2E_KILL_RUNS", "4"))
 CLEANUP_BOUND = 10.0
 FAILED_GRACE = 15  # seconds: the operator's --failed-grace in these tests (default 60 s)
 # How long a failed member whose pod is Running and Ready is watched for not being pruned.
-HOLD = 2.0
+HOLD = 3.0
 POLL = 0.05
 
 
 class OperatorFailuresE2E(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        cls.d = e.Deployment(node_count=3, values={"operator": {"failedGrace": "%ds" % FAILED_GRACE}})
+        cls.d = e.Deployment(node_count=3, values=e.merged(e.POD_ADVERTISE,
+                                                            {"operator": {"failedGrace": "%ds" % FAILED_GRACE}}))
         cls.d.__enter__()
 
     @classmethod
@@ -100,29 +102,34 @@ class OperatorFailuresE2E(unittest.TestCase):
         survivors = [p for p in d.ready_agents() if p["metadata"]["name"] != victim]
         failed_before = d.prunes("pod_failed")
         pod_path = "/api/v1/namespaces/%s/pods/%s" % (e.NS, victim)
-        # The Node's stand-in stops syncing (as a kubelet would while it evicts), so it neither
-        # restarts the killed container nor overwrites the status written below.
+        # Cut off from gossip (its pod's network namespace drops the gossip port both ways), the
+        # agent is failed in the others' views while it runs and its pod stays Running and Ready.
+        pid = e.run(["docker", "inspect", "-f", "{{.State.Pid}}", d.container_id(pod)]).stdout.strip()
+        for chain in ("INPUT", "OUTPUT"):
+            for proto in ("udp", "tcp"):
+                e.run(["nsenter", "-t", pid, "-n", "iptables", "-I", chain, "-p", proto, "--dport", str(e.GOSSIP_PORT),
+                       "-j", "DROP"])
+        t0 = time.monotonic()
+        e.wait_until(lambda: all((d.members(p) or {}).get(victim) == "failed" for p in survivors), 60,
+                     "%s failed in every survivor's view" % victim, interval=POLL)
+        t_failed = time.monotonic()
+        while time.monotonic() - t_failed < HOLD:
+            self.assertTrue(e.nodes.running_ready(d.rest(pod_path)), "%s stopped being Running and Ready" % victim)
+            for p in survivors:
+                ms = d.members(p)
+                self.assertTrue(ms is None or victim in ms, "%s pruned while its pod is Running and Ready" % victim)
+            self.assertIn(victim, d.clusternodes())
+            self.assertIn(victim, d.rows())
+            self.survivors_intact(survivors)  # the cut-off agent lists them failed: not pruned either
+            time.sleep(POLL)
+        e.log("%s cut off from gossip: failed in every view after %.2fs; kept %.1fs more while its pod was "
+              "Running and Ready" % (victim, t_failed - t0, time.monotonic() - t_failed))
+        # Then its pod fails, as a kubelet reports an evicted pod: the container killed, the pod
+        # Failed. The Node's stand-in is paused meanwhile, or it would restart the container and
+        # overwrite the status.
         d.cluster.heartbeat(node, False)
         try:
-            t0 = time.monotonic()
             e.run(["docker", "kill", d.container_id(pod)])
-            e.wait_until(lambda: all((d.members(p) or {}).get(victim) == "failed" for p in survivors), 30,
-                         "%s failed in every survivor's view" % victim, interval=POLL)
-            t_failed = time.monotonic()
-            # Its pod is still Running and Ready in the API: the member must stay.
-            while time.monotonic() - t_failed < HOLD and e.nodes.running_ready(d.rest(pod_path)):
-                for p in survivors:
-                    ms = d.members(p)
-                    self.assertTrue(ms is None or victim in ms, "%s pruned while its pod is Running and Ready"
-                                    % victim)
-                self.assertIn(victim, d.clusternodes())
-                self.assertIn(victim, d.rows())
-                self.survivors_intact(survivors)
-                time.sleep(POLL)
-            held = time.monotonic() - t_failed
-            e.log("%s killed: failed in every view after %.2fs; kept %.2fs while its pod was Running and Ready"
-                  % (victim, t_failed - t0, held))
-            self.assertGreaterEqual(held, 0.5, "the pod stopped being Ready (Node NotReady?) before the hold")
             total, _, op = d.timed_cleanup(victim, lambda: self.fail_pod(victim), survivors=survivors)
             e.log("RESULT failed_pod_cleanup_s=%.2f operator_s=%.3f (from the Failed status to member, row, "
                   "ClusterNode gone)" % (total, op))

@@ -48,10 +48,7 @@ class TwoClustersE2E(unittest.TestCase):
 
         def values(cid):
             # One operator replica per cluster (two control planes share the 2 cores): no budget.
-            # The agents advertise their pod IPs (they join through the Nodes' hostPorts): a
-            # replaced pod's hostPort keeps stale UDP conntrack entries in the stand-in's Node
-            # (see docs/kubernetes-nodes.md), which would cut the replacement off UDP gossip.
-            return e.merged(shared, {"clusterId": cid, "agent": {"advertiseMode": "pod"}, "operator": {
+            return e.merged(e.merged(shared, e.POD_ADVERTISE), {"clusterId": cid, "operator": {
                 "adoptUntaggedMembers": False, "replicas": 1, "podDisruptionBudget": {"enabled": False},
                 "resync": "5s"}})
 
