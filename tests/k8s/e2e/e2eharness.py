@@ -103,20 +103,43 @@ def percentile(values, p):
     return s[max(0, min(len(s) - 1, int(round(p / 100.0 * len(s) + 0.5)) - 1))]
 
 
-class Deployment:
-    """Control plane + Nodes + Postgres + the chart installed; use as a context manager."""
+# Values for tests that replace agent pods and then rely on gossip reaching the replacements:
+# the agents advertise their pod IPs (they still join through the Nodes' hostPorts over TCP).
+# The stand-in leaves a Node's UDP conntrack entries for a hostPort pointing at the replaced pod's
+# IP (docs/kubernetes-nodes.md), which cuts a replacement with another IP off UDP gossip.
+POD_ADVERTISE = {"agent": {"advertiseMode": "pod"}}
 
-    def __init__(self, node_count=3):
+
+def merged(base, extra):
+    """base with extra's keys laid over it, recursively (Helm's own merge of values)."""
+    out = dict(base)
+    for k, v in extra.items():
+        out[k] = merged(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
+    return out
+
+
+class Deployment:
+    """Control plane + Nodes + Postgres + the chart installed; use as a context manager.
+    values are laid over the test's chart values (e.g. operator.failedGrace). Two Kubernetes
+    clusters sharing one Postgres: start() both, then install() each with that Postgres."""
+
+    def __init__(self, node_count=3, topology="dc1/dc1-a,dc1/dc1-b,dc2/dc2-a", values=None):
         self.node_count = node_count
-        self.cluster = nodes.Cluster(nodes=node_count, topology="dc1/dc1-a,dc1/dc1-b,dc2/dc2-a")
+        self.cluster = nodes.Cluster(nodes=node_count, topology=topology)
+        self.values = values or {}
         self.pg = None
+        self.own_pg = None  # the Postgres this deployment started (stopped by down())
         self.api = None  # REST calls of the polling loops: much cheaper than a kubectl process
         self.helm = None
         self.token = None
+        self.gateway = self.subnet = None
 
     def __enter__(self):
         try:
-            self._up()
+            self.start()
+            self.own_pg = ThrowawayPostgres(max_connections=50, also_listen=self.gateway, allow_subnet=self.subnet)
+            self.install(self.own_pg)
+            self.wait_installed()
         except BaseException:
             self.down()
             raise
@@ -125,22 +148,35 @@ class Deployment:
     def __exit__(self, *exc):
         self.down()
 
-    def _up(self):
-        images = build_images()
+    def start(self):
+        """The control plane and its Nodes (not the chart yet)."""
         self.cluster.__enter__()
         c = self.cluster
         self.api = k8scluster.Cluster.load(c.state)
-        net = run(["docker", "network", "inspect", c.instance + "-net", "-f",
-                   "{{(index .IPAM.Config 0).Gateway}} {{(index .IPAM.Config 0).Subnet}}"]).stdout.split()
-        gateway, subnet = net
-        self.pg = ThrowawayPostgres(max_connections=50, also_listen=gateway, allow_subnet=subnet)
-        log("postgres on %s:%d (and 127.0.0.1) for %s" % (gateway, self.pg.port, subnet))
+        self.gateway, self.subnet = run(["docker", "network", "inspect", c.instance + "-net", "-f",
+                                         "{{(index .IPAM.Config 0).Gateway}} {{(index .IPAM.Config 0).Subnet}}"]
+                                        ).stdout.split()
+
+    def node_ips(self):
+        return [n["internalIP"] for n in self.cluster.ready["nodes"]]
+
+    def bridge(self):
+        """The host's bridge interface of the Nodes' Docker network."""
+        return "br-" + run(["docker", "network", "inspect", self.cluster.instance + "-net", "-f", "{{.Id}}"]
+                           ).stdout.strip()[:12]
+
+    def install(self, pg, join=()):
+        """helm install with pg as the datastore; the agents join their Nodes and the addresses
+        in join (host:port). wait_installed() waits until they are steady."""
+        images = build_images()
+        c = self.cluster
+        self.pg = pg
+        log("postgres on %s:%d (and 127.0.0.1) for %s" % (self.gateway, pg.port, self.subnet))
         self.helm = hc.Helm(kubeconfig=c.kubeconfig)
-        node_ips = [n["internalIP"] for n in c.ready["nodes"]]
         agent_repo, agent_tag = images["agent"].rsplit(":", 1)
         op_repo, op_tag = images["operator"].rsplit(":", 1)
         values = {
-            "postgres": {"host": gateway, "port": self.pg.port, "user": "kong", "database": "kong",
+            "postgres": {"host": self.gateway, "port": pg.port, "user": "kong", "database": "kong",
                          "password": "unused-trust-auth"},
             # Pod IPs are not known before install, Node addresses are: the agents expose
             # gossip on their Node's address (hostPort) and advertise it, and join the Nodes.
@@ -148,34 +184,54 @@ class Deployment:
             # so the agents could not read their Node's dc and zone.)
             "agent": {"image": {"repository": agent_repo, "tag": agent_tag, "pullPolicy": "Never"},
                       "hostPort": {"enabled": True}, "advertiseMode": "host",
-                      "join": ["%s:%d" % (ip, GOSSIP_PORT) for ip in node_ips]},
+                      "join": ["%s:%d" % (ip, GOSSIP_PORT) for ip in self.node_ips()] + list(join)},
             "operator": {"image": {"repository": op_repo, "tag": op_tag, "pullPolicy": "Never"}, "replicas": 2},
             "metrics": {"monitors": {"enabled": False}},
         }
         t0 = time.monotonic()
         self.helm.run("install", RELEASE, hc.CHART, "--namespace", NS, "--create-namespace",
-                      *self.helm.value_args(values))
+                      *self.helm.value_args(merged(values, self.values)))
         log("helm install done in %.1fs" % (time.monotonic() - t0))
         self.token = base64.b64decode(self.cluster.get("secret", "-n", NS, FULL + "-rpc")["data"]["token"]).decode()
+
+    def wait_installed(self, timeout=300, extra=frozenset()):
+        t0 = time.monotonic()
         try:
-            self.wait_steady(timeout=300)
+            self.wait_steady(timeout=timeout, extra=extra)
         except AssertionError:
             self.dump()
             raise
-        log("steady %.1fs after helm install: %d agents alive, rows and ClusterNodes present"
+        log("steady %.1fs later: %d agents alive, rows and ClusterNodes present"
             % (time.monotonic() - t0, self.node_count))
 
     def down(self):
         if self.helm:
             self.helm.close()
         self.cluster.down()
-        if self.pg:
-            self.pg.stop()
-            self.pg = None
+        if self.own_pg:
+            self.own_pg.stop()
+            self.own_pg = None
 
     def dump(self):
         print(self.cluster.kubectl("get", "pods,clusternodes,leases", "-n", NS, "-o", "wide", check=False).stdout)
         print(self.cluster.agent_output())
+        for p in self.pods(OPERATOR_SELECTOR):  # no kubelet server here: the logs are Docker's
+            for cs in p["status"].get("containerStatuses", []):
+                if cs.get("containerID"):
+                    out = run(["docker", "logs", "--tail", "60", cs["containerID"].split("://", 1)[1]], check=False)
+                    print("--- %s:\n%s%s" % (p["metadata"]["name"], out.stdout, out.stderr))
+
+    def agent_logs(self, pods, since):
+        """Docker's log of each agent pod's container since the Unix time since."""
+        for p in pods:
+            cid = self.container_id(p)
+            out = run(["docker", "logs", "--since", "%d" % since, cid], check=False)
+            print("--- %s:\n%s%s" % (p["metadata"]["name"], out.stdout[-5000:], out.stderr[-5000:]))
+
+    def remains(self, name, survivors):
+        """What is left of name: each survivor's view of it, its row, its ClusterNode."""
+        views = {p["metadata"]["name"]: (self.members(p) or {}).get(name, "-") for p in survivors}
+        return "views %s, row %s, ClusterNode %s" % (views, name in self.rows(), name in self.clusternodes())
 
     # ------------------------------------------------------------ observations
 
@@ -266,18 +322,90 @@ class Deployment:
                                      "component": p["metadata"]["labels"]["app.kubernetes.io/component"]}))
         return out
 
-    def operator_prune_latency(self):
-        """(sum, count) of the leader's kong_cluster_operator_prune_latency_seconds: its own
-        measure from the pod event to member, row and ClusterNode gone."""
+    def leader_metrics(self, prefix):
+        """{sample name with its labels: value} of the leader operator's /metrics lines that
+        start with prefix."""
         leader = self.leader()
         pod = [p for p in self.pods(OPERATOR_SELECTOR) if p["metadata"]["name"] == leader][0]
         _, text = nodes.http_get("http://%s:%d/metrics" % (pod["status"]["podIP"], OPERATOR_METRICS_PORT))
         vals = {}
         for line in text.splitlines():
-            if line.startswith("kong_cluster_operator_prune_latency_seconds_"):
-                k, v = line.split()
-                vals[k.rsplit("_", 1)[1]] = float(v)
-        return vals.get("sum", 0.0), int(vals.get("count", 0))
+            if line.startswith(prefix):
+                k, v = line.rsplit(None, 1)
+                vals[k] = float(v)
+        return vals
+
+    def operator_prune_latency(self):
+        """(sum, count) of the leader's kong_cluster_operator_prune_latency_seconds: its own
+        measure from the pod event to member, row and ClusterNode gone."""
+        vals = self.leader_metrics("kong_cluster_operator_prune_latency_seconds_")
+        return (vals.get("kong_cluster_operator_prune_latency_seconds_sum", 0.0),
+                int(vals.get("kong_cluster_operator_prune_latency_seconds_count", 0)))
+
+    def prunes(self, reason):
+        """The leader's kong_cluster_operator_prunes_total for reason."""
+        return self.leader_metrics("kong_cluster_operator_prunes_total").get(
+            'kong_cluster_operator_prunes_total{reason="%s"}' % reason, 0.0)
+
+    def agent_pod(self, name):
+        return [p for p in self.ready_agents() if p["metadata"]["name"] == name][0]
+
+    def container_id(self, pod):
+        """The Docker id of pod's (one) agent container."""
+        return pod["status"]["containerStatuses"][0]["containerID"].split("://", 1)[1]
+
+    def timed_cleanup(self, pod_name, act, survivors=None, timeout=60, poll=0.05):
+        """Runs act() (what makes pod_name's member go), then polls every poll seconds until its
+        member, row and ClusterNode are gone from survivors (default: the other ready agents).
+        Returns (seconds from act() to all three gone, seconds from the pod object's removal to
+        that or None if the pod still exists, the operator's own measure from its pod event)."""
+        if survivors is None:
+            survivors = [p for p in self.ready_agents() if p["metadata"]["name"] != pod_name]
+        before = self.operator_prune_latency()
+        t0 = time.monotonic()
+        act()
+        pod_gone = None
+        shown = None
+        while True:
+            now = time.monotonic()
+            if pod_gone is None and not self.pod_exists(pod_name):
+                pod_gone = now
+            if now - t0 > 2:  # slower than expected: log what is left whenever it changes
+                left = self.remains(pod_name, survivors)
+                if left != shown:
+                    log("%.2fs after the act: %s" % (now - t0, left))
+                    shown = left
+            if self.gone_everywhere(pod_name, survivors):
+                done = time.monotonic()
+                if pod_gone is None and not self.pod_exists(pod_name):
+                    pod_gone = done
+                after = wait_until(lambda: (lambda now: now[1] > before[1] and now)(self.operator_prune_latency()),
+                                   10, "the operator to count the prune")
+                return (done - t0, None if pod_gone is None else max(0.0, done - pod_gone),
+                        (after[0] - before[0]) / (after[1] - before[1]))
+            if now - t0 > timeout:
+                self.dump()
+                raise AssertionError("%s not cleaned up %ds after it was made to go: %s"
+                                     % (pod_name, timeout, self.remains(pod_name, survivors)))
+            time.sleep(poll)
+
+    def crash_and_force_delete(self, pod_name):
+        """What timed_cleanup runs for an agent that crashed and whose pod was then force-deleted:
+        its container killed (`docker kill`, SIGKILL), then `kubectl delete pod --force
+        --grace-period=0`. Its member is still alive in gossip when the pod goes."""
+        container = self.container_id(self.agent_pod(pod_name))
+
+        def act():
+            run(["docker", "kill", container])
+            self.kubectl("delete", "pod", "-n", NS, pod_name, "--force", "--grace-period=0", "--wait=false")
+        return act
+
+    def timed_delete(self, pod_name, *args):
+        """kubectl delete pod (not waiting) with args; timed_cleanup's numbers (from the removal: 0
+        when the cleanup finished before the pod object went)."""
+        total, after_removal, op = self.timed_cleanup(
+            pod_name, lambda: self.kubectl("delete", "pod", "-n", NS, pod_name, "--wait=false", *args))
+        return total, after_removal or 0.0, op
 
 
 class Prometheus:

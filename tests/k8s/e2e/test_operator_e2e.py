@@ -59,29 +59,7 @@ class OperatorE2E(unittest.TestCase):
         assert not left, "containers or networks left: %s" % left
 
     def timed_delete(self, pod_name):
-        """kubectl delete pod (not waiting); returns (seconds from the delete to member, row and
-        ClusterNode all gone, seconds from the pod object's removal to that, the operator's own
-        measure from its pod event). Polls every POLL seconds."""
-        d = self.d
-        survivors = [p for p in d.ready_agents() if p["metadata"]["name"] != pod_name]
-        before = d.operator_prune_latency()
-        t0 = time.monotonic()
-        d.kubectl("delete", "pod", "-n", e.NS, pod_name, "--wait=false")
-        pod_gone = None
-        while True:
-            now = time.monotonic()
-            if pod_gone is None and not d.pod_exists(pod_name):
-                pod_gone = now
-            if d.gone_everywhere(pod_name, survivors):
-                done = time.monotonic()
-                pod_gone = pod_gone or done
-                after = e.wait_until(lambda: d.operator_prune_latency()[1] > before[1] and d.operator_prune_latency(),
-                                     10, "the operator to count the prune")
-                return done - t0, max(0.0, done - pod_gone), (after[0] - before[0]) / (after[1] - before[1])
-            if now - t0 > 60:
-                d.dump()
-                self.fail("%s not cleaned up 60s after kubectl delete pod" % pod_name)
-            time.sleep(POLL)
+        return self.d.timed_delete(pod_name)
 
     def test_a_delete_pod_cleanup_latency(self):
         from_delete, from_removal, operator = [], [], []
