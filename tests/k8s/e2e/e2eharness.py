@@ -106,8 +106,11 @@ def percentile(values, p):
 class Deployment:
     """Control plane + Nodes + Postgres + the chart installed; use as a context manager."""
 
-    def __init__(self, node_count=3):
+    def __init__(self, node_count=3, before_install=None):
         self.node_count = node_count
+        # Called with (deployment, chart values) before `helm install`: may create objects the
+        # values refer to (a ConfigMap of handler scripts) and change the values.
+        self.before_install = before_install
         self.cluster = nodes.Cluster(nodes=node_count, topology="dc1/dc1-a,dc1/dc1-b,dc2/dc2-a")
         self.pg = None
         self.api = None  # REST calls of the polling loops: much cheaper than a kubectl process
@@ -152,6 +155,8 @@ class Deployment:
             "operator": {"image": {"repository": op_repo, "tag": op_tag, "pullPolicy": "Never"}, "replicas": 2},
             "metrics": {"monitors": {"enabled": False}},
         }
+        if self.before_install:
+            self.before_install(self, values)
         t0 = time.monotonic()
         self.helm.run("install", RELEASE, hc.CHART, "--namespace", NS, "--create-namespace",
                       *self.helm.value_args(values))
