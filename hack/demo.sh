@@ -2,7 +2,8 @@
 # The main job on a fresh machine: kong-cluster on Kubernetes as a user meets it (hack/demo_k8s.py).
 # Installs the system packages, builds only what the demo runs, then `helm install`s the chart on
 # a real control plane with Nodes whose pods are Docker containers, Postgres and a real serf
-# agent, and shows members, ClusterNodes, the nodes table, timed cleanups and a leader handover.
+# agent, runs `helm test`, and shows members, ClusterNodes, the nodes table, a user event run by
+# every member's handler script, timed cleanups and a leader handover.
 #
 # Builds (each cached; a later run reuses them in seconds):
 #   the agent and operator binaries  cmake targets only, not the test suite (~15 min first)

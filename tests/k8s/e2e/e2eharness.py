@@ -123,10 +123,14 @@ class Deployment:
     values are laid over the test's chart values (e.g. operator.failedGrace). Two Kubernetes
     clusters sharing one Postgres: start() both, then install() each with that Postgres."""
 
-    def __init__(self, node_count=3, topology="dc1/dc1-a,dc1/dc1-b,dc2/dc2-a", values=None):
+    def __init__(self, node_count=3, topology="dc1/dc1-a,dc1/dc1-b,dc2/dc2-a", values=None,
+                 before_install=None):
         self.node_count = node_count
         self.cluster = nodes.Cluster(nodes=node_count, topology=topology)
         self.values = values or {}
+        # Called with (deployment, chart values) before `helm install`: may create objects the
+        # values refer to (a ConfigMap of handler scripts) and change the values.
+        self.before_install = before_install
         self.pg = None
         self.own_pg = None  # the Postgres this deployment started (stopped by down())
         self.api = None  # REST calls of the polling loops: much cheaper than a kubectl process
@@ -188,6 +192,8 @@ class Deployment:
             "operator": {"image": {"repository": op_repo, "tag": op_tag, "pullPolicy": "Never"}, "replicas": 2},
             "metrics": {"monitors": {"enabled": False}},
         }
+        if self.before_install:
+            self.before_install(self, values)
         t0 = time.monotonic()
         self.helm.run("install", RELEASE, hc.CHART, "--namespace", NS, "--create-namespace",
                       *self.helm.value_args(merged(values, self.values)))
