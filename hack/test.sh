@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # The one command that runs every test on a fresh machine:
 # installs dependencies, configures, builds, runs ctest. Extra args go to ctest (e.g. -L unit).
-# KC_ASAN=1 adds the sanitizer pass: an AddressSanitizer+UndefinedBehaviorSanitizer build
-# (build-asan/, or $KC_ASAN_BUILD_DIR) of only the tests labelled unit, sim and fuzz, run with
-# ctest -L. It is off by default until one full run of it has been seen green (docs/development.md).
+# Then the sanitizer pass (KC_ASAN=0 leaves it out): an AddressSanitizer+UndefinedBehaviorSanitizer
+# build (build-asan/, or $KC_ASAN_BUILD_DIR) of only the tests labelled unit, sim and fuzz, at -O1
+# with line tables (half the compile time of the main build's -O2 -g, stacks still name lines),
+# run with ctest -L.
 #
 # Every dependency a test needs is installed here, so a test that skips is a missing install:
 # the run fails when any test skipped, unless KC_ALLOW_SKIPS=1 (e.g. on a machine without root).
@@ -39,7 +40,7 @@ run_ctest() {
 
 run_ctest "${KC_BUILD_DIR:-build}" "$@"
 
-if [ "${KC_ASAN:-0}" != 0 ]; then
+if [ "${KC_ASAN:-1}" != 0 ]; then
   asan=${KC_ASAN_BUILD_DIR:-build-asan}
   sanitized='unit|sim|fuzz'
   launcher=()
@@ -47,7 +48,7 @@ if [ "${KC_ASAN:-0}" != 0 ]; then
     launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
     export CCACHE_BASEDIR=${CCACHE_BASEDIR:-$(pwd)} CCACHE_NOHASHDIR=${CCACHE_NOHASHDIR:-1}
   fi
-  cmake -S . -B "$asan" -DKC_SANITIZE=ON -DCMAKE_BUILD_TYPE=${KC_BUILD_TYPE:-RelWithDebInfo} \
+  cmake -S . -B "$asan" -DKC_SANITIZE=ON -DCMAKE_BUILD_TYPE=Sanitize -DCMAKE_CXX_FLAGS_SANITIZE="-O1 -g1" \
     "${launcher[@]+"${launcher[@]}"}" >/dev/null
   start=$(date +%s)
   # Only the executables those tests run, not the daemons and tools that no sanitized test uses.
