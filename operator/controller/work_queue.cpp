@@ -39,6 +39,15 @@ void WorkQueue::add_after(const std::string& key, std::chrono::milliseconds dela
   }));
 }
 
+void WorkQueue::forget(const std::string& key) {
+  // A key with failures that waits in delayed_ waits for its retry (as add() assumes too).
+  auto it = delayed_.find(key);
+  if (failures_.erase(key) && it != delayed_.end()) {
+    it->second->cancel();
+    delayed_.erase(it);
+  }
+}
+
 void WorkQueue::shut_down() {
   shut_down_ = true;
   queue_.clear();
