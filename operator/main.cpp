@@ -141,6 +141,33 @@ kc::controller::ClusterScope cluster_scope(const Flags& f, const kc::kube::Confi
   return scope;
 }
 
+// What the flags alone say (checked before anything is loaded); the rest needs the kubeconfig.
+kc::controller::ControllerOptions controller_options(const Flags& f) {
+  kc::controller::ControllerOptions co;
+  co.ns = f.ns;
+  co.selector = f.selector;
+  co.agent_rpc_port = f.agent_rpc_port;
+  co.failed_grace = duration_flag(f.failed_grace, "--failed-grace");
+  co.resync = duration_flag(f.resync, "--resync");
+  co.member_poll = duration_flag(f.member_poll, "--member-poll");
+  return co;
+}
+
+// /metrics, /healthz, and /readyz (ready once the controller's caches are synced).
+std::shared_ptr<kc::http::Router> routes(kc::metrics::Registry& registry,
+                                         const kc::controller::Controller& controller) {
+  auto router = std::make_shared<kc::http::Router>();
+  kc::metrics::add_metrics_route(*router, registry);
+  router->add("GET", "/healthz", [](kc::http::Request&, kc::http::Reply reply) {
+    reply(kc::http::text_response(200, "ok\n"));
+  });
+  router->add("GET", "/readyz", [&controller](kc::http::Request&, kc::http::Reply reply) {
+    reply(controller.synced() ? kc::http::text_response(200, "ok\n")
+                              : kc::http::text_response(503, "caches not synced\n"));
+  });
+  return router;
+}
+
 std::unique_ptr<kc::http::Server> serve(boost::asio::io_context& io, const std::string& addr,
                                         std::shared_ptr<kc::http::Router> router) {
   kc::http::ServerOptions o;
@@ -157,9 +184,7 @@ std::unique_ptr<kc::http::Server> serve(boost::asio::io_context& io, const std::
 int run(const Flags& f) {
   if (!kc::log::set_level(f.log_level)) throw CLI::ValidationError("--log-level", f.log_level);
   auto log = kc::log::get("operator");
-  auto failed_grace = duration_flag(f.failed_grace, "--failed-grace");
-  auto resync = duration_flag(f.resync, "--resync");
-  auto member_poll = duration_flag(f.member_poll, "--member-poll");
+  auto co = controller_options(f);
   auto kcfg = kc::kube::load_default(f.kubeconfig, f.sa_dir);
   std::string identity = f.identity.empty() ? make_identity() : f.identity;
   std::string lease_ns = f.lease_namespace.empty() ? kcfg.namespace_name : f.lease_namespace;
@@ -193,14 +218,7 @@ int run(const Flags& f) {
   ro.auth_key = rpc_auth;
   kc::controller::AgentRpc rpc(io, ro);
 
-  kc::controller::ControllerOptions co;
-  co.ns = f.ns;
-  co.selector = f.selector;
   co.default_ns = f.ns.empty() ? kcfg.namespace_name : f.ns;
-  co.agent_rpc_port = f.agent_rpc_port;
-  co.failed_grace = failed_grace;
-  co.resync = resync;
-  co.member_poll = member_poll;
   co.identity = identity;
   co.agents = agent_identity(f);
   co.scope = cluster_scope(f, kcfg);
@@ -211,15 +229,7 @@ int run(const Flags& f) {
   kc::controller::Controller controller(io, kube_api, rpc, rows.get(), metrics, co);
 
   kc::controller::add_client_metrics(registry, kube, kube_api.informers());
-  auto router = std::make_shared<kc::http::Router>();
-  kc::metrics::add_metrics_route(*router, registry);
-  router->add("GET", "/healthz", [](kc::http::Request&, kc::http::Reply reply) {
-    reply(kc::http::text_response(200, "ok\n"));
-  });
-  router->add("GET", "/readyz", [&controller](kc::http::Request&, kc::http::Reply reply) {
-    reply(controller.synced() ? kc::http::text_response(200, "ok\n")
-                              : kc::http::text_response(503, "caches not synced\n"));
-  });
+  auto router = routes(registry, controller);
   std::vector<std::unique_ptr<kc::http::Server>> servers;
   if (!f.metrics_addr.empty()) servers.push_back(serve(io, f.metrics_addr, router));
   if (!f.health_addr.empty() && f.health_addr != f.metrics_addr)
