@@ -86,7 +86,7 @@ void AgentPods::on_node(kube::EventType type, const nlohmann::json& obj) {
 }
 
 bool AgentPods::node_ready(const std::string& node) const {
-  return node.empty() || !not_ready_since_.count(node);
+  return node.empty() || !not_ready_since_.contains(node);
 }
 
 std::optional<AgentPods::Clock::duration> AgentPods::not_ready_for(const std::string& node) const {

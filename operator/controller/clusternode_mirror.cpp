@@ -15,7 +15,7 @@ ClusterNodeMirror::ClusterNodeMirror(KubeApi& kube, const ObjectCache& cnodes,
       log_(kc::log::get("controller")) {}
 
 std::string ClusterNodeMirror::path_of(const Member& m) const {
-  auto ns = m.tags.count("namespace") ? m.tags.at("namespace") : default_ns_;
+  auto ns = m.tags.contains("namespace") ? m.tags.at("namespace") : default_ns_;
   if (ns.empty()) ns = default_ns_;
   return kube::clusternode_path(ns, clusternode_name(m.name));
 }
@@ -24,7 +24,7 @@ void ClusterNodeMirror::forget(const std::string& member) {
   std::erase_if(written_, [&](const auto& w) { return w.second.member == member; });
 }
 
-void ClusterNodeMirror::remove(const std::string& member, Done done) {
+void ClusterNodeMirror::remove(const std::string& member, const Done& done) {
   std::vector<std::string> keys;
   for (const auto& [key, obj] : cnodes_.items())
     if (obj.value("spec", nlohmann::json::object()).value("memberName", "") == member)
@@ -34,7 +34,8 @@ void ClusterNodeMirror::remove(const std::string& member, Done done) {
   auto all_ok = std::make_shared<bool>(true);
   for (const auto& key : keys) {
     auto slash = key.find('/');
-    std::string ns = key.substr(0, slash), name = key.substr(slash + 1);
+    std::string ns = key.substr(0, slash);
+    std::string name = key.substr(slash + 1);
     log_->info("deleting ClusterNode {}: member {} is gone", key, member);
     kube_.request("DELETE", kube::clusternode_path(ns, name), std::nullopt,
                   lifetime_.wrap([this, key, remaining, all_ok, done](const kube::Response& r) {
@@ -47,12 +48,12 @@ void ClusterNodeMirror::remove(const std::string& member, Done done) {
   }
 }
 
-void ClusterNodeMirror::upsert(const Member& m, Done done) {
+void ClusterNodeMirror::upsert(const Member& m, const Done& done) {
   auto st = status_of(m);
   std::string ns = st.ns.empty() ? default_ns_ : st.ns;
   std::string name = clusternode_name(m.name);
   std::string key = ns + "/" + name;
-  if (in_flight_.count(key)) return done(true);  // another member's name maps to this key
+  if (in_flight_.contains(key)) return done(true);  // another member's name maps to this key
   const nlohmann::json* existing = cnodes_.get(key);
   auto w = written_.find(key);
   if (existing && w != written_.end() && w->second == st) return done(true);

@@ -33,13 +33,13 @@ class ClusterNodeMirror {
   using Done = std::function<void(bool ok)>;
 
   // Creates `m`'s ClusterNode, or patches its status when it differs from `m`.
-  void upsert(const Member& m, Done done);
+  void upsert(const Member& m, const Done& done);
   // The path of the ClusterNode of member `m`.
   std::string path_of(const Member& m) const;
   // Forgets what was written for `member`, whose ClusterNode was deleted.
   void forget(const std::string& member);
   // Deletes every cached ClusterNode of `member` (gone from gossip).
-  void remove(const std::string& member, Done done);
+  void remove(const std::string& member, const Done& done);
 
  private:
   KubeApi& kube_;

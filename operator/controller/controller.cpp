@@ -133,7 +133,7 @@ void Controller::on_pod(kube::EventType type, const nlohmann::json& obj) {
     }
     return;
   }
-  if (pod.phase == "Failed" && leading_ && !done_pods_.count(pod.uid))
+  if (pod.phase == "Failed" && leading_ && !done_pods_.contains(pod.uid))
     handle_pod_gone(pod, PruneReason::PodFailed);
 }
 
@@ -147,9 +147,7 @@ void Controller::handle_pod_gone(const kube::PodView& pod, PruneReason reason) {
   auto seen = Clock::now();
   auto act = [this, pod, reason, seen]() {
     bool any = false;
-    // A copy: a prune may change the membership.
-    auto members = membership_->members();
-    for (const auto& [name, m] : members) {
+    for (const auto& [name, m] : membership_->members()) {
       if (!member_of_pod(m, pod)) continue;
       any = true;
       prune(m, reason, pod, seen);
@@ -177,10 +175,9 @@ void Controller::on_members() {
     auto missed = std::move(missed_);
     missed_.clear();
     for (auto& [pod, seen] : missed) {
-      if (done_pods_.count(pod.uid) || !agents_->verified(pod)) continue;
+      if (done_pods_.contains(pod.uid) || !agents_->verified(pod)) continue;
       done_pods_.insert(pod.uid);
-      auto members = membership_->members();
-      for (const auto& [name, m] : members)
+      for (const auto& [name, m] : membership_->members())
         if (member_of_pod(m, pod)) prune(m, PruneReason::PodDeleted, pod, seen);
     }
   }
@@ -196,8 +193,7 @@ void Controller::on_members() {
 // failed, or that have no pod at all (confirmed by a fresh GET).
 void Controller::check_rules() {
   auto now = Clock::now();
-  auto members = membership_->members();
-  for (const auto& [name, m] : members) {
+  for (const auto& [name, m] : membership_->members()) {
     if (prunes_->has(name) || !has_pod_tags(m)) continue;
     if (auto pod = agents_->pod_of(m)) {
       if (pod->phase == "Failed") {
@@ -245,7 +241,7 @@ void Controller::reconcile() {
   // Forget handled pods that are gone from the cache, so the set does not grow forever.
   std::set<std::string> live;
   for (const auto& [key, obj] : pods_->items()) live.insert(kube::pod_view(obj).uid);
-  std::erase_if(done_pods_, [&](const std::string& uid) { return !live.count(uid); });
+  std::erase_if(done_pods_, [&](const std::string& uid) { return !live.contains(uid); });
   // ClusterNodes of every member, and of those gone from gossip.
   clusternodes_->resync();
   // Rows whose member is gone (ghosts an earlier crash or Kong left behind).

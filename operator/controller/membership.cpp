@@ -97,7 +97,7 @@ void Membership::update(std::vector<Member> members) {
   foreign_names_.clear();
   std::map<std::string, int> by_status;
   for (auto& m : members) {
-    if (pruned_.count(m.name)) continue;
+    if (pruned_.contains(m.name)) continue;
     ++by_status[m.status];
     if (!own_member(m, scope_)) {
       // Another Kubernetes cluster's: its operator prunes and mirrors it; its row stays.

@@ -48,7 +48,7 @@ class Membership {
   const std::map<std::string, Member>& members() const { return members_; }
   const Member* find(const std::string& name) const;
   // Whether `name` is another Kubernetes cluster's member (left to its operator).
-  bool foreign(const std::string& name) const { return foreign_names_.count(name) > 0; }
+  bool foreign(const std::string& name) const { return foreign_names_.contains(name); }
   // The RPC address of the agent members() came from.
   const std::string& source() const { return source_; }
   // `name` was pruned: dropped now, and ignored for a while in the answers of agents that have

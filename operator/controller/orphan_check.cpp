@@ -12,7 +12,9 @@ void OrphanCheck::check(const Member& m, std::function<void()> gone) {
     auto it = m.tags.find(k);
     return it == m.tags.end() ? std::string() : it->second;
   };
-  std::string ns = tag("namespace"), pod = tag("pod"), uid = tag("uid");
+  std::string ns = tag("namespace");
+  std::string pod = tag("pod");
+  std::string uid = tag("uid");
   if (ns.empty() || pod.empty()) return;  // only a uid: no way to GET it; leave it alone
   if (!ns_.empty() && ns != ns_) return;  // outside what we watch
   if (!running_.insert(m.name).second) return;

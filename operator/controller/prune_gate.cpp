@@ -26,7 +26,7 @@ bool PruneGate::refuse_live(const Member& m) {
 
 void PruneGate::request(PruneRequest r) {
   const auto& m = r.member;
-  if (!prunes_.active() || prunes_.has(m.name) || corroborating_.count(m.name)) return;
+  if (!prunes_.active() || prunes_.has(m.name) || corroborating_.contains(m.name)) return;
   if (refuse_live(m)) return;
   auto others = std::make_shared<std::vector<std::string>>();
   for (auto& addr : pods_.rpc_addrs(r.pod ? r.pod->uid : ""))

@@ -39,7 +39,7 @@ PruneReconciler::PruneReconciler(boost::asio::io_context& io, KubeApi& kube, Age
       }) {}
 
 void PruneReconciler::add(PruneRequest r) {
-  if (!active_ || jobs_.count(r.member.name)) return;
+  if (!active_ || jobs_.contains(r.member.name)) return;
   log_->info("pruning member {} ({})", r.member.name, to_string(r.reason));
   auto name = r.member.name;
   Job job;
@@ -212,7 +212,9 @@ void PruneReconciler::report(const Job& job) {
       "pruned member {} ({}): gone from every agent's view, row and ClusterNode deleted {:.0f} ms "
       "after the pod event",
       r.member.name, to_string(r.reason), latency * 1000);
-  std::string ns, pod_name, uid;
+  std::string ns;
+  std::string pod_name;
+  std::string uid;
   if (r.pod) {
     ns = r.pod->ns;
     pod_name = r.pod->name;

@@ -53,7 +53,7 @@ class PruneReconciler {
   bool active() const { return active_; }
   // Starts the prune of `r.member` unless one is in progress.
   void add(PruneRequest r);
-  bool has(const std::string& name) const { return jobs_.count(name) > 0; }
+  bool has(const std::string& name) const { return jobs_.contains(name); }
   size_t size() const { return jobs_.size(); }
 
  private:

@@ -55,7 +55,7 @@ class WorkQueue {
   void shut_down();
 
   size_t depth() const { return queue_.size() + running_.size(); }
-  bool running(const std::string& key) const { return running_.count(key) > 0; }
+  bool running(const std::string& key) const { return running_.contains(key); }
   int failures(const std::string& key) const;
   // How many keys have failures on record (backing off, or failing again).
   size_t failing() const { return failures_.size(); }
