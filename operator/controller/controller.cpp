@@ -32,8 +32,7 @@ std::unique_ptr<ObjectCache> watch(KubeApi& kube, const std::string& name, std::
 
 Controller::Controller(boost::asio::io_context& io, KubeApi& kube, AgentApi& rpc, NodesStore* rows,
                        Metrics& metrics, ControllerOptions options)
-    : kube_(kube),
-      metrics_(metrics),
+    : metrics_(metrics),
       options_(std::move(options)),
       log_(kc::log::get("controller")),
       pods_(watch(kube, "pods", kube::pods_path(options_.ns), options_.selector)),

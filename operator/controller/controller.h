@@ -102,7 +102,6 @@ class Controller {
   void reconcile();
   void schedule_reconcile();
 
-  KubeApi& kube_;
   Metrics& metrics_;
   ControllerOptions options_;
   std::shared_ptr<spdlog::logger> log_;
