@@ -45,7 +45,7 @@ void NodesReconciler::reconcile(const std::string& name, WorkQueue::Finish finis
   // Judged again now: the membership may have changed since the listing.
   if (!ghost(name)) return finish(ReconcileResult::Done);
   log_->info("deleting ghost row {} ({}): no such member", name, listed_.at(name).address);
-  table_.delete_node(name, lifetime_.wrap([this, name, finish](
+  table_.delete_node(name, lifetime_.wrap([this, name, finish = std::move(finish)](
                                               const std::optional<datastore::PgError>& err, bool) {
     if (err) {
       log_->debug("deleting ghost row {}: {}", name, err->message);
