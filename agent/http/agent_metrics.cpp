@@ -201,18 +201,18 @@ void http_metrics(metrics::Registry& r, const http::Server* h, const http::Serve
 }
 
 void handler_metrics(metrics::Registry& r, const events::ScriptHandlers* h) {
-  r.add_counter(
-      "kong_cluster_event_handler_runs_total", "Event handler invocations, by result.", [h] {
-        Samples out;
-        if (!h) return out;
-        auto& s = h->stats();
-        double ok = static_cast<double>(s.runs - s.failures - s.timeouts - s.spawn_errors);
-        out.push_back({{{"result", "success"}}, ok});
-        out.push_back({{{"result", "failure"}}, static_cast<double>(s.failures)});
-        out.push_back({{{"result", "timeout"}}, static_cast<double>(s.timeouts)});
-        out.push_back({{{"result", "spawn_error"}}, static_cast<double>(s.spawn_errors)});
-        return out;
-      });
+  r.add_counter("kong_cluster_event_handler_runs_total", "Event handler invocations, by result.",
+                [h] {
+                  Samples out;
+                  if (!h) return out;
+                  auto& s = h->stats();
+                  auto ok = static_cast<double>(s.runs - s.failures - s.timeouts - s.spawn_errors);
+                  out.push_back({{{"result", "success"}}, ok});
+                  out.push_back({{{"result", "failure"}}, static_cast<double>(s.failures)});
+                  out.push_back({{{"result", "timeout"}}, static_cast<double>(s.timeouts)});
+                  out.push_back({{{"result", "spawn_error"}}, static_cast<double>(s.spawn_errors)});
+                  return out;
+                });
   r.add_counter("kong_cluster_event_handler_dropped_total",
                 "Events not given to a handler because its queue was full.",
                 [h] { return h ? static_cast<double>(h->stats().dropped) : 0.0; });
