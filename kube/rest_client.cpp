@@ -207,9 +207,8 @@ void read_more(const std::shared_ptr<Watch::State>& s) {
   auto sb = s->response.body().streambuf();
   // Ask for what is buffered (at least one byte): a producer/consumer buffer completes a read
   // only when the whole count is there, and watch events arrive a line at a time.
-  size_t want = std::clamp<size_t>(static_cast<size_t>(std::max<std::streamsize>(sb.in_avail(), 0)),
-                                   1, s->buf.size());
-  sb.getn(s->buf.data(), static_cast<std::streamsize>(want)).then([s](const pplx::task<size_t>& t) {
+  size_t want = std::clamp<size_t>(sb.in_avail(), 1, s->buf.size());
+  sb.getn(s->buf.data(), want).then([s](const pplx::task<size_t>& t) {
     size_t got = 0;
     try {
       got = t.get();
