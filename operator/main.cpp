@@ -158,10 +158,10 @@ std::shared_ptr<kc::http::Router> routes(kc::metrics::Registry& registry,
                                          const kc::controller::Controller& controller) {
   auto router = std::make_shared<kc::http::Router>();
   kc::metrics::add_metrics_route(*router, registry);
-  router->add("GET", "/healthz", [](kc::http::Request&, kc::http::Reply reply) {
+  router->add("GET", "/healthz", [](kc::http::Request&, const kc::http::Reply& reply) {
     reply(kc::http::text_response(200, "ok\n"));
   });
-  router->add("GET", "/readyz", [&controller](kc::http::Request&, kc::http::Reply reply) {
+  router->add("GET", "/readyz", [&controller](kc::http::Request&, const kc::http::Reply& reply) {
     reply(controller.synced() ? kc::http::text_response(200, "ok\n")
                               : kc::http::text_response(503, "caches not synced\n"));
   });
@@ -169,13 +169,14 @@ std::shared_ptr<kc::http::Router> routes(kc::metrics::Registry& registry,
 }
 
 std::unique_ptr<kc::http::Server> serve(boost::asio::io_context& io, const std::string& addr,
-                                        std::shared_ptr<kc::http::Router> router) {
+                                        const std::shared_ptr<kc::http::Router>& router) {
   kc::http::ServerOptions o;
   o.bind = addr;
   o.server_header = "kong-cluster-operator";
   auto srv = std::make_unique<kc::http::Server>(
-      io, o,
-      [router](kc::http::Request& req, kc::http::Reply reply) { router->dispatch(req, reply); });
+      io, o, [router](kc::http::Request& req, const kc::http::Reply& reply) {
+        router->dispatch(req, reply);
+      });
   srv->start();
   std::cout << "listening " << addr << " -> " << srv->local_endpoint() << std::endl;
   return srv;
@@ -281,9 +282,7 @@ int run(const Flags& f) {
   return exit_code;
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
+int parse_and_run(int argc, char** argv) {
   CLI::App app{
       "kong-cluster-operator: prunes the members and nodes rows of agent pods that are "
       "gone, and publishes ClusterNode objects"};
@@ -371,4 +370,18 @@ int main(int argc, char** argv) {
     std::cerr << "kong-cluster-operator: " << e.what() << std::endl;
     return 2;
   }
+}
+
+}  // namespace
+
+// What escapes (CLI11's setup, a stream) is reported rather than aborting the process.
+int main(int argc, char** argv) {
+  try {
+    return parse_and_run(argc, argv);
+  } catch (const std::exception& e) {
+    std::cerr << "kong-cluster-operator: " << e.what() << "\n";
+  } catch (...) {
+    std::cerr << "kong-cluster-operator: unknown exception\n";
+  }
+  return 1;
 }
