@@ -5,6 +5,7 @@
 
 #include "common/http/message.h"
 #include "common/logging.h"
+#include "common/noexcept_cleanup.h"
 #include "kube/resources.h"
 
 namespace kc::kube {
@@ -30,7 +31,7 @@ Informer::Informer(RestClient& client, InformerOptions options, std::string name
       log_(kc::log::get("informer")) {}
 
 Informer::~Informer() {
-  stop();
+  noexcept_cleanup([this] { stop(); });
 }
 
 const nlohmann::json* Informer::get(const std::string& key) const {
@@ -59,11 +60,11 @@ void Informer::stop() {
   retry_timer_.cancel();
 }
 
-void Informer::list_page(std::string continue_token,
-                         std::shared_ptr<std::map<std::string, nlohmann::json>> acc) {
+void Informer::list_page(const std::string& continue_token,
+                         const std::shared_ptr<std::map<std::string, nlohmann::json>>& acc) {
   std::string path = options_.path + "?limit=" + std::to_string(options_.page_size) + selectors();
   if (!continue_token.empty()) path += "&continue=" + http::url_encode(continue_token);
-  client_.get(path, lifetime_.wrap([this, acc, paged = !continue_token.empty()](Response r) {
+  client_.get(path, lifetime_.wrap([this, acc, paged = !continue_token.empty()](const Response& r) {
     if (!running_) return;
     if (r.gone() && paged) {
       // The snapshot the pages came from was compacted: start the list again, as client-go's
@@ -104,7 +105,7 @@ void Informer::replace(std::map<std::string, nlohmann::json> fresh, const std::s
     // Deliver what changed while we were not watching: objects gone from the new list are
     // deletions (client-go's DeletedFinalStateUnknown), new ones additions.
     for (auto& [key, obj] : old) {
-      if (!cache_.count(key)) handler_(EventType::Deleted, obj, &obj);
+      if (!cache_.contains(key)) handler_(EventType::Deleted, obj, &obj);
     }
     for (auto& [key, obj] : cache_) {
       auto it = old.find(key);
@@ -128,8 +129,8 @@ void Informer::start_watch() {
                      selectors();
   if (watches_started_++ > 0) ++counters_.watch_restarts;
   watch_got_data_ = false;
-  watch_ = client_.watch(path, lifetime_.wrap([this](nlohmann::json ev) { on_event(ev); }),
-                         lifetime_.wrap([this](Response r) { on_watch_end(r); }));
+  watch_ = client_.watch(path, lifetime_.wrap([this](const nlohmann::json& ev) { on_event(ev); }),
+                         lifetime_.wrap([this](const Response& r) { on_watch_end(r); }));
 }
 
 void Informer::on_event(const nlohmann::json& ev) {

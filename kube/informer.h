@@ -77,8 +77,8 @@ class Informer {
   bool watching() const { return watch_ != nullptr; }
 
  private:
-  void list_page(std::string continue_token,
-                 std::shared_ptr<std::map<std::string, nlohmann::json>> acc);
+  void list_page(const std::string& continue_token,
+                 const std::shared_ptr<std::map<std::string, nlohmann::json>>& acc);
   void replace(std::map<std::string, nlohmann::json> fresh, const std::string& rv);
   void start_watch();
   void on_event(const nlohmann::json& ev);

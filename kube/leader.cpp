@@ -4,6 +4,7 @@
 #include <random>
 
 #include "common/logging.h"
+#include "common/noexcept_cleanup.h"
 #include "kube/resources.h"
 
 namespace kc::kube {
@@ -23,7 +24,7 @@ LeaderElector::LeaderElector(RestClient& client, LeaderOptions options, LeaderCa
       timer_(client.io()) {}
 
 LeaderElector::~LeaderElector() {
-  timer_.cancel();
+  noexcept_cleanup([this] { timer_.cancel(); });
 }
 
 void LeaderElector::start() {
@@ -79,8 +80,8 @@ void LeaderElector::tick() {
     }
     static thread_local std::mt19937 rng{std::random_device{}()};
     std::uniform_real_distribution<double> f(0.0, options_.jitter);
-    schedule(std::chrono::milliseconds(
-        static_cast<long long>(options_.retry_period.count() * (1.0 + f(rng)))));
+    schedule(std::chrono::milliseconds(static_cast<long long>(
+        static_cast<double>(options_.retry_period.count()) * (1.0 + f(rng)))));
   });
 }
 
@@ -131,7 +132,7 @@ nlohmann::json LeaderElector::spec_for(const nlohmann::json* old, bool keep_acqu
 
 void LeaderElector::put(nlohmann::json lease, std::function<void(bool)> done) {
   client_.request("PUT", lease_path(options_.ns, options_.name), lease,
-                  lifetime_.wrap([this, done](Response r) {
+                  lifetime_.wrap([this, done = std::move(done)](const Response& r) {
                     if (!r.ok()) {
                       kc::log::get("leader")->debug("lease update failed: {}", r.describe());
                       done(false);
@@ -162,14 +163,15 @@ void LeaderElector::try_acquire_or_renew(std::function<void(bool)> done) {
 
 void LeaderElector::slow_path(std::function<void(bool)> done) {
   ++slowpath_;
-  client_.get(lease_path(options_.ns, options_.name), lifetime_.wrap([this, done](Response r) {
+  client_.get(lease_path(options_.ns, options_.name), lifetime_.wrap([this, done = std::move(done)](
+                                                                         const Response& r) {
     if (r.not_found()) {
       nlohmann::json lease = {{"apiVersion", "coordination.k8s.io/v1"},
                               {"kind", "Lease"},
                               {"metadata", {{"name", options_.name}, {"namespace", options_.ns}}},
                               {"spec", spec_for(nullptr, false)}};
       client_.request("POST", leases_path(options_.ns), lease,
-                      lifetime_.wrap([this, done](Response c) {
+                      lifetime_.wrap([this, done](const Response& c) {
                         if (!c.ok()) {
                           done(false);
                           return;
@@ -213,7 +215,7 @@ void LeaderElector::release(std::function<void()> done) {
   lease["spec"]["acquireTime"] = now;
   lease["spec"]["renewTime"] = now;
   client_.request("PUT", lease_path(options_.ns, options_.name), lease,
-                  lifetime_.wrap([this, done](Response r) {
+                  lifetime_.wrap([this, done = std::move(done)](const Response& r) {
                     leading_ = false;
                     kc::log::get("leader")->info("released lease {}/{}: {}", options_.ns,
                                                  options_.name, r.ok() ? "ok" : r.describe());

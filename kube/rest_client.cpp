@@ -34,7 +34,9 @@ client::http_client_config make_config(const Config& c, std::chrono::seconds tim
   client::http_client_config cfg;
   cfg.set_timeout(timeout);
   cfg.set_validate_certificates(!c.insecure);
-  std::string ca = c.ca_pem, cert = c.client_cert_pem, key = c.client_key_pem;
+  std::string ca = c.ca_pem;
+  std::string cert = c.client_cert_pem;
+  std::string key = c.client_key_pem;
   cfg.set_ssl_context_callback([ca, cert, key](boost::asio::ssl::context& ctx) {
     if (!ca.empty()) ctx.add_certificate_authority(boost::asio::buffer(ca.data(), ca.size()));
     if (!cert.empty()) ctx.use_certificate_chain(boost::asio::buffer(cert.data(), cert.size()));
@@ -74,7 +76,10 @@ struct RestClient::Impl {
 };
 
 RestClient::RestClient(boost::asio::io_context& io, Config config, RestOptions options)
-    : io_(io), config_(std::move(config)), options_(options), impl_(std::make_unique<Impl>()) {
+    : io_(io),
+      config_(std::move(config)),
+      options_(std::move(options)),
+      impl_(std::make_unique<Impl>()) {
   try {
     impl_->requests = std::make_unique<client::http_client>(
         web::uri(config_.server), make_config(config_, options_.request_timeout));
@@ -116,7 +121,7 @@ void RestClient::request(const std::string& method, const std::string& path,
     finish(std::move(r));
     return;
   }
-  impl_->requests->request(req).then([finish](pplx::task<http::http_response> t) {
+  impl_->requests->request(req).then([finish](const pplx::task<http::http_response>& t) {
     http::http_response resp;
     try {
       resp = t.get();
@@ -130,17 +135,18 @@ void RestClient::request(const std::string& method, const std::string& path,
     std::string retry_after;
     if (auto it = resp.headers().find("Retry-After"); it != resp.headers().end())
       retry_after = it->second;
-    resp.extract_utf8string(true).then([finish, status, retry_after](pplx::task<std::string> bt) {
-      try {
-        auto r = parse_response(status, bt.get());
-        r.retry_after = retry_after;
-        finish(std::move(r));
-      } catch (const std::exception& e) {
-        Response r;
-        r.error = std::string("reading body: ") + e.what();
-        finish(std::move(r));
-      }
-    });
+    resp.extract_utf8string(true).then(
+        [finish, status, retry_after](const pplx::task<std::string>& bt) {
+          try {
+            auto r = parse_response(status, bt.get());
+            r.retry_after = retry_after;
+            finish(std::move(r));
+          } catch (const std::exception& e) {
+            Response r;
+            r.error = std::string("reading body: ") + e.what();
+            finish(std::move(r));
+          }
+        });
   });
 }
 
@@ -154,7 +160,7 @@ struct Watch::State {
   // Read side: touched only by the sequential chain of read continuations.
   http::http_response response;
   std::string partial;
-  std::vector<uint8_t> buf = std::vector<uint8_t>(64 * 1024);
+  std::vector<uint8_t> buf = std::vector<uint8_t>(size_t{64} * 1024);
 
   void deliver_event(nlohmann::json ev, const std::shared_ptr<State>& self) {
     poster->post([self, ev = std::move(ev)]() mutable {
@@ -197,13 +203,12 @@ bool take_lines(const std::shared_ptr<Watch::State>& s) {
   return true;
 }
 
-void read_more(std::shared_ptr<Watch::State> s) {
+void read_more(const std::shared_ptr<Watch::State>& s) {
   auto sb = s->response.body().streambuf();
   // Ask for what is buffered (at least one byte): a producer/consumer buffer completes a read
   // only when the whole count is there, and watch events arrive a line at a time.
-  size_t want = std::clamp<size_t>(static_cast<size_t>(std::max<std::streamsize>(sb.in_avail(), 0)),
-                                   1, s->buf.size());
-  sb.getn(s->buf.data(), want).then([s](pplx::task<size_t> t) {
+  size_t want = std::clamp<size_t>(sb.in_avail(), 1, s->buf.size());
+  sb.getn(s->buf.data(), want).then([s](const pplx::task<size_t>& t) {
     size_t got = 0;
     try {
       got = t.get();
@@ -248,33 +253,34 @@ std::unique_ptr<Watch> RestClient::watch(const std::string& path,
     s->deliver_end(std::move(r), s);
     return std::make_unique<Watch>(s);
   }
-  impl_->watches->request(req, s->cts.get_token()).then([s](pplx::task<http::http_response> t) {
-    try {
-      s->response = t.get();
-    } catch (const std::exception& e) {
-      Response r;
-      r.error = e.what();
-      s->deliver_end(std::move(r), s);
-      return;
-    }
-    int status = s->response.status_code();
-    if (status != 200) {
-      // An error before the stream starts (410 from an apiserver that checks the version up
-      // front, 403, 5xx): the body is a Status.
-      s->response.extract_utf8string(true).then([s, status](pplx::task<std::string> bt) {
-        Response r;
+  impl_->watches->request(req, s->cts.get_token())
+      .then([s](const pplx::task<http::http_response>& t) {
         try {
-          r = parse_response(status, bt.get());
+          s->response = t.get();
         } catch (const std::exception& e) {
-          r.status = status;
+          Response r;
           r.error = e.what();
+          s->deliver_end(std::move(r), s);
+          return;
         }
-        s->deliver_end(std::move(r), s);
+        int status = s->response.status_code();
+        if (status != 200) {
+          // An error before the stream starts (410 from an apiserver that checks the version up
+          // front, 403, 5xx): the body is a Status.
+          s->response.extract_utf8string(true).then([s, status](const pplx::task<std::string>& bt) {
+            Response r;
+            try {
+              r = parse_response(status, bt.get());
+            } catch (const std::exception& e) {
+              r.status = status;
+              r.error = e.what();
+            }
+            s->deliver_end(std::move(r), s);
+          });
+          return;
+        }
+        read_more(s);
       });
-      return;
-    }
-    read_more(s);
-  });
   return std::make_unique<Watch>(s);
 }
 

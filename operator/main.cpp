@@ -141,14 +141,42 @@ kc::controller::ClusterScope cluster_scope(const Flags& f, const kc::kube::Confi
   return scope;
 }
 
+// What the flags alone say (checked before anything is loaded); the rest needs the kubeconfig.
+kc::controller::ControllerOptions controller_options(const Flags& f) {
+  kc::controller::ControllerOptions co;
+  co.ns = f.ns;
+  co.selector = f.selector;
+  co.agent_rpc_port = f.agent_rpc_port;
+  co.failed_grace = duration_flag(f.failed_grace, "--failed-grace");
+  co.resync = duration_flag(f.resync, "--resync");
+  co.member_poll = duration_flag(f.member_poll, "--member-poll");
+  return co;
+}
+
+// /metrics, /healthz, and /readyz (ready once the controller's caches are synced).
+std::shared_ptr<kc::http::Router> routes(kc::metrics::Registry& registry,
+                                         const kc::controller::Controller& controller) {
+  auto router = std::make_shared<kc::http::Router>();
+  kc::metrics::add_metrics_route(*router, registry);
+  router->add("GET", "/healthz", [](kc::http::Request&, const kc::http::Reply& reply) {
+    reply(kc::http::text_response(200, "ok\n"));
+  });
+  router->add("GET", "/readyz", [&controller](kc::http::Request&, const kc::http::Reply& reply) {
+    reply(controller.synced() ? kc::http::text_response(200, "ok\n")
+                              : kc::http::text_response(503, "caches not synced\n"));
+  });
+  return router;
+}
+
 std::unique_ptr<kc::http::Server> serve(boost::asio::io_context& io, const std::string& addr,
-                                        std::shared_ptr<kc::http::Router> router) {
+                                        const std::shared_ptr<kc::http::Router>& router) {
   kc::http::ServerOptions o;
   o.bind = addr;
   o.server_header = "kong-cluster-operator";
   auto srv = std::make_unique<kc::http::Server>(
-      io, o,
-      [router](kc::http::Request& req, kc::http::Reply reply) { router->dispatch(req, reply); });
+      io, o, [router](kc::http::Request& req, const kc::http::Reply& reply) {
+        router->dispatch(req, reply);
+      });
   srv->start();
   std::cout << "listening " << addr << " -> " << srv->local_endpoint() << std::endl;
   return srv;
@@ -157,9 +185,7 @@ std::unique_ptr<kc::http::Server> serve(boost::asio::io_context& io, const std::
 int run(const Flags& f) {
   if (!kc::log::set_level(f.log_level)) throw CLI::ValidationError("--log-level", f.log_level);
   auto log = kc::log::get("operator");
-  auto failed_grace = duration_flag(f.failed_grace, "--failed-grace");
-  auto resync = duration_flag(f.resync, "--resync");
-  auto member_poll = duration_flag(f.member_poll, "--member-poll");
+  auto co = controller_options(f);
   auto kcfg = kc::kube::load_default(f.kubeconfig, f.sa_dir);
   std::string identity = f.identity.empty() ? make_identity() : f.identity;
   std::string lease_ns = f.lease_namespace.empty() ? kcfg.namespace_name : f.lease_namespace;
@@ -193,14 +219,7 @@ int run(const Flags& f) {
   ro.auth_key = rpc_auth;
   kc::controller::AgentRpc rpc(io, ro);
 
-  kc::controller::ControllerOptions co;
-  co.ns = f.ns;
-  co.selector = f.selector;
   co.default_ns = f.ns.empty() ? kcfg.namespace_name : f.ns;
-  co.agent_rpc_port = f.agent_rpc_port;
-  co.failed_grace = failed_grace;
-  co.resync = resync;
-  co.member_poll = member_poll;
   co.identity = identity;
   co.agents = agent_identity(f);
   co.scope = cluster_scope(f, kcfg);
@@ -211,15 +230,7 @@ int run(const Flags& f) {
   kc::controller::Controller controller(io, kube_api, rpc, rows.get(), metrics, co);
 
   kc::controller::add_client_metrics(registry, kube, kube_api.informers());
-  auto router = std::make_shared<kc::http::Router>();
-  kc::metrics::add_metrics_route(*router, registry);
-  router->add("GET", "/healthz", [](kc::http::Request&, kc::http::Reply reply) {
-    reply(kc::http::text_response(200, "ok\n"));
-  });
-  router->add("GET", "/readyz", [&controller](kc::http::Request&, kc::http::Reply reply) {
-    reply(controller.synced() ? kc::http::text_response(200, "ok\n")
-                              : kc::http::text_response(503, "caches not synced\n"));
-  });
+  auto router = routes(registry, controller);
   std::vector<std::unique_ptr<kc::http::Server>> servers;
   if (!f.metrics_addr.empty()) servers.push_back(serve(io, f.metrics_addr, router));
   if (!f.health_addr.empty() && f.health_addr != f.metrics_addr)
@@ -271,9 +282,7 @@ int run(const Flags& f) {
   return exit_code;
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
+int parse_and_run(int argc, char** argv) {
   CLI::App app{
       "kong-cluster-operator: prunes the members and nodes rows of agent pods that are "
       "gone, and publishes ClusterNode objects"};
@@ -361,4 +370,18 @@ int main(int argc, char** argv) {
     std::cerr << "kong-cluster-operator: " << e.what() << std::endl;
     return 2;
   }
+}
+
+}  // namespace
+
+// What escapes (CLI11's setup, a stream) is reported rather than aborting the process.
+int main(int argc, char** argv) {
+  try {
+    return parse_and_run(argc, argv);
+  } catch (const std::exception& e) {
+    std::cerr << "kong-cluster-operator: " << e.what() << "\n";
+  } catch (...) {
+    std::cerr << "kong-cluster-operator: unknown exception\n";
+  }
+  return 1;
 }

@@ -116,7 +116,8 @@ std::string stats_text(const serf_client::proto::Stats& stats) {
   std::string out;
   for (const auto& [section, values] : stats) {
     out += section + ":\n";
-    for (const auto& [k, v] : values) out += "\t" + k + " = " + v + "\n";
+    for (const auto& [k, v] : values)
+      out.append("\t").append(k).append(" = ").append(v).append("\n");
   }
   return trim(out) + "\n";
 }

@@ -33,8 +33,8 @@ void gossip_metrics(metrics::Registry& r, serf::Serf* s) {
   };
   r.add_counter("kong_cluster_gossip_packets_total", "UDP gossip packets by direction.", [s] {
     auto* st = gossip_stats(s);
-    double in = st ? st->packets_received : 0;
-    double out = st ? st->packets_sent : 0;
+    double in = st ? static_cast<double>(st->packets_received) : 0.0;
+    double out = st ? static_cast<double>(st->packets_sent) : 0.0;
     return Samples{{{{"direction", "received"}}, in}, {{{"direction", "sent"}}, out}};
   });
   counter("packets_dropped_total",
@@ -100,16 +100,16 @@ void serf_metrics(metrics::Registry& r, serf::Serf* s, const events::EventCounts
     return out;
   });
   r.add_gauge("kong_cluster_serf_queue_depth", "Messages waiting in Serf's broadcast queues.", [s] {
-    double i = s ? s->intent_queue_depth() : 0;
-    double e = s ? s->event_queue_depth() : 0;
-    double q = s ? s->query_queue_depth() : 0;
+    double i = s ? static_cast<double>(s->intent_queue_depth()) : 0.0;
+    double e = s ? static_cast<double>(s->event_queue_depth()) : 0.0;
+    double q = s ? static_cast<double>(s->query_queue_depth()) : 0.0;
     return Samples{
         {{{"queue", "intent"}}, i}, {{{"queue", "event"}}, e}, {{{"queue", "query"}}, q}};
   });
   r.add_gauge("kong_cluster_serf_lamport_time", "Serf's Lamport clocks.", [s] {
-    double m = s ? s->member_clock() : 0;
-    double e = s ? s->event_clock() : 0;
-    double q = s ? s->query_clock() : 0;
+    double m = s ? static_cast<double>(s->member_clock()) : 0.0;
+    double e = s ? static_cast<double>(s->event_clock()) : 0.0;
+    double q = s ? static_cast<double>(s->query_clock()) : 0.0;
     return Samples{
         {{{"clock", "member"}}, m}, {{{"clock", "event"}}, e}, {{{"clock", "query"}}, q}};
   });
@@ -132,9 +132,9 @@ void serf_metrics(metrics::Registry& r, serf::Serf* s, const events::EventCounts
                 [s] { return s ? double(s->counters().intents_dropped) : 0.0; });
   r.add_counter("kong_cluster_serf_originated_total",
                 "User events and queries this node sent, and responses its queries received.", [s] {
-                  double e = s ? s->counters().events_sent : 0;
-                  double q = s ? s->counters().queries_sent : 0;
-                  double answers = s ? s->counters().query_responses : 0;
+                  double e = s ? static_cast<double>(s->counters().events_sent) : 0.0;
+                  double q = s ? static_cast<double>(s->counters().queries_sent) : 0.0;
+                  double answers = s ? static_cast<double>(s->counters().query_responses) : 0.0;
                   return Samples{{{{"kind", "user_event"}}, e},
                                  {{{"kind", "query"}}, q},
                                  {{{"kind", "query_response"}}, answers}};
@@ -153,9 +153,9 @@ void rpc_metrics(metrics::Registry& r, const rpc::Server* rpc) {
   r.add_gauge("kong_cluster_rpc_connections", "Open RPC client connections.",
               [rpc] { return rpc ? static_cast<double>(rpc->connections()) : 0.0; });
   r.add_counter("kong_cluster_rpc_connections_total", "RPC connections, by outcome.", [rpc] {
-    double a = rpc ? rpc->accepted() : 0;
-    double j = rpc ? rpc->rejected() : 0;
-    double s = rpc ? rpc->shed() : 0;
+    double a = rpc ? static_cast<double>(rpc->accepted()) : 0.0;
+    double j = rpc ? static_cast<double>(rpc->rejected()) : 0.0;
+    double s = rpc ? static_cast<double>(rpc->shed()) : 0.0;
     return Samples{
         {{{"result", "accepted"}}, a}, {{{"result", "rejected"}}, j}, {{{"result", "shed"}}, s}};
   });
@@ -163,8 +163,8 @@ void rpc_metrics(metrics::Registry& r, const rpc::Server* rpc) {
                 "RPC connections closed by a deadline: no handshake and auth in time (auth), "
                 "or no request for too long (idle).",
                 [rpc] {
-                  double a = rpc ? rpc->auth_timeouts() : 0;
-                  double i = rpc ? rpc->idle_timeouts() : 0;
+                  double a = rpc ? static_cast<double>(rpc->auth_timeouts()) : 0.0;
+                  double i = rpc ? static_cast<double>(rpc->idle_timeouts()) : 0.0;
                   return Samples{{{{"phase", "auth"}}, a}, {{{"phase", "idle"}}, i}};
                 });
   r.add_counter("kong_cluster_rpc_auth_failures_total",
@@ -215,7 +215,7 @@ void handler_metrics(metrics::Registry& r, const events::ScriptHandlers* h,
                   Samples out;
                   if (!h) return out;
                   auto& s = h->stats();
-                  double ok = s.runs - s.failures - s.timeouts - s.spawn_errors;
+                  auto ok = static_cast<double>(s.runs - s.failures - s.timeouts - s.spawn_errors);
                   out.push_back({{{"result", "success"}}, ok});
                   out.push_back({{{"result", "failure"}}, static_cast<double>(s.failures)});
                   out.push_back({{{"result", "timeout"}}, static_cast<double>(s.timeouts)});

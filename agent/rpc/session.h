@@ -49,7 +49,8 @@ class SessionOutput {
   // The session has room for more input again (reading may resume).
   virtual void input_space() {}
   // Runs `fn` after `delay` (the socket owner uses a timer; by default it runs at once).
-  // Used to answer a wrong token slowly.
+  // Used to answer a wrong token slowly. By value: an override keeps `fn` for its timer.
+  // NOLINTNEXTLINE(performance-unnecessary-value-param)
   virtual void after(std::chrono::milliseconds /*delay*/, std::function<void()> fn) { fn(); }
 };
 

@@ -284,11 +284,9 @@ void Serf::shutdown() {
 }
 
 bool Serf::has_alive_members() const {
-  for (const auto& [name, ms] : members_) {
-    if (name == config_.node_name) continue;
-    if (ms.member.status == MemberStatus::Alive) return true;
-  }
-  return false;
+  return std::ranges::any_of(members_, [this](const auto& entry) {
+    return entry.first != config_.node_name && entry.second.member.status == MemberStatus::Alive;
+  });
 }
 
 std::string Serf::set_tags(const Tags& tags) {

@@ -29,7 +29,7 @@ struct AgentRpcOptions {
 class AgentRpc : public AgentApi {
  public:
   AgentRpc(boost::asio::io_context& io, AgentRpcOptions options);
-  ~AgentRpc();  // waits for running calls (bounded by the timeouts)
+  ~AgentRpc() override;  // waits for running calls (bounded by the timeouts)
 
   // `addr` is "ip:port" of an agent's RPC.
   void members(const std::string& addr, MembersDone done) override;

@@ -1,6 +1,7 @@
 // ClusterNode objects mirroring the members: one per member (in its pod's namespace, else
 // the default one), created when missing, status patched only when what it shows changed.
-// Keyed by "namespace/name" of the ClusterNode; at most one write in flight per key.
+// Keyed by "namespace/name" of the ClusterNode; at most one write in flight per key. What to
+// write and when is ClusterNodeReconciler's (clusternode_reconciler.h); this is how.
 #pragma once
 
 #include <functional>
@@ -28,14 +29,17 @@ class ClusterNodeMirror {
   // `cnodes` is the cache of the ClusterNodes labelled kManagedBy.
   ClusterNodeMirror(KubeApi& kube, const ObjectCache& cnodes, std::string default_ns);
 
+  // `ok`: the write succeeded or nothing needed writing; false: a failure worth a retry.
+  using Done = std::function<void(bool ok)>;
+
   // Creates `m`'s ClusterNode, or patches its status when it differs from `m`.
-  void upsert(const Member& m);
+  void upsert(const Member& m, const Done& done);
   // The path of the ClusterNode of member `m`.
   std::string path_of(const Member& m) const;
   // Forgets what was written for `member`, whose ClusterNode was deleted.
   void forget(const std::string& member);
-  // Deletes every cached ClusterNode whose member `keep` rejects (gone from gossip).
-  void delete_unless(const std::function<bool(const std::string& member)>& keep);
+  // Deletes every cached ClusterNode of `member` (gone from gossip).
+  void remove(const std::string& member, const Done& done);
 
  private:
   KubeApi& kube_;

@@ -32,16 +32,17 @@ void fetch_incarnations(boost::asio::io_context& io, const std::string& addr,
   req.target = "/v1/members";
   if (!token.empty()) req.headers["Authorization"] = "Bearer " + token;
   req.timeout = std::chrono::seconds(2);
-  http::async_request(io, *url, req,
-                      [addr, done](const std::string& error, http::ClientResponse r) {
-                        std::optional<std::map<std::string, uint64_t>> out;
-                        if (error.empty() && r.status == 200) out = parse_incarnations(r.body);
-                        if (!out)
-                          kc::log::get("controller")
-                              ->debug("incarnations from {}: {}", addr,
-                                      error.empty() ? "status " + std::to_string(r.status) : error);
-                        done(std::move(out));
-                      });
+  http::async_request(
+      io, *url, req,
+      [addr, done = std::move(done)](const std::string& error, const http::ClientResponse& r) {
+        std::optional<std::map<std::string, uint64_t>> out;
+        if (error.empty() && r.status == 200) out = parse_incarnations(r.body);
+        if (!out)
+          kc::log::get("controller")
+              ->debug("incarnations from {}: {}", addr,
+                      error.empty() ? "status " + std::to_string(r.status) : error);
+        done(std::move(out));
+      });
 }
 
 }  // namespace kc::controller

@@ -103,8 +103,9 @@ void add_client_metrics(metrics::Registry& registry, const kube::RestClient& cli
                         std::vector<const kube::Informer*> informers) {
   registry.add_counter("rest_client_requests_total", "Kubernetes API requests",
                        [&client] { return static_cast<double>(client.counters().requests); });
-  auto per_informer = [informers](auto field) {
+  auto per_informer = [informers = std::move(informers)](auto field) {
     std::vector<metrics::Sample> out;
+    out.reserve(informers.size());
     for (const auto* i : informers)
       out.push_back({{{"resource", i->name()}}, static_cast<double>(field(i->counters()))});
     return out;

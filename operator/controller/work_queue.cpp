@@ -12,13 +12,13 @@ WorkQueue::WorkQueue(boost::asio::io_context& io, WorkQueueOptions options, Reco
 
 void WorkQueue::add(const std::string& key) {
   if (shut_down_) return;
-  if (running_.count(key)) {
+  if (running_.contains(key)) {
     again_.insert(key);
     return;
   }
   // A key backing off after failures waits for its retry: events about the object do not
   // defeat the rate limit.
-  if (delayed_.count(key) && failures(key) > 0) return;
+  if (delayed_.contains(key) && failures(key) > 0) return;
   if (!queued_.insert(key).second) return;
   queue_.push_back(key);
   schedule();
@@ -37,6 +37,15 @@ void WorkQueue::add_after(const std::string& key, std::chrono::milliseconds dela
       delayed_.erase(it);
     add(key);
   }));
+}
+
+void WorkQueue::forget(const std::string& key) {
+  // A key with failures that waits in delayed_ waits for its retry (as add() assumes too).
+  auto it = delayed_.find(key);
+  if (failures_.erase(key) && it != delayed_.end()) {
+    it->second->cancel();
+    delayed_.erase(it);
+  }
 }
 
 void WorkQueue::shut_down() {

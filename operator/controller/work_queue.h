@@ -2,7 +2,9 @@
 // keys, not events, are queued, so a burst of events about one object is one reconcile; a key
 // is handed to at most one reconcile at a time (an add while it runs queues it once more for
 // after); a reconcile that fails is retried after a per-key exponential backoff, reset by its
-// first success. Everything runs on the caller's io_context, one thread, no locks.
+// first success or by forget() (the object is gone), so the per-key failure counts stay
+// bounded by the keys still failing. Everything runs on the caller's io_context, one thread, no
+// locks.
 #pragma once
 
 #include <boost/asio/io_context.hpp>
@@ -45,13 +47,18 @@ class WorkQueue {
   void add(const std::string& key);
   // Queues `key` after `delay` (a later add() may run it sooner).
   void add_after(const std::string& key, std::chrono::milliseconds delay);
+  // The key's object is gone (or was dealt with elsewhere): drops its failure count and the
+  // retry it waits for after a failure. Not needed after a success, which forgets failures.
+  void forget(const std::string& key);
   // Stops handing out keys and drops queued ones and pending retries; reconciles in flight
   // may still finish (their result is ignored).
   void shut_down();
 
   size_t depth() const { return queue_.size() + running_.size(); }
-  bool running(const std::string& key) const { return running_.count(key) > 0; }
+  bool running(const std::string& key) const { return running_.contains(key); }
   int failures(const std::string& key) const;
+  // How many keys have failures on record (backing off, or failing again).
+  size_t failing() const { return failures_.size(); }
   // The delay before the next retry of a key that failed `failures` times (1 or more).
   std::chrono::milliseconds backoff(int failures) const;
 

@@ -84,6 +84,10 @@ printf ' {"directory": "%s", "file": "bad.cpp", "command": "c++ -std=c++20 -c ba
 expect 0 "tidy.sh passes a clean file" "$lint/tidy.sh" --build "$work/tidy" "$work/tidy/good.cpp"
 expect 1 "tidy.sh fails a by-value string parameter" "$lint/tidy.sh" --build "$work/tidy" "$work/tidy/bad.cpp"
 expect_output "performance-unnecessary-value-param" "tidy.sh names the check"
+# lint_tidy's mode: without a base this clone has, it skips (ctest's 77) instead of checking all.
+expect 77 "tidy.sh --need-base skips without a usable base" "$lint/tidy.sh" --build "$work/tidy" \
+  --need-base --base 0000000000000000000000000000000000000001
+expect_output "skipped" "tidy.sh says it skipped"
 
 echo "$passed passed, $failures failed"
 [ "$failures" -eq 0 ]

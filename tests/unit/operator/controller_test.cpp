@@ -13,100 +13,14 @@
 #include <memory>
 
 #include "common/metrics/registry.h"
-#include "fake_world.h"
 #include "kube/resources.h"
+#include "test_cluster.h"
 
 using namespace kc::controller;
 using namespace kc::controller::testing;
 using Clock = std::chrono::steady_clock;
 
 namespace {
-
-const std::string kNs = "kong";
-
-nlohmann::json pod_json(const std::string& name, const std::string& uid, const std::string& ip,
-                        const std::string& node) {
-  return {{"metadata", {{"name", name}, {"namespace", kNs}, {"uid", uid}}},
-          {"spec", {{"nodeName", node}}},
-          {"status",
-           {{"phase", "Running"},
-            {"podIP", ip},
-            {"hostIP", ip},
-            {"conditions", {{{"type", "Ready"}, {"status", "True"}}}}}}};
-}
-
-nlohmann::json node_json(const std::string& name) {
-  return {{"metadata", {{"name", name}}},
-          {"status", {{"conditions", {{{"type", "Ready"}, {"status", "True"}}}}}}};
-}
-
-Member member(const std::string& name, const std::string& ip, const std::string& cluster = "") {
-  Member m;
-  m.name = name;
-  m.address = ip + ":7946";
-  m.status = "alive";
-  m.tags = {{"pod", name}, {"namespace", kNs}, {"uid", "uid-" + name}};
-  if (!cluster.empty()) m.tags["k8s-cluster"] = cluster;
-  return m;
-}
-
-std::string rpc(const std::string& ip) {
-  return ip + ":7373";
-}
-std::string cn_path(const std::string& name) {
-  return kc::kube::clusternode_path(kNs, name);
-}
-
-// Three agents (agent-a .. agent-c) on three Ready Nodes, each listing all three members,
-// each with an old row.
-struct World {
-  FakeKube kube;
-  FakeAgents agents;
-  FakeRows rows;
-  std::string cluster;
-
-  explicit World(std::string cluster_id = "") : cluster(std::move(cluster_id)) {
-    int i = 1;
-    for (std::string n : {"a", "b", "c"}) {
-      std::string ip = "10.0.0." + std::to_string(i), node = "node-" + n, name = "agent-" + n;
-      kube.nodes.contents()[node] = node_json(node);
-      add_pod(name, "uid-" + name, ip, node);
-      agents.views[rpc(ip)] = {};
-      ++i;
-    }
-    i = 1;
-    for (std::string n : {"a", "b", "c"})
-      add_member(member("agent-" + n, "10.0.0." + std::to_string(i++), cluster));
-  }
-  void add_pod(const std::string& name, const std::string& uid, const std::string& ip,
-               const std::string& node) {
-    auto pod = pod_json(name, uid, ip, node);
-    kube.pods.contents()[kNs + "/" + name] = pod;
-    kube.objects[kc::kube::pod_path(kNs, name)] = pod;
-  }
-  void add_member(const Member& m) {
-    agents.add_everywhere(m);
-    kc::datastore::NodeRow row;
-    row.name = m.name;
-    row.address = m.address;
-    row.created_at = std::chrono::system_clock::now() - std::chrono::hours(1);
-    rows.rows[m.name] = row;
-  }
-  // The pod deleted, as the API server and a watch see it.
-  void delete_pod(const std::string& name) {
-    kube.objects.erase(kc::kube::pod_path(kNs, name));
-    kube.pods.remove(kNs + "/" + name);
-  }
-  bool listed(const std::string& name) const {
-    for (auto& [addr, ms] : agents.views)
-      for (auto& m : ms)
-        if (m.name == name) return true;
-    return false;
-  }
-  bool pruned(const std::string& name) const {
-    return !listed(name) && !rows.rows.count(name) && !kube.objects.count(cn_path(name));
-  }
-};
 
 ControllerOptions options(const std::string& cluster = "", bool adopt = true) {
   ControllerOptions o;
@@ -142,12 +56,7 @@ struct Life {
 
   bool run_until(const std::function<bool()>& done,
                  std::chrono::milliseconds limit = std::chrono::seconds(5)) {
-    auto deadline = Clock::now() + limit;
-    while (!done() && Clock::now() < deadline) {
-      io.restart();
-      io.run_one_for(std::chrono::milliseconds(5));
-    }
-    return done();
+    return kc::controller::testing::run_until(io, done, limit);
   }
   bool metric_is(const std::string& series, int value) const {
     return registry.text().find(series + " " + std::to_string(value) + "\n") != std::string::npos;

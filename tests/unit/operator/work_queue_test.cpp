@@ -177,3 +177,34 @@ TEST(WorkQueue, ShutDownDropsQueuedKeysAndRetries) {
   EXPECT_EQ(calls, 1);
   EXPECT_EQ(q.depth(), 0u);
 }
+
+// Keys whose object vanished while they were failing are forgotten, so the failure counts stay
+// bounded by the keys still failing, and their pending retries do not run.
+TEST(WorkQueue, ForgetDropsAVanishedKeysFailuresAndItsRetry) {
+  boost::asio::io_context io;
+  std::map<std::string, int> calls;
+  WorkQueue q(io, fast(), [&](const std::string& key, WorkQueue::Finish finish) {
+    ++calls[key];
+    finish(ReconcileResult::Retry);
+  });
+  for (int i = 0; i < 100; ++i) q.add("gone-" + std::to_string(i));
+  q.add("still");
+  ASSERT_TRUE(
+      run_until(io, [&] { return q.failures("gone-99") >= 2 && q.failures("still") >= 2; }));
+  EXPECT_EQ(q.failing(), 101u);
+  for (int i = 0; i < 100; ++i) q.forget("gone-" + std::to_string(i));
+  EXPECT_EQ(q.failing(), 1u);
+  EXPECT_EQ(q.failures("gone-7"), 0);
+  EXPECT_GE(q.failures("still"), 2);
+  auto gone_calls = calls["gone-7"];
+  int still_calls = calls["still"];
+  ASSERT_TRUE(run_until(io, [&] { return calls["still"] >= still_calls + 2; }));
+  EXPECT_EQ(calls["gone-7"], gone_calls);
+  EXPECT_EQ(q.failing(), 1u);
+  // Forgetting a key that never failed, or twice, is harmless; an add afterwards runs at once.
+  q.forget("never");
+  q.forget("gone-7");
+  q.add("gone-7");
+  drain(io);
+  EXPECT_EQ(calls["gone-7"], gone_calls + 1);
+}

@@ -1,0 +1,121 @@
+// A small cluster for the controller's tests, over the fakes of fake_world.h: three agent pods
+// (agent-a .. agent-c, 10.0.0.1 .. 10.0.0.3) on three Ready Nodes, each agent listing every
+// member, each member with an hour-old `nodes` row; and what the tests build members and
+// objects with.
+#pragma once
+
+#include <boost/asio/io_context.hpp>
+#include <chrono>
+#include <functional>
+#include <string>
+
+#include "fake_world.h"
+#include "kube/resources.h"
+
+namespace kc::controller::testing {
+
+inline const std::string kNs = "kong";
+
+inline nlohmann::json pod_json(const std::string& name, const std::string& uid,
+                               const std::string& ip, const std::string& node) {
+  return {{"metadata", {{"name", name}, {"namespace", kNs}, {"uid", uid}}},
+          {"spec", {{"nodeName", node}}},
+          {"status",
+           {{"phase", "Running"},
+            {"podIP", ip},
+            {"hostIP", ip},
+            {"conditions", {{{"type", "Ready"}, {"status", "True"}}}}}}};
+}
+
+inline nlohmann::json node_json(const std::string& name) {
+  return {{"metadata", {{"name", name}}},
+          {"status", {{"conditions", {{{"type", "Ready"}, {"status", "True"}}}}}}};
+}
+
+inline Member member(const std::string& name, const std::string& ip,
+                     const std::string& cluster = "") {
+  Member m;
+  m.name = name;
+  m.address = ip + ":7946";
+  m.status = "alive";
+  m.tags = {{"pod", name}, {"namespace", kNs}, {"uid", "uid-" + name}};
+  if (!cluster.empty()) m.tags["k8s-cluster"] = cluster;
+  return m;
+}
+
+inline std::string rpc(const std::string& ip) {
+  return ip + ":7373";
+}
+inline std::string cn_path(const std::string& name) {
+  return kc::kube::clusternode_path(kNs, name);
+}
+
+struct World {
+  FakeKube kube;
+  FakeAgents agents;
+  FakeRows rows;
+  std::string cluster;
+
+  explicit World(std::string cluster_id = "") : cluster(std::move(cluster_id)) {
+    int i = 1;
+    for (std::string n : {"a", "b", "c"}) {
+      std::string ip = "10.0.0." + std::to_string(i), node = "node-" + n, name = "agent-" + n;
+      kube.nodes.contents()[node] = node_json(node);
+      add_pod(name, "uid-" + name, ip, node);
+      agents.views[rpc(ip)] = {};
+      ++i;
+    }
+    i = 1;
+    for (std::string n : {"a", "b", "c"})
+      add_member(member("agent-" + n, "10.0.0." + std::to_string(i++), cluster));
+  }
+  void add_pod(const std::string& name, const std::string& uid, const std::string& ip,
+               const std::string& node) {
+    auto pod = pod_json(name, uid, ip, node);
+    kube.pods.contents()[kNs + "/" + name] = pod;
+    kube.objects[kc::kube::pod_path(kNs, name)] = pod;
+  }
+  void add_member(const Member& m) {
+    agents.add_everywhere(m);
+    kc::datastore::NodeRow row;
+    row.name = m.name;
+    row.address = m.address;
+    row.created_at = std::chrono::system_clock::now() - std::chrono::hours(1);
+    rows.rows[m.name] = row;
+  }
+  // The pod deleted, as the API server and a watch see it.
+  void delete_pod(const std::string& name) {
+    kube.objects.erase(kc::kube::pod_path(kNs, name));
+    kube.pods.remove(kNs + "/" + name);
+  }
+  bool listed(const std::string& name) const {
+    for (auto& [addr, ms] : agents.views)
+      for (auto& m : ms)
+        if (m.name == name) return true;
+    return false;
+  }
+  bool pruned(const std::string& name) const {
+    return !listed(name) && !rows.rows.count(name) && !kube.objects.count(cn_path(name));
+  }
+};
+
+// A ClusterNode of member `name`, on the server and in the cache, as the controller writes it.
+inline void add_clusternode(FakeKube& kube, const std::string& name) {
+  nlohmann::json obj = {{"metadata", {{"name", name}, {"namespace", kNs}}},
+                        {"spec", {{"memberName", name}}}};
+  kube.objects[cn_path(name)] = obj;
+  kube.clusternodes.contents()[kNs + "/" + name] = obj;
+}
+
+// Runs `io` until `done` holds or `limit` passes; returns `done`.
+inline bool run_until(boost::asio::io_context& io, const std::function<bool()>& done,
+                      std::chrono::milliseconds limit = std::chrono::seconds(5)) {
+  auto deadline = std::chrono::steady_clock::now() + limit;
+  while (!done() && std::chrono::steady_clock::now() < deadline) {
+    io.restart();
+    io.run_one_for(std::chrono::milliseconds(5));
+  }
+  return done();
+}
+
+}  // namespace kc::controller::testing
