@@ -143,7 +143,10 @@ TEST_F(AgentDatastore, RowDeletedByHandIsReinsertedByKeepalive) {
   o.env["KONG_CLUSTER_KEEPALIVE_INTERVAL"] = "1";
   GossipAgent a(dir_, o);
   ASSERT_TRUE(wait_until([&] { return has_row("keep-a"); }, 20s)) << a.process().log();
-  pg_->psql("DELETE FROM nodes WHERE name = 'keep-a'", db_);
-  ASSERT_FALSE(has_row("keep-a"));
+  // RETURNING proves the row was there and is gone now; a has_row() check after the DELETE
+  // races the 1 s keepalive that is about to reinsert it.
+  auto deleted = pg_->psql_lines("DELETE FROM nodes WHERE name = 'keep-a' RETURNING name", db_);
+  ASSERT_FALSE(deleted.empty());
+  ASSERT_EQ(deleted.front(), "keep-a");
   ASSERT_TRUE(wait_until([&] { return has_row("keep-a"); }, 20s)) << a.process().log();
 }
