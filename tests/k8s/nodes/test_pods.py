@@ -6,6 +6,9 @@
   across Nodes (flat network);
 - a deleted pod gets SIGTERM, stays Terminating while its container shuts down, and
   disappears only after the container exited; its containers are gone from Docker;
+- a container whose liveness probe fails is restarted (restartCount, lastState), and stays up
+  once the probe passes again; a container that keeps exiting non-zero is restarted with a
+  growing back-off (CrashLoopBackOff, its exit code in lastState) while the pod stays Running;
 - a pod's ServiceAccount token (projected, TokenRequest API) works in-cluster for what its
   Role allows and is refused (403) for what it does not.
 """
@@ -155,6 +158,74 @@ class Pods(unittest.TestCase):
         self.assertLess(gone - got_term, 25, "the pod waited for the grace period instead of the container's exit")
         left = h.run(["docker", "ps", "-aq", "--filter", "label=kong-cluster.nodeagent.pod-uid=" + uid]).stdout.split()
         self.assertEqual(left, [])
+
+    def app_status(self, name):
+        pod = self.c.get("pod", name, "-n", NS)
+        return pod, pod["status"].get("containerStatuses", [{}])[0]
+
+    def test_failing_liveness_probe_restarts_the_container(self):
+        flagdir = tempfile.mkdtemp(prefix="kc-live-")
+        os.chmod(flagdir, 0o777)
+        flag = os.path.join(flagdir, "unhealthy")
+        pod = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "liveness", "namespace": NS},
+               "spec": {"terminationGracePeriodSeconds": 5,
+                        "volumes": [{"name": "flag", "hostPath": {"path": flagdir, "type": "Directory"}}],
+                        "containers": [testpod_container(
+                            self.image, env=[{"name": "UNHEALTHY_FILE", "value": "/flag/unhealthy"}],
+                            volumeMounts=[{"name": "flag", "mountPath": "/flag"}],
+                            livenessProbe={"httpGet": {"path": "/healthz", "port": 8080}, "periodSeconds": 1,
+                                           "failureThreshold": 2})]}}
+        self.c.apply(pod)
+        h.wait_until(lambda: h.running_ready(self.app_status("liveness")[0]), 90, "pod liveness Ready")
+        _, before = self.app_status("liveness")
+        self.assertEqual(before["restartCount"], 0)
+        started = before["state"]["running"]["startedAt"]
+        open(flag, "w").close()
+        t0 = time.monotonic()
+
+        def restarted():
+            _, cs = self.app_status("liveness")
+            return cs if cs.get("restartCount", 0) >= 1 and "terminated" in cs.get("lastState", {}) else None
+        cs = h.wait_until(restarted, 60, "the container restarted after its liveness probe failed")
+        h.log("liveness: restarted %.1fs after /healthz began to fail" % (time.monotonic() - t0))
+        self.assertEqual(cs["lastState"]["terminated"]["startedAt"], started, cs)
+        # Healthy again: the next run stays up and becomes Ready, with no further restart.
+        os.unlink(flag)
+
+        def ready_again():
+            pod, cs = self.app_status("liveness")
+            running = cs.get("state", {}).get("running")
+            return cs if h.running_ready(pod) and running and running["startedAt"] != started else None
+        cs = h.wait_until(ready_again, 90, "the restarted container Ready")
+        count = cs["restartCount"]
+        # Five probe periods of a healthy container: the count must hold at every look.
+        end = time.monotonic() + 5
+        while time.monotonic() < end:
+            self.assertEqual(self.app_status("liveness")[1]["restartCount"], count, "restarted while healthy")
+            time.sleep(0.5)
+        self.c.kubectl("delete", "pod", "liveness", "-n", NS, "--wait=false")
+
+    def test_crashing_container_is_restarted_with_backoff(self):
+        pod = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "crasher", "namespace": NS},
+               "spec": {"restartPolicy": "Always", "terminationGracePeriodSeconds": 5,
+                        "containers": [{"name": "app", "image": self.image, "imagePullPolicy": "Never",
+                                        "env": [{"name": "EXIT_AFTER", "value": "1s"},
+                                                {"name": "EXIT_CODE", "value": "3"}]}]}}
+        self.c.apply(pod)
+        seen_backoff = []
+
+        def crashed_twice():
+            p, cs = self.app_status("crasher")
+            waiting = cs.get("state", {}).get("waiting", {})
+            if waiting.get("reason") == "CrashLoopBackOff":
+                seen_backoff.append(waiting.get("message", ""))
+            return (p, cs) if cs.get("restartCount", 0) >= 2 else None
+        p, cs = h.wait_until(crashed_twice, 90, "two restarts of a container that exits 3", interval=0.2)
+        self.assertEqual(cs["lastState"]["terminated"]["exitCode"], 3, cs)
+        self.assertEqual(cs["lastState"]["terminated"]["reason"], "Error", cs)
+        self.assertEqual(p["status"]["phase"], "Running", "a restarting pod stays Running")
+        self.assertTrue(seen_backoff and "back-off" in seen_backoff[0], seen_backoff)
+        self.c.kubectl("delete", "pod", "crasher", "-n", NS, "--wait=false")
 
     def test_service_account_token_and_rbac(self):
         self.c.kubectl("create", "serviceaccount", "reader", "-n", NS)

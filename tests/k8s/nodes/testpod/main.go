@@ -1,12 +1,15 @@
 // Command testpod is the workload of the node tests: a static binary in a scratch image that
-//   - serves /healthz and /readyz (503 while the file named by NOT_READY_FILE exists),
+//   - serves /healthz (500 while the file named by UNHEALTHY_FILE exists) and /readyz (503
+//     while the file named by NOT_READY_FILE exists),
 //   - GET /env: its environment as JSON; GET /file?path=P: a file's content,
 //   - GET /fetch?url=U: U fetched from inside the pod (another pod's address): {"status", "body"},
 //   - GET /api?path=P: P requested from the API server with the in-cluster configuration
 //     (KUBERNETES_SERVICE_HOST/PORT, the ServiceAccount token and CA at the standard path);
 //     answers {"status": code, "body": ...},
 //   - on SIGTERM appends "SIGTERM <unix nanos> <pod>" to $TERM_LOG (a hostPath file), waits
-//     $TERM_DELAY, then exits 0.
+//     $TERM_DELAY, then exits 0;
+//   - with EXIT_AFTER set (a Go duration), exits with status $EXIT_CODE (default 1) that long
+//     after it started: a crashing container.
 package main
 
 import (
@@ -19,6 +22,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -56,6 +60,15 @@ func apiGet(path string) (int, string, error) {
 	return resp.StatusCode, string(b), nil
 }
 
+// exists reports whether path names an existing file ("" never does).
+func exists(path string) bool {
+	if path == "" {
+		return false
+	}
+	_, err := os.Stat(path)
+	return err == nil
+}
+
 func writeJSON(w http.ResponseWriter, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	_ = json.NewEncoder(w).Encode(v)
@@ -67,13 +80,17 @@ func main() {
 		addr = ":8080"
 	}
 	mux := http.NewServeMux()
-	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "ok") })
+	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) {
+		if exists(os.Getenv("UNHEALTHY_FILE")) {
+			http.Error(w, "unhealthy", http.StatusInternalServerError)
+			return
+		}
+		fmt.Fprintln(w, "ok")
+	})
 	mux.HandleFunc("/readyz", func(w http.ResponseWriter, _ *http.Request) {
-		if f := os.Getenv("NOT_READY_FILE"); f != "" {
-			if _, err := os.Stat(f); err == nil {
-				http.Error(w, "not ready", http.StatusServiceUnavailable)
-				return
-			}
+		if exists(os.Getenv("NOT_READY_FILE")) {
+			http.Error(w, "not ready", http.StatusServiceUnavailable)
+			return
 		}
 		fmt.Fprintln(w, "ok")
 	})
@@ -119,6 +136,13 @@ func main() {
 	}
 	go func() { _ = http.Serve(ln, mux) }()
 	fmt.Printf("testpod listening on %s\n", ln.Addr())
+	if d, err := time.ParseDuration(os.Getenv("EXIT_AFTER")); err == nil {
+		code, err := strconv.Atoi(os.Getenv("EXIT_CODE"))
+		if err != nil {
+			code = 1
+		}
+		time.AfterFunc(d, func() { os.Exit(code) })
+	}
 	sigs := make(chan os.Signal, 1)
 	signal.Notify(sigs, syscall.SIGTERM)
 	<-sigs
