@@ -220,6 +220,35 @@ class Cluster:
             assert r.status == 204, r.status
 
 
+def shared_dir(prefix):
+    """A new temporary directory that every container user may write (a hostPath volume)."""
+    d = tempfile.mkdtemp(prefix=prefix)
+    os.chmod(d, 0o777)
+    return d
+
+
+class NodesTestCase(unittest.TestCase):
+    """A test class with one control plane and node agent for all its tests (NODES Nodes in
+    TOPOLOGY on a NETWORK), a namespace NS whose default ServiceAccount exists, and the testpod
+    image; at the end, checks that the node agent left no Docker object behind."""
+    NODES, TOPOLOGY, NETWORK, NS = 2, "dc1/dc1-a,dc1/dc1-b", "flat", "nodes-test"
+
+    @classmethod
+    def setUpClass(cls):
+        cls.image = testpod_image()
+        cls.c = Cluster(nodes=cls.NODES, topology=cls.TOPOLOGY, network=cls.NETWORK)
+        cls.c.__enter__()
+        cls.c.kubectl("create", "namespace", cls.NS)
+        wait_until(lambda: cls.c.kubectl("get", "sa", "default", "-n", cls.NS, check=False).returncode == 0,
+                   60, "default ServiceAccount")
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.c.__exit__(None, None, None)
+        left = cls.c.docker_leftovers()
+        assert not left, "node agent left Docker objects behind: %s" % left
+
+
 def condition(obj, ctype):
     for c in obj.get("status", {}).get("conditions", []):
         if c["type"] == ctype:

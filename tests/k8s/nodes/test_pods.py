@@ -16,9 +16,7 @@ import base64
 import json
 import os
 import sys
-import tempfile
 import time
-import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness as h  # noqa: E402
@@ -35,21 +33,8 @@ def testpod_container(image, **extra):
     return c
 
 
-class Pods(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.image = h.testpod_image()
-        cls.c = h.Cluster(nodes=3, topology="dc1/dc1-a,dc1/dc1-b,dc2/dc2-a")
-        cls.c.__enter__()
-        cls.c.kubectl("create", "namespace", NS)
-        h.wait_until(lambda: cls.c.kubectl("get", "sa", "default", "-n", NS, check=False).returncode == 0,
-                     60, "default ServiceAccount")
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.c.__exit__(None, None, None)
-        left = cls.c.docker_leftovers()
-        assert not left, "node agent left Docker objects behind: %s" % left
+class Pods(h.NodesTestCase):
+    NODES, TOPOLOGY, NS = 3, "dc1/dc1-a,dc1/dc1-b,dc2/dc2-a", NS
 
     def test_nodes_registered_with_topology_and_leases(self):
         nodes = self.c.get("nodes")["items"]
@@ -123,8 +108,7 @@ class Pods(unittest.TestCase):
                 self.assertEqual(got.get("status"), 200, (src, dst, got))
 
     def test_deleted_pod_gets_sigterm_and_goes_after_exit(self):
-        logdir = tempfile.mkdtemp(prefix="kc-term-")
-        os.chmod(logdir, 0o777)
+        logdir = h.shared_dir("kc-term-")
         term_log = os.path.join(logdir, "term.log")
         pod = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "graceful", "namespace": NS},
                "spec": {"terminationGracePeriodSeconds": 30,
@@ -164,8 +148,7 @@ class Pods(unittest.TestCase):
         return pod, pod["status"].get("containerStatuses", [{}])[0]
 
     def test_failing_liveness_probe_restarts_the_container(self):
-        flagdir = tempfile.mkdtemp(prefix="kc-live-")
-        os.chmod(flagdir, 0o777)
+        flagdir = h.shared_dir("kc-live-")
         flag = os.path.join(flagdir, "unhealthy")
         pod = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "liveness", "namespace": NS},
                "spec": {"terminationGracePeriodSeconds": 5,

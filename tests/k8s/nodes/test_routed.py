@@ -9,7 +9,6 @@ import json
 import os
 import sys
 import time
-import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness as h  # noqa: E402
@@ -17,21 +16,8 @@ import harness as h  # noqa: E402
 NS = "routed-test"
 
 
-class Routed(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.image = h.testpod_image()
-        cls.c = h.Cluster(nodes=2, topology="dc1/dc1-a,dc2/dc2-a", network="routed")
-        cls.c.__enter__()
-        cls.c.kubectl("create", "namespace", NS)
-        h.wait_until(lambda: cls.c.kubectl("get", "sa", "default", "-n", NS, check=False).returncode == 0,
-                     60, "default ServiceAccount")
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.c.__exit__(None, None, None)
-        left = cls.c.docker_leftovers()
-        assert not left, "node agent left Docker objects behind: %s" % left
+class Routed(h.NodesTestCase):
+    NODES, TOPOLOGY, NETWORK, NS = 2, "dc1/dc1-a,dc2/dc2-a", "routed", NS
 
     def fetch(self, src_ip, url):
         return json.loads(h.http_get("http://%s:8080/fetch?url=%s" % (src_ip, url), timeout=15)[1])
