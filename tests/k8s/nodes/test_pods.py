@@ -33,6 +33,15 @@ def testpod_container(image, **extra):
     return c
 
 
+def hostpath_pod(name, grace, host_dir, mount_path, container):
+    """A pod of one container with host_dir mounted at mount_path (to pass files in and out)."""
+    container = dict(container, volumeMounts=[{"name": "host", "mountPath": mount_path}])
+    return {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name, "namespace": NS},
+            "spec": {"terminationGracePeriodSeconds": grace,
+                     "volumes": [{"name": "host", "hostPath": {"path": host_dir, "type": "Directory"}}],
+                     "containers": [container]}}
+
+
 class Pods(h.NodesTestCase):
     NODES, TOPOLOGY, NS = 3, "dc1/dc1-a,dc1/dc1-b,dc2/dc2-a", NS
 
@@ -110,15 +119,9 @@ class Pods(h.NodesTestCase):
     def test_deleted_pod_gets_sigterm_and_goes_after_exit(self):
         logdir = h.shared_dir("kc-term-")
         term_log = os.path.join(logdir, "term.log")
-        pod = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "graceful", "namespace": NS},
-               "spec": {"terminationGracePeriodSeconds": 30,
-                        "volumes": [{"name": "log", "hostPath": {"path": logdir, "type": "Directory"}}],
-                        "containers": [testpod_container(
-                            self.image, env=[{"name": "TERM_LOG", "value": "/log/term.log"}, {"name": "TERM_DELAY",
-                                                                                              "value": "4s"},
-                                             {"name": "POD_NAME",
-                                              "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}}],
-                            volumeMounts=[{"name": "log", "mountPath": "/log"}])]}}
+        pod = hostpath_pod("graceful", 30, logdir, "/log", testpod_container(
+            self.image, env=[{"name": "TERM_LOG", "value": "/log/term.log"}, {"name": "TERM_DELAY", "value": "4s"},
+                             {"name": "POD_NAME", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}}]))
         self.c.apply(pod)
         p = h.wait_until(lambda: (lambda p: p if h.running_ready(p) else None)(self.c.get("pod", "graceful", "-n", NS)),
                          90, "pod graceful Ready")
@@ -150,14 +153,9 @@ class Pods(h.NodesTestCase):
     def test_failing_liveness_probe_restarts_the_container(self):
         flagdir = h.shared_dir("kc-live-")
         flag = os.path.join(flagdir, "unhealthy")
-        pod = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "liveness", "namespace": NS},
-               "spec": {"terminationGracePeriodSeconds": 5,
-                        "volumes": [{"name": "flag", "hostPath": {"path": flagdir, "type": "Directory"}}],
-                        "containers": [testpod_container(
-                            self.image, env=[{"name": "UNHEALTHY_FILE", "value": "/flag/unhealthy"}],
-                            volumeMounts=[{"name": "flag", "mountPath": "/flag"}],
-                            livenessProbe={"httpGet": {"path": "/healthz", "port": 8080}, "periodSeconds": 1,
-                                           "failureThreshold": 2})]}}
+        pod = hostpath_pod("liveness", 5, flagdir, "/flag", testpod_container(
+            self.image, env=[{"name": "UNHEALTHY_FILE", "value": "/flag/unhealthy"}],
+            livenessProbe={"httpGet": {"path": "/healthz", "port": 8080}, "periodSeconds": 1, "failureThreshold": 2}))
         self.c.apply(pod)
         h.wait_until(lambda: h.running_ready(self.app_status("liveness")[0]), 90, "pod liveness Ready")
         _, before = self.app_status("liveness")
