@@ -14,8 +14,9 @@ packages=(
   prometheus openssl curl
   # lint (hack/lint/): the clang-format and clang-tidy of the installed clang (14), flake8
   clang-format-14 clang-tidy-14 flake8
-  # k8s nodes and images: the Debian base image (hack/images/base.sh)
-  debootstrap
+  # k8s nodes and images: the Debian base image (hack/images/base.sh); the real kubelet Node's
+  # runtime (hack/k8s/kubelet-node: a second containerd with CRI, runc, CNI plugins)
+  debootstrap containerd runc containernetworking-plugins
 )
 
 missing=()

@@ -12,8 +12,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 hack/deps.sh
 hack/build.sh
-# The real Kubernetes control plane and Helm for the k8s tests (cached after the first build).
-hack/k8s/build.sh >/dev/null
+# The real Kubernetes control plane and Helm for the k8s tests, and the kubelet for the one real
+# kubelet Node (k8s_nodes_kubelet_node); cached after the first build.
+hack/k8s/build.sh --with-kubelet >/dev/null
 # The k8s node tests' kubelet stand-in and images: the node agent (cached by the hash of its
 # sources), the debootstrap base image, and the agent and operator images assembled from
 # deploy/docker/ around the binaries hack/build.sh just built (the ones ctest tests; no second

@@ -6,6 +6,8 @@
 #
 #   hack/k8s/build.sh            build what is missing, print the bin directory
 #   hack/k8s/build.sh --bin-dir  only print the bin directory (builds nothing)
+#   hack/k8s/build.sh --with-kubelet  also build the kubelet (same module and version stamps;
+#                                     only hack/k8s/kubelet-node needs it)
 #
 # KC_K8S_CACHE overrides the cache root (default ${XDG_CACHE_HOME:-~/.cache}/kong-cluster).
 set -euo pipefail
@@ -24,10 +26,19 @@ helm_version=$(pinned helm helm.sh/helm/v4)
 cache_root=${KC_K8S_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/kong-cluster}
 bin_dir="$cache_root/k8s-$k8s_version-etcd-$etcd_version-helm-$helm_version/bin"
 
-if [ "${1:-}" = "--bin-dir" ]; then
-  echo "$bin_dir"
-  exit 0
-fi
+with_kubelet=0
+case "${1:-}" in
+  --bin-dir)
+    echo "$bin_dir"
+    exit 0
+    ;;
+  --with-kubelet) with_kubelet=1 ;;
+  "") ;;
+  *)
+    echo "usage: $0 [--bin-dir | --with-kubelet]" >&2
+    exit 2
+    ;;
+esac
 
 # Version stamps a release build links in (`go build` of a module leaves the defaults:
 # Kubernetes would call itself v0.0.0-master, which version checks and charts' kubeVersion
@@ -48,6 +59,9 @@ targets=(
   "kube-scheduler          kubernetes k8s.io/kubernetes/cmd/kube-scheduler"
   "helm                    helm       helm.sh/helm/v4/cmd/helm"
 )
+if [ "$with_kubelet" = 1 ]; then
+  targets+=("kubelet                 kubernetes k8s.io/kubernetes/cmd/kubelet")
+fi
 
 mkdir -p "$bin_dir"
 # One builder at a time (tests started in parallel on a fresh machine all land here).
