@@ -98,7 +98,7 @@ ChildProcess::~ChildProcess() {
 }
 
 bool ChildProcess::is_waiting_for(pid_t pid) {
-  return waiting_for().count(pid) != 0;
+  return waiting_for().contains(pid);
 }
 
 std::shared_ptr<ChildProcess> ChildProcess::run(asio::io_context& io, const std::string& command,

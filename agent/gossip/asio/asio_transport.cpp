@@ -1,5 +1,7 @@
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+
 #include "agent/gossip/asio/asio_runtime.h"
 #include "agent/gossip/envelope.h"
 #include "agent/gossip/stream_framer.h"
@@ -298,14 +300,12 @@ void AsioTransport::accept() {
 }
 
 bool AsioTransport::shed_oldest_idle() {
-  for (auto& stream : inbound_) {
-    if (!stream->idle()) continue;
-    ++counters_.streams_shed;
-    auto keep = stream;  // finish() erases the slot that holds it
-    keep->finish();
-    return true;
-  }
-  return false;
+  auto idle = std::ranges::find_if(inbound_, [](const auto& stream) { return stream->idle(); });
+  if (idle == inbound_.end()) return false;
+  ++counters_.streams_shed;
+  auto keep = *idle;  // finish() erases the slot that holds it
+  keep->finish();
+  return true;
 }
 
 void AsioTransport::send_packet(const Address& to, Bytes data) {
