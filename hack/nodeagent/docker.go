@@ -216,12 +216,11 @@ func (d *Docker) ContainersLabelled(ctx context.Context, label string) ([]string
 }
 
 type NetworkSpec struct {
-	Name     string
-	Driver   string
-	Internal bool
-	Labels   map[string]string
-	Options  map[string]string `json:",omitempty"`
-	IPAM     struct {
+	Name    string
+	Driver  string
+	Labels  map[string]string
+	Options map[string]string `json:",omitempty"`
+	IPAM    struct {
 		Config []struct {
 			Subnet  string
 			IPRange string `json:",omitempty"`

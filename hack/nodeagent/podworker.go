@@ -223,7 +223,7 @@ func (w *podWorker) makeSandbox(ctx context.Context, p *corev1.Pod) error {
 		return fmt.Errorf("sandbox has no address")
 	}
 	if w.node.PodGateway != "" {
-		// Routed topology: the pod network is internal; the way out is the node container.
+		// Routed topology: the way out of the pod network is the node container.
 		return nsenterIP(info.State.Pid, "route", "replace", "default", "via", w.node.PodGateway)
 	}
 	return nil

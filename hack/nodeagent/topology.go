@@ -6,8 +6,18 @@ package main
 //
 // flat:   one bridge network holds every node and every pod; pod IPs of all Nodes route.
 // routed: node containers share a "nodes" network; each Node's pods sit on that Node's own
-//         internal network and leave it through the node container, which masquerades them,
-//         so only node addresses route between Nodes (hostPort is how peers reach a pod).
+//         network and leave it through the node container, which masquerades them, so only
+//         node addresses route between Nodes (hostPort is how peers reach a pod).
+//
+// The pods' networks are not Docker "internal" networks: Docker guards an internal network
+// with host FORWARD rules that drop whatever enters its bridge for, or leaves it from, an
+// address outside its subnet. Where the host has bridge-nf-call-iptables on (br_netfilter),
+// frames bridged between a pod and its node container pass those rules too, so a pod's packet
+// to any address beyond its Node (another Node, the API relay) and every reply to it were
+// dropped on the bridge before the node container saw them. An ordinary bridge network keeps
+// the isolation that matters here, since Docker drops what the host would forward between two
+// of its bridge networks (a pod address of another Node does not route), and with the host's
+// masquerading off it is no way out either: the node container is.
 
 import (
 	"context"
@@ -50,10 +60,10 @@ func (t *Topology) labels(extra map[string]string) map[string]string {
 	return l
 }
 
-// network creates a bridge network (Docker picks a free subnet) and returns its id, gateway
-// (the host's address on it) and subnet.
-func (t *Topology) network(ctx context.Context, name string, internal bool) (id, gw, subnet string, err error) {
-	spec := &NetworkSpec{Name: name, Driver: "bridge", Internal: internal, Labels: t.labels(nil)}
+// network creates a bridge network (Docker picks a free subnet; options are the bridge
+// driver's) and returns its id, gateway (the host's address on it) and subnet.
+func (t *Topology) network(ctx context.Context, name string, options map[string]string) (id, gw, subnet string, err error) {
+	spec := &NetworkSpec{Name: name, Driver: "bridge", Labels: t.labels(nil), Options: options}
 	if id, err = t.d.CreateNetwork(ctx, spec); err != nil {
 		return "", "", "", fmt.Errorf("create network %s: %w", name, err)
 	}
@@ -64,11 +74,16 @@ func (t *Topology) network(ctx context.Context, name string, internal bool) (id,
 	return id, info.IPAM.Config[0].Gateway, info.IPAM.Config[0].Subnet, nil
 }
 
+// podNetworkOptions: the host does not masquerade a routed pod network, so a packet routed
+// through the host's address on it gets no answer from beyond the host; the node container is
+// the pods' way out.
+var podNetworkOptions = map[string]string{"com.docker.network.bridge.enable_ip_masquerade": "false"}
+
 // BuildTopology creates the networks and node containers for nodes (names, regions, zones set).
 func BuildTopology(ctx context.Context, d *Docker, instance, mode, pauseImage string, nodes []*NodeBox) (*Topology, error) {
 	t := &Topology{d: d, instance: instance, mode: mode, image: pauseImage, Nodes: nodes}
 	var err error
-	if t.shared, t.sharedGW, _, err = t.network(ctx, instance+"-net", false); err != nil {
+	if t.shared, t.sharedGW, _, err = t.network(ctx, instance+"-net", nil); err != nil {
 		return nil, err
 	}
 	for _, n := range nodes {
@@ -81,7 +96,7 @@ func BuildTopology(ctx context.Context, d *Docker, instance, mode, pauseImage st
 		}
 		podSubnet := ""
 		if mode == "routed" {
-			if n.PodNetwork, _, podSubnet, err = t.network(ctx, instance+"-pods-"+n.Name, true); err != nil {
+			if n.PodNetwork, _, podSubnet, err = t.network(ctx, instance+"-pods-"+n.Name, podNetworkOptions); err != nil {
 				return nil, err
 			}
 			if err = d.ConnectNetwork(ctx, n.PodNetwork, n.Container, ""); err != nil {
@@ -104,6 +119,11 @@ func BuildTopology(ctx context.Context, d *Docker, instance, mode, pauseImage st
 		if mode == "routed" {
 			n.InternalIP = info.NetworkSettings.Networks[instance+"-pods-"+n.Name].IPAddress
 			n.PodGateway = n.InternalIP
+			// The node container is on two networks with a gateway each; its own way out is the
+			// nodes network, whichever Docker picked.
+			if err = nsenterIP(n.Pid, "route", "replace", "default", "via", t.sharedGW); err != nil {
+				return nil, err
+			}
 			// Pods leave through this node with its address, as behind a NAT gateway.
 			if err = nsenterIptables(n.Pid, "-t", "nat", "-A", "POSTROUTING", "-s", podSubnet, "!", "-d", podSubnet, "-j", "MASQUERADE"); err != nil {
 				return nil, err
