@@ -59,6 +59,10 @@ class Routed(h.NodesTestCase):
         h.log("pod to foreign pod IP: %s after %.1fs" % (got["error"], time.monotonic() - t0))
         got = self.fetch(b, "http://%s:8080/healthz" % a)
         self.assertIn("error", got, got)
+        # Leaving through their Node, pods still reach the API server (an in-cluster client).
+        for ip in (a, b):
+            got = json.loads(h.http_get("http://%s:8080/api?path=/version" % ip, timeout=15)[1])
+            self.assertEqual(got.get("status"), 200, (ip, got))
 
 
 if __name__ == "__main__":
