@@ -93,7 +93,7 @@ TEST(KongMembers, KongsNodeNameGivesAValidClusterNodeName) {
             "kong-cluster-agent-x7k2p-0.0.0.0-7946-5f0c3a9e1d2b4c6a8e7f9a0b1c2d3e4f");
   // An IPv6 cluster_listen, and a hostname Kong's hosts may have in upper case.
   EXPECT_EQ(clusternode_name("Kong-1_[::]:7946_0123456789abcdef0123456789abcdef"),
-            "kong-1-----7946-0123456789abcdef0123456789abcdef");
+            "kong-1------7946-0123456789abcdef0123456789abcdef");
 }
 
 TEST(KongMembers, KongsMemberAndRowAreMappedToItsPodAndKeptWhileItRuns) {
@@ -102,8 +102,9 @@ TEST(KongMembers, KongsMemberAndRowAreMappedToItsPodAndKeptWhileItRuns) {
   Life run(w);
   ASSERT_TRUE(run.run_until([&] { return w.kube.objects.count(kong_cn_path()) > 0; }));
   // Mapped to its pod: the ClusterNode shows the pod, its Node and the member's address.
-  ASSERT_TRUE(run.run_until(
-      [&] { return w.kube.objects[kong_cn_path()].value("status", nlohmann::json()).is_object(); }));
+  ASSERT_TRUE(run.run_until([&] {
+    return w.kube.objects[kong_cn_path()].value("status", nlohmann::json()).is_object();
+  }));
   auto status = w.kube.objects[kong_cn_path()]["status"];
   EXPECT_EQ(status["memberName"], kKongName);
   EXPECT_EQ(status["pod"], kKongPod);
