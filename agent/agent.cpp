@@ -6,6 +6,7 @@
 #include "agent/advertise.h"
 #include "agent/datastore_link.h"
 #include "agent/events/dispatch.h"
+#include "agent/events/script_handlers.h"
 #include "agent/gossip/asio/asio_runtime.h"
 #include "agent/gossip/crypto/keyring.h"
 #include "agent/http/services.h"
@@ -125,6 +126,13 @@ void Agent::start() {
   eo.kong_admin_url = config_.kong_admin_url;
   events_ = std::make_unique<events::EventDispatch>(io_, *serf_, std::move(eo));
   events_->start();
+  if (const auto* handlers = events_->handlers()) {
+    std::map<std::string, std::string> by_filter;
+    for (const auto& spec : handlers->specs())
+      for (const auto& filter : spec.filters)
+        by_filter[filter.event + ":" + filter.name] = spec.command;
+    api_->set_event_handlers(std::move(by_filter));
+  }
   services_ =
       std::make_unique<agent_http::AgentServices>(io_, config_, *serf_, *api_, *rpc_, *events_);
   services_->start();

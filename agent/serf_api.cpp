@@ -167,7 +167,7 @@ std::map<std::string, std::map<std::string, std::string>> SerfApi::stats() {
                     {"cpu_count", std::to_string(std::thread::hardware_concurrency())}};
   out["serf"] = serf_.stats();
   out["tags"] = serf_.tags();
-  out["event_handlers"] = {};
+  out["event_handlers"] = event_handlers_;
   return out;
 }
 

@@ -41,6 +41,12 @@ class SerfApi : public rpc::AgentApi {
 
   static rpc::MemberInfo to_info(const serf::Member& m);
 
+  // `info`'s event_handlers section as serf's agent fills it: "<event>:<name>" of each filter
+  // ("member-join:", "user:kong") -> the handler's command, a later handler winning.
+  void set_event_handlers(std::map<std::string, std::string> by_filter) {
+    event_handlers_ = std::move(by_filter);
+  }
+
  private:
   serf::Serf& serf_;
   std::function<void()> on_shutdown_;
@@ -49,6 +55,7 @@ class SerfApi : public rpc::AgentApi {
   // Queries delivered to streams, answerable by handle until their deadline.
   std::map<uint64_t, std::weak_ptr<serf::Query>> pending_queries_;
   uint64_t next_query_handle_ = 1;
+  std::map<std::string, std::string> event_handlers_;
 };
 
 }  // namespace kc::agent

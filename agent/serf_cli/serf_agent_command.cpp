@@ -3,7 +3,13 @@
 // -event-handler '...' ...` (flags in any order). KONG_CLUSTER_* variables of the pod still
 // apply underneath the flags (cluster_http_listen, cluster_advertise_mode, ...), and the
 // Kubernetes awareness comes from the pod's environment as for `kong-cluster agent`.
+#include <sys/stat.h>
+
+#include <cctype>
+#include <cerrno>
 #include <cstdlib>
+#include <cstring>
+#include <optional>
 
 #include "agent/agent.h"
 #include "agent/serf_cli/serf_commands.h"
@@ -81,6 +87,21 @@ std::string port_of(const std::string& addr) {
   return addr.substr(addr.rfind(':') + 1);
 }
 
+// What serf's agent refuses about -keyring-file before it binds anything, in its words: an
+// -encrypt key beside a keyring file (serf takes the keys from one place only), and a keyring
+// file it cannot stat (Go's error text: "stat PATH: no such file or directory").
+std::optional<std::string> keyring_setup_error(const AgentFlags& f) {
+  if (f.keyring_file.empty()) return std::nullopt;
+  if (!f.encrypt.empty()) return "Encryption key not allowed while using a keyring";
+  struct stat st {};
+  if (::stat(f.keyring_file.c_str(), &st) != 0) {
+    std::string why = std::strerror(errno);
+    if (!why.empty()) why[0] = static_cast<char>(std::tolower(static_cast<unsigned char>(why[0])));
+    return "stat " + f.keyring_file + ": " + why;
+  }
+  return std::nullopt;
+}
+
 const char* const kUsage =
     "Usage: serf agent [options]\n\n"
     "  Starts a kong-cluster agent in Kong mode (Serf 0.9.4 wire and RPC protocol) and runs\n"
@@ -109,6 +130,11 @@ int agent(const Args& args, SerfIo io) {
   if (!parse_or_usage(flags, args, kUsage, io)) return 1;
   if (auto name = f.unsupported(flags); !name.empty()) {
     io.out << "Error: -" << name << " is not supported by kong-cluster's serf agent\n";
+    return 1;
+  }
+  if (auto err = keyring_setup_error(f)) {
+    // serf's two lines (Kong shows the last line of serf.log: "could not start serf: ...").
+    io.out << "==> Starting Serf agent...\n==> Failed to setup the Serf agent: " << *err << "\n";
     return 1;
   }
   using config::Settings;

@@ -59,6 +59,14 @@ bool name_and_payload(const Args& rest, const char* what, const std::string& usa
   return true;
 }
 
+// An RPC error as serf's Go client words it: a request whose connection the agent closed
+// (as it does on a filter it cannot compile) fails with "client closed" (serf_client's
+// ClientError for it, in serf_client/client.cpp, says "connection closed by the agent").
+std::string go_request_error(const std::exception& e) {
+  if (std::string(e.what()) == "connection closed by the agent") return "client closed";
+  return e.what();
+}
+
 }  // namespace
 
 bool parse_or_usage(FlagSet& flags, const Args& args, const std::string& usage, SerfIo io) {
@@ -109,7 +117,7 @@ int members(const Args& args, SerfIo io) {
   try {
     list = client->members_filtered(*tags, status, name);
   } catch (const std::exception& e) {
-    io.out << "Error retrieving members: " << e.what() << "\n";
+    io.out << "Error retrieving members: " << go_request_error(e) << "\n";
     return 1;
   }
   if (format == "json") {
@@ -168,7 +176,7 @@ int force_leave(const Args& args, SerfIo io) {
   try {
     client->force_leave(flags.args().front(), prune);  // serf prints nothing on success
   } catch (const std::exception& e) {
-    io.out << "Error force leaving: " << e.what() << "\n";
+    io.out << "Error force leaving: " << go_request_error(e) << "\n";
     return 1;
   }
   return 0;

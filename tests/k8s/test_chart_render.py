@@ -528,15 +528,54 @@ class ChartValuesTest(HelmCase):
         self.assertFalse([o for o in objs if o["kind"] == "Secret" and "postgres" in o["metadata"]["name"]])
 
     def test_kong_container(self):
-        objs = self.objs({"kong": {"enabled": True, "env": {"KONG_SERF_PATH": "/bin/true"}}})
+        # kong.serfPath.enabled=false opts out of Kong mode: the agent container beside Kong.
+        objs = self.objs({"kong": {"enabled": True, "serfPath": {"enabled": False},
+                                   "env": {"KONG_SERF_PATH": "/bin/true"}}})
         ds = hc.find(objs, "DaemonSet")
         self.assertEqual([c["name"] for c in ds["spec"]["template"]["spec"]["containers"]], ["agent", "kong"])
+        self.assertNotIn("initContainers", ds["spec"]["template"]["spec"])
         self.assertEqual(hc.env(self.agent(objs))["KONG_CLUSTER_KONG_ADMIN_URL"], "http://127.0.0.1:8001")
         kong = hc.env(hc.container(ds, "kong"))
         self.assertEqual((kong["KONG_ADMIN_LISTEN"], kong["KONG_PG_HOST"], kong["KONG_SERF_PATH"]),
                          ("127.0.0.1:8001", "postgres", "/bin/true"))
+        self.assertNotIn("KONG_CLUSTER_LISTEN", kong)
         self.assertNotIn("KONG_CLUSTER_KONG_ADMIN_URL", hc.env(self.agent(self.objs())))
         self.refused({"kong": {"enabled": True}, "postgres": {"host": ""}}, "kong.enabled needs postgres.host")
+
+    def test_kong_mode_is_the_default_with_kong(self):
+        # Kong always starts the Serf at its serf_path: kong.enabled alone makes that kong-cluster
+        # (one cluster, carrying Kong's invalidations), with no agent container beside it.
+        for values in ({"kong": {"enabled": True}}, {"kong": {"enabled": True, "serfPath": {"enabled": True}}}):
+            with self.subTest(values=values):
+                ds = hc.find(self.objs(values), "DaemonSet")
+                spec = ds["spec"]["template"]["spec"]
+                self.assertEqual([c["name"] for c in spec["containers"]], ["kong"])
+                self.assertEqual([c["name"] for c in spec["initContainers"]], ["kong-cluster-serf"])
+                kong = hc.container(ds, "kong")
+                e = hc.env(kong)
+                self.assertEqual(e["KONG_SERF_PATH"], "/opt/kong-cluster/serf")
+                listen = (e["KONG_CLUSTER_LISTEN"], e["KONG_CLUSTER_LISTEN_RPC"], e["KONG_CLUSTER_HTTP_LISTEN"])
+                self.assertEqual(listen, ("0.0.0.0:7946", "0.0.0.0:7373", "0.0.0.0:8946"))
+                self.assertEqual(e["KONG_CLUSTER_RPC_AUTH"], ("secret", "kong-cluster-rpc", "token"))
+                self.assertEqual(e["POD_UID"], ("field", "metadata.uid"))
+                self.assertEqual(e["NODE_NAME"], ("field", "spec.nodeName"))
+                self.assertNotIn("KONG_CLUSTER_KONG_ADMIN_URL", e)
+                self.assertEqual({p["name"] for p in kong["ports"]},
+                                 {"proxy", "gossip-tcp", "gossip-udp", "rpc", "http"})
+                self.assertIn({"name": "kong-cluster-serf", "mountPath": "/opt/kong-cluster", "readOnly": True},
+                              kong["volumeMounts"])
+        # without Kong nothing of it: the agent container alone
+        ds = hc.find(self.objs(), "DaemonSet")
+        self.assertEqual([c["name"] for c in ds["spec"]["template"]["spec"]["containers"]], ["agent"])
+        self.assertNotIn("initContainers", ds["spec"]["template"]["spec"])
+        # NOTES point at the member's CLI where it runs
+        notes = self.helm.notes({"kong": {"enabled": True}, "postgres": {"password": "pw"}})
+        self.assertIn("-c kong -- /opt/kong-cluster/serf members", notes)
+        self.assertIn("Kong mode: Kong runs kong-cluster as its serf_path", notes)
+        notes = self.helm.notes({"kong": {"enabled": True, "serfPath": {"enabled": False}},
+                                 "postgres": {"password": "pw"}})
+        self.assertIn("-c agent -- kong-cluster members", notes)
+        self.assertNotIn("Kong mode", notes)
 
     def test_kong_container_is_hardened_and_probed(self):
         ds = hc.find(self.objs({"kong": {"enabled": True}}), "DaemonSet")
@@ -554,8 +593,7 @@ class ChartValuesTest(HelmCase):
         self.assertEqual((mounts["/kong-prefix"], mounts["/tmp"]), ("kong-prefix", "tmp"))
         vols = {v["name"]: v for v in ds["spec"]["template"]["spec"]["volumes"]}
         self.assertEqual(vols["kong-prefix"], {"name": "kong-prefix", "emptyDir": {}})
-        # Kong mode: the init container is hardened as the agent container is
-        ds = hc.find(self.objs({"kong": {"enabled": True, "serfPath": {"enabled": True}}}), "DaemonSet")
+        # Kong mode (the default with Kong): the init container is hardened as the agent container is
         init = ds["spec"]["template"]["spec"]["initContainers"][0]
         self.assertTrue(init["securityContext"]["readOnlyRootFilesystem"])
         self.assertIn("kong-cluster-serf", {v["name"] for v in ds["spec"]["template"]["spec"]["volumes"]})

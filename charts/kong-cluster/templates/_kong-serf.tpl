@@ -58,3 +58,15 @@ exec "\$here/lib/${loader##*/}" --library-path "\$here/lib" --argv0 serf "\$here
 LAUNCHER
 chmod 0755 "$dst/serf"
 {{- end }}
+
+{{/*
+The container and command that run the member's CLI in an agent pod, for NOTES: the agent
+container's kong-cluster, or in Kong mode (no agent container) the Kong container's serf.
+*/}}
+{{- define "kong-cluster.memberCli" -}}
+{{- if and .Values.kong.enabled .Values.kong.serfPath.enabled -}}
+-c kong -- {{ .Values.kong.serfPath.mountPath }}/serf
+{{- else -}}
+-c agent -- kong-cluster
+{{- end -}}
+{{- end }}

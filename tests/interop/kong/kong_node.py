@@ -4,6 +4,7 @@
 serf_event.sh is redirected: the `resty` it runs is a stub that POSTs the same body to a
 local HTTP listener, with the handler's SERF_* environment as headers."""
 
+import http.server
 import json
 import os
 import random
@@ -11,6 +12,7 @@ import re
 import shlex
 import socket
 import subprocess
+import threading
 import time
 import uuid
 
@@ -57,6 +59,46 @@ for k, v in os.environ.items():
         req.add_header("X-" + k.replace("_", "-"), v.encode("unicode_escape").decode())
 urllib.request.urlopen(req, timeout=5).read()
 '''
+
+
+class AdminApiStub:
+    """Stands in for one node's Kong Admin API: records every POST /cluster/events/."""
+
+    def __init__(self):
+        self.requests = []
+        lock = threading.Lock()
+        stub = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers.get("content-length", 0)))
+                with lock:
+                    stub.requests.append((self.path, dict(self.headers), body.decode()))
+                self.send_response(200)
+                self.send_header("content-length", "0")
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.port = self.server.server_address[1]
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def bodies(self):
+        return [r[2] for r in list(self.requests)]
+
+    def find(self, body):
+        for path, headers, b in list(self.requests):
+            if b == body:
+                return path, headers
+        return None
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
 
 EVENT_FILTER = ("member-join,member-leave,member-failed,member-update,member-reap,user:kong=")
 
@@ -107,14 +149,24 @@ def kong_version_ok(stdout, kong_minor):
 
 
 class KongNode:
-    """One Kong node's prefix and Serf agent, driven with Kong's own command lines."""
+    """One Kong node's prefix and Serf agent, driven with Kong's own command lines.
 
-    def __init__(self, root, label, serf_path, admin_port, resty, encrypt_key, rng):
+    `listen_ip` is cluster_listen's host (Kong's default is 0.0.0.0); `advertise_ip` sets
+    cluster_advertise (same port); `keyring` writes a cluster_keyring_file with those keys
+    (Serf's format: a JSON array of base64 keys, the first one the primary); `encrypt_key` is
+    cluster_encrypt_key. Kong passes each of them only when it is set."""
+
+    def __init__(self, root, label, serf_path, admin_port, resty, encrypt_key, rng,
+                 listen_ip="127.0.0.1", advertise_ip=None, keyring=None):
         self.serf_path = serf_path
         self.prefix = os.path.join(root, label)
         for d in ("serf", "logs", "pids"):
             os.makedirs(os.path.join(self.prefix, d), exist_ok=True)
-        self.bind = "127.0.0.1:%d" % free_port()
+        port = free_port()
+        self.bind = "%s:%d" % (listen_ip, port)
+        self.advertise = "%s:%d" % (advertise_ip, port) if advertise_ip else None
+        # The address the other members reach, `serf members` reports and add_node stores.
+        self.addr = self.advertise or self.bind
         self.rpc = "127.0.0.1:%d" % free_port()
         # prefix_handler: hostname .. "_" .. cluster_listen .. "_" .. random_string()
         self.name = "%s_%s_%s" % (socket.gethostname(), self.bind, uuid.uuid4().hex)
@@ -125,6 +177,11 @@ class KongNode:
             f.write(SERF_EVENT_SH % {"admin_ip": "127.0.0.1", "admin_port": admin_port,
                                      "resty": resty})
         os.chmod(self.event_script, 0o755)
+        self.keyring_file = None
+        if keyring is not None:
+            self.keyring_file = os.path.join(self.prefix, "serf", "keyring.json")
+            with open(self.keyring_file, "w") as f:
+                json.dump(keyring, f, indent=2)
         self.log = os.path.join(self.prefix, "logs", "serf.log")
         self.pid_file = os.path.join(self.prefix, "pids", "serf.pid")
         self.encrypt_key = encrypt_key
@@ -133,12 +190,14 @@ class KongNode:
 
     def agent_line(self):
         """serf_signals.start's command: flags from a Lua table (pairs order, so shuffled
-        here), each value single-quoted."""
+        here), each value single-quoted, the unset ones left out."""
         args = [("-bind", self.bind), ("-rpc-addr", self.rpc), ("-log-level", "err"),
                 ("-profile", "lan"), ("-node", self.name),
                 ("-event-handler", EVENT_FILTER + self.event_script)]
-        if self.encrypt_key:
-            args.append(("-encrypt", self.encrypt_key))
+        for flag, value in (("-advertise", self.advertise), ("-encrypt", self.encrypt_key),
+                            ("-keyring-file", self.keyring_file)):
+            if value:
+                args.append((flag, value))
         self.rng.shuffle(args)
         flags = " ".join("%s '%s'" % (k, v) for k, v in args)
         return "nohup %s agent %s > %s 2>&1 & echo $! > %s" % (self.serf_path, flags, self.log,
@@ -156,6 +215,16 @@ class KongNode:
         assert self.running(), "could not start serf: " + self.read_log()
         # Kong then runs `members`; wait until the RPC answers it.
         wait_for(lambda: self.members() is not None, 10, "RPC of " + self.name)
+
+    def start_refused(self):
+        """Kong's start when serf exits at once: the pid file is written, the process is gone
+        within Kong's 5 s, and Kong fails with `could not start serf: <serf.log's last line>`.
+        Returns serf.log's contents."""
+        code, _, err = sh(self.agent_line())
+        assert code == 0, err
+        wait_for(lambda: os.path.exists(self.pid_file) and not self.running(), 10,
+                 "serf started with a refused configuration to exit")
+        return self.read_log()
 
     def read_log(self):
         with open(self.log, errors="replace") as f:
@@ -193,7 +262,8 @@ class KongNode:
         return None
 
     def own_address(self):
-        """Serf:add_node: the `addr` of the member named like us, stripped."""
+        """Serf:add_node: the `addr` of the member named like us, stripped (the nodes row's
+        cluster_listening_address)."""
         for m in self.members() or []:
             if m["name"] == self.name:
                 return m["addr"].strip()
@@ -241,5 +311,5 @@ def quote(s):
     return shlex.quote(s)
 
 
-__all__ = ["KongNode", "sh", "free_port", "kong_version_ok", "wait_for", "entity_event",
+__all__ = ["KongNode", "AdminApiStub", "sh", "free_port", "kong_version_ok", "wait_for", "entity_event",
            "RESTY_STUB", "quote", "random"]

@@ -1,94 +1,40 @@
 #!/usr/bin/env python3
-"""Kong 0.9/0.10 driving `serf_path` with its own command lines, through sh, against a
-three-member cluster: two agents started from SERF_PATH and one Debian `serf agent`, all
-as Kong starts them (nohup, pid file, serf_event.sh handler). Checks what Kong relies on:
-the version line, `members -format 'json'` as add_node reads it, join, an invalidation
-reaching every node's serf_event.sh (Admin API stubbed), the 512-byte limit, reachability,
-keygen and keys, a killed node turning `failed` and force-leave making it `left`, `leave`
-ending `left`. With SERF_PATH=/usr/bin/serf the same script runs against the real thing.
-When SERF_PATH is not Debian's serf, every deterministic output is also compared byte for
-byte with Debian's serf CLI run against the same agents.
+"""Kong 0.9/0.10 driving `serf_path` with its own command lines, through sh, against
+three-member clusters: two agents started from SERF_PATH and one Debian `serf agent`, all as
+Kong starts them (nohup, pid file, serf_event.sh handler).
+
+The first cluster runs Kong's line with -encrypt and checks what Kong relies on: the version
+line, `members -format 'json'` as add_node reads it, join, an invalidation reaching every
+node's serf_event.sh (Admin API stubbed), the 512-byte limit, reachability, keygen and keys, a
+killed node turning `failed` and force-leave making it `left`, `leave` ending `left`.
+The second runs Kong's line with cluster_listen 0.0.0.0, -advertise and -keyring-file: every
+member at its advertised address (as add_node stores it), the keyring file's keys in use, key
+rotation written to the keyring files exactly as Debian's serf writes them; and Kong's line
+with -encrypt beside -keyring-file (and with a missing keyring file), which serf refuses.
+In both, our agent's answers to Debian's serf CLI (members text/JSON/detailed, reachability,
+keys -list, info) are compared with the Debian serf agent's (serf_compare.compare_agents).
+
+With SERF_PATH=/usr/bin/serf the same script runs against the real thing. When SERF_PATH is
+not Debian's serf, every deterministic output of its CLI (members and its filters, query,
+monitor, event, join, keys, tags, the errors) is also compared with Debian's serf CLI run
+against the same agent.
 
 Usage: test_kong_serf_path.py SERF_PATH"""
 
-import http.server
 import json
 import os
 import random
+import shutil
 import sys
 import tempfile
-import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from kong_node import (RESTY_STUB, KongNode, entity_event, free_port, kong_version_ok, sh,  # noqa
-                       wait_for)
-
-DEBIAN_SERF = "/usr/bin/serf"
-
-
-class AdminApiStub:
-    """Stands in for one node's Kong Admin API: records every POST /cluster/events/."""
-
-    def __init__(self):
-        self.requests = []
-        lock = threading.Lock()
-        stub = self
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def do_POST(self):
-                body = self.rfile.read(int(self.headers.get("content-length", 0)))
-                with lock:
-                    stub.requests.append((self.path, dict(self.headers), body.decode()))
-                self.send_response(200)
-                self.send_header("content-length", "0")
-                self.end_headers()
-
-            def log_message(self, *args):
-                pass
-
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.port = self.server.server_address[1]
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-
-    def bodies(self):
-        return [r[2] for r in list(self.requests)]
-
-    def find(self, body):
-        for path, headers, b in list(self.requests):
-            if b == body:
-                return path, headers
-        return None
-
-    def close(self):
-        self.server.shutdown()
-        self.server.server_close()
-
-
-class Check:
-    def __init__(self):
-        self.passed = 0
-        self.failed = 0
-
-    def __call__(self, ok, what, detail=""):
-        if ok:
-            self.passed += 1
-            print("ok   " + what)
-        else:
-            self.failed += 1
-            print("FAIL " + what + ("\n     " + detail.replace("\n", "\n     ") if detail else ""))
-        sys.stdout.flush()
-
-
-def same_output(check, node, signal, args, what):
-    """Runs one command line with SERF_PATH and with Debian's serf against `node`'s agent and
-    compares exit code, stdout and stderr byte for byte."""
-    ours = sh("%s %s -rpc-addr=%s %s" % (node.serf_path, signal, node.rpc, args))
-    theirs = sh("%s %s -rpc-addr=%s %s" % (DEBIAN_SERF, signal, node.rpc, args))
-    check(ours == theirs, "same output as Debian serf: " + what,
-          "ours:   %r\ntheirs: %r" % (ours, theirs))
-    return ours
+from kong_node import (RESTY_STUB, AdminApiStub, KongNode, entity_event, free_port,  # noqa
+                       kong_version_ok, sh, wait_for)
+from serf_compare import (DEBIAN_SERF, Check, compare_agents, compare_member_filters,  # noqa
+                          compare_monitor, compare_queries, same_output, wait_settled, wait_tags)
+from advertise_keyring import advertise_keyring_cluster, print_logs  # noqa: E402
 
 
 def main():
@@ -127,7 +73,7 @@ def main():
 
         # serf:autojoin as the second and third node run it.
         for n in (b, c):
-            code, out, err = n.join(a.bind)
+            code, out, err = n.join(a.addr)
             check(code == 0 and out == "Successfully joined cluster by contacting 1 nodes.\n",
                   "join from %s" % os.path.basename(n.prefix), out + err)
         names = {n.name for n in nodes}
@@ -140,7 +86,7 @@ def main():
             members = n.members()
             fields_ok = all(set(m) >= {"name", "addr", "port", "tags", "status", "protocol"}
                             for m in members)
-            check(n.own_address() == n.bind and fields_ok,
+            check(n.own_address() == n.addr and fields_ok,
                   "members -format 'json' as add_node reads it on " + n.name,
                   json.dumps(members))
 
@@ -209,7 +155,7 @@ def main():
             same_output(check, a, "event", "kong '%s'" % ("y" * 508),
                         "event at the limit (over it once encoded)")
             same_output(check, a, "event", "kong '%s'" % ("y" * 400), "event under the limit")
-            same_output(check, a, "join", b.bind, "join")
+            same_output(check, a, "join", b.addr, "join")
             same_output(check, a, "force-leave", "no-such-member", "force-leave of an unknown member")
             # Key rotation as `kong cluster keys` drives it; each step is idempotent, so both
             # binaries run it in turn against the same cluster.
@@ -221,6 +167,20 @@ def main():
             same_output(check, a, "keys", "-list", "keys -list after the rotation")
             same_output(check, a, "tags", "-set role=kong", "tags -set")
             same_output(check, a, "tags", "-delete role", "tags -delete")
+            # members' filters with tags on two of the three members (ours and the Debian
+            # agent), then query and monitor, all through both CLIs.
+            tags_of = {a.name: {"role": "kong", "dc": "east"}, c.name: {"role": "kong"}}
+            set_a = a.invoke("tags", "-set role=kong -set dc=east")
+            set_c = sh("%s tags -rpc-addr=%s -set role=kong" % (DEBIAN_SERF, c.rpc))
+            check(set_a[0] == 0 and set_c[0] == 0, "tags set on two members", repr((set_a, set_c)))
+            wait_tags(nodes, lambda name: tags_of.get(name, {}))
+            compare_member_filters(check, a, [a, c], [b])
+            compare_queries(check, a, [b, c], rng)
+            compare_monitor(check, a, serf_path, rng)
+            compare_monitor(check, c, serf_path, rng)
+            a.invoke("tags", "-delete role -delete dc")
+            sh("%s tags -rpc-addr=%s -delete role" % (DEBIAN_SERF, c.rpc))
+            wait_tags(nodes, lambda name: {})
             dead = "127.0.0.1:%d" % free_port()
             for cmd, args in (("members", ""), ("join", "127.0.0.1:1"), ("leave", ""),
                               ("force-leave", "x"), ("event", "kong x"), ("reachability", ""),
@@ -240,6 +200,10 @@ def main():
                       first(ours) == first(theirs),
                       "same usage error as Debian serf: " + cmd,
                       "ours:   %r\ntheirs: %r" % (ours, theirs))
+
+        # Our agent and the Debian serf agent, asked the same by Debian's CLI, answer the same.
+        wait_settled(nodes)
+        compare_agents(check, a, c, "Kong's line with -encrypt")
 
         # A node that dies is `failed`; Kong's force-leave makes it `left`.
         c.kill9()
@@ -264,11 +228,10 @@ def main():
             n.stop()
         for api in apis:
             api.close()
-        for n in nodes:
-            if check.failed:
-                print("---- %s (%s) serf.log:\n%s" % (n.name, n.serf_path, n.read_log()[-3000:]))
-        import shutil
-        shutil.rmtree(root, ignore_errors=True)
+        if check.failed:
+            print_logs(nodes)
+    advertise_keyring_cluster(check, root, serf_path, resty, rng, compare)
+    shutil.rmtree(root, ignore_errors=True)
     print("%d passed, %d failed" % (check.passed, check.failed))
     return 1 if check.failed or check.passed == 0 else 0
 
