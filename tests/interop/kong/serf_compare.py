@@ -199,36 +199,61 @@ class Monitor:
         return code, self.proc.stderr.read().decode("utf-8", "replace")
 
 
-def compare_monitor(check, node, serf_path, rng):
+def event_block(lines, name):
+    """The `Event Info:` block `monitor` printed for query `name`, without its ID line (the
+    agent numbers the queries it hands each stream, so the ID depends on how many an earlier
+    subscriber got)."""
+    for i, line in enumerate(lines):
+        if line == "Event Info:\n" and '\tName: "%s"\n' % name in lines[i:i + 6]:
+            return [x for x in lines[i:i + 6] if not x.startswith("\tID: ")]
+    return None
+
+
+def compare_monitor(check, node, serf_path, rng, log_lines):
     """`serf monitor -log-level=debug` through SERF_PATH and Debian's CLI against `node`'s agent
-    (ours or Debian's): both stream the agent's log lines (a query sent while they run shows up
-    in both, as the same lines), and both exit 0 with nothing on stderr on SIGINT."""
+    (ours or Debian's): both stream the agent's events (a query sent while they run shows up in
+    both as the same block) and, with `log_lines`, its log lines (the agent's line for the
+    query, alike in both); both exit 0 with nothing on stderr on SIGINT."""
     monitors = {"ours": Monitor(serf_path, node.rpc, "debug"),
                 "Debian's": Monitor(DEBIAN_SERF, node.rpc, "debug")}
-    where = os.path.basename(node.serf_path)
+    debian = os.path.realpath(node.serf_path) == os.path.realpath(DEBIAN_SERF)
+    where = "Debian serf's agent" if debian else "our agent"
     try:
-        # A monitor streams from the moment the agent registered it; until both show a query
-        # sent after they started, send another (each with its own name).
-        marker = None
+        # A monitor streams from the moment the agent registered it; until both show what a
+        # query sent after they started brings, send another (each with its own name).
+        def arrived(name):
+            return all(event_block(m.lines, name) and
+                       (not log_lines or m.has("Received event: query: " + name))
+                       for m in monitors.values())
+        name = None
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
-            marker = "kc-monitor-%08x" % rng.getrandbits(32)
-            code, out, err = run(DEBIAN_SERF, "query", node.rpc, "-no-ack -timeout=1s " + marker)
+            name = "kc-monitor-%08x" % rng.getrandbits(32)
+            code, out, err = run(DEBIAN_SERF, "query", node.rpc, "-no-ack -timeout=1s " + name)
             if code != 0:
                 break
-            if all(m.has(marker) for m in monitors.values()):
+            try:
+                wait_for(lambda: arrived(name), 5, "the query in both monitors")
                 break
-        for who, m in monitors.items():
-            check(m.has(marker), "%s monitor streams the agent's log lines (%s's agent)"
-                  % (who, where), "".join(m.lines[-20:]))
-        marked = {who: [line for line in m.lines if marker in line]
-                  for who, m in monitors.items()}
-        check(marked["ours"] == marked["Debian's"] and marked["ours"],
-              "both monitors show the same log lines (%s's agent)" % where, repr(marked))
+            except AssertionError:
+                continue
+        blocks = {who: event_block(list(m.lines), name) for who, m in monitors.items()}
+        check(blocks["ours"] is not None and blocks["ours"] == blocks["Debian's"],
+              "both monitors stream the agent's events: the same block for a query (%s)" % where,
+              repr(blocks) + "\n" + "".join(monitors["ours"].lines[-20:]))
+        if log_lines:
+            # The agent's line for the query; its other lines about it (gossip rebroadcasts)
+            # keep coming until the interrupt, so their number depends on when each monitor
+            # is stopped.
+            marked = {who: [line for line in m.lines if "Received event: query: " + name in line]
+                      for who, m in monitors.items()}
+            check(len(marked["ours"]) == 1 and marked["ours"] == marked["Debian's"],
+                  "both monitors stream the agent's log lines: the same line for the query (%s)"
+                  % where, repr(marked))
     finally:
         ends = {who: m.interrupt() for who, m in monitors.items()}
     check(ends["ours"] == ends["Debian's"] == (0, ""),
-          "monitor exits 0 on SIGINT with nothing on stderr, as Debian serf's does (%s's agent)"
+          "monitor exits 0 on SIGINT with nothing on stderr, as Debian serf's does (%s)"
           % where, repr(ends))
 
 
@@ -276,7 +301,7 @@ def compare_agents(check, ours, debian, when):
     by Debian's serf CLI, both members of the same cluster (a settled one: every member alive
     in both views). The members are listed in Go's map order by Serf (random from call to
     call), so lists of members are compared sorted by name; everything else as it is."""
-    label = " (%s, %s)" % (when, os.path.basename(ours.serf_path))
+    label = " (%s, SERF_PATH=%s)" % (when, ours.serf_path)
     a, b = members_by_name(ours), members_by_name(debian)
     check(a == b and a[0] == 0, "members -format json: our agent's view = Debian serf agent's"
           + label, "ours:   %r\ntheirs: %r" % (a, b))
