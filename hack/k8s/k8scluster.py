@@ -20,7 +20,6 @@ docs/kubernetes.md and the constants below).
 Cleanup: a reaper process (``cluster reap``) watches the owning process and stops the
 control plane if the owner dies without calling down() (SIGKILL by a test timeout).
 """
-import atexit
 import base64
 import concurrent.futures
 import http.client
@@ -61,8 +60,6 @@ NODE_MONITOR_PERIOD = "1s"
 NODE_MONITOR_GRACE = "10s"
 NODE_STARTUP_GRACE = "30s"
 TOLERATION_SECONDS = 10
-
-_live = []  # clusters this process brought up and has not brought down
 
 
 class ClusterError(RuntimeError):
@@ -148,7 +145,7 @@ def _parallel(calls):
             f.result()
 
 
-class Cluster:
+class Cluster(k8sproc.Managed):
     """One control plane. Either brought up here (up()) or attached to with load(state_dir)."""
 
     def __init__(self, bind_address="0.0.0.0", advertise_address=None, extra_sans=(),
@@ -186,7 +183,7 @@ class Cluster:
             },
             "procs": {}, "argv": {}, "owner": None, "reaper": None, "controllers": self.controllers,
         }
-        _live.append(self)
+        self._track()
         self._save()
         try:
             if self.want_reaper:
@@ -233,31 +230,12 @@ class Cluster:
             k8sproc.stop(reaper, grace=2)
         shutil.rmtree(self.state_dir, ignore_errors=True)
         self.state = None
-        if self in _live:
-            _live.remove(self)
-
-    def detach(self):
-        """Leaves the cluster running when this process exits (the CLI's `up`)."""
-        if self in _live:
-            _live.remove(self)
-
-    def __enter__(self):
-        if self.state is None:
-            self.up()
-        return self
-
-    def __exit__(self, *exc):
-        self.down()
+        self._untrack()
 
     @classmethod
     def load(cls, state_dir):
         """Attaches to a control plane that `cluster up` (or another process) started."""
-        path = os.path.join(state_dir, STATE_FILE)
-        try:
-            with open(path) as f:
-                state = json.load(f)
-        except OSError as e:
-            raise ClusterError("no cluster state at %s: %s" % (path, e.strerror))
+        state = k8sproc.read_state(state_dir, STATE_FILE, ClusterError, "cluster")
         c = cls(state["bind_address"], state["advertise_address"], state_dir=state_dir, reaper=False,
                 controllers=state.get("controllers", True))
         c.state = state
@@ -556,9 +534,3 @@ def reap(state_dir, poll=0.5):
     c.state["reaper"] = None  # that is us: down() must not wait for itself
     c.down()
     return True
-
-
-@atexit.register
-def _down_at_exit():
-    for c in list(_live):
-        c.down()

@@ -29,7 +29,6 @@ its owner process ends without calling down().
 
 Only one kubelet Node per machine: a second one would share `kubepods`.
 """
-import atexit
 import hashlib
 import ipaddress
 import json
@@ -66,8 +65,6 @@ LEGACY_LOG_DIR = "/var/log/containers"
 CHAIN_PREFIXES = ("KUBE-", "CNI-")
 IPTABLES = ("iptables", "ip6tables")
 POD_SUBNETS = ["10.244.%d.0/24" % i for i in range(250, 200, -1)]
-
-_live = []
 
 
 class KubeletNodeError(RuntimeError):
@@ -159,7 +156,7 @@ def _free_subnet():
     raise KubeletNodeError("no free pod subnet among %s..%s" % (POD_SUBNETS[-1], POD_SUBNETS[0]))
 
 
-class KubeletNode:
+class KubeletNode(k8sproc.Managed):
     """One kubelet Node against the control plane in cluster_state (hack/k8s/cluster's state dir)."""
 
     def __init__(self, cluster_state, name="kubelet-1", state_dir=None, images=(), reaper=True,
@@ -205,7 +202,7 @@ class KubeletNode:
             },
         }
         self.state["kubelet_port"] = k8scluster.free_port(self.state["node_ip"])
-        _live.append(self)
+        self._track()
         self._save()
         try:
             if self.want_reaper:
@@ -267,30 +264,11 @@ class KubeletNode:
             self._children.pop("reaper").poll()
         shutil.rmtree(self.state_dir, ignore_errors=True)
         self.state = None
-        if self in _live:
-            _live.remove(self)
-
-    def detach(self):
-        """Leaves the Node running when this process exits (the CLI's `up`)."""
-        if self in _live:
-            _live.remove(self)
-
-    def __enter__(self):
-        if self.state is None:
-            self.up()
-        return self
-
-    def __exit__(self, *exc):
-        self.down()
+        self._untrack()
 
     @classmethod
     def load(cls, state_dir):
-        path = os.path.join(state_dir, STATE_FILE)
-        try:
-            with open(path) as f:
-                state = json.load(f)
-        except OSError as e:
-            raise KubeletNodeError("no kubelet Node state at %s: %s" % (path, e.strerror))
+        state = k8sproc.read_state(state_dir, STATE_FILE, KubeletNodeError, "kubelet Node")
         n = cls(state["cluster_state"], state["name"], state_dir=state_dir, reaper=False)
         n.state = state
         return n
@@ -582,9 +560,3 @@ def reap(state_dir, poll=0.5):
     n.state["reaper"] = None
     n.down()
     return True
-
-
-@atexit.register
-def _down_at_exit():
-    for n in list(_live):
-        n.down()

@@ -4,6 +4,8 @@ A process is remembered as (pid, start time in clock ticks since boot, from /pro
 a PID the kernel has since given to another process has another start time, so a stale
 record never makes us signal a stranger.
 """
+import atexit
+import json
 import os
 import signal
 import subprocess
@@ -68,3 +70,46 @@ def _reap_child(pid):
         os.waitpid(pid, os.WNOHANG)
     except ChildProcessError:
         pass
+
+
+class Managed:
+    """Something a process brings `up` and must bring `down` (a control plane, a kubelet Node),
+    with its state in a JSON file of a state directory: brought down when this process exits
+    unless detached, and a context manager that brings it up and down."""
+    _live = []  # brought up by this process and not brought down, in order
+
+    def _track(self):
+        Managed._live.append(self)
+
+    def _untrack(self):
+        if self in Managed._live:
+            Managed._live.remove(self)
+
+    def detach(self):
+        """Leaves it running when this process exits (the CLI's `up`)."""
+        self._untrack()
+
+    def __enter__(self):
+        if self.state is None:
+            self.up()
+        return self
+
+    def __exit__(self, *exc):
+        self.down()
+
+
+def read_state(state_dir, state_file, error, what):
+    """The JSON state a Managed wrote in state_dir; error(message) when there is none."""
+    path = os.path.join(state_dir, state_file)
+    try:
+        with open(path) as f:
+            return json.load(f)
+    except OSError as e:
+        raise error("no %s state at %s: %s" % (what, path, e.strerror))
+
+
+@atexit.register
+def _down_at_exit():
+    # The last brought up first: a kubelet Node before the control plane it registered with.
+    for m in reversed(list(Managed._live)):
+        m.down()
