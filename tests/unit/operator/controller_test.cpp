@@ -23,18 +23,9 @@ using Clock = std::chrono::steady_clock;
 namespace {
 
 ControllerOptions options(const std::string& cluster = "", bool adopt = true) {
-  ControllerOptions o;
-  o.ns = kNs;
-  o.selector = "app=agent";
-  o.default_ns = kNs;
-  o.member_poll = std::chrono::milliseconds(10);
-  o.resync = std::chrono::milliseconds(50);
-  o.failed_grace = std::chrono::milliseconds(100);
-  o.identity = "test";
-  o.agents.trust_selector = true;  // which pods are agents: tested in trust_test
+  ControllerOptions o = fast_options();
   o.scope.id = cluster;
   o.scope.adopt_untagged = adopt;
-  o.retry = {std::chrono::milliseconds(5), std::chrono::milliseconds(40)};
   return o;
 }
 

@@ -26,20 +26,6 @@ const std::string kKongPod = "kong-cluster-agent-x7k2p";
 const std::string kKongIp = "10.0.0.4";
 const std::string kKongName = kKongPod + "_0.0.0.0:7946_5f0c3a9e1d2b4c6a8e7f9a0b1c2d3e4f";
 
-ControllerOptions options() {
-  ControllerOptions o;
-  o.ns = kNs;
-  o.selector = "app=agent";
-  o.default_ns = kNs;
-  o.member_poll = std::chrono::milliseconds(10);
-  o.resync = std::chrono::milliseconds(50);
-  o.failed_grace = std::chrono::milliseconds(100);
-  o.identity = "test";
-  o.agents.trust_selector = true;  // which pods are agents: tested in trust_test
-  o.retry = {std::chrono::milliseconds(5), std::chrono::milliseconds(40)};
-  return o;
-}
-
 // The world of test_cluster.h plus the Kong pod: its member as the agent's Kong mode gossips
 // it (the downward-API tags under Kong's name, the pod IP advertised), its RPC reachable as
 // every agent's, and the row Kong inserted for it (`nodes.name` = serf.id, the address from
@@ -64,7 +50,8 @@ struct Life {
 
   explicit Life(World& w) {
     w.kube.io = w.agents.io = w.rows.io = &io;
-    controller = std::make_unique<Controller>(io, w.kube, w.agents, &w.rows, metrics, options());
+    controller =
+        std::make_unique<Controller>(io, w.kube, w.agents, &w.rows, metrics, fast_options());
     controller->start();
     controller->set_leading(true);
   }

@@ -11,10 +11,27 @@
 
 #include "fake_world.h"
 #include "kube/resources.h"
+#include "operator/controller/controller.h"
 
 namespace kc::controller::testing {
 
 inline const std::string kNs = "kong";
+
+// Options with every period in milliseconds, so a test's controller acts at once; the agents
+// of the small cluster are trusted by selector (which pods are agents: tested in trust_test).
+inline ControllerOptions fast_options() {
+  ControllerOptions o;
+  o.ns = kNs;
+  o.selector = "app=agent";
+  o.default_ns = kNs;
+  o.member_poll = std::chrono::milliseconds(10);
+  o.resync = std::chrono::milliseconds(50);
+  o.failed_grace = std::chrono::milliseconds(100);
+  o.identity = "test";
+  o.agents.trust_selector = true;
+  o.retry = {std::chrono::milliseconds(5), std::chrono::milliseconds(40)};
+  return o;
+}
 
 inline nlohmann::json pod_json(const std::string& name, const std::string& uid,
                                const std::string& ip, const std::string& node) {
