@@ -103,15 +103,23 @@ class AdminApiStub:
 EVENT_FILTER = ("member-join,member-leave,member-failed,member-update,member-reap,user:kong=")
 
 
+_handed_out = set()
+
+
 def free_port():
-    """A port free for both TCP and UDP on 127.0.0.1 (gossip uses both)."""
+    """A port free for both TCP and UDP on 127.0.0.1 (gossip uses both), never one this process
+    handed out before: nodes are made before any of them binds, and the kernel may offer a
+    port it just gave again."""
     while True:
         t = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         t.bind(("127.0.0.1", 0))
         port = t.getsockname()[1]
         u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         try:
+            if port in _handed_out:
+                continue
             u.bind(("127.0.0.1", port))
+            _handed_out.add(port)
             return port
         except OSError:
             continue
