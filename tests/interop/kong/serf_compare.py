@@ -1,19 +1,23 @@
 """Comparisons with Debian's serf for the Kong serf_path tests, in two directions:
 
 - the CLIs: SERF_PATH and Debian's `serf` with the same arguments against the same agent
-  (`same_output`, `same_sorted_output`, `compare_queries`, `compare_member_filters`):
-  any difference is the CLI's;
+  (`same_output`, `same_sorted_output`, `compare_queries`, `compare_member_filters`,
+  `compare_monitor`): any difference is the CLI's;
 - the agents: Debian's `serf` CLI against one of our agents and against a Debian serf agent in
   the same cluster (`compare_agents`): any difference is the agent's.
 
 Only what is inherently different is normalised, each time with the reason next to it."""
 
 import json
+import os
 import re
+import signal
+import subprocess
 import sys
+import threading
 import time
 
-from kong_node import sh, wait_for
+from kong_node import clean_env, sh, wait_for
 
 DEBIAN_SERF = "/usr/bin/serf"
 
@@ -164,6 +168,95 @@ def compare_queries(check, node, others, rng):
         same_first_line(check, node, "query", args, what)
 
 
+class Monitor:
+    """`serf monitor` running as a process, its output collected by a thread."""
+
+    def __init__(self, serf, rpc, level):
+        self.proc = subprocess.Popen([serf, "monitor", "-rpc-addr=" + rpc, "-log-level=" + level],
+                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                     env=clean_env())
+        self.lines = []
+        self.thread = threading.Thread(target=self._read, daemon=True)
+        self.thread.start()
+
+    def _read(self):
+        for line in self.proc.stdout:
+            self.lines.append(line.decode("utf-8", "replace"))
+
+    def has(self, text):
+        return any(text in line for line in list(self.lines))
+
+    def interrupt(self):
+        """SIGINT, as a user's ^C: returns (exit code, stderr)."""
+        self.proc.send_signal(signal.SIGINT)
+        try:
+            code = self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+            code = "still running 10 s after SIGINT"
+        self.thread.join(5)
+        return code, self.proc.stderr.read().decode("utf-8", "replace")
+
+
+def event_block(lines, name):
+    """The `Event Info:` block `monitor` printed for query `name`, without its ID line (the
+    agent numbers the queries it hands each stream, so the ID depends on how many an earlier
+    subscriber got)."""
+    for i, line in enumerate(lines):
+        if line == "Event Info:\n" and '\tName: "%s"\n' % name in lines[i:i + 6]:
+            return [x for x in lines[i:i + 6] if not x.startswith("\tID: ")]
+    return None
+
+
+def compare_monitor(check, node, serf_path, rng, log_lines):
+    """`serf monitor -log-level=debug` through SERF_PATH and Debian's CLI against `node`'s agent
+    (ours or Debian's): both stream the agent's events (a query sent while they run shows up in
+    both as the same block) and, with `log_lines`, its log lines (the agent's line for the
+    query, alike in both); both exit 0 with nothing on stderr on SIGINT."""
+    monitors = {"ours": Monitor(serf_path, node.rpc, "debug"),
+                "Debian's": Monitor(DEBIAN_SERF, node.rpc, "debug")}
+    debian = os.path.realpath(node.serf_path) == os.path.realpath(DEBIAN_SERF)
+    where = "Debian serf's agent" if debian else "our agent"
+    try:
+        # A monitor streams from the moment the agent registered it; until both show what a
+        # query sent after they started brings, send another (each with its own name).
+        def arrived(name):
+            return all(event_block(m.lines, name) and
+                       (not log_lines or m.has("Received event: query: " + name))
+                       for m in monitors.values())
+        name = None
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            name = "kc-monitor-%08x" % rng.getrandbits(32)
+            code, out, err = run(DEBIAN_SERF, "query", node.rpc, "-no-ack -timeout=1s " + name)
+            if code != 0:
+                break
+            try:
+                wait_for(lambda: arrived(name), 5, "the query in both monitors")
+                break
+            except AssertionError:
+                continue
+        blocks = {who: event_block(list(m.lines), name) for who, m in monitors.items()}
+        check(blocks["ours"] is not None and blocks["ours"] == blocks["Debian's"],
+              "both monitors stream the agent's events: the same block for a query (%s)" % where,
+              repr(blocks) + "\n" + "".join(monitors["ours"].lines[-20:]))
+        if log_lines:
+            # The agent's line for the query; its other lines about it (gossip rebroadcasts)
+            # keep coming until the interrupt, so their number depends on when each monitor
+            # is stopped.
+            marked = {who: [line for line in m.lines if "Received event: query: " + name in line]
+                      for who, m in monitors.items()}
+            check(len(marked["ours"]) == 1 and marked["ours"] == marked["Debian's"],
+                  "both monitors stream the agent's log lines: the same line for the query (%s)"
+                  % where, repr(marked))
+    finally:
+        ends = {who: m.interrupt() for who, m in monitors.items()}
+    check(ends["ours"] == ends["Debian's"] == (0, ""),
+          "monitor exits 0 on SIGINT with nothing on stderr, as Debian serf's does (%s)"
+          % where, repr(ends))
+
+
 # ------------------------------------------------------------------------------ agents
 
 
@@ -251,5 +344,5 @@ def wait_tags(nodes, tags_of, seconds=60):
 
 
 __all__ = ["Check", "DEBIAN_SERF", "same_output", "same_sorted_output", "same_first_line",
-           "compare_member_filters", "compare_queries", "compare_agents",
+           "compare_member_filters", "compare_queries", "compare_monitor", "compare_agents",
            "wait_settled", "wait_tags", "time"]
