@@ -200,12 +200,13 @@ class Monitor:
 
 
 def event_block(lines, name):
-    """The `Event Info:` block `monitor` printed for query `name`, without its ID line (the
-    agent numbers the queries it hands each stream, so the ID depends on how many an earlier
+    """The fields of the `Event Info:` block `monitor` printed for query `name`, sorted (Serf's
+    CLI prints them in Go's map order, which changes from event to event) and without the ID
+    (the agent numbers the queries it hands each stream, so it depends on how many an earlier
     subscriber got)."""
     for i, line in enumerate(lines):
-        if line == "Event Info:\n" and '\tName: "%s"\n' % name in lines[i:i + 6]:
-            return [x for x in lines[i:i + 6] if not x.startswith("\tID: ")]
+        if line == "Event Info:\n" and '\tName: "%s"\n' % name in lines[i + 1:i + 6]:
+            return sorted(x for x in lines[i + 1:i + 6] if not x.startswith("\tID: "))
     return None
 
 
