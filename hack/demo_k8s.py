@@ -187,6 +187,7 @@ def helm_test(d):
             out = d.helm.run("test", e.RELEASE, "--namespace", e.NS, "--timeout", "4m", timeout=300)
         except hc.HelmError:
             test_pod_output(d)
+            print("operator replicas:\n" + d.operator_report(), flush=True)
             raise
         finally:
             print("  (Service names the test pods got: %s%s)"

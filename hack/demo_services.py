@@ -5,13 +5,16 @@ While it runs, each pod of the namespace started meanwhile gets, in its /etc/hos
 container's file, which the pod's containers share), every Service of the namespace as
 `NAME.NAMESPACE.svc` and `NAME.NAMESPACE.svc.cluster.local`, mapped to the Service's ready
 endpoints as its EndpointSlices list them. A headless Service's name gives every ready
-endpoint, as cluster DNS answers; a ClusterIP Service's name gives them in an order that turns
-by one each second, standing in for kube-proxy spreading connections over the endpoints (a
-client connects to the first address). The names are written as the sandbox starts (Docker's
-event), before the pod's containers run, and again each second; in place, since the bind
-mounts follow the inode. Runs on the host, as root.
+endpoint, as cluster DNS answers; a ClusterIP Service's name gives them in an order drawn at
+random each second, standing in for kube-proxy spreading connections over the endpoints (a
+client connects to the first address). At random, not in turn: a client that retries every two
+seconds would meet the same endpoint each time when two endpoints took turns each second (the
+operator's test then asked only the replica that does not hold the Lease until it gave up).
+The names are written as the sandbox starts (Docker's event), before the pod's containers run,
+and again each second; in place, since the bind mounts follow the inode. Runs on the host, as root.
 """
 import os
+import random
 import subprocess
 import threading
 
@@ -29,6 +32,7 @@ class ServiceHosts:
         self.block = ""  # the lines we add
         self.mapped = {}  # service name -> addresses, as last written
         self.error = None
+        self.rng = random.Random()
         root = subprocess.run(["docker", "info", "-f", "{{.DockerRootDir}}"], capture_output=True, text=True,
                               check=True).stdout.strip()
         self.containers = os.path.join(root, "containers")
@@ -37,7 +41,7 @@ class ServiceHosts:
                         threading.Thread(target=self._sandboxes, daemon=True)]
 
     def __enter__(self):
-        self._refresh(0)  # the names are known before any pod starts
+        self._refresh()  # the names are known before any pod starts
         self.events = subprocess.Popen(
             ["docker", "events", "--filter", "type=container", "--filter", "event=start",
              "--filter", "label=%s=%s" % (NODEAGENT_LABEL, self.instance),
@@ -71,15 +75,13 @@ class ServiceHosts:
                         self.error = ex
 
     def _each_second(self):
-        turn = 1
         while not self.stopping.wait(1.0):
             try:
-                self._refresh(turn)
+                self._refresh()
             except Exception as ex:  # shown by the caller; the next second tries again
                 self.error = ex
-            turn += 1
 
-    def _endpoints(self, turn):
+    def _endpoints(self):
         slices = self.d.rest("/apis/discovery.k8s.io/v1/namespaces/%s/endpointslices" % self.ns)["items"]
         ready = {}
         for s in slices:
@@ -92,13 +94,13 @@ class ServiceHosts:
             name = svc["metadata"]["name"]
             addrs = sorted(ready.get(name, []))
             if addrs and svc["spec"].get("clusterIP") != "None":
-                k = turn % len(addrs)
+                k = self.rng.randrange(len(addrs))
                 addrs = addrs[k:] + addrs[:k]
             out[name] = addrs
         return out
 
-    def _refresh(self, turn):
-        endpoints = self._endpoints(turn)
+    def _refresh(self):
+        endpoints = self._endpoints()
         block = "# Services (hack/demo_services.py)\n" + "".join(
             "%s\t%s.%s.svc %s.%s.svc.cluster.local\n" % (ip, name, self.ns, name, self.ns)
             for name, addrs in sorted(endpoints.items()) for ip in addrs)

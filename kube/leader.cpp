@@ -54,6 +54,12 @@ void LeaderElector::tick() {
   in_flight_ = true;
   try_acquire_or_renew([this](bool ok) {
     in_flight_ = false;
+    if (release_done_) {
+      // release() came while this request was out: give the Lease up now, from the object
+      // this request saw or wrote.
+      release_now();
+      return;
+    }
     if (!running_) return;
     if (ok) {
       last_renew_ = Clock::now();
@@ -203,7 +209,17 @@ void LeaderElector::slow_path(std::function<void(bool)> done) {
 void LeaderElector::release(std::function<void()> done) {
   running_ = false;
   timer_.cancel();
-  if (!leading_ || observed_holder_ != options_.identity) {
+  release_done_ = std::move(done);
+  // A renewal still out would land after a release sent now, and the release (with the
+  // resourceVersion from before it) would fail with a conflict, leaving the Lease held by a
+  // process that is gone until it expires: wait for it, then release.
+  if (!in_flight_) release_now();
+}
+
+void LeaderElector::release_now() {
+  auto done = std::move(release_done_);
+  release_done_ = nullptr;
+  if (observed_holder_ != options_.identity) {
     leading_ = false;
     done();
     return;
@@ -217,6 +233,7 @@ void LeaderElector::release(std::function<void()> done) {
   client_.request("PUT", lease_path(options_.ns, options_.name), lease,
                   lifetime_.wrap([this, done = std::move(done)](const Response& r) {
                     leading_ = false;
+                    if (r.ok()) observe(r.body);
                     kc::log::get("leader")->info("released lease {}/{}: {}", options_.ns,
                                                  options_.name, r.ok() ? "ok" : r.describe());
                     done();

@@ -44,6 +44,8 @@ class LeaderElector {
   void release(std::function<void()> done);
 
   bool leading() const { return leading_; }
+  // A read or write of the Lease is out (tests time release() against a renewal with it).
+  bool request_in_flight() const { return in_flight_; }
   const std::string& observed_holder() const { return observed_holder_; }
   const std::string& identity() const { return options_.identity; }
   uint64_t slowpath_total() const { return slowpath_; }
@@ -58,6 +60,7 @@ class LeaderElector {
   void observe(const nlohmann::json& lease);
   nlohmann::json spec_for(const nlohmann::json* old, bool keep_acquire) const;
   void lose();
+  void release_now();
 
   RestClient& client_;
   LeaderOptions options_;
@@ -72,6 +75,7 @@ class LeaderElector {
   std::string observed_holder_;
   Clock::time_point last_renew_{};
   uint64_t slowpath_ = 0;
+  std::function<void()> release_done_;  // set from release() until the release is sent
   LifetimeToken lifetime_;
 };
 

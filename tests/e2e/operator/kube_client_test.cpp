@@ -191,6 +191,39 @@ TEST(KubeClient, LeaseElectionHandsOverOnRelease) {
   EXPECT_EQ(a_started, 1);
 }
 
+// A replica told to stop while one of its renewals is out still gives the Lease up: released
+// after that renewal lands, not with the resourceVersion from before it (a conflict that left
+// the Lease held by a stopped process until it expired, and the standby waiting that long).
+TEST(KubeClient, ReleaseDuringARenewalGivesTheLeaseUp) {
+  KC_REQUIRE_CONTROL_PLANE();
+  auto& kube = control_plane();
+  std::string ns = fresh_namespace();
+  boost::asio::io_context io;
+  kc::kube::RestClient client(io, kc::kube::load_kubeconfig(kube.kubeconfig()));
+  kc::kube::LeaderOptions o;
+  o.ns = ns;
+  o.name = "test-lease";
+  o.identity = "a";
+  o.retry_period = std::chrono::milliseconds(100);
+  kc::kube::LeaderElector a(client, o, {});
+  a.start();
+  ASSERT_TRUE(run_until(io, [&] { return a.leading(); }));
+  // One handler at a time, so the release goes out right after a renewal went out.
+  auto guard = boost::asio::make_work_guard(io);
+  auto deadline = std::chrono::steady_clock::now() + 10s;
+  while (!a.request_in_flight() && std::chrono::steady_clock::now() < deadline)
+    io.run_one_for(std::chrono::milliseconds(100));
+  ASSERT_TRUE(a.request_in_flight());
+  bool released = false;
+  a.release([&] { released = true; });
+  ASSERT_TRUE(run_until(io, [&] { return released; }));
+  auto lease = kube.get("/apis/coordination.k8s.io/v1/namespaces/" + ns + "/leases/test-lease");
+  ASSERT_EQ(lease.code, 200) << lease.text;
+  EXPECT_EQ(lease.body["spec"].value("holderIdentity", "?"), "") << lease.text;
+  EXPECT_EQ(lease.body["spec"].value("leaseDurationSeconds", 0), 1) << lease.text;
+  EXPECT_FALSE(a.leading());
+}
+
 // The agent's one-shot Beast GET (blocking_get) over TLS with the cluster's CA, as the admin
 // (client certificate, from the kubeconfig) and as a ServiceAccount whose ClusterRole allows
 // only `get nodes` (bearer token, as the agent's chart RBAC).

@@ -227,6 +227,25 @@ class Deployment:
                     out = run(["docker", "logs", "--tail", "60", cs["containerID"].split("://", 1)[1]], check=False)
                     print("--- %s:\n%s%s" % (p["metadata"]["name"], out.stdout, out.stderr))
 
+    def operator_report(self, tail=25):
+        """A short account of the operator replicas for a failure message: the Lease's spec, each
+        pod's phase, readiness, restarts and last termination, and its container's last log lines
+        (the end of a long CI log is what survives)."""
+        lease = self.lease() or {}
+        lines = ["Lease: %s" % json.dumps(lease.get("spec"))]
+        for p in self.pods(OPERATOR_SELECTOR):
+            st = p.get("status", {})
+            for cs in st.get("containerStatuses", []):
+                lines.append("%s on %s: phase %s ready %s restarts %s last %s deleting %s" % (
+                    p["metadata"]["name"], p["spec"].get("nodeName"), st.get("phase"), cs.get("ready"),
+                    cs.get("restartCount"), json.dumps(cs.get("lastState") or {}),
+                    bool(p["metadata"].get("deletionTimestamp"))))
+                if cs.get("containerID"):
+                    out = run(["docker", "logs", "--tail", str(tail), cs["containerID"].split("://", 1)[1]],
+                              check=False)
+                    lines += ["  | " + x for x in (out.stdout + out.stderr).splitlines()]
+        return "\n".join(lines)
+
     def agent_logs(self, pods, since):
         """Docker's log of each agent pod's container since the Unix time since."""
         for p in pods:

@@ -83,6 +83,12 @@ class OperatorE2E(unittest.TestCase):
         self.d.wait_steady()
 
     def test_b_leader_handover(self):
+        try:
+            self.leader_handover()
+        except AssertionError as ex:
+            raise AssertionError("%s\noperator replicas:\n%s" % (ex, self.d.operator_report())) from None
+
+    def leader_handover(self):
         d = self.d
         ops = e.wait_until(lambda: [p for p in d.pods(e.OPERATOR_SELECTOR) if e.nodes.running_ready(p)]
                            if len(d.pods(e.OPERATOR_SELECTOR)) == 2 else None, 120, "two operator pods Ready")
