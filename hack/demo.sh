@@ -8,7 +8,7 @@
 # Builds (each cached; a later run reuses them in seconds):
 #   the agent and operator binaries  cmake targets only, not the test suite (~15 min first)
 #   their images                     hack/images/build.sh   ~7 min first (apt layer), then seconds
-#   kube-apiserver, etcd, Helm, ... hack/k8s/build.sh      first run ~40 min (Go, 2 cores)
+#   kube-apiserver, etcd, Helm, ... hack/k8s/build.sh      first run 20-30 min (Go, 2 cores)
 #   the node stand-in               hack/nodeagent/build.sh  ~1 min
 # Needs root and a Docker engine. Arguments go to hack/demo_k8s.py (try --help).
 set -euo pipefail
@@ -19,8 +19,15 @@ done
 step() { echo "demo: $1" >&2; }
 hack/deps.sh >/dev/null
 start=$SECONDS
-step "building the Kubernetes binaries (first run ~40 min; cached afterwards)"
-hack/k8s/build.sh >/dev/null
+# The Go builds (Kubernetes binaries, the node stand-in) run beside the C++ build: on a fresh
+# machine they overlap instead of adding up. Their output goes to a log shown if they fail.
+step "building the Kubernetes binaries and the node stand-in in the background (first run 20-30 min; cached afterwards)"
+# In its own process group, so that a failed C++ build stops it with its children.
+go_log=$(mktemp)
+go_pid=
+trap 'rm -f "$go_log"; [ -z "$go_pid" ] || kill -- -"$go_pid" 2>/dev/null || true' EXIT
+setsid bash -ec 'hack/k8s/build.sh; hack/nodeagent/build.sh' >"$go_log" 2>&1 &
+go_pid=$!
 if [ -z "${KC_IMAGES:-}" ]; then  # KC_IMAGES="agent=repo:tag,operator=repo:tag": built already
   # The images carry the binaries of this build tree; only the two binaries, not the tests.
   step "building kong-cluster and kong-cluster-operator (first run ~15 min; incremental afterwards)"
@@ -30,7 +37,11 @@ if [ -z "${KC_IMAGES:-}" ]; then  # KC_IMAGES="agent=repo:tag,operator=repo:tag"
   step "building the agent and operator images (first run ~7 min; seconds afterwards)"
   hack/images/build.sh --build-dir "$build" >/dev/null
 fi
-step "building the node stand-in (~1 min the first time)"
-hack/nodeagent/build.sh >/dev/null
+step "waiting for the Kubernetes binaries and the node stand-in"
+go_status=0
+wait "$go_pid" || go_status=$?
+go_pid=
+[ "$go_status" -eq 0 ] || { cat "$go_log" >&2; echo "demo: building the Go components failed (above)" >&2; exit 1; }
+rm -f "$go_log"
 step "builds ready in $((SECONDS - start))s"
 exec /usr/bin/python3 hack/demo_k8s.py "$@"

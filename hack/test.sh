@@ -11,24 +11,51 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 hack/deps.sh
+# step CMD...: runs CMD with its stdout dropped and says how long it took.
+step() { local t=$SECONDS; "$@" >/dev/null; echo "test.sh: ${*} done in $((SECONDS - t))s"; }
+
+# Beside the C++ build, what does not need its binaries: the real Kubernetes control plane, Helm
+# and the kubelet (one real kubelet Node, k8s_nodes_kubelet_node), the node stand-in (all cached
+# by version or content after the first build), and the Debian base image (debootstrap, mostly
+# download). On a fresh machine the Go builds fill the C++ build's serial stretches (links, the
+# last big files) and the downloads overlap compiling; their output goes to a log printed if
+# they fail.
+# Its own process group (setsid), so that a failed C++ build stops it and all its children.
+side_log=$(mktemp)
+side_pid=
+trap 'rm -f "$side_log"; [ -z "$side_pid" ] || kill -- -"$side_pid" 2>/dev/null || true' EXIT
+side_start=$SECONDS
+export -f step
+setsid bash -ec '
+  step hack/k8s/build.sh --with-kubelet
+  step hack/nodeagent/build.sh
+  if docker info >/dev/null 2>&1; then step hack/images/base.sh; fi
+' >"$side_log" 2>&1 &
+side_pid=$!
+build_start=$SECONDS
 hack/build.sh
-# The real Kubernetes control plane and Helm for the k8s tests, and the kubelet for the one real
-# kubelet Node (k8s_nodes_kubelet_node); cached after the first build.
-hack/k8s/build.sh --with-kubelet >/dev/null
-# The k8s node tests' kubelet stand-in and images: the node agent (cached by the hash of its
-# sources), the debootstrap base image, and the agent and operator images assembled from
-# deploy/docker/ around the binaries hack/build.sh just built (the ones ctest tests; no second
-# compile: an unchanged binary is all cache hits, a changed one only its COPY layer).
-# Each prints what it does and how long it took (docs/kubernetes-nodes.md has the numbers).
-step() { local t=$SECONDS; "$@" >/dev/null; echo "test.sh: $1 done in $((SECONDS - t))s"; }
-step hack/nodeagent/build.sh
+echo "test.sh: C++ build done in $((SECONDS - build_start))s"
+side_status=0
+wait "$side_pid" || side_status=$?
+side_pid=
+if [ "$side_status" -ne 0 ]; then
+  cat "$side_log" >&2
+  echo "test.sh: building the Kubernetes components, node stand-in or base image failed (above)" >&2
+  exit 1
+fi
+grep '^test.sh:' "$side_log" || true
+echo "test.sh: Go components and base image ready $((SECONDS - side_start))s after they started"
+
+# The agent and operator images, from deploy/docker/ around the binaries hack/build.sh just built
+# (the ones ctest tests; no second compile: an unchanged binary is all cache hits, a changed one
+# only its COPY layer). Timings: docs/kubernetes-nodes.md.
 if docker info >/dev/null 2>&1; then
   step hack/images/build.sh --build-dir "${KC_BUILD_DIR:-build}"
 else
   echo "test.sh: no Docker engine: the k8s node tests will skip" >&2
 fi
 log=$(mktemp)
-trap 'rm -f "$log"' EXIT
+trap 'rm -f "$log" "$side_log"' EXIT
 status=0
 
 # run_ctest DIR ARGS...: runs ctest in DIR, appends its output to $log, and fails the run (status)
@@ -39,7 +66,8 @@ run_ctest() {
   (cd "$dir" && ctest --output-on-failure -j"$(nproc)" "$@") 2>&1 | tee -a "$log" || status=$?
 }
 
-run_ctest "${KC_BUILD_DIR:-build}" "$@"
+# The resource file caps the clusters that tests bring up at once (tests/k8s/CMakeLists.txt).
+run_ctest "${KC_BUILD_DIR:-build}" --resource-spec-file "$(pwd)/tests/k8s/ctest-resources.json" "$@"
 
 if [ "${KC_ASAN:-0}" != 0 ]; then
   asan=${KC_ASAN_BUILD_DIR:-build-asan}

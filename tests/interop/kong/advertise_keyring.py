@@ -19,14 +19,9 @@ compared byte for byte."""
 import json
 import os
 
-from kong_node import AdminApiStub, KongNode, sh
+from kong_node import AdminApiStub, KongNode, scenario, sh
 from serf_compare import (DEBIAN_SERF, compare_agents, same_output, same_sorted_output,
                           wait_settled)
-
-
-def print_logs(nodes):
-    for n in nodes:
-        print("---- %s (%s) serf.log:\n%s" % (n.name, n.serf_path, n.read_log()[-3000:]))
 
 
 def keygen():
@@ -42,7 +37,7 @@ def advertise_keyring_cluster(check, root, serf_path, resty, rng, compare):
     keys = [keygen(), keygen()]
     apis = [AdminApiStub() for _ in range(3)]
     nodes = []
-    try:
+    with scenario(check, "the -advertise/-keyring-file cluster ran to its end", nodes, apis):
         # 127.0.0.0/8 is all loopback: each member advertises an address of its own there,
         # bound through 0.0.0.0 as Kong's default cluster_listen binds.
         for i, (path, api) in enumerate(zip([serf_path, serf_path, DEBIAN_SERF], apis)):
@@ -95,15 +90,6 @@ def advertise_keyring_cluster(check, root, serf_path, resty, rng, compare):
         check(json.loads(read(c.keyring_file)) == [new, keys[1]],
               "the rotated keyring: the new key primary, the old primary removed",
               read(c.keyring_file))
-    except AssertionError as e:
-        check(False, "the -advertise/-keyring-file cluster ran to its end", str(e))
-    finally:
-        for n in nodes:
-            n.stop()
-        for api in apis:
-            api.close()
-        if check.failed:
-            print_logs(nodes)
     refused_starts(check, root, serf_path, resty, rng, keys)
 
 

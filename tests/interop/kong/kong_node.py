@@ -4,6 +4,7 @@
 serf_event.sh is redirected: the `resty` it runs is a stub that POSTs the same body to a
 local HTTP listener, with the handler's SERF_* environment as headers."""
 
+import contextlib
 import http.server
 import json
 import os
@@ -295,6 +296,29 @@ class KongNode:
         if self.pid is not None and self.running():
             os.kill(self.pid, 9)
             wait_for(lambda: not self.running(), 10, "exit of " + self.name)
+
+
+def print_logs(nodes):
+    for n in nodes:
+        print("---- %s (%s) serf.log:\n%s" % (n.name, n.serf_path, n.read_log()[-3000:]))
+
+
+@contextlib.contextmanager
+def scenario(check, what, nodes, apis):
+    """Runs a scenario's body: an AssertionError in it is one failed check named what (the
+    scenario stops there, the next one still runs); the nodes stop and the Admin API stubs close
+    either way, and the nodes' logs are printed once any check failed."""
+    try:
+        yield
+    except AssertionError as e:
+        check(False, what, str(e))
+    finally:
+        for n in nodes:
+            n.stop()
+        for api in apis:
+            api.close()
+        if check.failed:
+            print_logs(nodes)
 
 
 def wait_for(cond, seconds, what):

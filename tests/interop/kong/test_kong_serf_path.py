@@ -31,10 +31,10 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from kong_node import (RESTY_STUB, AdminApiStub, KongNode, entity_event, free_port,  # noqa
-                       kong_version_ok, sh, wait_for)
+                       kong_version_ok, scenario, sh, wait_for)
 from serf_compare import (DEBIAN_SERF, Check, compare_agents, compare_member_filters,  # noqa
                           compare_monitor, compare_queries, same_output, wait_settled, wait_tags)
-from advertise_keyring import advertise_keyring_cluster, print_logs  # noqa: E402
+from advertise_keyring import advertise_keyring_cluster  # noqa: E402
 
 
 def main():
@@ -49,7 +49,7 @@ def main():
     os.chmod(resty, 0o755)
     apis = [AdminApiStub() for _ in range(3)]
     nodes = []
-    try:
+    with scenario(check, "the scenario ran to its end", nodes, apis):
         # Kong's version check, then keygen for the cluster key (`keygen`, no -rpc-addr).
         code, out, _ = sh(serf_path + " version")
         if compare:
@@ -224,15 +224,6 @@ def main():
         wait_for(lambda: a.status_of(b.name) == "left", 30, "the leaving node left")
         wait_for(lambda: not b.running(), 30, "the leaving agent exited")
         check(True, "leave ends left and the agent exits")
-    except AssertionError as e:
-        check(False, "the scenario ran to its end", str(e))
-    finally:
-        for n in nodes:
-            n.stop()
-        for api in apis:
-            api.close()
-        if check.failed:
-            print_logs(nodes)
     advertise_keyring_cluster(check, root, serf_path, resty, rng, compare)
     shutil.rmtree(root, ignore_errors=True)
     print("%d passed, %d failed" % (check.passed, check.failed))
