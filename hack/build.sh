@@ -3,12 +3,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 build=${KC_BUILD_DIR:-build}
-# ccache (hack/deps.sh installs it) makes a rebuild of an unchanged file a cache hit, also from
-# another clone (CI builds a fresh clone each time): paths are hashed relative to the checkout.
-launcher=()
-if command -v ccache >/dev/null; then
-  launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
-  export CCACHE_BASEDIR=${CCACHE_BASEDIR:-$(pwd)} CCACHE_NOHASHDIR=${CCACHE_NOHASHDIR:-1}
-fi
-cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=${KC_BUILD_TYPE:-RelWithDebInfo} "${launcher[@]+"${launcher[@]}"}" "$@" >/dev/null
+# The generator (Ninja for a new dir) and ccache: hack/build_env.sh.
+source hack/build_env.sh
+kc_build_env "$build"
+cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=${KC_BUILD_TYPE:-RelWithDebInfo} "${kc_cmake_args[@]+"${kc_cmake_args[@]}"}" "$@" >/dev/null
 cmake --build "$build" -j"$(nproc)"

@@ -1,10 +1,9 @@
 #!/usr/bin/env bash
 # The one command that runs every test on a fresh machine:
 # installs dependencies, configures, builds, runs ctest. Extra args go to ctest (e.g. -L unit).
-# KC_ASAN=1 adds the sanitizer pass: an AddressSanitizer+UndefinedBehaviorSanitizer build
-# (build-asan/, or $KC_ASAN_BUILD_DIR) of only the tests labelled unit, sim and fuzz, at -O1 with
-# line tables (less compile time than the main build's -O2 -g, stacks still name lines), run
-# with ctest -L. Off by default until a whole run of it has been seen green (docs/development.md).
+# Then the sanitizer pass (below; KC_ASAN=0 skips it): the unit, sim and fuzz tests again, built
+# with AddressSanitizer and UndefinedBehaviorSanitizer. Phases and their times:
+# docs/development.md, "The CI run".
 #
 # Every dependency a test needs is installed here, so a test that skips is a missing install:
 # the run fails when any test skipped, unless KC_ALLOW_SKIPS=1 (e.g. on a machine without root).
@@ -22,8 +21,19 @@ step() { local t=$SECONDS; "$@" >/dev/null; echo "test.sh: ${*} done in $((SECON
 # they fail.
 # Its own process group (setsid), so that a failed C++ build stops it and all its children.
 side_log=$(mktemp)
+log=$(mktemp)
+asan_log=$(mktemp)
 side_pid=
-trap 'rm -f "$side_log"; [ -z "$side_pid" ] || kill -- -"$side_pid" 2>/dev/null || true' EXIT
+asan_pid=
+# Stops what is still running in the background (each in its own process group) on any exit.
+cleanup() {
+  local pid
+  for pid in "$side_pid" "$asan_pid"; do
+    [ -z "$pid" ] || kill -- -"$pid" 2>/dev/null || true
+  done
+  rm -f "$side_log" "$log" "$asan_log"
+}
+trap cleanup EXIT
 side_start=$SECONDS
 export -f step
 setsid bash -ec '
@@ -54,8 +64,6 @@ if docker info >/dev/null 2>&1; then
 else
   echo "test.sh: no Docker engine: the k8s node tests will skip" >&2
 fi
-log=$(mktemp)
-trap 'rm -f "$log" "$side_log"' EXIT
 status=0
 
 # run_ctest DIR ARGS...: runs ctest in DIR, appends its output to $log, and fails the run (status)
@@ -66,28 +74,48 @@ run_ctest() {
   (cd "$dir" && ctest --output-on-failure -j"$(nproc)" "$@") 2>&1 | tee -a "$log" || status=$?
 }
 
+# The sanitizer pass (KC_ASAN=0 turns it off): an AddressSanitizer+UndefinedBehaviorSanitizer
+# build (build-asan/, or $KC_ASAN_BUILD_DIR) of only the executables of the tests labelled
+# unit, sim and fuzz, at -O1 with line tables (less compile time than the main build's; stacks
+# still name lines). It is compiled while the main tests run, at a lower priority: most of
+# their time is spent waiting on clusters, pods and timeouts, and the build takes the CPU they
+# leave. Its tests run after the main ones.
+sanitized='unit|sim|fuzz'
+if [ "${KC_ASAN:-1}" != 0 ]; then
+  asan=${KC_ASAN_BUILD_DIR:-build-asan}
+  # The generator (Ninja for a new dir: it builds the many test targets in parallel, where a
+  # Makefile build takes command-line targets one after another) and ccache.
+  source hack/build_env.sh
+  kc_build_env "$asan"
+  cmake -S . -B "$asan" -DKC_SANITIZE=ON -DCMAKE_BUILD_TYPE=Sanitize -DCMAKE_CXX_FLAGS_SANITIZE="-O1 -g1" \
+    "${kc_cmake_args[@]+"${kc_cmake_args[@]}"}" >/dev/null
+  # Only the executables those tests run, not the daemons and tools that no sanitized test uses.
+  mapfile -t targets < <(hack/label_targets.py "$asan" "$sanitized")
+  setsid nice -n 10 bash -c 'start=$SECONDS; dir=$1; shift
+    cmake --build "$dir" -j"$(nproc)" --target "$@"
+    echo "test.sh: sanitizer build of $# test targets took $((SECONDS - start))s (beside the tests, niced)"' \
+    _ "$asan" "${targets[@]}" >"$asan_log" 2>&1 &
+  asan_pid=$!
+fi
+
 # The resource file caps the clusters that tests bring up at once (tests/k8s/CMakeLists.txt).
 run_ctest "${KC_BUILD_DIR:-build}" --resource-spec-file "$(pwd)/tests/k8s/ctest-resources.json" "$@"
 
-if [ "${KC_ASAN:-0}" != 0 ]; then
-  asan=${KC_ASAN_BUILD_DIR:-build-asan}
-  sanitized='unit|sim|fuzz'
-  launcher=()
-  if command -v ccache >/dev/null; then
-    launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
-    export CCACHE_BASEDIR=${CCACHE_BASEDIR:-$(pwd)} CCACHE_NOHASHDIR=${CCACHE_NOHASHDIR:-1}
+if [ -n "$asan_pid" ]; then
+  asan_status=0
+  wait "$asan_pid" || asan_status=$?
+  asan_pid=
+  if [ "$asan_status" -ne 0 ]; then
+    tail -50 "$asan_log" >&2
+    echo "test.sh: the sanitizer build failed (above)" >&2
+    status=1
+  else
+    tail -1 "$asan_log"
+    # A finding aborts the test (UBSan does not recover: -fno-sanitize-recover), with its stack.
+    export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
+    export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+    run_ctest "$asan" -L "$sanitized"
   fi
-  cmake -S . -B "$asan" -DKC_SANITIZE=ON -DCMAKE_BUILD_TYPE=Sanitize -DCMAKE_CXX_FLAGS_SANITIZE="-O1 -g1" \
-    "${launcher[@]+"${launcher[@]}"}" >/dev/null
-  start=$(date +%s)
-  # Only the executables those tests run, not the daemons and tools that no sanitized test uses.
-  mapfile -t targets < <(hack/label_targets.py "$asan" "$sanitized")
-  cmake --build "$asan" -j"$(nproc)" --target "${targets[@]}"
-  echo "test.sh: sanitizer build of ${#targets[@]} test targets took $(( $(date +%s) - start )) s"
-  # A finding aborts the test (UBSan does not recover: -fno-sanitize-recover), with its stack.
-  export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
-  export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
-  run_ctest "$asan" -L "$sanitized"
 fi
 
 if grep -q '(Skipped)\|\*\*\*Skipped' "$log"; then
