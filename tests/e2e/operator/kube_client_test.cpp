@@ -44,6 +44,15 @@ void create_app_pod(const std::string& ns, const std::string& name, const std::s
   create_pod(p);
 }
 
+// The options of an elector for the Lease "test-lease" in ns.
+kc::kube::LeaderOptions lease_options(const std::string& ns, const std::string& identity) {
+  kc::kube::LeaderOptions o;
+  o.ns = ns;
+  o.name = "test-lease";
+  o.identity = identity;
+  return o;
+}
+
 }  // namespace
 
 TEST(KubeClient, InformerFollowsBookmarks) {
@@ -154,13 +163,7 @@ TEST(KubeClient, LeaseElectionHandsOverOnRelease) {
   std::string ns = fresh_namespace();
   boost::asio::io_context io;
   kc::kube::RestClient client(io, kc::kube::load_kubeconfig(kube.kubeconfig()));
-  auto options = [&](const std::string& id) {
-    kc::kube::LeaderOptions o;
-    o.ns = ns;
-    o.name = "test-lease";
-    o.identity = id;
-    return o;
-  };
+  auto options = [&](const std::string& id) { return lease_options(ns, id); };
   int a_started = 0, a_stopped = 0, b_started = 0;
   kc::kube::LeaderElector a(client, options("a"), {[&] { ++a_started; }, [&] { ++a_stopped; }, {}});
   kc::kube::LeaderElector b(client, options("b"), {[&] { ++b_started; }, {}, {}});
@@ -200,10 +203,7 @@ TEST(KubeClient, ReleaseDuringARenewalGivesTheLeaseUp) {
   std::string ns = fresh_namespace();
   boost::asio::io_context io;
   kc::kube::RestClient client(io, kc::kube::load_kubeconfig(kube.kubeconfig()));
-  kc::kube::LeaderOptions o;
-  o.ns = ns;
-  o.name = "test-lease";
-  o.identity = "a";
+  auto o = lease_options(ns, "a");
   o.retry_period = std::chrono::milliseconds(100);
   kc::kube::LeaderElector a(client, o, {});
   a.start();
