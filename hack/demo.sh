@@ -22,12 +22,13 @@ start=$SECONDS
 # The Go builds (Kubernetes binaries, the node stand-in) run beside the C++ build: on a fresh
 # machine they overlap instead of adding up. Their output goes to a log shown if they fail.
 step "building the Kubernetes binaries and the node stand-in in the background (first run 20-30 min; cached afterwards)"
-# In its own process group, so that a failed C++ build stops it with its children.
+# In the background (hack/background.sh), stopped if the C++ build fails.
+source hack/background.sh
 go_log=$(mktemp)
 go_pid=
-trap 'rm -f "$go_log"; [ -z "$go_pid" ] || kill -- -"$go_pid" 2>/dev/null || true' EXIT
-setsid bash -ec 'hack/k8s/build.sh; hack/nodeagent/build.sh' >"$go_log" 2>&1 &
-go_pid=$!
+trap 'bg_stop "$go_pid"; rm -f "$go_log"' EXIT
+bg_start "$go_log" bash -ec 'hack/k8s/build.sh; hack/nodeagent/build.sh'
+go_pid=$bg_pid
 if [ -z "${KC_IMAGES:-}" ]; then  # KC_IMAGES="agent=repo:tag,operator=repo:tag": built already
   # The images carry the binaries of this build tree; only the two binaries, not the tests.
   step "building kong-cluster and kong-cluster-operator (first run ~15 min; incremental afterwards)"
@@ -38,10 +39,8 @@ if [ -z "${KC_IMAGES:-}" ]; then  # KC_IMAGES="agent=repo:tag,operator=repo:tag"
   hack/images/build.sh --build-dir "$build" >/dev/null
 fi
 step "waiting for the Kubernetes binaries and the node stand-in"
-go_status=0
-wait "$go_pid" || go_status=$?
+bg_wait "$go_pid" "$go_log" "demo: building the Go components"
 go_pid=
-[ "$go_status" -eq 0 ] || { cat "$go_log" >&2; echo "demo: building the Go components failed (above)" >&2; exit 1; }
 rm -f "$go_log"
 step "builds ready in $((SECONDS - start))s"
 exec /usr/bin/python3 hack/demo_k8s.py "$@"

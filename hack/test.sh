@@ -13,46 +13,33 @@ hack/deps.sh
 # step CMD...: runs CMD with its stdout dropped and says how long it took.
 step() { local t=$SECONDS; "$@" >/dev/null; echo "test.sh: ${*} done in $((SECONDS - t))s"; }
 
-# Beside the C++ build, what does not need its binaries: the real Kubernetes control plane, Helm
-# and the kubelet (one real kubelet Node, k8s_nodes_kubelet_node), the node stand-in (all cached
-# by version or content after the first build), and the Debian base image (debootstrap, mostly
-# download). On a fresh machine the Go builds fill the C++ build's serial stretches (links, the
-# last big files) and the downloads overlap compiling; their output goes to a log printed if
-# they fail.
-# Its own process group (setsid), so that a failed C++ build stops it and all its children.
+# Temporary logs and the background steps (hack/background.sh), stopped on any exit.
+source hack/background.sh
 side_log=$(mktemp)
 log=$(mktemp)
 asan_log=$(mktemp)
 side_pid=
 asan_pid=
-# Stops what is still running in the background (each in its own process group) on any exit.
-cleanup() {
-  local pid
-  for pid in "$side_pid" "$asan_pid"; do
-    [ -z "$pid" ] || kill -- -"$pid" 2>/dev/null || true
-  done
-  rm -f "$side_log" "$log" "$asan_log"
-}
-trap cleanup EXIT
+trap 'bg_stop "$side_pid" "$asan_pid"; rm -f "$side_log" "$log" "$asan_log"' EXIT
+
+# Beside the C++ build, what does not need its binaries: the real Kubernetes control plane, Helm
+# and the kubelet (one real kubelet Node, k8s_nodes_kubelet_node), the node stand-in (all cached
+# by version or content after the first build), and the Debian base image (debootstrap, mostly
+# download). On a fresh machine the Go builds fill the C++ build's serial stretches (links, the
+# last big files) and the downloads overlap compiling.
 side_start=$SECONDS
 export -f step
-setsid bash -ec '
+bg_start "$side_log" bash -ec '
   step hack/k8s/build.sh --with-kubelet
   step hack/nodeagent/build.sh
   if docker info >/dev/null 2>&1; then step hack/images/base.sh; fi
-' >"$side_log" 2>&1 &
-side_pid=$!
+'
+side_pid=$bg_pid
 build_start=$SECONDS
 hack/build.sh
 echo "test.sh: C++ build done in $((SECONDS - build_start))s"
-side_status=0
-wait "$side_pid" || side_status=$?
+bg_wait "$side_pid" "$side_log" "test.sh: building the Kubernetes components, node stand-in or base image"
 side_pid=
-if [ "$side_status" -ne 0 ]; then
-  cat "$side_log" >&2
-  echo "test.sh: building the Kubernetes components, node stand-in or base image failed (above)" >&2
-  exit 1
-fi
 grep '^test.sh:' "$side_log" || true
 echo "test.sh: Go components and base image ready $((SECONDS - side_start))s after they started"
 
@@ -91,25 +78,22 @@ if [ "${KC_ASAN:-0}" != 0 ]; then
     "${kc_cmake_args[@]+"${kc_cmake_args[@]}"}" >/dev/null
   # Only the executables those tests run, not the daemons and tools that no sanitized test uses.
   mapfile -t targets < <(hack/label_targets.py "$asan" "$sanitized")
-  setsid nice -n 10 bash -c 'start=$SECONDS; dir=$1; shift
+  bg_start "$asan_log" nice -n 10 bash -c 'start=$SECONDS; dir=$1; shift
     cmake --build "$dir" -j"$(nproc)" --target "$@"
     echo "test.sh: sanitizer build of $# test targets took $((SECONDS - start))s (beside the tests, niced)"' \
-    _ "$asan" "${targets[@]}" >"$asan_log" 2>&1 &
-  asan_pid=$!
+    _ "$asan" "${targets[@]}"
+  asan_pid=$bg_pid
 fi
 
 # The resource file caps the clusters that tests bring up at once (tests/k8s/CMakeLists.txt).
 run_ctest "${KC_BUILD_DIR:-build}" --resource-spec-file "$(pwd)/tests/k8s/ctest-resources.json" "$@"
 
 if [ -n "$asan_pid" ]; then
-  asan_status=0
-  wait "$asan_pid" || asan_status=$?
-  asan_pid=
-  if [ "$asan_status" -ne 0 ]; then
-    tail -50 "$asan_log" >&2
-    echo "test.sh: the sanitizer build failed (above)" >&2
+  if ! bg_wait "$asan_pid" "$asan_log" "test.sh: the sanitizer build"; then
+    asan_pid=
     status=1
   else
+    asan_pid=
     tail -1 "$asan_log"
     # A finding aborts the test (UBSan does not recover: -fno-sanitize-recover), with its stack.
     export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}

@@ -221,18 +221,17 @@ class Deployment:
     def dump(self):
         print(self.cluster.kubectl("get", "pods,clusternodes,leases", "-n", NS, "-o", "wide", check=False).stdout)
         print(self.cluster.agent_output())
-        for p in self.pods(OPERATOR_SELECTOR):  # no kubelet server here: the logs are Docker's
-            for cs in p["status"].get("containerStatuses", []):
-                if cs.get("containerID"):
-                    out = run(["docker", "logs", "--tail", "60", cs["containerID"].split("://", 1)[1]], check=False)
-                    print("--- %s:\n%s%s" % (p["metadata"]["name"], out.stdout, out.stderr))
+        print(self.operator_report(tail=60))
 
     def operator_report(self, tail=25):
         """A short account of the operator replicas for a failure message: the Lease's spec, each
         pod's phase, readiness, restarts and last termination, and its container's last log lines
-        (the end of a long CI log is what survives)."""
-        lease = self.lease() or {}
-        lines = ["Lease: %s" % json.dumps(lease.get("spec"))]
+        (the end of a long CI log is what survives). No kubelet server here: the logs are
+        Docker's."""
+        try:
+            lines = ["Lease: %s" % json.dumps((self.lease() or {}).get("spec"))]
+        except (AssertionError, OSError) as ex:  # the report must not hide the failure it explains
+            lines = ["Lease: unreadable (%s)" % ex]
         for p in self.pods(OPERATOR_SELECTOR):
             st = p.get("status", {})
             for cs in st.get("containerStatuses", []):
