@@ -6,8 +6,9 @@ set -euo pipefail
 packages=(
   # build
   cmake g++ make pkg-config clang libclang-rt-14-dev ccache
-  # Ninja for new build dirs (hack/build_env.sh): one scheduler for the whole tree
-  ninja-build
+  # Ninja for new build dirs (hack/build_env.sh): one scheduler for the whole tree; mold, the
+  # linker cmake/KcBuildSpeed.cmake picks when installed
+  ninja-build mold
   libboost-all-dev nlohmann-json3-dev libmsgpack-cxx-dev libssl-dev zlib1g-dev
   libcli11-dev libspdlog-dev libgtest-dev libgmock-dev libpq-dev libcpprest-dev
   prometheus-cpp-dev libyaml-dev libre2-dev

@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # The one command that runs every test on a fresh machine:
 # installs dependencies, configures, builds, runs ctest. Extra args go to ctest (e.g. -L unit).
-# KC_ASAN=1 adds the sanitizer pass (below): the unit, sim and fuzz tests again, built with
-# AddressSanitizer and UndefinedBehaviorSanitizer. Off by default until a whole CI run of it has
-# been seen green. Phases and their times: docs/development.md, "The CI run".
+# The sanitizer pass (below) follows the main tests: the unit, sim and fuzz tests again, built
+# with AddressSanitizer and UndefinedBehaviorSanitizer; KC_ASAN=0 leaves it out. Phases and their
+# times: docs/development.md, "The CI run".
 #
 # Every dependency a test needs is installed here, so a test that skips is a missing install:
 # the run fails when any test skipped, unless KC_ALLOW_SKIPS=1 (e.g. on a machine without root).
@@ -61,14 +61,14 @@ run_ctest() {
   (cd "$dir" && ctest --output-on-failure -j"$(nproc)" "$@") 2>&1 | tee -a "$log" || status=$?
 }
 
-# The sanitizer pass (KC_ASAN=1 turns it on): an AddressSanitizer+UndefinedBehaviorSanitizer
+# The sanitizer pass (on unless KC_ASAN=0): an AddressSanitizer+UndefinedBehaviorSanitizer
 # build (build-asan/, or $KC_ASAN_BUILD_DIR) of only the executables of the tests labelled
 # unit, sim and fuzz, at -O1 with line tables (less compile time than the main build's; stacks
 # still name lines). It is compiled while the main tests run, at a lower priority: most of
 # their time is spent waiting on clusters, pods and timeouts, and the build takes the CPU they
 # leave. Its tests run after the main ones.
 sanitized='unit|sim|fuzz'
-if [ "${KC_ASAN:-0}" != 0 ]; then
+if [ "${KC_ASAN:-1}" != 0 ]; then
   asan=${KC_ASAN_BUILD_DIR:-build-asan}
   # The generator (Ninja for a new dir: it builds the many test targets in parallel, where a
   # Makefile build takes command-line targets one after another) and ccache.
