@@ -3,6 +3,7 @@
 #include <cstdlib>
 #include <random>
 
+#include "common/enum_names.h"
 #include "common/http/message.h"
 #include "common/logging.h"
 #include "common/noexcept_cleanup.h"
@@ -11,15 +12,9 @@
 namespace kc::kube {
 
 const char* to_string(EventType t) {
-  switch (t) {
-    case EventType::Added:
-      return "ADDED";
-    case EventType::Modified:
-      return "MODIFIED";
-    case EventType::Deleted:
-      return "DELETED";
-  }
-  return "?";
+  static constexpr std::array<const char*, 3> kNames{"ADDED", "MODIFIED", "DELETED"};
+  static_assert(names_every_value(kNames, EventType::Deleted));
+  return enum_name(t, kNames, "?");
 }
 
 Informer::Informer(RestClient& client, InformerOptions options, std::string name)

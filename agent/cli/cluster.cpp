@@ -29,12 +29,8 @@ int run_members(const MembersOptions& o, Io io) {
     io.err << "Invalid output format \"" << o.format << "\" (use text, json or serf-json)\n";
     return 1;
   }
-  std::string error;
-  auto tags = parse_tags(o.tags, error);
-  if (!tags) {
-    io.err << "Error: " << error << "\n";
-    return 1;
-  }
+  auto tags = parse_tags(o.tags, io.err);
+  if (!tags) return 1;
   return with_client(o.rpc, io, "Error retrieving members", [&](serf_client::Client& c) {
     auto members = c.members_filtered(*tags, o.status, o.name);
     if (o.format == "json")
@@ -100,12 +96,8 @@ int run_tags(const TagsOptions& o, Io io) {
     io.err << "Nothing to do: give --set key=value and/or --delete key.\n";
     return 1;
   }
-  std::string error;
-  auto tags = parse_tags(o.set, error);
-  if (!tags) {
-    io.err << "Error: " << error << "\n";
-    return 1;
-  }
+  auto tags = parse_tags(o.set, io.err);
+  if (!tags) return 1;
   return with_client(o.rpc, io, "Error setting tags", [&](serf_client::Client& c) {
     c.update_tags(*tags, o.del);
     io.out << "Successfully updated agent tags\n";

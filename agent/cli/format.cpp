@@ -176,6 +176,14 @@ std::optional<serf_client::Tags> parse_tags(const std::vector<std::string>& pair
   return out;
 }
 
+std::optional<serf_client::Tags> parse_tags(const std::vector<std::string>& pairs,
+                                            std::ostream& report) {
+  std::string error;
+  auto tags = parse_tags(pairs, error);
+  if (!tags) report << "Error: " << error << "\n";
+  return tags;
+}
+
 std::string base64_encode(std::span<const uint8_t> data) {
   static const char* const kAlphabet =
       "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";

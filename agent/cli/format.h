@@ -4,6 +4,7 @@
 #pragma once
 
 #include <chrono>
+#include <iosfwd>
 #include <optional>
 #include <span>
 #include <string>
@@ -38,6 +39,9 @@ std::string columnize(const std::vector<std::string>& lines);
 // ("Invalid tag: 'x'").
 std::optional<serf_client::Tags> parse_tags(const std::vector<std::string>& pairs,
                                             std::string& error);
+// The same, its error written to `report` as every command says it: "Error: ...\n".
+std::optional<serf_client::Tags> parse_tags(const std::vector<std::string>& pairs,
+                                            std::ostream& report);
 
 std::string base64_encode(std::span<const uint8_t> data);
 

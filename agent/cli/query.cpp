@@ -150,12 +150,8 @@ int run_query(const QueryOptions& o, Io io) {
     io.err << "Invalid format: " << o.format << "\n";
     return 1;
   }
-  std::string error;
-  auto tags = parse_tags(o.tags, error);
-  if (!tags) {
-    io.err << "Error: " << error << "\n";
-    return 1;
-  }
+  auto tags = parse_tags(o.tags, io.err);
+  if (!tags) return 1;
   serf_client::QueryParams params;
   if (!o.timeout.empty()) {
     auto d = parse_duration(o.timeout);

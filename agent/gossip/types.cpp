@@ -3,22 +3,17 @@
 #include <arpa/inet.h>
 
 #include <algorithm>
+#include <array>
 #include <stdexcept>
+
+#include "common/enum_names.h"
 
 namespace kc::gossip {
 
 const char* to_string(NodeState s) {
-  switch (s) {
-    case NodeState::Alive:
-      return "alive";
-    case NodeState::Suspect:
-      return "suspect";
-    case NodeState::Dead:
-      return "dead";
-    case NodeState::Left:
-      return "left";
-  }
-  return "unknown";
+  static constexpr std::array<const char*, 4> kNames{"alive", "suspect", "dead", "left"};
+  static_assert(names_every_value(kNames, NodeState::Left));
+  return enum_name(s, kNames);
 }
 
 Address Address::unmapped() const {

@@ -2,12 +2,14 @@
 // queries. Subscribers are callbacks run on the event loop, in the order events happened.
 #pragma once
 
+#include <array>
 #include <memory>
 #include <variant>
 #include <vector>
 
 #include "agent/serf/member.h"
 #include "agent/serf/query.h"
+#include "common/enum_names.h"
 
 namespace kc::serf {
 
@@ -24,23 +26,11 @@ enum class EventType {
 // "member-join", "member-leave", "member-failed", "member-update", "member-reap", "user",
 // "query" (the names event handlers and RPC streams use).
 inline const char* to_string(EventType t) {
-  switch (t) {
-    case EventType::MemberJoin:
-      return "member-join";
-    case EventType::MemberLeave:
-      return "member-leave";
-    case EventType::MemberFailed:
-      return "member-failed";
-    case EventType::MemberUpdate:
-      return "member-update";
-    case EventType::MemberReap:
-      return "member-reap";
-    case EventType::User:
-      return "user";
-    case EventType::Query:
-      return "query";
-  }
-  return "unknown";
+  static constexpr std::array<const char*, 7> kNames{
+      "member-join", "member-leave", "member-failed", "member-update",
+      "member-reap", "user",         "query"};
+  static_assert(names_every_value(kNames, EventType::Query));
+  return enum_name(t, kNames);
 }
 
 struct MemberEvent {

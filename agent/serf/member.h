@@ -2,12 +2,14 @@
 // integer values travel in conflict responses (docs/wire.md, "Member status").
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <map>
 #include <string>
 
 #include "agent/gossip/types.h"
 #include "agent/serf/lamport.h"
+#include "common/enum_names.h"
 
 namespace kc::serf {
 
@@ -18,19 +20,9 @@ enum class MemberStatus : int { None = 0, Alive = 1, Leaving = 2, Left = 3, Fail
 
 // "none", "alive", "leaving", "left", "failed" (RPC and CLI strings).
 inline const char* to_string(MemberStatus s) {
-  switch (s) {
-    case MemberStatus::None:
-      return "none";
-    case MemberStatus::Alive:
-      return "alive";
-    case MemberStatus::Leaving:
-      return "leaving";
-    case MemberStatus::Left:
-      return "left";
-    case MemberStatus::Failed:
-      return "failed";
-  }
-  return "unknown";
+  static constexpr std::array<const char*, 5> kNames{"none", "alive", "leaving", "left", "failed"};
+  static_assert(names_every_value(kNames, MemberStatus::Failed));
+  return enum_name(s, kNames);
 }
 
 struct Member {

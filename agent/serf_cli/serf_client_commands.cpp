@@ -105,12 +105,8 @@ int members(const Args& args, SerfIo io) {
     io.out << "Deprecation warning: 'Role' has been replaced with 'Tags'\n";
     tag_filters.push_back("role=" + role);
   }
-  std::string error;
-  auto tags = cli::parse_tags(tag_filters, error);
-  if (!tags) {
-    io.out << "Error: " << error << "\n";
-    return 1;
-  }
+  auto tags = cli::parse_tags(tag_filters, io.out);
+  if (!tags) return 1;
   auto client = cli::connect(rpc.rpc, shared_io(io));
   if (!client) return 1;
   std::vector<serf_client::MemberInfo> list;

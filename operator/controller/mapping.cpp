@@ -1,6 +1,9 @@
 #include "operator/controller/mapping.h"
 
+#include <array>
 #include <cctype>
+
+#include "common/enum_names.h"
 
 namespace kc::controller {
 
@@ -26,17 +29,10 @@ bool pod_protected(const kube::PodView& pod, bool node_ready) {
 }
 
 const char* to_string(PruneReason r) {
-  switch (r) {
-    case PruneReason::PodDeleted:
-      return "pod_deleted";
-    case PruneReason::PodFailed:
-      return "pod_failed";
-    case PruneReason::NodeNotReady:
-      return "node_not_ready";
-    case PruneReason::Orphan:
-      return "orphan";
-  }
-  return "unknown";
+  static constexpr std::array<const char*, 4> kNames{"pod_deleted", "pod_failed", "node_not_ready",
+                                                     "orphan"};
+  static_assert(names_every_value(kNames, PruneReason::Orphan));
+  return enum_name(r, kNames);
 }
 
 std::string clusternode_name(const std::string& member) {

@@ -14,29 +14,13 @@ import unittest
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.abspath(os.environ.get("KC_SOURCE_DIR") or os.path.join(HERE, "..", ".."))
 sys.path.insert(0, os.path.join(ROOT, "hack", "k8s"))
+sys.path.insert(0, os.path.join(ROOT, "tests", "support"))
 import k8scluster  # noqa: E402
+from testrun import SKIP_CODE, log, wait_until  # noqa: E402,F401
 
 TESTDATA = os.path.join(HERE, "testdata")
-SKIP_CODE = 77
 # Deadline for one thing a controller does: generous, the machine is small and shared.
 CONTROLLER_TIMEOUT = 60
-
-
-def log(msg):
-    print("[%s] %s" % (time.strftime("%H:%M:%S"), msg), flush=True)
-
-
-def wait_until(cond, timeout, what, interval=0.25):
-    """Polls cond() until it returns a true value (returned) or timeout seconds pass
-    (AssertionError naming what, with the last value)."""
-    end = time.monotonic() + timeout
-    while True:
-        last = cond()
-        if last:
-            return last
-        if time.monotonic() > end:
-            raise AssertionError("timed out after %.0fs waiting for %s (last: %r)" % (timeout, what, last))
-        time.sleep(interval)
 
 
 def stays_true(cond, seconds, what, interval=0.25):

@@ -20,13 +20,15 @@ import unittest
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.abspath(os.environ.get("KC_SOURCE_DIR") or os.path.join(HERE, "..", ".."))
 sys.path.insert(0, os.path.join(ROOT, "hack", "netns"))
+sys.path.insert(0, os.path.join(ROOT, "tests", "support"))
 import kcnetns  # noqa: E402
+import testrun  # noqa: E402
+from testrun import SKIP_CODE, log  # noqa: E402,F401
 
 AGENT_BIN = os.environ.get("KC_AGENT_BIN") or os.path.join(ROOT, "build", "bin", "kong-cluster")
 SERF_BIN = os.environ.get("KC_SERF_BIN") or "/usr/bin/serf"
 # KC_NETNS_IMPL=serf runs the same scenarios with Debian's serf 0.9.4 agents, for comparison.
 IMPL = os.environ.get("KC_NETNS_IMPL", "kc")
-SKIP_CODE = 77
 # Deadline for a view to converge after a join: news of a member travels by gossip a limited
 # number of times (retransmit_mult * log10(n+1)), so a member may miss it and learn it only at
 # its next push/pull (every 30 s on the lan profile), in serf exactly as here.
@@ -41,10 +43,6 @@ printf '%s %s %s %s\\n' "$(date +%s.%N)" "$SERF_EVENT" "${SERF_USER_EVENT:-${SER
 """
 
 
-def log(msg):
-    print("[%s] %s" % (time.strftime("%H:%M:%S"), msg), flush=True)
-
-
 def skip_reason():
     if not os.path.exists(AGENT_BIN):
         return "agent binary %s not built" % AGENT_BIN
@@ -53,30 +51,15 @@ def skip_reason():
 
 
 def main():
-    """unittest.main(), or exit 77 (ctest SKIP_RETURN_CODE) when namespaces cannot be made."""
-    why = skip_reason()
-    if why:
-        print("SKIP: netns tests need root and working network namespaces: %s" % why, flush=True)
-        sys.exit(SKIP_CODE)
-    unittest.main(verbosity=2)
+    testrun.main(skip_reason, "SKIP: netns tests need root and working network namespaces: ")
 
 
 def wait_until(cond, timeout, what, interval=0.25, agents=None):
-    """Polls cond() until it returns a true value (returned) or timeout seconds pass
-    (AssertionError naming what, with the last value and, given agents, their views)."""
-    end = time.monotonic() + timeout
-    last = None
-    while True:
-        last = cond()
-        if last:
-            return last
-        if time.monotonic() > end:
-            seen = ""
-            if agents:
-                seen = "; views: %s" % {n: {m: st for m, (_, st) in v.items()} if v else v
-                                        for n, v in views(agents).items()}
-            raise AssertionError("timed out after %.0fs waiting for %s (last: %r)%s" % (timeout, what, last, seen))
-        time.sleep(interval)
+    """testrun.wait_until; given agents, a timeout also tells each one's view of the members."""
+    def explain():
+        return "; views: %s" % {n: {m: st for m, (_, st) in v.items()} if v else v
+                                for n, v in views(agents).items()}
+    return testrun.wait_until(cond, timeout, what, interval, explain=explain if agents else None)
 
 
 class Workdir:

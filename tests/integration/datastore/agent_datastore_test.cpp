@@ -5,7 +5,7 @@
 #include <signal.h>
 
 #include "support/cluster_procs.h"
-#include "support/postgres_fixture.h"
+#include "support/own_postgres_test.h"
 #include "support/wait.h"
 
 using namespace kc::test;
@@ -13,35 +13,17 @@ using namespace std::chrono_literals;
 
 namespace {
 
-class AgentDatastore : public ::testing::Test {
+class AgentDatastore : public OwnPostgresTest {
  protected:
-  void SetUp() override {
-    if (!postgres_available())
-      GTEST_SKIP() << "PostgreSQL 15 is not installed (hack/deps.sh installs it)";
-    pg_ = std::make_unique<PostgresFixture>();
-    db_ = pg_->create_database();
-  }
-
   GossipAgent::Options agent(const std::string& name) {
     GossipAgent::Options o;
     o.name = name;
-    o.env = {{"KONG_PG_HOST", pg_->host()},
-             {"KONG_PG_PORT", std::to_string(pg_->port())},
-             {"KONG_PG_USER", pg_->user()},
-             {"KONG_PG_DATABASE", db_}};
+    o.env = kong_env();
     return o;
   }
 
   // The agents create the table: until the first one has, there are no rows to see.
-  std::vector<std::string> rows() {
-    try {
-      return pg_->psql_lines(
-          "SELECT name || '=' || cluster_listening_address FROM nodes ORDER BY name", db_);
-    } catch (const std::runtime_error& e) {
-      if (std::string(e.what()).find("does not exist") != std::string::npos) return {};
-      throw;
-    }
-  }
+  std::vector<std::string> rows() { return nodes_rows("name || '=' || cluster_listening_address"); }
   bool has_row(const std::string& name) {
     for (auto& r : rows())
       if (r.rfind(name + "=", 0) == 0) return true;

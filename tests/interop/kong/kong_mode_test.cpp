@@ -19,7 +19,7 @@
 
 #include "common/http/server.h"
 #include "support/cluster_procs.h"
-#include "support/postgres_fixture.h"
+#include "support/own_postgres_test.h"
 #include "support/wait.h"
 #include "unit/http/http_test_util.h"
 
@@ -100,31 +100,10 @@ class StubKubeApi {
   std::vector<std::string> seen_;
 };
 
-class KongMode : public ::testing::Test {
+class KongMode : public OwnPostgresTest {
  protected:
-  void SetUp() override {
-    if (!postgres_available())
-      GTEST_SKIP() << "PostgreSQL 15 is not installed (hack/deps.sh installs it)";
-    pg_ = std::make_unique<PostgresFixture>();
-    db_ = pg_->create_database();
-  }
-  std::map<std::string, std::string> kong_env() {
-    return {{"KONG_PG_HOST", pg_->host()},
-            {"KONG_PG_PORT", std::to_string(pg_->port())},
-            {"KONG_PG_USER", pg_->user()},
-            {"KONG_PG_DATABASE", db_}};
-  }
-  std::vector<std::string> row_names() {
-    try {
-      return pg_->psql_lines("SELECT name FROM nodes ORDER BY name", db_);
-    } catch (const std::runtime_error& e) {
-      if (std::string(e.what()).find("does not exist") != std::string::npos) return {};
-      throw;
-    }
-  }
+  std::vector<std::string> row_names() { return nodes_rows("name"); }
   TempDir dir_;
-  std::unique_ptr<PostgresFixture> pg_;
-  std::string db_;
 };
 
 TEST_F(KongMode, RegistersNoRowAndKeepsThePodIdentity) {

@@ -18,6 +18,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import unittest
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -70,12 +71,7 @@ def skip_reason():
 
 
 def main():
-    import unittest
-    why = skip_reason()
-    if why:
-        print("SKIP: %s" % why, flush=True)
-        sys.exit(SKIP_CODE)
-    unittest.main(verbosity=2)
+    nodes.testrun.main(skip_reason)
 
 
 def build_images():
@@ -482,3 +478,21 @@ class Prometheus:
                 self.proc.kill()
                 self.proc.wait()
         shutil.rmtree(self.dir, ignore_errors=True)
+
+
+class DeploymentTestCase(unittest.TestCase):
+    """One Deployment (the chart on its own control plane) for all the tests of a class, made
+    with the class's `deployment` keyword arguments; afterwards no container or network of it
+    may be left."""
+    deployment = {}
+
+    @classmethod
+    def setUpClass(cls):
+        cls.d = Deployment(**cls.deployment)
+        cls.d.__enter__()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.d.__exit__(None, None, None)
+        left = cls.d.cluster.docker_leftovers()
+        assert not left, "containers or networks left: %s" % left

@@ -23,7 +23,6 @@ Every scenario ends with the cluster steady again (three agents alive everywhere
 import os
 import sys
 import time
-import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import e2eharness as e  # noqa: E402
@@ -38,18 +37,9 @@ HOLD = 3.0
 POLL = 0.05
 
 
-class OperatorFailuresE2E(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.d = e.Deployment(node_count=3, values=e.merged(e.POD_ADVERTISE,
-                                                            {"operator": {"failedGrace": "%ds" % FAILED_GRACE}}))
-        cls.d.__enter__()
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.d.__exit__(None, None, None)
-        left = cls.d.cluster.docker_leftovers()
-        assert not left, "containers or networks left: %s" % left
+class OperatorFailuresE2E(e.DeploymentTestCase):
+    deployment = {"node_count": 3,
+                  "values": e.merged(e.POD_ADVERTISE, {"operator": {"failedGrace": "%ds" % FAILED_GRACE}})}
 
     def survivors_intact(self, survivors):
         """Fails unless every survivor still lists every survivor alive and each has its

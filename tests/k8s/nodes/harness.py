@@ -21,12 +21,10 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.abspath(os.environ.get("KC_SOURCE_DIR") or os.path.join(HERE, "..", "..", ".."))
 CLUSTER = os.environ.get("KC_K8S_CLUSTER") or os.path.join(ROOT, "hack", "k8s", "cluster")
 KUBECTL = shutil.which("kubectl") or "/usr/bin/kubectl"
-SKIP_CODE = 77
 _letters = iter("abcdefghijklmnopqrstuvwxyz")
-
-
-def log(msg):
-    print("[%s] %s" % (time.strftime("%H:%M:%S"), msg), flush=True)
+sys.path.insert(0, os.path.join(ROOT, "tests", "support"))
+import testrun  # noqa: E402
+from testrun import SKIP_CODE, log  # noqa: E402,F401
 
 
 def skip_reason():
@@ -43,27 +41,14 @@ def skip_reason():
 
 
 def main():
-    why = skip_reason()
-    if why:
-        print("SKIP: %s" % why, flush=True)
-        sys.exit(SKIP_CODE)
-    unittest.main(verbosity=2)
+    testrun.main(skip_reason)
 
 
 def wait_until(cond, timeout, what, interval=0.5):
-    """Polls cond() until it returns a true value (returned) or timeout seconds pass."""
-    end = time.monotonic() + timeout
-    last = None
-    while True:
-        try:
-            last = cond()
-        except (subprocess.CalledProcessError, OSError, ValueError) as e:
-            last = e  # a transient failure of the probe itself: keep polling
-        if last and not isinstance(last, Exception):
-            return last
-        if time.monotonic() > end:
-            raise AssertionError("timed out after %.0fs waiting for %s (last: %r)" % (timeout, what, last))
-        time.sleep(interval)
+    """testrun.wait_until, a failed kubectl, connection or parse of the probe itself counting as
+    not yet (the next poll tries again)."""
+    return testrun.wait_until(cond, timeout, what, interval,
+                              transient=(subprocess.CalledProcessError, OSError, ValueError))
 
 
 def http_get(url, timeout=5):

@@ -54,6 +54,18 @@ class Env {
 
 const auto kBound = kc::gossip::Address::parse("0.0.0.0:7946");
 
+// A kubeconfig whose server is a free loopback port nothing listens on.
+std::string unreachable_kubeconfig(const kc::test::TempDir& dir) {
+  std::string path = dir.path() + "/kubeconfig";
+  std::ofstream(path) << "apiVersion: v1\nkind: Config\ncurrent-context: c\n"
+                         "clusters: [{name: k, cluster: {server: 'http://127.0.0.1:"
+                      << kc::test::free_port()
+                      << "'}}]\n"
+                         "contexts: [{name: c, context: {cluster: k, user: u}}]\n"
+                         "users: [{name: u, user: {token: t}}]\n";
+  return path;
+}
+
 }  // namespace
 
 TEST(NodeTags, RegionAndZoneLabelsBecomeDcAndZone) {
@@ -196,14 +208,7 @@ TEST(NodeLookup, WithoutNodeNameOrConfigurationOptionalIsSkippedRequiredFails) {
 
 TEST(NodeLookup, UnreachableApiIsRetriedThenReported) {
   kc::test::TempDir dir;
-  int port = kc::test::free_port();  // nothing listens there
-  std::string kubeconfig = dir.path() + "/kubeconfig";
-  std::ofstream(kubeconfig) << "apiVersion: v1\nkind: Config\ncurrent-context: c\n"
-                               "clusters: [{name: k, cluster: {server: 'http://127.0.0.1:"
-                            << port
-                            << "'}}]\n"
-                               "contexts: [{name: c, context: {cluster: k, user: u}}]\n"
-                               "users: [{name: u, user: {token: t}}]\n";
+  std::string kubeconfig = unreachable_kubeconfig(dir);
   Env env;
   env.set("NODE_NAME", "worker-9");
   AgentConfig c;
@@ -243,14 +248,7 @@ TEST(ClusterIdTag, ConfiguredIdWinsAndOutsideAPodThereIsNone) {
 
 TEST(ClusterIdTag, UnreadableNamespaceLeavesTheTagOff) {
   kc::test::TempDir dir;
-  int port = kc::test::free_port();  // nothing listens there
-  std::string kubeconfig = dir.path() + "/kubeconfig";
-  std::ofstream(kubeconfig) << "apiVersion: v1\nkind: Config\ncurrent-context: c\n"
-                               "clusters: [{name: k, cluster: {server: 'http://127.0.0.1:"
-                            << port
-                            << "'}}]\n"
-                               "contexts: [{name: c, context: {cluster: k, user: u}}]\n"
-                               "users: [{name: u, user: {token: t}}]\n";
+  std::string kubeconfig = unreachable_kubeconfig(dir);
   Env env;
   env.set("POD_NAME", "agent-1");
   AgentConfig c;

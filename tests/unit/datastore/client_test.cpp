@@ -9,17 +9,7 @@ using kc::test::run_until;
 
 namespace {
 
-class PgClientTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    KC_REQUIRE_POSTGRES();
-    db_ = kc::test::shared_postgres().create_database();
-  }
-  PgConfig config() { return kc::test::config_for(kc::test::shared_postgres(), db_); }
-
-  boost::asio::io_context io_;
-  std::string db_;
-};
+using PgClientTest = kc::test::FreshDatabaseTest;
 
 }  // namespace
 

@@ -95,4 +95,19 @@ inline datastore::Result run_sql(boost::asio::io_context& io, datastore::PgClien
 #define KC_REQUIRE_POSTGRES() \
   if (!::kc::test::postgres_available()) GTEST_SKIP() << "PostgreSQL 15 is not installed"
 
+// A test with a database of its own on the shared server, and a loop to run clients on.
+class FreshDatabaseTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    KC_REQUIRE_POSTGRES();
+    db_ = pg().create_database();
+  }
+  PostgresFixture& pg() { return shared_postgres(); }
+  datastore::PgConfig config() { return config_for(pg(), db_); }
+  std::string sql(const std::string& query) { return pg().psql(query, db_); }
+
+  boost::asio::io_context io_;
+  std::string db_;
+};
+
 }  // namespace kc::test

@@ -11,19 +11,12 @@ using kc::test::run_until;
 
 namespace {
 
-class NodesTableTest : public ::testing::Test {
+class NodesTableTest : public kc::test::FreshDatabaseTest {
  protected:
-  void SetUp() override {
-    KC_REQUIRE_POSTGRES();
-    db_ = pg().create_database();
-  }
-  kc::test::PostgresFixture& pg() { return kc::test::shared_postgres(); }
-
   // Client and table over a migrated database (after an optional Kong schema).
   void open(bool kong_schema_first = false) {
     if (kong_schema_first) pg().psql(kc::test::kong010::schema_sql(), db_);
-    client_ =
-        std::make_unique<PgClient>(io_, kc::test::config_for(pg(), db_), kc::test::fast_client());
+    client_ = std::make_unique<PgClient>(io_, config(), kc::test::fast_client());
     table_ = std::make_unique<NodesTable>(*client_);
     auto m = await<MigrationReport>(io_, [&](auto cb) { migrate(*client_, cb); });
     ASSERT_FALSE(m.error) << m.error->describe();
@@ -50,7 +43,6 @@ class NodesTableTest : public ::testing::Test {
     EXPECT_FALSE(r.error) << r.error->describe();
     return r.value;
   }
-  std::string sql(const std::string& q) { return pg().psql(q, db_); }
   // Waits until a row with a short TTL has expired both for us and for Kong, whose
   // CURRENT_TIMESTAMP(0) rounds to the second (either way) and so may differ by a second.
   bool wait_expired(const std::string& name) {
@@ -63,8 +55,6 @@ class NodesTableTest : public ::testing::Test {
         10s, 100ms);
   }
 
-  boost::asio::io_context io_;
-  std::string db_;
   std::unique_ptr<PgClient> client_;
   std::unique_ptr<NodesTable> table_;
 };

@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 
+#include <memory>
 #include <set>
 
 #include "datastore/schema.h"
@@ -52,16 +53,14 @@ RegistrarOptions fast(const std::string& name, const std::string& address) {
   return o;
 }
 
-class RegistrarTest : public ::testing::Test {
+class RegistrarTest : public kc::test::FreshDatabaseTest {
  protected:
   void SetUp() override {
-    KC_REQUIRE_POSTGRES();
-    db_ = pg().create_database();
-    client_ =
-        std::make_unique<PgClient>(io_, kc::test::config_for(pg(), db_), kc::test::fast_client());
+    FreshDatabaseTest::SetUp();
+    if (IsSkipped()) return;
+    client_ = std::make_unique<PgClient>(io_, config(), kc::test::fast_client());
     table_ = std::make_unique<NodesTable>(*client_);
   }
-  kc::test::PostgresFixture& pg() { return kc::test::shared_postgres(); }
 
   void migrate_now() {
     auto m = await<MigrationReport>(io_, [&](auto cb) { migrate(*client_, cb); });
@@ -75,13 +74,10 @@ class RegistrarTest : public ::testing::Test {
   std::unique_ptr<Registrar> registrar(const RegistrarOptions& o) {
     return std::make_unique<Registrar>(io_, *client_, o, agent_.join(), agent_.count());
   }
-  std::string sql(const std::string& q) { return pg().psql(q, db_); }
   std::string row(const std::string& name) {
     return sql("SELECT cluster_listening_address FROM nodes WHERE name = '" + name + "'");
   }
 
-  boost::asio::io_context io_;
-  std::string db_;
   std::unique_ptr<PgClient> client_;
   std::unique_ptr<NodesTable> table_;
   FakeAgent agent_;
@@ -229,8 +225,7 @@ TEST_F(RegistrarTest, SimultaneousStartsFindEachOther) {
   std::vector<std::unique_ptr<PgClient>> clients;
   std::vector<std::unique_ptr<Registrar>> registrars;
   for (int i = 0; i < 5; ++i) {
-    clients.push_back(
-        std::make_unique<PgClient>(io_, kc::test::config_for(pg(), db_), kc::test::fast_client()));
+    clients.push_back(std::make_unique<PgClient>(io_, config(), kc::test::fast_client()));
     registrars.push_back(std::make_unique<Registrar>(
         io_, *clients.back(),
         fast("node-" + std::to_string(i), "10.2.0." + std::to_string(i) + ":7946"),
@@ -245,71 +240,79 @@ TEST_F(RegistrarTest, SimultaneousStartsFindEachOther) {
   EXPECT_EQ(sql("SELECT count(*) FROM nodes"), "5\n");
 }
 
-// Servers of their own: these tests stop and restart Postgres.
-TEST(RegistrarOutage, PostgresDownAtStartRegistersOnceItReturns) {
-  KC_REQUIRE_POSTGRES();
-  kc::test::PostgresFixture pg;
-  pg.stop();
-  boost::asio::io_context io;
-  FakeAgent agent;
-  PgClient client(io, kc::test::config_for(pg, "kong"), kc::test::fast_client());
-  Registrar r(io, client, fast("node-a", "10.1.0.1:7946"), agent.join(), agent.count());
-  r.start();
-  ASSERT_TRUE(run_until(io, [&] { return r.metrics().registration_failures >= 3; }));
-  EXPECT_FALSE(r.registered());
-  EXPECT_FALSE(client.metrics().up);
+// Servers of their own: these tests stop and restart Postgres. Each has one registrar, node-a.
+class RegistrarOutage : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    KC_REQUIRE_POSTGRES();
+    parts_ = std::make_unique<Parts>();
+  }
+  // Starts the registrar and waits until its row is in.
+  void start_registered() {
+    r().start();
+    ASSERT_TRUE(run_until(io(), [&] { return r().registered(); }));
+  }
+  kc::test::PostgresFixture& pg() { return parts_->pg; }
+  boost::asio::io_context& io() { return parts_->io; }
+  PgClient& client() { return parts_->client; }
+  Registrar& r() { return parts_->registrar; }
 
-  pg.start();
-  ASSERT_TRUE(run_until(io, [&] { return r.registered(); }));
+ private:
+  struct Parts {
+    kc::test::PostgresFixture pg;
+    boost::asio::io_context io;
+    FakeAgent agent;
+    PgClient client{io, kc::test::config_for(pg, "kong"), kc::test::fast_client()};
+    Registrar registrar{io, client, fast("node-a", "10.1.0.1:7946"), agent.join(), agent.count()};
+  };
+  std::unique_ptr<Parts> parts_;  // made once Postgres is known to be installed
+};
+
+TEST_F(RegistrarOutage, PostgresDownAtStartRegistersOnceItReturns) {
+  pg().stop();
+  r().start();
+  ASSERT_TRUE(run_until(io(), [&] { return r().metrics().registration_failures >= 3; }));
+  EXPECT_FALSE(r().registered());
+  EXPECT_FALSE(client().metrics().up);
+
+  pg().start();
+  ASSERT_TRUE(run_until(io(), [&] { return r().registered(); }));
   // Keep going for a few keepalives: still exactly one row and one TTL.
-  ASSERT_TRUE(run_until(io, [&] { return r.metrics().keepalives >= 3; }));
-  EXPECT_EQ(pg.psql("SELECT count(*) || ' ' || max(cluster_listening_address) FROM nodes"),
+  ASSERT_TRUE(run_until(io(), [&] { return r().metrics().keepalives >= 3; }));
+  EXPECT_EQ(pg().psql("SELECT count(*) || ' ' || max(cluster_listening_address) FROM nodes"),
             "1 10.1.0.1:7946\n");
-  EXPECT_EQ(pg.psql("SELECT count(*) FROM ttls"), "1\n");
-  EXPECT_EQ(r.metrics().registrations, 1u);
+  EXPECT_EQ(pg().psql("SELECT count(*) FROM ttls"), "1\n");
+  EXPECT_EQ(r().metrics().registrations, 1u);
 }
 
-TEST(RegistrarOutage, OutageWhileRegisteredResumesAndCatchesUpOnLeaves) {
-  KC_REQUIRE_POSTGRES();
-  kc::test::PostgresFixture pg;
-  boost::asio::io_context io;
-  FakeAgent agent;
-  PgClient client(io, kc::test::config_for(pg, "kong"), kc::test::fast_client());
-  Registrar r(io, client, fast("node-a", "10.1.0.1:7946"), agent.join(), agent.count());
-  r.start();
-  ASSERT_TRUE(run_until(io, [&] { return r.registered(); }));
-  pg.psql("INSERT INTO nodes(name, cluster_listening_address) VALUES ('peer', '10.1.0.2:7946')");
+TEST_F(RegistrarOutage, OutageWhileRegisteredResumesAndCatchesUpOnLeaves) {
+  ASSERT_NO_FATAL_FAILURE(start_registered());
+  pg().psql("INSERT INTO nodes(name, cluster_listening_address) VALUES ('peer', '10.1.0.2:7946')");
 
-  pg.stop();
-  ASSERT_TRUE(run_until(io, [&] { return r.metrics().keepalive_failures >= 2; }));
-  r.on_member_left("peer");  // cannot be applied now: remembered
-  ASSERT_TRUE(run_until(io, [&] { return r.metrics().member_delete_failures >= 1; }));
+  pg().stop();
+  ASSERT_TRUE(run_until(io(), [&] { return r().metrics().keepalive_failures >= 2; }));
+  r().on_member_left("peer");  // cannot be applied now: remembered
+  ASSERT_TRUE(run_until(io(), [&] { return r().metrics().member_delete_failures >= 1; }));
 
-  pg.start();
-  auto keepalives = r.metrics().keepalives;
-  ASSERT_TRUE(run_until(
-      io, [&] { return r.metrics().keepalives > keepalives && r.metrics().member_deletes == 1; }));
-  EXPECT_EQ(pg.psql("SELECT string_agg(name, ',') FROM nodes"), "node-a\n");
-  EXPECT_EQ(pg.psql("SELECT count(*) FROM ttls"), "1\n");
-  EXPECT_TRUE(r.registered());
+  pg().start();
+  auto keepalives = r().metrics().keepalives;
+  ASSERT_TRUE(run_until(io(), [&] {
+    return r().metrics().keepalives > keepalives && r().metrics().member_deletes == 1;
+  }));
+  EXPECT_EQ(pg().psql("SELECT string_agg(name, ',') FROM nodes"), "node-a\n");
+  EXPECT_EQ(pg().psql("SELECT count(*) FROM ttls"), "1\n");
+  EXPECT_TRUE(r().registered());
 }
 
-TEST(RegistrarOutage, StopWithPostgresDownStillFinishes) {
-  KC_REQUIRE_POSTGRES();
-  kc::test::PostgresFixture pg;
-  boost::asio::io_context io;
-  FakeAgent agent;
-  PgClient client(io, kc::test::config_for(pg, "kong"), kc::test::fast_client());
-  Registrar r(io, client, fast("node-a", "10.1.0.1:7946"), agent.join(), agent.count());
-  r.start();
-  ASSERT_TRUE(run_until(io, [&] { return r.registered(); }));
-  pg.stop();
+TEST_F(RegistrarOutage, StopWithPostgresDownStillFinishes) {
+  ASSERT_NO_FATAL_FAILURE(start_registered());
+  pg().stop();
   bool stopped = false;
-  r.stop([&] { stopped = true; });
+  r().stop([&] { stopped = true; });
   ASSERT_TRUE(run_until(
-      io, [&] { return stopped; }, 5s));  // within stop_timeout (2 s)
-  pg.start();
-  EXPECT_EQ(pg.psql("SELECT count(*) FROM nodes"), "1\n");  // left to expire by its TTL
+      io(), [&] { return stopped; }, 5s));  // within stop_timeout (2 s)
+  pg().start();
+  EXPECT_EQ(pg().psql("SELECT count(*) FROM nodes"), "1\n");  // left to expire by its TTL
 }
 
 TEST_F(RegistrarTest, DestroyingMidSequenceIsSafe) {

@@ -39,26 +39,17 @@ std::vector<std::string> lines_of(const std::string& text) {
   return out;
 }
 
-class SchemaTest : public ::testing::Test {
+class SchemaTest : public kc::test::FreshDatabaseTest {
  protected:
-  void SetUp() override {
-    KC_REQUIRE_POSTGRES();
-    db_ = pg().create_database();
-  }
-  kc::test::PostgresFixture& pg() { return kc::test::shared_postgres(); }
-
   kc::test::Outcome<MigrationReport> run_migrate(PgClient& client) {
     return kc::test::await<MigrationReport>(io_, [&](auto cb) { migrate(client, cb); });
   }
-
-  boost::asio::io_context io_;
-  std::string db_;
 };
 
 }  // namespace
 
 TEST_F(SchemaTest, CreatesKongTablesAndRecordsVersion) {
-  PgClient client(io_, kc::test::config_for(pg(), db_), kc::test::fast_client());
+  PgClient client(io_, config(), kc::test::fast_client());
   auto r = run_migrate(client);
   ASSERT_FALSE(r.error) << r.error->describe();
   EXPECT_TRUE(r.value.created_nodes);
@@ -89,7 +80,7 @@ TEST_F(SchemaTest, CreatesKongTablesAndRecordsVersion) {
 }
 
 TEST_F(SchemaTest, IsIdempotent) {
-  PgClient client(io_, kc::test::config_for(pg(), db_), kc::test::fast_client());
+  PgClient client(io_, config(), kc::test::fast_client());
   ASSERT_FALSE(run_migrate(client).error);
   auto before = pg().psql(snapshot_sql(false), db_);
   auto again = run_migrate(client);
@@ -107,7 +98,7 @@ TEST_F(SchemaTest, LeavesASchemaKongCreatedUntouched) {
             db_);
   auto before = lines_of(pg().psql(snapshot_sql(true), db_));
 
-  PgClient client(io_, kc::test::config_for(pg(), db_), kc::test::fast_client());
+  PgClient client(io_, config(), kc::test::fast_client());
   auto r = run_migrate(client);
   ASSERT_FALSE(r.error) << r.error->describe();
   EXPECT_FALSE(r.value.created_nodes);
@@ -129,8 +120,7 @@ TEST_F(SchemaTest, LeavesASchemaKongCreatedUntouched) {
 TEST_F(SchemaTest, ConcurrentAgentsMigrateTogether) {
   std::vector<std::unique_ptr<PgClient>> clients;
   for (int i = 0; i < 5; ++i)
-    clients.push_back(
-        std::make_unique<PgClient>(io_, kc::test::config_for(pg(), db_), kc::test::fast_client()));
+    clients.push_back(std::make_unique<PgClient>(io_, config(), kc::test::fast_client()));
   int done = 0, failed = 0;
   for (auto& c : clients)
     migrate(*c, [&](const std::optional<PgError>& e, MigrationReport) {
@@ -153,9 +143,9 @@ TEST_F(SchemaTest, WorksForAUserWithoutCreateRights) {
       " CREATE ROLE kong_app LOGIN; END IF; END $$",
       "postgres", "postgres");
   pg().psql("GRANT SELECT, INSERT, UPDATE, DELETE ON nodes, ttls TO kong_app", db_);
-  auto config = kc::test::config_for(pg(), db_);
-  config.user = "kong_app";
-  PgClient client(io_, config, kc::test::fast_client());
+  auto as_app = config();
+  as_app.user = "kong_app";
+  PgClient client(io_, as_app, kc::test::fast_client());
   auto r = run_migrate(client);
   ASSERT_FALSE(r.error) << r.error->describe();
   EXPECT_EQ(r.value.recorded_version, 0);
@@ -171,7 +161,7 @@ TEST_F(SchemaTest, WorksForAUserWithoutCreateRights) {
 
 TEST_F(SchemaTest, RefusesTablesThatAreNotKongs) {
   pg().psql("CREATE TABLE nodes (id integer PRIMARY KEY, address text)", db_);
-  PgClient client(io_, kc::test::config_for(pg(), db_), kc::test::fast_client());
+  PgClient client(io_, config(), kc::test::fast_client());
   auto r = run_migrate(client);
   ASSERT_TRUE(r.error);
   EXPECT_EQ(r.error->sqlstate, "42703");

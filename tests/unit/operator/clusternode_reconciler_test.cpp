@@ -19,46 +19,30 @@ using namespace kc::controller::testing;
 
 namespace {
 
-struct Mirror {
-  boost::asio::io_context io;
-  kc::metrics::Registry registry;
-  Metrics metrics{registry, "lease"};
+struct Mirror : Harness {
   std::set<std::string> pruning;
   std::unique_ptr<AgentPods> pods;
   std::unique_ptr<Membership> membership;
   std::unique_ptr<ClusterNodeMirror> mirror;
   std::unique_ptr<ClusterNodeReconciler> cnodes;
 
-  explicit Mirror(World& w) {
-    w.kube.io = w.agents.io = w.rows.io = &io;
-    w.kube.pods.start();
+  explicit Mirror(World& w) : Harness(w) {
     w.kube.clusternodes.start();
-    AgentIdentity trust_all;
-    trust_all.trust_selector = true;
-    pods = std::make_unique<AgentPods>(io, w.kube, w.kube.pods, trust_all, 7373,
-                                       std::chrono::minutes(1));
-    membership = std::make_unique<Membership>(io, w.agents, *pods, metrics, ClusterScope{},
-                                              std::chrono::hours(1), Membership::Callbacks{});
+    pods = agent_pods(w);
+    membership = membership_of(w, *pods);
     mirror = std::make_unique<ClusterNodeMirror>(w.kube, w.kube.clusternodes, kNs);
     cnodes = std::make_unique<ClusterNodeReconciler>(
         io, *mirror, w.kube.clusternodes, *membership,
-        [this](const std::string& m) { return pruning.count(m) > 0; },
-        WorkQueueOptions{std::chrono::milliseconds(5), std::chrono::milliseconds(20)});
+        [this](const std::string& m) { return pruning.count(m) > 0; }, fast_queue());
   }
   void read_membership() {
     membership->start();
-    run_until(io, [&] { return membership->fresh(); });
+    run_until([&] { return membership->fresh(); });
   }
   bool settle() {
-    return run_until(io, [&] { return cnodes->queue().depth() == 0; });
+    return run_until([&] { return cnodes->queue().depth() == 0; });
   }
 };
-
-bool mirrored(World& w, std::initializer_list<const char*> names) {
-  for (const auto* n : names)
-    if (!w.kube.objects.count(cn_path(n))) return false;
-  return true;
-}
 
 }  // namespace
 

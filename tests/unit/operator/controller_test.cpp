@@ -29,36 +29,7 @@ ControllerOptions options(const std::string& cluster = "", bool adopt = true) {
   return o;
 }
 
-// One life of the controller: its own io_context, so a "crash" (destroying it) drops every
-// answer still in flight to it.
-struct Life {
-  boost::asio::io_context io;
-  kc::metrics::Registry registry;
-  Metrics metrics{registry, "lease"};
-  std::unique_ptr<Controller> controller;
-
-  Life(World& w, ControllerOptions o) {
-    w.kube.io = w.agents.io = w.rows.io = &io;
-    controller = std::make_unique<Controller>(io, w.kube, w.agents, &w.rows, metrics, std::move(o));
-    controller->start();
-    controller->set_leading(true);
-  }
-  ~Life() { controller.reset(); }
-
-  bool run_until(const std::function<bool()>& done,
-                 std::chrono::milliseconds limit = std::chrono::seconds(5)) {
-    return kc::controller::testing::run_until(io, done, limit);
-  }
-  bool metric_is(const std::string& series, int value) const {
-    return registry.text().find(series + " " + std::to_string(value) + "\n") != std::string::npos;
-  }
-};
-
-bool mirrored(World& w, std::initializer_list<const char*> names) {
-  for (auto* n : names)
-    if (!w.kube.objects.count(cn_path(n))) return false;
-  return true;
-}
+using Life = ControllerLife;
 
 }  // namespace
 

@@ -42,30 +42,14 @@ void add_kong_pod(World& w) {
   w.add_member(m);
 }
 
-struct Life {
-  boost::asio::io_context io;
-  kc::metrics::Registry registry;
-  Metrics metrics{registry, "lease"};
-  std::unique_ptr<Controller> controller;
-
-  explicit Life(World& w) {
-    w.kube.io = w.agents.io = w.rows.io = &io;
-    controller =
-        std::make_unique<Controller>(io, w.kube, w.agents, &w.rows, metrics, fast_options());
-    controller->start();
-    controller->set_leading(true);
-  }
-  bool run_until(const std::function<bool()>& done) {
-    return kc::controller::testing::run_until(io, done);
-  }
+struct Life : ControllerLife {
+  explicit Life(World& w) : ControllerLife(w, fast_options()) {}
   // At least `n` full reconcile passes done (each one counted once the `nodes` rows were listed
   // and judged: a member's row, or a ghost queued for deletion).
   bool reconciled(int n) const {
-    const std::string series =
-        "controller_runtime_reconcile_total{controller=\"clusternode\",result=\"success\"} ";
-    auto text = registry.text();
-    auto at = text.find(series);
-    return at != std::string::npos && std::stoi(text.substr(at + series.size())) >= n;
+    return metric(
+               "controller_runtime_reconcile_total{controller=\"clusternode\",result="
+               "\"success\"}") >= n;
   }
 };
 

@@ -19,15 +19,12 @@ using namespace kc::controller::testing;
 
 namespace {
 
-struct Rows {
-  boost::asio::io_context io;
-  kc::metrics::Registry registry;
-  Metrics metrics{registry, "lease"};
+struct Rows : Harness {
   FakeRows table;
   std::set<std::string> members;
-  NodesReconciler rows{
-      io, table, metrics, [this](const std::string& name) { return members.count(name) > 0; },
-      WorkQueueOptions{std::chrono::milliseconds(5), std::chrono::milliseconds(20)}};
+  NodesReconciler rows{io, table, metrics,
+                       [this](const std::string& name) { return members.count(name) > 0; },
+                       fast_queue()};
   Rows() { table.io = &io; }
   void add_row(const std::string& name, std::chrono::seconds age) {
     kc::datastore::NodeRow row;
@@ -39,7 +36,7 @@ struct Rows {
   std::optional<bool> resync() {
     std::optional<bool> result;
     rows.resync([&](bool ok) { result = ok; });
-    run_until(io, [&] { return result.has_value(); });
+    run_until([&] { return result.has_value(); });
     return result;
   }
 };

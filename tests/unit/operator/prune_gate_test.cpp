@@ -18,44 +18,32 @@ using namespace kc::controller::testing;
 
 namespace {
 
-struct Gate {
-  boost::asio::io_context io;
-  kc::metrics::Registry registry;
-  Metrics metrics{registry, "lease"};
+struct Gate : Harness {
   std::unique_ptr<AgentPods> pods;
   std::unique_ptr<Membership> membership;
   std::unique_ptr<ClusterNodeMirror> mirror;
   std::unique_ptr<PruneReconciler> prunes;
   std::unique_ptr<PruneGate> gate;
 
-  explicit Gate(World& w) {
-    w.kube.io = w.agents.io = w.rows.io = &io;
-    w.kube.pods.start();
-    AgentIdentity trust_all;
-    trust_all.trust_selector = true;  // which pods are agents: tested in trust_test
-    pods = std::make_unique<AgentPods>(io, w.kube, w.kube.pods, trust_all, 7373,
-                                       std::chrono::minutes(1));
-    membership = std::make_unique<Membership>(io, w.agents, *pods, metrics, ClusterScope{},
-                                              std::chrono::hours(1), Membership::Callbacks{});
+  explicit Gate(World& w) : Harness(w) {
+    pods = agent_pods(w);
+    membership = membership_of(w, *pods);
     mirror = std::make_unique<ClusterNodeMirror>(w.kube, w.kube.clusternodes, kNs);
     prunes = std::make_unique<PruneReconciler>(io, w.kube, w.agents, &w.rows, *pods, *mirror,
                                                metrics, "test", WorkQueueOptions{}, nullptr);
     prunes->set_active(true);
     gate = std::make_unique<PruneGate>(w.agents, *pods, *membership, *prunes, metrics);
     membership->start();
-    run_until(io, [&] { return membership->fresh(); });
+    run_until([&] { return membership->fresh(); });
   }
   // Asks the gate to prune `m` and waits for its decision: a job, or a refusal counted.
   void request(const Member& m, PruneReason reason = PruneReason::Orphan) {
     int before = refusals();
     gate->request(PruneRequest{m, reason, std::nullopt, std::chrono::steady_clock::now()});
-    run_until(io, [&] { return prunes->has(m.name) || refusals() > before; });
+    run_until([&] { return prunes->has(m.name) || refusals() > before; });
   }
   int refused(const std::string& why) const {
-    auto text = registry.text();
-    auto series = "kong_cluster_operator_prunes_refused_total{reason=\"" + why + "\"} ";
-    auto at = text.find(series);
-    return at == std::string::npos ? 0 : std::stoi(text.substr(at + series.size()));
+    return metric("kong_cluster_operator_prunes_refused_total{reason=\"" + why + "\"}");
   }
   int refusals() const {
     return refused("live_pod") + refused("disagreement") + refused("unconfirmed");

@@ -20,33 +20,20 @@ using namespace kc::controller::testing;
 
 namespace {
 
-AgentIdentity trust_all() {
-  AgentIdentity id;
-  id.trust_selector = true;  // which pods are agents: tested in trust_test
-  return id;
-}
-
 // One life of a reconciler over `w`: its own io_context, so destroying it (a crash) drops every
 // answer still in flight to it.
-struct Life {
-  boost::asio::io_context io;
-  kc::metrics::Registry registry;
-  Metrics metrics{registry, "lease"};
+struct Life : Harness {
   std::unique_ptr<AgentPods> pods;
   std::unique_ptr<ClusterNodeMirror> mirror;
   std::unique_ptr<PruneReconciler> prunes;
   std::vector<std::string> pruned;
 
-  explicit Life(World& w) {
-    w.kube.io = w.agents.io = w.rows.io = &io;
-    w.kube.pods.start();
+  explicit Life(World& w) : Harness(w) {
     w.kube.clusternodes.start();
-    pods = std::make_unique<AgentPods>(io, w.kube, w.kube.pods, trust_all(), 7373,
-                                       std::chrono::minutes(1));
+    pods = agent_pods(w);
     mirror = std::make_unique<ClusterNodeMirror>(w.kube, w.kube.clusternodes, kNs);
     prunes = std::make_unique<PruneReconciler>(
-        io, w.kube, w.agents, &w.rows, *pods, *mirror, metrics, "test",
-        WorkQueueOptions{std::chrono::milliseconds(5), std::chrono::milliseconds(20)},
+        io, w.kube, w.agents, &w.rows, *pods, *mirror, metrics, "test", fast_queue(),
         [this](const Member& m) { pruned.push_back(m.name); });
     prunes->set_active(true);
   }
@@ -66,13 +53,19 @@ struct Life {
   bool finished(const World& w, size_t events = 1) const {
     return pruned.size() == 1 && prunes->size() == 0 && w.kube.events.size() == events;
   }
-  bool run_until(const std::function<bool()>& done) {
-    return kc::controller::testing::run_until(io, done);
-  }
-  bool metric_is(const std::string& series, int value) const {
-    return registry.text().find(series + " " + std::to_string(value) + "\n") != std::string::npos;
-  }
 };
+
+// The life after a crash takes agent-c's prune up again and finishes it: each piece deleted once
+// over both lives, one Event.
+void next_life_finishes(World& w) {
+  Life second(w);
+  second.prune_c(w);
+  ASSERT_TRUE(second.run_until([&] { return second.finished(w); }));
+  EXPECT_TRUE(w.pruned("agent-c"));
+  EXPECT_EQ(w.rows.deleted["agent-c"], 1);
+  EXPECT_EQ(w.kube.deleted[cn_path("agent-c")], 1);
+  EXPECT_EQ(w.kube.events.size(), 1u);
+}
 
 }  // namespace
 
@@ -137,13 +130,7 @@ TEST(PruneReconciler, AfterACrashBetweenForceLeaveAndTheRowTheNextLifeFinishes) 
   w.rows.failing = false;
   w.kube.failing.clear();
   ASSERT_TRUE(w.rows.rows.count("agent-c") && w.kube.objects.count(cn_path("agent-c")));
-  Life second(w);
-  second.prune_c(w);
-  ASSERT_TRUE(second.run_until([&] { return second.finished(w); }));
-  EXPECT_TRUE(w.pruned("agent-c"));
-  EXPECT_EQ(w.rows.deleted["agent-c"], 1);
-  EXPECT_EQ(w.kube.deleted[cn_path("agent-c")], 1);
-  EXPECT_EQ(w.kube.events.size(), 1u);
+  next_life_finishes(w);
 }
 
 // A crash after the row was deleted, before the ClusterNode was: a row already gone counts as
@@ -158,13 +145,7 @@ TEST(PruneReconciler, AfterACrashBetweenTheRowAndTheClusterNodeTheNextLifeFinish
     ASSERT_TRUE(first.run_until([&] { return !w.rows.rows.count("agent-c"); }));
   }  // crash
   w.kube.failing.clear();
-  Life second(w);
-  second.prune_c(w);
-  ASSERT_TRUE(second.run_until([&] { return second.finished(w); }));
-  EXPECT_TRUE(w.pruned("agent-c"));
-  EXPECT_EQ(w.rows.deleted["agent-c"], 1);
-  EXPECT_EQ(w.kube.deleted[cn_path("agent-c")], 1);
-  EXPECT_EQ(w.kube.events.size(), 1u);
+  next_life_finishes(w);
 }
 
 // Inactive (leadership lost): a queued job does nothing, and nothing new is taken.

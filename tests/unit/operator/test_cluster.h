@@ -7,11 +7,16 @@
 #include <boost/asio/io_context.hpp>
 #include <chrono>
 #include <functional>
+#include <initializer_list>
+#include <memory>
 #include <string>
 
+#include "common/metrics/registry.h"
 #include "fake_world.h"
 #include "kube/resources.h"
+#include "operator/controller/agent_pods.h"
 #include "operator/controller/controller.h"
+#include "operator/controller/membership.h"
 
 namespace kc::controller::testing {
 
@@ -116,6 +121,13 @@ struct World {
   }
 };
 
+// Whether every member named has its ClusterNode on the server.
+inline bool mirrored(const World& w, std::initializer_list<const char*> names) {
+  for (const auto* n : names)
+    if (!w.kube.objects.count(cn_path(n))) return false;
+  return true;
+}
+
 // A ClusterNode of member `name`, on the server and in the cache, as the controller writes it.
 inline void add_clusternode(FakeKube& kube, const std::string& name) {
   nlohmann::json obj = {{"metadata", {{"name", name}, {"namespace", kNs}}},
@@ -134,5 +146,62 @@ inline bool run_until(boost::asio::io_context& io, const std::function<bool()>& 
   }
   return done();
 }
+
+// A work queue that retries within milliseconds.
+inline WorkQueueOptions fast_queue() {
+  return {std::chrono::milliseconds(5), std::chrono::milliseconds(20)};
+}
+
+// What every controller test wires first: one io_context that the fakes answer on (so
+// destroying a harness, a "crash", drops every answer still in flight to it), the metrics
+// registry, and the parts below a reconciler, made on request.
+struct Harness {
+  boost::asio::io_context io;
+  kc::metrics::Registry registry;
+  Metrics metrics{registry, "lease"};
+
+  Harness() = default;
+  explicit Harness(World& w) { w.kube.io = w.agents.io = w.rows.io = &io; }
+
+  // The agent pod cache, every pod of the selector trusted (which pods are agents: trust_test).
+  std::unique_ptr<AgentPods> agent_pods(World& w) {
+    w.kube.pods.start();
+    AgentIdentity trust_all;
+    trust_all.trust_selector = true;
+    return std::make_unique<AgentPods>(io, w.kube, w.kube.pods, trust_all, 7373,
+                                       std::chrono::minutes(1));
+  }
+  std::unique_ptr<Membership> membership_of(World& w, AgentPods& pods) {
+    return std::make_unique<Membership>(io, w.agents, pods, metrics, ClusterScope{},
+                                        std::chrono::hours(1), Membership::Callbacks{});
+  }
+
+  bool run_until(const std::function<bool()>& done,
+                 std::chrono::milliseconds limit = std::chrono::seconds(5)) {
+    return kc::controller::testing::run_until(io, done, limit);
+  }
+  // The value of one series of the metrics page (its name and labels as printed), 0 if absent.
+  int metric(const std::string& series) const {
+    auto text = "\n" + registry.text();
+    const auto line = "\n" + series + " ";
+    auto at = text.find(line);
+    return at == std::string::npos ? 0 : std::stoi(text.substr(at + line.size()));
+  }
+  bool metric_is(const std::string& series, int value) const { return metric(series) == value; }
+};
+
+// One life of a whole controller, leading: destroying it is a crash.
+struct ControllerLife : Harness {
+  std::unique_ptr<Controller> controller;
+
+  ControllerLife(World& w, ControllerOptions o) : Harness(w) {
+    controller = std::make_unique<Controller>(io, w.kube, w.agents, &w.rows, metrics, std::move(o));
+    controller->start();
+    controller->set_leading(true);
+  }
+  ~ControllerLife() { controller.reset(); }
+  ControllerLife(const ControllerLife&) = delete;
+  ControllerLife& operator=(const ControllerLife&) = delete;
+};
 
 }  // namespace kc::controller::testing

@@ -28,11 +28,16 @@ bool serves(uint16_t port) {
          proto::read_members(body->second.root()).size() == 1;
 }
 
+// The handshake, answered.
+void shake_hands(RawConn& c) {
+  c.send(handshake(1));
+  ASSERT_TRUE(c.read_object());
+}
+
 // Handshake, then a `stream` of every event: the connection is busy from then on.
 void start_stream(RawConn& c) {
-  c.send(handshake(1));
+  ASSERT_NO_FATAL_FAILURE(shake_hands(c));
   c.send(request("stream", 2, [](mp::Writer& w) { w.map(1).key("Type").str("*"); }));
-  ASSERT_TRUE(c.read_object());
   ASSERT_TRUE(c.read_object());
 }
 
@@ -66,8 +71,7 @@ TEST(Server, StartFailsWithTheAddressInTheMessage) {
 TEST(Server, MalformedInputClosesOnlyThatConnection) {
   ServerHarness h;
   RawConn good(h.port);
-  good.send(handshake(1));
-  ASSERT_TRUE(good.read_object());
+  ASSERT_NO_FATAL_FAILURE(shake_hands(good));
 
   const char* const bad_inputs[] = {
       "c1",                                          // never-used byte
@@ -121,8 +125,7 @@ TEST(Server, ByteByByteRequestsWork) {
 TEST(Server, IdleConnectionsStayOpen) {
   ServerHarness h;
   RawConn c(h.port);
-  c.send(handshake(1));
-  ASSERT_TRUE(c.read_object());
+  ASSERT_NO_FATAL_FAILURE(shake_hands(c));
   EXPECT_TRUE(c.silent_for(std::chrono::milliseconds(300)));
   c.send(request("members", 2));
   EXPECT_TRUE(c.read_object());
@@ -131,11 +134,9 @@ TEST(Server, IdleConnectionsStayOpen) {
 TEST(Server, AtTheCapTheIdlestConnectionMakesRoom) {
   ServerHarness h("", 2);
   RawConn a(h.port);
-  a.send(handshake(1));
-  ASSERT_TRUE(a.read_object());
+  ASSERT_NO_FATAL_FAILURE(shake_hands(a));
   RawConn b(h.port);
-  b.send(handshake(1));
-  ASSERT_TRUE(b.read_object());
+  ASSERT_NO_FATAL_FAILURE(shake_hands(b));
   // A third client is served: the connection idle longest (a) is closed for it.
   EXPECT_TRUE(serves(h.port));
   EXPECT_TRUE(a.wait_closed());
@@ -166,8 +167,7 @@ TEST(Server, AtTheCapUnauthenticatedConnectionsGoFirst) {
 TEST(Server, AtTheCapBusyConnectionsStayAndTheNewOneIsRefused) {
   ServerHarness h("", 1);
   RawConn streaming(h.port);
-  start_stream(streaming);
-  if (HasFatalFailure()) return;
+  ASSERT_NO_FATAL_FAILURE(start_stream(streaming));
   RawConn c(h.port);
   EXPECT_TRUE(c.wait_closed());
   EXPECT_EQ(h.loop.on_loop([&] { return h.server->rejected(); }), 1u);
@@ -178,8 +178,7 @@ TEST(Server, SilentConnectionIsClosedAtTheAuthTimeout) {
   ServerHarness h("s3cret", 128, {}, {std::chrono::milliseconds(300), std::chrono::seconds(60)});
   RawConn silent(h.port);
   RawConn handshaken_only(h.port);
-  handshaken_only.send(handshake(1));
-  ASSERT_TRUE(handshaken_only.read_object());
+  ASSERT_NO_FATAL_FAILURE(shake_hands(handshaken_only));
   auto started = std::chrono::steady_clock::now();
   EXPECT_TRUE(silent.wait_closed());
   EXPECT_TRUE(handshaken_only.wait_closed());
@@ -190,11 +189,9 @@ TEST(Server, SilentConnectionIsClosedAtTheAuthTimeout) {
 TEST(Server, IdleAuthenticatedConnectionIsClosedAfterTheIdleTimeout) {
   ServerHarness h("", 128, {}, {std::chrono::seconds(5), std::chrono::milliseconds(300)});
   RawConn idle(h.port);
-  idle.send(handshake(1));
-  ASSERT_TRUE(idle.read_object());
+  ASSERT_NO_FATAL_FAILURE(shake_hands(idle));
   RawConn streaming(h.port);
-  start_stream(streaming);
-  if (HasFatalFailure()) return;
+  ASSERT_NO_FATAL_FAILURE(start_stream(streaming));
   EXPECT_TRUE(idle.wait_closed());
   EXPECT_EQ(h.loop.on_loop([&] { return h.server->idle_timeouts(); }), 1u);
   // A stream is work in progress: it stays open.
@@ -206,8 +203,7 @@ TEST(Server, WrongTokenIsAnsweredLateThenClosed) {
   limits.auth_failure_delay = std::chrono::milliseconds(400);
   ServerHarness h("s3cret", 128, limits);
   RawConn c(h.port);
-  c.send(handshake(1));
-  ASSERT_TRUE(c.read_object());
+  ASSERT_NO_FATAL_FAILURE(shake_hands(c));
   auto started = std::chrono::steady_clock::now();
   c.send(request("auth", 2, [](mp::Writer& w) { w.map(1).key("AuthKey").str("guess"); }));
   auto reply = c.read_object();
@@ -228,8 +224,7 @@ TEST(Server, AFloodOfConnectionsDoesNotFloodTheLog) {
   });
   for (int i = 0; i < 60; ++i) {
     RawConn c(h.port);
-    c.send(handshake(1));
-    ASSERT_TRUE(c.read_object());
+    ASSERT_NO_FATAL_FAILURE(shake_hands(c));
   }
   kc::log::unsubscribe(id);
   // At most 5 per 10 s (one window boundary may fall inside the loop); earlier tests in
@@ -257,8 +252,7 @@ TEST(Server, ClientGoneDuringJoin) {
   ServerHarness h;
   {
     RawConn c(h.port);
-    c.send(handshake(1));
-    ASSERT_TRUE(c.read_object());
+    ASSERT_NO_FATAL_FAILURE(shake_hands(c));
     c.send(request("join", 2, [](mp::Writer& w) { w.map(1).key("Existing").array(1).str("x:1"); }));
   }
   EXPECT_TRUE(wait_until([&] { return h.connections() == 0; }));
@@ -303,8 +297,7 @@ TEST(Server, RandomGarbageNeverHurtsTheServer) {
 TEST(Server, StopClosesEveryConnection) {
   ServerHarness h;
   RawConn a(h.port), b(h.port);
-  a.send(handshake(1));
-  ASSERT_TRUE(a.read_object());
+  ASSERT_NO_FATAL_FAILURE(shake_hands(a));
   h.loop.on_loop([&] { h.server->stop(); });
   EXPECT_TRUE(a.wait_closed());
   EXPECT_TRUE(b.wait_closed());
