@@ -31,8 +31,6 @@ class AgentDatastore : public OwnPostgresTest {
   }
 
   TempDir dir_;
-  std::unique_ptr<PostgresFixture> pg_;
-  std::string db_;
 };
 
 }  // namespace
