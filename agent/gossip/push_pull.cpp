@@ -13,11 +13,10 @@ Bytes Memberlist::Impl::encode_local_state(bool join) {
   Bytes user = delegates_.delegate ? delegates_.delegate->local_state(join) : Bytes{};
   Bytes out{static_cast<uint8_t>(MsgType::PushPull)};
   encode_body(out, PushPullHeader{int64_t(nodes_.size()), int64_t(user.size()), join});
-  for (auto& e : nodes_) {
-    const Node& n = e->node;
-    encode_body(out, PushNodeState{n.name, n.addr.ip, n.addr.port, n.meta, n.incarnation, n.state,
-                                   Bytes(n.vsn.begin(), n.vsn.end())});
-  }
+  for (auto& e : nodes_)
+    encode_body(out, PushNodeState{e->name.str(), Bytes(e->ip_bytes().begin(), e->ip_bytes().end()),
+                                   e->port, e->meta_bytes(), e->incarnation, e->state,
+                                   e->vsn_bytes()});
   out.insert(out.end(), user.begin(), user.end());
   return out;
 }
@@ -60,7 +59,7 @@ std::string Memberlist::Impl::verify_protocol(const std::vector<PushNodeState>& 
   for (auto& r : remote)
     if (r.state == NodeState::Alive && !r.vsn.empty()) widen(vsn_of(r.vsn));
   for (auto& e : nodes_)
-    if (e->node.state == NodeState::Alive) widen(e->node.vsn);
+    if (e->state == NodeState::Alive) widen(e->vsn);
   auto check = [&](const std::string& name, const Vsn& v) -> std::string {
     if (v[2] < maxpmin || v[2] > minpmax)
       return "Node '" + name + "' protocol version (" + std::to_string(v[2]) +
@@ -75,7 +74,7 @@ std::string Memberlist::Impl::verify_protocol(const std::vector<PushNodeState>& 
   for (auto& r : remote)
     if (auto err = check(r.name, vsn_of(r.vsn)); !err.empty()) return err;
   for (auto& e : nodes_)
-    if (auto err = check(e->node.name, e->node.vsn); !err.empty()) return err;
+    if (auto err = check(e->name.str(), e->vsn); !err.empty()) return err;
   return {};
 }
 
@@ -147,11 +146,11 @@ void Memberlist::Impl::push_pull_node(const Address& to, bool join,
 void Memberlist::Impl::push_pull() {
   if (shutdown_ || leaving_) return;
   auto peers = random_nodes(1, [&](const Entry& e) {
-    return e.node.name == config_.name || e.node.state != NodeState::Alive;
+    return e.name == config_.name || e.state != NodeState::Alive;
   });
   if (peers.empty()) return;
-  std::string name = peers[0]->node.name;
-  push_pull_node(peers[0]->node.addr, false, [this, name](std::string error) {
+  std::string name = peers[0]->name.str();
+  push_pull_node(peers[0]->addr(), false, [this, name](std::string error) {
     if (!error.empty()) log_->error("Push/Pull with {} failed: {}", name, error);
   });
 }
