@@ -5,12 +5,6 @@
 
 namespace kc::gossip {
 
-struct Interned::Record {
-  std::atomic<uint32_t> refs{1};
-  size_t hash = 0;
-  std::string text;
-};
-
 namespace {
 
 // Lookups and the release of a last reference take the lock; a copy only increments the count
@@ -26,12 +20,12 @@ Table& table() {
   return *t;
 }
 
-const std::string& empty_text() {
+}  // namespace
+
+const std::string& Interned::empty_text() {
   static const std::string empty;
   return empty;
 }
-
-}  // namespace
 
 Interned::Interned(std::string_view text) {
   if (text.empty()) return;
@@ -64,14 +58,6 @@ Interned& Interned::operator=(Interned&& o) noexcept {
     o.rec_ = nullptr;
   }
   return *this;
-}
-
-const std::string& Interned::str() const {
-  return rec_ ? rec_->text : empty_text();
-}
-
-size_t Interned::hash() const {
-  return rec_ ? rec_->hash : std::hash<std::string_view>{}({});
 }
 
 void Interned::retain() const noexcept {

@@ -28,13 +28,14 @@ class Interned {
   Interned& operator=(Interned&& o) noexcept;
   ~Interned() { release(); }
 
-  const std::string& str() const;
-  std::string_view view() const { return str(); }
+  const std::string& str() const { return rec_ ? rec_->text : empty_text(); }
+  std::string_view view() const { return rec_ ? std::string_view(rec_->text) : std::string_view(); }
   std::span<const uint8_t> bytes() const {
     return {reinterpret_cast<const uint8_t*>(str().data()), str().size()};
   }
   bool empty() const { return rec_ == nullptr; }
-  size_t hash() const;  // std::hash<std::string_view> of the text, computed once
+  // std::hash<std::string_view> of the text, computed once.
+  size_t hash() const { return rec_ ? rec_->hash : std::hash<std::string_view>{}({}); }
 
   // One record per distinct text: equal texts are the same record.
   bool operator==(const Interned& o) const { return rec_ == o.rec_; }
@@ -44,7 +45,12 @@ class Interned {
   static size_t live_count();
 
  private:
-  struct Record;
+  struct Record {
+    std::atomic<uint32_t> refs{1};
+    size_t hash = 0;
+    std::string text;
+  };
+  static const std::string& empty_text();
   void retain() const noexcept;
   void release() noexcept;
   Record* rec_ = nullptr;

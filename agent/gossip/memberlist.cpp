@@ -10,6 +10,7 @@ Memberlist::Impl::Impl(Memberlist& outer, Config config, Scheduler& scheduler, T
                        Delegates delegates, std::shared_ptr<Keyring> keyring)
     : outer_(outer),
       config_(std::move(config)),
+      self_name_(config_.name),
       sched_(scheduler),
       transport_(transport),
       delegates_(delegates),

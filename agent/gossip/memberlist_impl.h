@@ -128,6 +128,7 @@ class Memberlist::Impl {
 
   Memberlist& outer_;
   Config config_;
+  Interned self_name_;  // config_.name: entries compare against it without reading the text
   Scheduler& sched_;
   Transport& transport_;
   Delegates delegates_;

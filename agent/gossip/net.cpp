@@ -241,7 +241,7 @@ void Memberlist::Impl::gossip() {
   if (shutdown_) return;
   TimePoint now = sched_.now();
   auto targets = random_nodes(size_t(config_.gossip_nodes), [&](const Entry& e) {
-    if (e.name == config_.name) return true;
+    if (e.name == self_name_) return true;
     switch (e.state) {
       case NodeState::Alive:
       case NodeState::Suspect:

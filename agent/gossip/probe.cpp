@@ -14,7 +14,7 @@ void Memberlist::Impl::probe() {
       continue;
     }
     Entry& e = *nodes_[probe_index_++];
-    if (e.name == config_.name || e.state == NodeState::Dead || e.state == NodeState::Left)
+    if (e.name == self_name_ || e.state == NodeState::Dead || e.state == NodeState::Left)
       continue;
     probe_node(e.name.str());
     return;
@@ -116,7 +116,7 @@ void Memberlist::Impl::probe_node(const std::string& name) {
     IndirectPing ind{run->seq, target_addr.ip,        target_addr.port,       target->name.str(),
                      false,    config_.advertise.ip, config_.advertise.port, config_.name};
     auto peers = random_nodes(size_t(config_.indirect_checks), [&](const Entry& n) {
-      return n.name == config_.name || n.name == run->target || n.state != NodeState::Alive;
+      return n.name == self_name_ || n.name == run->target || n.state != NodeState::Alive;
     });
     for (Entry* peer : peers) {
       ind.nack = peer->pmax() >= 4;

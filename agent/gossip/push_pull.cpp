@@ -146,7 +146,7 @@ void Memberlist::Impl::push_pull_node(const Address& to, bool join,
 void Memberlist::Impl::push_pull() {
   if (shutdown_ || leaving_) return;
   auto peers = random_nodes(1, [&](const Entry& e) {
-    return e.name == config_.name || e.state != NodeState::Alive;
+    return e.name == self_name_ || e.state != NodeState::Alive;
   });
   if (peers.empty()) return;
   std::string name = peers[0]->name.str();

@@ -36,7 +36,7 @@ Suspicion* Memberlist::Impl::suspicion_of(const Entry& e) {
 
 bool Memberlist::Impl::any_alive_other() const {
   for (auto& e : nodes_)
-    if (e->name != config_.name && e->state != NodeState::Dead && e->state != NodeState::Left)
+    if (e->name != self_name_ && e->state != NodeState::Dead && e->state != NodeState::Left)
       return true;
   return false;
 }

@@ -57,6 +57,13 @@ double peak_rss_mib() {
   return double(u.ru_maxrss) / 1024.0;  // kilobytes on Linux
 }
 
+double cpu_seconds() {
+  rusage u{};
+  getrusage(RUSAGE_SELF, &u);
+  auto s = [](timeval t) { return double(t.tv_sec) + double(t.tv_usec) / 1e6; };
+  return s(u.ru_utime) + s(u.ru_stime);
+}
+
 double heap_in_use_bytes() {
   return double(mallinfo2().uordblks);
 }
@@ -97,8 +104,10 @@ int main(int argc, char** argv) {
   }
   auto start = c.clock().now();
   auto progress = [&](const char* phase, size_t done) {
-    std::fprintf(stderr, "[%s] virtual %4.0f s, wall %7.1f s, peak RSS %8.1f MiB, %zu/%zu done\n",
-                 phase, secs(c.clock().now() - start), wall(), peak_rss_mib(), done,
+    std::fprintf(stderr,
+                 "[%s] virtual %4.0f s, wall %7.1f s, cpu %7.1f s, peak RSS %8.1f MiB, %zu/%zu "
+                 "done\n",
+                 phase, secs(c.clock().now() - start), wall(), cpu_seconds(), peak_rss_mib(), done,
                  c.running_count());
   };
 
@@ -134,6 +143,7 @@ int main(int argc, char** argv) {
   std::printf("crash of %s detected by all: %s after %.0f virtual s\n", victim.c_str(),
               detected ? "yes" : "NO", detect_s);
   std::printf("wall time: %.1f s\n", wall());
+  std::printf("cpu time: %.1f s\n", cpu_seconds());
   std::printf("peak RSS: %.1f MiB\n", peak_rss_mib());
   std::printf("heap in use at convergence: %.1f MiB, %.0f bytes per member entry (%zu² entries)\n",
               heap_converged / (1024.0 * 1024.0), heap_converged / entries, o.members);
