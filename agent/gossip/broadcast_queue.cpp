@@ -1,5 +1,6 @@
 #include "agent/gossip/broadcast_queue.h"
 
+#include <algorithm>
 #include <cmath>
 
 namespace kc::gossip {
@@ -42,8 +43,8 @@ void BroadcastQueue::queue(Bytes msg, std::string name, Finished finished) {
   }
   uint64_t id = next_id_++;
   if (finished) finished_.emplace(id, std::move(finished));
-  insert(Item{0, uint32_t(msg.size()), id, Interned(std::span<const uint8_t>(msg)),
-              Interned(name)});
+  insert(
+      Item{0, uint32_t(msg.size()), id, Interned(std::span<const uint8_t>(msg)), Interned(name)});
 }
 
 std::vector<Bytes> BroadcastQueue::get(size_t overhead, size_t limit) {
@@ -51,7 +52,12 @@ std::vector<Bytes> BroadcastQueue::get(size_t overhead, size_t limit) {
   if (items_.empty()) return out;
   int transmit_limit = retransmit_limit(retransmit_mult_, num_nodes_());
   size_t used = 0;
-  std::vector<Item> reinsert;
+  // Sent items leave the set while the tiers are walked (so none is sent twice) and go back
+  // with one transmit more: the same node, so the name index keeps pointing at it. Callbacks
+  // of finished items run once the queue is whole again (Go runs them under the queue's lock,
+  // so none re-enters it).
+  std::vector<Items::node_type> resend;
+  std::vector<uint64_t> finished;
   uint32_t max_tier = items_.rbegin()->transmits;
   for (uint32_t tier = items_.begin()->transmits; tier <= max_tier;) {
     if (used + overhead >= limit) break;
@@ -63,20 +69,19 @@ std::vector<Bytes> BroadcastQueue::get(size_t overhead, size_t limit) {
       ++tier;
       continue;
     }
-    if (!it->name.empty()) by_name_.erase(it->name.view());
-    Item item = std::move(const_cast<Item&>(*it));  // leaves the set at once, unordered fields
-    items_.erase(it);
-    used += overhead + item.len;
-    auto bytes = item.msg.bytes();
+    used += overhead + it->len;
+    auto bytes = it->msg.bytes();
     out.emplace_back(bytes.begin(), bytes.end());
-    if (int(item.transmits) + 1 >= transmit_limit) {
-      finish(item.id);
+    if (int(it->transmits) + 1 >= transmit_limit) {
+      finished.push_back(it->id);
+      erase(it);
     } else {
-      ++item.transmits;
-      reinsert.push_back(std::move(item));
+      resend.push_back(items_.extract(it));
+      ++resend.back().value().transmits;
     }
   }
-  for (auto& item : reinsert) insert(std::move(item));
+  for (auto& node : resend) items_.insert(std::move(node));
+  for (uint64_t id : finished) finish(id);
   return out;
 }
 

@@ -151,8 +151,8 @@ void Memberlist::update_node() {
   auto& self = m.local();
   Bytes meta = m.delegates_.delegate ? m.delegates_.delegate->node_meta(512) : Bytes{};
   uint32_t inc = ++m.incarnation_;
-  Alive a{inc, self.name.str(), Bytes(self.ip_bytes().begin(), self.ip_bytes().end()),
-          self.port, meta,         self.vsn_bytes()};
+  Alive a{inc,  self.name.str(), Bytes(self.ip_bytes().begin(), self.ip_bytes().end()), self.port,
+          meta, self.vsn_bytes()};
   m.alive_node(a, /*bootstrap=*/true);
 }
 

@@ -196,8 +196,7 @@ void Memberlist::Impl::send_msg(const Address& to, Bytes msg) {
   send_parts(to, nullptr, std::move(extra));
 }
 
-void Memberlist::Impl::send_parts(const Address& to, const Entry* node,
-                                  std::vector<Bytes> parts) {
+void Memberlist::Impl::send_parts(const Address& to, const Entry* node, std::vector<Bytes> parts) {
   if (parts.empty()) return;
   if (parts.size() > 255) parts.resize(255);
   for (const auto& part : parts) count(stats_.sent, part);  // the compound wrapper is not

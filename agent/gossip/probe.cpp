@@ -14,8 +14,7 @@ void Memberlist::Impl::probe() {
       continue;
     }
     Entry& e = *nodes_[probe_index_++];
-    if (e.name == self_name_ || e.state == NodeState::Dead || e.state == NodeState::Left)
-      continue;
+    if (e.name == self_name_ || e.state == NodeState::Dead || e.state == NodeState::Left) continue;
     probe_node(e.name.str());
     return;
   }
@@ -113,7 +112,7 @@ void Memberlist::Impl::probe_node(const std::string& name) {
     Entry* target = entry(run->target);
     if (!target) return;
     Address target_addr = target->addr();
-    IndirectPing ind{run->seq, target_addr.ip,        target_addr.port,       target->name.str(),
+    IndirectPing ind{run->seq, target_addr.ip,       target_addr.port,       target->name.str(),
                      false,    config_.advertise.ip, config_.advertise.port, config_.name};
     auto peers = random_nodes(size_t(config_.indirect_checks), [&](const Entry& n) {
       return n.name == self_name_ || n.name == run->target || n.state != NodeState::Alive;

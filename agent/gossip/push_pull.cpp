@@ -14,9 +14,9 @@ Bytes Memberlist::Impl::encode_local_state(bool join) {
   Bytes out{static_cast<uint8_t>(MsgType::PushPull)};
   encode_body(out, PushPullHeader{int64_t(nodes_.size()), int64_t(user.size()), join});
   for (auto& e : nodes_)
-    encode_body(out, PushNodeState{e->name.str(), Bytes(e->ip_bytes().begin(), e->ip_bytes().end()),
-                                   e->port, e->meta_bytes(), e->incarnation, e->state,
-                                   e->vsn_bytes()});
+    encode_body(out,
+                PushNodeState{e->name.str(), Bytes(e->ip_bytes().begin(), e->ip_bytes().end()),
+                              e->port, e->meta_bytes(), e->incarnation, e->state, e->vsn_bytes()});
   out.insert(out.end(), user.begin(), user.end());
   return out;
 }
@@ -145,9 +145,8 @@ void Memberlist::Impl::push_pull_node(const Address& to, bool join,
 
 void Memberlist::Impl::push_pull() {
   if (shutdown_ || leaving_) return;
-  auto peers = random_nodes(1, [&](const Entry& e) {
-    return e.name == self_name_ || e.state != NodeState::Alive;
-  });
+  auto peers = random_nodes(
+      1, [&](const Entry& e) { return e.name == self_name_ || e.state != NodeState::Alive; });
   if (peers.empty()) return;
   std::string name = peers[0]->name.str();
   push_pull_node(peers[0]->addr(), false, [this, name](std::string error) {

@@ -80,8 +80,8 @@ void Memberlist::Impl::alive_node(const Alive& a, bool bootstrap, BroadcastQueue
   } else if (!e->has_addr(a.addr, a.port)) {
     Address addr{a.addr, a.port};
     if (e->state == NodeState::Left) {
-      log_->info("Updating address for left node {} from {} to {}", a.node,
-                 e->addr().to_string(), addr.to_string());
+      log_->info("Updating address for left node {} from {} to {}", a.node, e->addr().to_string(),
+                 addr.to_string());
       updates_node = true;
     } else {
       log_->error("Conflicting address for {}. Mine: {} Theirs: {} Old state: {}", a.node,

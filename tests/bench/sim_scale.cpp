@@ -34,11 +34,16 @@ Options parse(int argc, char** argv) {
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string flag = argv[i];
     long value = std::strtol(argv[i + 1], nullptr, 10);
-    if (flag == "--members") o.members = size_t(value);
-    else if (flag == "--seed") o.seed = uint64_t(value);
-    else if (flag == "--converge-limit") o.converge_limit_s = int(value);
-    else if (flag == "--detect-limit") o.detect_limit_s = int(value);
-    else if (flag == "--progress-every") o.progress_every_s = int(value);
+    if (flag == "--members")
+      o.members = size_t(value);
+    else if (flag == "--seed")
+      o.seed = uint64_t(value);
+    else if (flag == "--converge-limit")
+      o.converge_limit_s = int(value);
+    else if (flag == "--detect-limit")
+      o.detect_limit_s = int(value);
+    else if (flag == "--progress-every")
+      o.progress_every_s = int(value);
     else {
       std::fprintf(stderr, "unknown flag %s\n", flag.c_str());
       std::exit(2);
