@@ -114,7 +114,8 @@ class Memberlist::Impl {
     Bytes user_state;
   };
   static RemoteState decode_remote_state(std::span<const uint8_t> msg);  // msg starts with 06
-  bool merge_remote_state(const RemoteState& remote, std::string& error);
+  // Takes the state by value: each alive record's fields move into the alive it becomes.
+  bool merge_remote_state(RemoteState remote, std::string& error);
   std::string verify_protocol(const std::vector<PushNodeState>& remote) const;
   // `timeout` 0 means config_.tcp_timeout.
   void push_pull_node(const Address& to, bool join, std::function<void(std::string error)> done,

@@ -147,7 +147,7 @@ void Memberlist::Impl::handle_stream(const Bytes& msg, const Address& from,
       ++stats_.push_pulls;
       answer(seal_stream(encode_local_state(remote.join)));
       std::string error;
-      if (!merge_remote_state(remote, error))
+      if (!merge_remote_state(std::move(remote), error))
         log_->error("Failed push/pull merge from {}: {}", from.to_string(), error);
       return;
     }

@@ -78,7 +78,7 @@ std::string Memberlist::Impl::verify_protocol(const std::vector<PushNodeState>& 
   return {};
 }
 
-bool Memberlist::Impl::merge_remote_state(const RemoteState& remote, std::string& error) {
+bool Memberlist::Impl::merge_remote_state(RemoteState remote, std::string& error) {
   error = verify_protocol(remote.nodes);
   if (!error.empty()) return false;
   for (auto& r : remote.nodes) {
@@ -90,7 +90,9 @@ bool Memberlist::Impl::merge_remote_state(const RemoteState& remote, std::string
     }
     switch (r.state) {
       case NodeState::Alive:
-        alive_node(Alive{r.incarnation, r.name, r.addr, port, r.meta, r.vsn}, false);
+        alive_node(Alive{r.incarnation, std::move(r.name), std::move(r.addr), port,
+                         std::move(r.meta), std::move(r.vsn)},
+                   false);
         break;
       case NodeState::Left:
         dead_node(Dead{r.incarnation, r.name, r.name});
@@ -134,7 +136,7 @@ void Memberlist::Impl::push_pull_node(const Address& to, bool join,
             auto remote = decode_remote_state(*msg);
             ++stats_.push_pulls;
             std::string merge_error;
-            if (!merge_remote_state(remote, merge_error)) result = merge_error;
+            if (!merge_remote_state(std::move(remote), merge_error)) result = merge_error;
           } catch (const mp::DecodeError& e) {
             result = std::string("bad push/pull reply: ") + e.what();
           }

@@ -102,6 +102,8 @@ int main(int argc, char** argv) {
   Config cfg = Config::lan();
   cfg.enable_compression = false;  // as the sim test: LZW would dominate, it has its own tests
   SimCluster c(o.members, o.seed, cfg);
+  // Thousands of members log thousands of rate-limit warnings while they join: errors only.
+  kc::log::set_level("error");
   for (size_t i = 1; i < c.size(); ++i) {
     size_t seed = i % 10;
     c.at(i).join({SimCluster::address_of(seed == i ? 0 : seed).to_string()},
