@@ -65,7 +65,7 @@ TEST(WireRules, IncompatibleDelegateVersionFailsTheJoin) {
   c.clock().run_until([&] { return joined >= 0; }, 5s);
   EXPECT_EQ(joined, 0);
   EXPECT_NE(error.find("delegate protocol version"), std::string::npos) << error;
-  EXPECT_EQ(c.at(0).find("odd"), nullptr);
+  EXPECT_FALSE(c.at(0).find("odd").has_value());
 }
 
 TEST(WireRules, RemoteDeadOnlyMakesUsSuspect) {
