@@ -1,5 +1,6 @@
 #include "agent/gossip/broadcast_queue.h"
 
+#include <algorithm>
 #include <cmath>
 
 namespace kc::gossip {
@@ -15,25 +16,35 @@ BroadcastQueue::~BroadcastQueue() {
 
 BroadcastQueue::Items::iterator BroadcastQueue::insert(Item item) {
   auto it = items_.insert(std::move(item)).first;
-  if (!it->name.empty()) by_name_[it->name] = it;
+  if (!it->name.empty()) by_name_.insert(&*it);
   return it;
 }
 
 void BroadcastQueue::erase(Items::iterator it) {
-  if (!it->name.empty()) by_name_.erase(it->name);
+  if (!it->name.empty()) by_name_.erase(it->name.view());
   items_.erase(it);
+}
+
+void BroadcastQueue::finish(uint64_t id) {
+  auto it = finished_.find(id);
+  if (it == finished_.end()) return;
+  Finished done = std::move(it->second);
+  finished_.erase(it);
+  if (done) done();
 }
 
 void BroadcastQueue::queue(Bytes msg, std::string name, Finished finished) {
   if (!name.empty()) {
-    if (auto found = by_name_.find(name); found != by_name_.end()) {
-      auto done = found->second->finished;
-      erase(found->second);
-      if (done) done();
+    if (const Item* found = by_name_.find(name)) {
+      uint64_t replaced = found->id;
+      erase(items_.find(*found));
+      finish(replaced);
     }
   }
-  size_t len = msg.size();
-  insert(Item{0, len, next_id_++, std::move(msg), std::move(name), std::move(finished)});
+  uint64_t id = next_id_++;
+  if (finished) finished_.emplace(id, std::move(finished));
+  insert(
+      Item{0, uint32_t(msg.size()), id, Interned(std::span<const uint8_t>(msg)), Interned(name)});
 }
 
 std::vector<Bytes> BroadcastQueue::get(size_t overhead, size_t limit) {
@@ -41,48 +52,56 @@ std::vector<Bytes> BroadcastQueue::get(size_t overhead, size_t limit) {
   if (items_.empty()) return out;
   int transmit_limit = retransmit_limit(retransmit_mult_, num_nodes_());
   size_t used = 0;
-  std::vector<Item> reinsert;
-  int max_tier = items_.rbegin()->transmits;
-  for (int tier = items_.begin()->transmits; tier <= max_tier;) {
+  // Sent items leave the set while the tiers are walked (so none is sent twice) and go back
+  // with one transmit more: the same node, so the name index keeps pointing at it. Callbacks
+  // of finished items run once the queue is whole again (Go runs them under the queue's lock,
+  // so none re-enters it).
+  std::vector<Items::node_type> resend;
+  std::vector<uint64_t> finished;
+  uint32_t max_tier = items_.rbegin()->transmits;
+  for (uint32_t tier = items_.begin()->transmits; tier <= max_tier;) {
     if (used + overhead >= limit) break;
     size_t free = limit - used - overhead;
     // First item of this tier whose length fits: the set is ordered by length descending.
-    auto it = items_.lower_bound(Item{tier, free, UINT64_MAX, {}, {}, {}});
+    uint32_t fits = uint32_t(std::min<size_t>(free, UINT32_MAX));
+    auto it = items_.lower_bound(Item{tier, fits, UINT64_MAX, {}, {}});
     if (it == items_.end() || it->transmits != tier) {
       ++tier;
       continue;
     }
-    Item item = std::move(const_cast<Item&>(*it));
-    if (!item.name.empty()) by_name_.erase(item.name);
-    items_.erase(it);
-    used += overhead + item.msg.size();
-    out.push_back(item.msg);
-    if (item.transmits + 1 >= transmit_limit) {
-      if (item.finished) item.finished();
+    used += overhead + it->len;
+    auto bytes = it->msg.bytes();
+    out.emplace_back(bytes.begin(), bytes.end());
+    if (int(it->transmits) + 1 >= transmit_limit) {
+      finished.push_back(it->id);
+      erase(it);
     } else {
-      ++item.transmits;
-      reinsert.push_back(std::move(item));
+      resend.push_back(items_.extract(it));
+      ++resend.back().value().transmits;
     }
   }
-  for (auto& item : reinsert) insert(std::move(item));
+  for (auto& node : resend) items_.insert(std::move(node));
+  for (uint64_t id : finished) finish(id);
   return out;
 }
 
 void BroadcastQueue::prune(size_t max_retain) {
   while (items_.size() > max_retain) {
     auto last = std::prev(items_.end());
-    auto done = last->finished;
+    uint64_t id = last->id;
     erase(last);
-    if (done) done();
+    finish(id);
   }
 }
 
 void BroadcastQueue::clear() {
   auto items = std::move(items_);
   items_.clear();
-  by_name_.clear();
+  by_name_ = {};
+  auto finished = std::move(finished_);
+  finished_.clear();
   for (auto& item : items)
-    if (item.finished) item.finished();
+    if (auto it = finished.find(item.id); it != finished.end() && it->second) it->second();
 }
 
 }  // namespace kc::gossip

@@ -3,6 +3,9 @@
 // fits first, newest first on ties; each is retransmitted up to RetransmitMult × ceil(log10(n + 1))
 // times. A named broadcast (memberlist's alive/suspect/dead about a node) replaces a queued one
 // with the same name; unnamed ones (Serf's) are unique.
+// Packed like the member table (a queue holds about one broadcast per member while a cluster
+// forms): names and message bytes are Interned, so equal broadcasts queued by many members of
+// one process share their bytes, and the callbacks, rarely set, live beside the queue.
 #pragma once
 
 #include <cstdint>
@@ -12,6 +15,8 @@
 #include <unordered_map>
 #include <vector>
 
+#include "agent/gossip/interned.h"
+#include "agent/gossip/name_index.h"
 #include "agent/gossip/types.h"
 
 namespace kc::gossip {
@@ -37,12 +42,11 @@ class BroadcastQueue {
 
  private:
   struct Item {
-    int transmits;
-    size_t len;
+    uint32_t transmits;
+    uint32_t len;
     uint64_t id;
-    Bytes msg;
-    std::string name;
-    Finished finished;
+    Interned msg;
+    Interned name;  // empty: unnamed
   };
   // transmits ascending, length descending, id descending (newest first)
   struct Order {
@@ -58,10 +62,12 @@ class BroadcastQueue {
   using Items = std::set<Item, Order>;
   Items::iterator insert(Item item);
   void erase(Items::iterator it);
+  void finish(uint64_t id);  // runs and forgets the item's callback, if it has one
 
   Items items_;
   // Named broadcasts by name, so replacing one is not a scan of the whole queue.
-  std::unordered_map<std::string, Items::iterator> by_name_;
+  NameIndex<const Item> by_name_;
+  std::unordered_map<uint64_t, Finished> finished_;  // by item id, only those with a callback
   uint64_t next_id_ = 1;
 };
 

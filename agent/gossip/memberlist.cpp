@@ -10,6 +10,7 @@ Memberlist::Impl::Impl(Memberlist& outer, Config config, Scheduler& scheduler, T
                        Delegates delegates, std::shared_ptr<Keyring> keyring)
     : outer_(outer),
       config_(std::move(config)),
+      self_name_(config_.name),
       sched_(scheduler),
       transport_(transport),
       delegates_(delegates),
@@ -91,7 +92,7 @@ void Memberlist::Impl::shutdown() {
   gossip_timer_.cancel();
   push_pull_timer_.cancel();
   ack_handlers_.clear();
-  for (auto& e : nodes_) e->suspicion.reset();
+  suspicions_.clear();
   transport_.close();
 }
 
@@ -133,7 +134,7 @@ void Memberlist::leave(Duration timeout, std::function<void(bool)> done) {
     done(timed_out);
   };
   m.leave_done_ = [complete] { complete(false); };
-  m.dead_node(Dead{self.node.incarnation, self.node.name, self.node.name});
+  m.dead_node(Dead{self.incarnation, self.name.str(), self.name.str()});
   if (!m.any_alive_other()) {
     m.sched_.post([complete] { complete(false); });
     return;
@@ -150,22 +151,17 @@ void Memberlist::update_node() {
   auto& self = m.local();
   Bytes meta = m.delegates_.delegate ? m.delegates_.delegate->node_meta(512) : Bytes{};
   uint32_t inc = ++m.incarnation_;
-  Alive a{inc,
-          self.node.name,
-          self.node.addr.ip,
-          self.node.addr.port,
-          meta,
-          Bytes(self.node.vsn.begin(), self.node.vsn.end())};
+  Alive a{inc,  self.name.str(), Bytes(self.ip_bytes().begin(), self.ip_bytes().end()), self.port,
+          meta, self.vsn_bytes()};
   m.alive_node(a, /*bootstrap=*/true);
 }
 
 bool Memberlist::declare_dead(const std::string& name) {
   auto& m = *impl_;
   auto* e = m.entry(name);
-  if (!e || name == m.config_.name || e->node.state == NodeState::Dead ||
-      e->node.state == NodeState::Left)
+  if (!e || name == m.config_.name || e->state == NodeState::Dead || e->state == NodeState::Left)
     return false;
-  m.dead_node(Dead{e->node.incarnation, name, m.config_.name});
+  m.dead_node(Dead{e->incarnation, name, m.config_.name});
   return true;
 }
 
@@ -175,20 +171,27 @@ void Memberlist::send_user_packet(const Address& to, std::span<const uint8_t> ms
   impl_->send_raw(to, nullptr, std::move(buf));
 }
 
-const Node& Memberlist::local_node() const {
-  return impl_->local().node;
+Node Memberlist::local_node() const {
+  return impl_->local().to_node();
 }
 
 std::vector<Node> Memberlist::members() const {
   std::vector<Node> out;
   out.reserve(impl_->nodes_.size());
-  for (auto& e : impl_->nodes_) out.push_back(e->node);
+  for (auto& e : impl_->nodes_) out.push_back(e->to_node());
   return out;
 }
 
-const Node* Memberlist::find(const std::string& name) const {
+std::optional<Node> Memberlist::find(std::string_view name) const {
   auto* e = impl_->entry(name);
-  return e ? &e->node : nullptr;
+  if (!e) return std::nullopt;
+  return e->to_node();
+}
+
+std::optional<NodeState> Memberlist::state_of(std::string_view name) const {
+  auto* e = impl_->entry(name);
+  if (!e) return std::nullopt;
+  return e->state;
 }
 
 size_t Memberlist::num_nodes() const {
@@ -196,16 +199,11 @@ size_t Memberlist::num_nodes() const {
 }
 
 size_t Memberlist::num_alive() const {
-  size_t n = 0;
-  for (auto& e : impl_->nodes_)
-    if (e->node.state == NodeState::Alive || e->node.state == NodeState::Suspect) ++n;
-  return n;
+  return count(NodeState::Alive) + count(NodeState::Suspect);
 }
 
 size_t Memberlist::count(NodeState state) const {
-  size_t n = 0;
-  for (auto& e : impl_->nodes_) n += e->node.state == state;
-  return n;
+  return impl_->state_counts_[size_t(state)];
 }
 
 int Memberlist::health_score() const {

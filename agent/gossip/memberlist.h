@@ -7,9 +7,11 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <random>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "agent/gossip/config.h"
@@ -93,12 +95,14 @@ class Memberlist {
   // A user message over UDP (memberlist prepends the 08 type byte), as Go's SendTo.
   void send_user_packet(const Address& to, std::span<const uint8_t> msg);
 
-  const Node& local_node() const;
+  // The table is packed (member_entry.h): these build Node values, copies of the entries.
+  Node local_node() const;
   std::vector<Node> members() const;  // every node in the table, any state
-  const Node* find(const std::string& name) const;
+  std::optional<Node> find(std::string_view name) const;
+  std::optional<NodeState> state_of(std::string_view name) const;  // find() without the copy
   size_t num_nodes() const;             // the table size (the "n" of memberlist's formulas)
   size_t num_alive() const;             // alive (and suspect) other than dead/left, incl. self
-  size_t count(NodeState state) const;  // nodes in `state` (no copies: cheap for big tables)
+  size_t count(NodeState state) const;  // nodes in `state`: kept per state, O(1)
   int health_score() const;
   std::shared_ptr<Keyring> keyring() const;
   const GossipStats& stats() const;

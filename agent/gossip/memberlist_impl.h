@@ -14,8 +14,10 @@
 #include "agent/gossip/broadcast_queue.h"
 #include "agent/gossip/compound.h"
 #include "agent/gossip/envelope.h"
+#include "agent/gossip/member_entry.h"
 #include "agent/gossip/memberlist.h"
 #include "agent/gossip/messages.h"
+#include "agent/gossip/name_index.h"
 #include "agent/gossip/suspicion.h"
 #include "agent/gossip/token_bucket.h"
 #include "common/lifetime.h"
@@ -40,10 +42,7 @@ class Memberlist::Impl {
   Node make_local_node() const;
 
   // --- state (state.cpp)
-  struct Entry {
-    Node node;
-    std::unique_ptr<Suspicion> suspicion;
-  };
+  using Entry = MemberEntry;
   void alive_node(const Alive& a, bool bootstrap, BroadcastQueue::Finished notify = {});
   // Suspicion timed out: one push/pull with the suspect, then dead unless it refuted.
   void last_chance(const std::string& name, TimePoint change, int confirmations);
@@ -51,8 +50,13 @@ class Memberlist::Impl {
   void dead_node(const Dead& d);
   void refute(Entry& me, uint32_t accused_incarnation);
   void broadcast(const std::string& name, Bytes msg, BroadcastQueue::Finished notify = {});
-  Entry* entry(const std::string& name);
+  Entry* entry(std::string_view name) const { return node_map_.find(name); }
   Entry& local();
+  // Every change of an entry's state goes through here: the per-state counts stay exact.
+  void set_state(Entry& e, NodeState state);
+  // Lifeguard's timer for a suspect entry; only suspects have one.
+  Suspicion* suspicion_of(const Entry& e);
+  void end_suspicion(const Entry& e) { suspicions_.erase(&e); }
   bool any_alive_other() const;
   void reap_dead_nodes();
   std::vector<Entry*> random_nodes(size_t k, const std::function<bool(const Entry&)>& exclude);
@@ -88,10 +92,11 @@ class Memberlist::Impl {
   void handle_stream(const Bytes& msg, const Address& from,
                      const std::function<void(Bytes)>& answer);
   void send_msg(const Address& to, Bytes msg);  // with piggybacked broadcasts, no CRC
-  void send_raw(const Address& to, const Node* node, Bytes msg);  // one message, never a compound
+  // `node` is the receiver's entry when known (its protocol version decides the CRC).
+  void send_raw(const Address& to, const Entry* node, Bytes msg);  // one message, never a compound
   // Several messages in one packet (a compound when more than one, at most 255).
-  void send_parts(const Address& to, const Node* node, std::vector<Bytes> parts);
-  void send_packet(const Address& to, const Node* node, Bytes msg);  // counted by the callers
+  void send_parts(const Address& to, const Entry* node, std::vector<Bytes> parts);
+  void send_packet(const Address& to, const Entry* node, Bytes msg);  // counted by the callers
   std::vector<Bytes> get_broadcasts(size_t overhead, size_t limit);
   void gossip();
   // Counting one message by type for metrics; a compound's parts are counted where it is
@@ -109,7 +114,8 @@ class Memberlist::Impl {
     Bytes user_state;
   };
   static RemoteState decode_remote_state(std::span<const uint8_t> msg);  // msg starts with 06
-  bool merge_remote_state(const RemoteState& remote, std::string& error);
+  // Takes the state by value: each alive record's fields move into the alive it becomes.
+  bool merge_remote_state(RemoteState remote, std::string& error);
   std::string verify_protocol(const std::vector<PushNodeState>& remote) const;
   // `timeout` 0 means config_.tcp_timeout.
   void push_pull_node(const Address& to, bool join, std::function<void(std::string error)> done,
@@ -123,6 +129,7 @@ class Memberlist::Impl {
 
   Memberlist& outer_;
   Config config_;
+  Interned self_name_;  // config_.name: entries compare against it without reading the text
   Scheduler& sched_;
   Transport& transport_;
   Delegates delegates_;
@@ -132,7 +139,9 @@ class Memberlist::Impl {
   std::mt19937_64 rng_;
 
   std::vector<std::unique_ptr<Entry>> nodes_;  // shuffled probe order
-  std::unordered_map<std::string, Entry*> node_map_;
+  NameIndex<Entry> node_map_;
+  std::array<size_t, 4> state_counts_{};  // entries by NodeState (count() is O(1))
+  std::unordered_map<const Entry*, std::unique_ptr<Suspicion>> suspicions_;
   size_t probe_index_ = 0;
   uint32_t seq_ = 1;
   uint32_t incarnation_ = 0;

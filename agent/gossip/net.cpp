@@ -147,7 +147,7 @@ void Memberlist::Impl::handle_stream(const Bytes& msg, const Address& from,
       ++stats_.push_pulls;
       answer(seal_stream(encode_local_state(remote.join)));
       std::string error;
-      if (!merge_remote_state(remote, error))
+      if (!merge_remote_state(std::move(remote), error))
         log_->error("Failed push/pull merge from {}: {}", from.to_string(), error);
       return;
     }
@@ -196,19 +196,19 @@ void Memberlist::Impl::send_msg(const Address& to, Bytes msg) {
   send_parts(to, nullptr, std::move(extra));
 }
 
-void Memberlist::Impl::send_parts(const Address& to, const Node* node, std::vector<Bytes> parts) {
+void Memberlist::Impl::send_parts(const Address& to, const Entry* node, std::vector<Bytes> parts) {
   if (parts.empty()) return;
   if (parts.size() > 255) parts.resize(255);
   for (const auto& part : parts) count(stats_.sent, part);  // the compound wrapper is not
   send_packet(to, node, parts.size() == 1 ? std::move(parts[0]) : make_compound(parts));
 }
 
-void Memberlist::Impl::send_raw(const Address& to, const Node* node, Bytes msg) {
+void Memberlist::Impl::send_raw(const Address& to, const Entry* node, Bytes msg) {
   count(stats_.sent, msg);
   send_packet(to, node, std::move(msg));
 }
 
-void Memberlist::Impl::send_packet(const Address& to, const Node* node, Bytes msg) {
+void Memberlist::Impl::send_packet(const Address& to, const Entry* node, Bytes msg) {
   if (shutdown_) return;
   // CRC only when the node is known and speaks protocol 5, exactly when Go adds it.
   bool crc = node && node->pmax() >= 5;
@@ -240,13 +240,13 @@ void Memberlist::Impl::gossip() {
   if (shutdown_) return;
   TimePoint now = sched_.now();
   auto targets = random_nodes(size_t(config_.gossip_nodes), [&](const Entry& e) {
-    if (e.node.name == config_.name) return true;
-    switch (e.node.state) {
+    if (e.name == self_name_) return true;
+    switch (e.state) {
       case NodeState::Alive:
       case NodeState::Suspect:
         return false;
       case NodeState::Dead:
-        return now - e.node.state_change > config_.gossip_to_the_dead_time;
+        return now - e.state_change > config_.gossip_to_the_dead_time;
       default:
         return true;
     }
@@ -255,7 +255,7 @@ void Memberlist::Impl::gossip() {
   for (Entry* target : targets) {
     auto msgs = get_broadcasts(kCompoundOverhead, budget);
     if (msgs.empty()) return;
-    send_parts(target->node.addr, &target->node, std::move(msgs));
+    send_parts(target->addr(), target, std::move(msgs));
   }
 }
 

@@ -14,10 +14,8 @@ void Memberlist::Impl::probe() {
       continue;
     }
     Entry& e = *nodes_[probe_index_++];
-    if (e.node.name == config_.name || e.node.state == NodeState::Dead ||
-        e.node.state == NodeState::Left)
-      continue;
-    probe_node(e.node.name);
+    if (e.name == self_name_ || e.state == NodeState::Dead || e.state == NodeState::Left) continue;
+    probe_node(e.name.str());
     return;
   }
 }
@@ -79,7 +77,7 @@ void Memberlist::Impl::probe_node(const std::string& name) {
     Entry* t = entry(run->target);
     if (!t) return;
     log_->info("Suspect {} has failed, no acks received", run->target);
-    suspect_node(Suspect{t->node.incarnation, t->node.name, config_.name});
+    suspect_node(Suspect{t->incarnation, t->name.str(), config_.name});
   };
 
   AckHandler handler;
@@ -89,7 +87,7 @@ void Memberlist::Impl::probe_node(const std::string& name) {
     // Only a direct ack before the probe timeout measures the round trip (as Go does).
     Duration rtt = sched_.now() - run->sent;
     if (rtt <= config_.probe_timeout && delegates_.ping) {
-      if (Entry* t = entry(name)) delegates_.ping->notify_ping_complete(t->node, rtt, payload);
+      if (Entry* t = entry(name)) delegates_.ping->notify_ping_complete(t->to_node(), rtt, payload);
     }
     (*conclude)();
   };
@@ -99,12 +97,12 @@ void Memberlist::Impl::probe_node(const std::string& name) {
     (*conclude)();
   });
 
-  if (e->node.state == NodeState::Alive) {
-    send_msg(e->node.addr, encode(ping));
+  if (e->state == NodeState::Alive) {
+    send_msg(e->addr(), encode(ping));
   } else {
     // A suspect target gets the accusation with the ping so it can refute at once.
-    Suspect s{e->node.incarnation, e->node.name, config_.name};
-    send_parts(e->node.addr, &e->node, {encode(ping), encode(s)});
+    Suspect s{e->incarnation, e->name.str(), config_.name};
+    send_parts(e->addr(), e, {encode(ping), encode(s)});
   }
 
   // After ProbeTimeout without an ack: indirect pings and the TCP fallback.
@@ -113,24 +111,24 @@ void Memberlist::Impl::probe_node(const std::string& name) {
     if (!live() || run->acked || run->finished) return;
     Entry* target = entry(run->target);
     if (!target) return;
-    IndirectPing ind{run->seq, target->node.addr.ip, target->node.addr.port, target->node.name,
+    Address target_addr = target->addr();
+    IndirectPing ind{run->seq, target_addr.ip,       target_addr.port,       target->name.str(),
                      false,    config_.advertise.ip, config_.advertise.port, config_.name};
     auto peers = random_nodes(size_t(config_.indirect_checks), [&](const Entry& n) {
-      return n.node.name == config_.name || n.node.name == run->target ||
-             n.node.state != NodeState::Alive;
+      return n.name == self_name_ || n.name == run->target || n.state != NodeState::Alive;
     });
     for (Entry* peer : peers) {
-      ind.nack = peer->node.pmax() >= 4;
+      ind.nack = peer->pmax() >= 4;
       if (ind.nack) ++run->expected_nacks;
-      send_msg(peer->node.addr, encode(ind));
+      send_msg(peer->addr(), encode(ind));
     }
-    if (!config_.disable_tcp_pings && target->node.pmax() >= 3) {
+    if (!config_.disable_tcp_pings && target->pmax() >= 3) {
       run->fallback = ProbeRun::Fallback::Pending;
       Duration remaining = run->sent + run->interval - sched_.now();
       if (remaining < Duration::zero()) remaining = Duration::zero();
       uint32_t seq = run->seq;
       transport_.stream_request(
-          target->node.addr, seal_stream(encode(ping)), true, remaining,
+          target_addr, seal_stream(encode(ping)), true, remaining,
           [this, run, seq, conclude, live](std::optional<Bytes> reply, const std::string& error) {
             if (!live()) return;
             bool contacted = false;

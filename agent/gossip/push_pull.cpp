@@ -13,11 +13,10 @@ Bytes Memberlist::Impl::encode_local_state(bool join) {
   Bytes user = delegates_.delegate ? delegates_.delegate->local_state(join) : Bytes{};
   Bytes out{static_cast<uint8_t>(MsgType::PushPull)};
   encode_body(out, PushPullHeader{int64_t(nodes_.size()), int64_t(user.size()), join});
-  for (auto& e : nodes_) {
-    const Node& n = e->node;
-    encode_body(out, PushNodeState{n.name, n.addr.ip, n.addr.port, n.meta, n.incarnation, n.state,
-                                   Bytes(n.vsn.begin(), n.vsn.end())});
-  }
+  for (auto& e : nodes_)
+    encode_body(out,
+                PushNodeState{e->name.str(), Bytes(e->ip_bytes().begin(), e->ip_bytes().end()),
+                              e->port, e->meta_bytes(), e->incarnation, e->state, e->vsn_bytes()});
   out.insert(out.end(), user.begin(), user.end());
   return out;
 }
@@ -60,7 +59,7 @@ std::string Memberlist::Impl::verify_protocol(const std::vector<PushNodeState>& 
   for (auto& r : remote)
     if (r.state == NodeState::Alive && !r.vsn.empty()) widen(vsn_of(r.vsn));
   for (auto& e : nodes_)
-    if (e->node.state == NodeState::Alive) widen(e->node.vsn);
+    if (e->state == NodeState::Alive) widen(e->vsn);
   auto check = [&](const std::string& name, const Vsn& v) -> std::string {
     if (v[2] < maxpmin || v[2] > minpmax)
       return "Node '" + name + "' protocol version (" + std::to_string(v[2]) +
@@ -75,11 +74,11 @@ std::string Memberlist::Impl::verify_protocol(const std::vector<PushNodeState>& 
   for (auto& r : remote)
     if (auto err = check(r.name, vsn_of(r.vsn)); !err.empty()) return err;
   for (auto& e : nodes_)
-    if (auto err = check(e->node.name, e->node.vsn); !err.empty()) return err;
+    if (auto err = check(e->name.str(), e->vsn); !err.empty()) return err;
   return {};
 }
 
-bool Memberlist::Impl::merge_remote_state(const RemoteState& remote, std::string& error) {
+bool Memberlist::Impl::merge_remote_state(RemoteState remote, std::string& error) {
   error = verify_protocol(remote.nodes);
   if (!error.empty()) return false;
   for (auto& r : remote.nodes) {
@@ -91,7 +90,9 @@ bool Memberlist::Impl::merge_remote_state(const RemoteState& remote, std::string
     }
     switch (r.state) {
       case NodeState::Alive:
-        alive_node(Alive{r.incarnation, r.name, r.addr, port, r.meta, r.vsn}, false);
+        alive_node(Alive{r.incarnation, std::move(r.name), std::move(r.addr), port,
+                         std::move(r.meta), std::move(r.vsn)},
+                   false);
         break;
       case NodeState::Left:
         dead_node(Dead{r.incarnation, r.name, r.name});
@@ -135,7 +136,7 @@ void Memberlist::Impl::push_pull_node(const Address& to, bool join,
             auto remote = decode_remote_state(*msg);
             ++stats_.push_pulls;
             std::string merge_error;
-            if (!merge_remote_state(remote, merge_error)) result = merge_error;
+            if (!merge_remote_state(std::move(remote), merge_error)) result = merge_error;
           } catch (const mp::DecodeError& e) {
             result = std::string("bad push/pull reply: ") + e.what();
           }
@@ -146,12 +147,11 @@ void Memberlist::Impl::push_pull_node(const Address& to, bool join,
 
 void Memberlist::Impl::push_pull() {
   if (shutdown_ || leaving_) return;
-  auto peers = random_nodes(1, [&](const Entry& e) {
-    return e.node.name == config_.name || e.node.state != NodeState::Alive;
-  });
+  auto peers = random_nodes(
+      1, [&](const Entry& e) { return e.name == self_name_ || e.state != NodeState::Alive; });
   if (peers.empty()) return;
-  std::string name = peers[0]->node.name;
-  push_pull_node(peers[0]->node.addr, false, [this, name](std::string error) {
+  std::string name = peers[0]->name.str();
+  push_pull_node(peers[0]->addr(), false, [this, name](std::string error) {
     if (!error.empty()) log_->error("Push/Pull with {} failed: {}", name, error);
   });
 }

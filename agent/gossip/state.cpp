@@ -17,19 +17,26 @@ Vsn to_vsn(const Bytes& b) {
 
 }  // namespace
 
-Memberlist::Impl::Entry* Memberlist::Impl::entry(const std::string& name) {
-  auto it = node_map_.find(name);
-  return it == node_map_.end() ? nullptr : it->second;
+Memberlist::Impl::Entry& Memberlist::Impl::local() {
+  Entry* e = entry(config_.name);
+  if (!e) throw std::logic_error("memberlist: no local entry before start()");
+  return *e;
 }
 
-Memberlist::Impl::Entry& Memberlist::Impl::local() {
-  return *node_map_.at(config_.name);
+void Memberlist::Impl::set_state(Entry& e, NodeState state) {
+  --state_counts_[size_t(e.state)];
+  ++state_counts_[size_t(state)];
+  e.state = state;
+}
+
+Suspicion* Memberlist::Impl::suspicion_of(const Entry& e) {
+  auto it = suspicions_.find(&e);
+  return it == suspicions_.end() ? nullptr : it->second.get();
 }
 
 bool Memberlist::Impl::any_alive_other() const {
   for (auto& e : nodes_)
-    if (e->node.name != config_.name && e->node.state != NodeState::Dead &&
-        e->node.state != NodeState::Left)
+    if (e->name != self_name_ && e->state != NodeState::Dead && e->state != NodeState::Left)
       return true;
   return false;
 }
@@ -50,97 +57,102 @@ void Memberlist::Impl::alive_node(const Alive& a, bool bootstrap, BroadcastQueue
     log_->warn("Ignoring an alive message for '{}': invalid protocol versions", a.node);
     return;
   }
-  Address addr{a.addr, a.port};
+  if (a.addr.size() > 16) {  // decoders refuse these already; the packed table cannot hold one
+    ++stats_.dropped(DropReason::BadAddress);
+    return;
+  }
   Entry* e = entry(a.node);
   bool updates_node = false;
   if (!e) {
     auto fresh = std::make_unique<Entry>();
-    fresh->node.name = a.node;
-    fresh->node.addr = addr;
-    fresh->node.meta = a.meta;
-    fresh->node.state = NodeState::Dead;
-    if (a.vsn.size() > 5) fresh->node.vsn = to_vsn(a.vsn);
+    fresh->name = Interned(a.node);
+    fresh->set_addr(a.addr, a.port);
+    fresh->meta = Interned(std::span<const uint8_t>(a.meta));
+    fresh->state = NodeState::Dead;
+    ++state_counts_[size_t(NodeState::Dead)];
+    if (a.vsn.size() > 5) fresh->vsn = to_vsn(a.vsn);
     e = fresh.get();
-    node_map_[a.node] = e;
+    node_map_.insert(e);
     // Insert at a random position so that probe order stays random (failure detection bound).
     nodes_.push_back(std::move(fresh));
     size_t offset = std::uniform_int_distribution<size_t>(0, nodes_.size() - 1)(rng_);
     std::swap(nodes_[offset], nodes_.back());
-  } else if (e->node.addr != addr) {
-    if (e->node.state == NodeState::Left) {
-      log_->info("Updating address for left node {} from {} to {}", a.node,
-                 e->node.addr.to_string(), addr.to_string());
+  } else if (!e->has_addr(a.addr, a.port)) {
+    Address addr{a.addr, a.port};
+    if (e->state == NodeState::Left) {
+      log_->info("Updating address for left node {} from {} to {}", a.node, e->addr().to_string(),
+                 addr.to_string());
       updates_node = true;
     } else {
       log_->error("Conflicting address for {}. Mine: {} Theirs: {} Old state: {}", a.node,
-                  e->node.addr.to_string(), addr.to_string(), to_string(e->node.state));
+                  e->addr().to_string(), addr.to_string(), to_string(e->state));
       if (delegates_.conflict) {
         Node other;
         other.name = a.node;
         other.addr = addr;
         other.meta = a.meta;
-        delegates_.conflict->notify_conflict(e->node, other);
+        delegates_.conflict->notify_conflict(e->to_node(), other);
       }
       return;
     }
   }
   bool is_local = a.node == config_.name;
-  if (a.incarnation <= e->node.incarnation && !is_local && !updates_node) return;
-  if (a.incarnation < e->node.incarnation && is_local) return;
-  e->suspicion.reset();
+  if (a.incarnation <= e->incarnation && !is_local && !updates_node) return;
+  if (a.incarnation < e->incarnation && is_local) return;
+  end_suspicion(*e);
 
-  NodeState old_state = e->node.state;
-  Bytes old_meta = e->node.meta;
+  NodeState old_state = e->state;
+  Interned old_meta = e->meta;
   if (!bootstrap && is_local) {
-    Bytes versions(e->node.vsn.begin(), e->node.vsn.end());
     // Same incarnation with identical content is our own alive coming back: nothing to do.
-    if (a.incarnation == e->node.incarnation && a.meta == e->node.meta && a.vsn == versions) return;
+    if (a.incarnation == e->incarnation && e->meta_is(a.meta) && a.vsn == e->vsn_bytes()) return;
     refute(*e, a.incarnation);
-    log_->warn("Refuting an alive message for '{}' ({})", a.node, addr.to_string());
+    log_->warn("Refuting an alive message for '{}' ({})", a.node,
+               Address{a.addr, a.port}.to_string());
   } else {
     broadcast(a.node, encode(a), std::move(notify));
-    if (a.vsn.size() > 5) e->node.vsn = to_vsn(a.vsn);
-    e->node.incarnation = a.incarnation;
-    e->node.meta = a.meta;
-    e->node.addr = addr;
-    if (e->node.state != NodeState::Alive) {
-      e->node.state = NodeState::Alive;
-      e->node.state_change = sched_.now();
+    if (a.vsn.size() > 5) e->vsn = to_vsn(a.vsn);
+    e->incarnation = a.incarnation;
+    if (!e->meta_is(a.meta)) e->meta = Interned(std::span<const uint8_t>(a.meta));
+    e->set_addr(a.addr, a.port);
+    if (e->state != NodeState::Alive) {
+      set_state(*e, NodeState::Alive);
+      e->state_change = sched_.now();
     }
     if (is_local) incarnation_ = std::max(incarnation_, a.incarnation);
   }
   if (old_state == NodeState::Dead || old_state == NodeState::Left) {
-    log_->info("Member {} ({}) is alive (incarnation {})", e->node.name, e->node.addr.to_string(),
-               e->node.incarnation);
-    if (delegates_.events) delegates_.events->notify_join(e->node);
-  } else if (old_meta != e->node.meta) {
-    if (delegates_.events) delegates_.events->notify_update(e->node);
+    log_->info("Member {} ({}) is alive (incarnation {})", e->name.str(), e->addr().to_string(),
+               e->incarnation);
+    if (delegates_.events) delegates_.events->notify_join(e->to_node());
+  } else if (old_meta != e->meta) {
+    if (delegates_.events) delegates_.events->notify_update(e->to_node());
   }
 }
 
 void Memberlist::Impl::suspect_node(const Suspect& s) {
   Entry* e = entry(s.node);
   if (!e) return;
-  if (s.incarnation < e->node.incarnation) return;
+  if (s.incarnation < e->incarnation) return;
   // An existing timer takes confirmations; a new independent one is re-gossiped so that
   // confirmations flow even while the node is already suspect.
-  if (e->suspicion) {
-    if (e->suspicion->confirm(s.from)) broadcast(s.node, encode(s));
+  if (Suspicion* timer = suspicion_of(*e)) {
+    if (timer->confirm(s.from)) broadcast(s.node, encode(s));
     return;
   }
-  if (e->node.state != NodeState::Alive) return;
+  if (e->state != NodeState::Alive) return;
   if (s.node == config_.name) {
     refute(*e, s.incarnation);
     log_->warn("Refuting a suspect message (from: {})", s.from);
     return;
   }
   broadcast(s.node, encode(s));
-  e->node.incarnation = s.incarnation;
-  e->node.state = NodeState::Suspect;
+  e->incarnation = s.incarnation;
+  set_state(*e, NodeState::Suspect);
   ++stats_.suspicions;
   TimePoint change = sched_.now();
-  e->node.state_change = change;
-  log_->info("Member {} ({}) is suspect (accused by {})", e->node.name, e->node.addr.to_string(),
+  e->state_change = change;
+  log_->info("Member {} ({}) is suspect (accused by {})", e->name.str(), e->addr().to_string(),
              s.from);
 
   // Expect k confirmations so the nominal timeout is hit two probe intervals early.
@@ -150,11 +162,10 @@ void Memberlist::Impl::suspect_node(const Suspect& s) {
   Duration min = suspicion_timeout(config_.suspicion_mult, n, config_.probe_interval);
   Duration max = min * config_.suspicion_max_timeout_mult;
   std::string name = s.node;
-  e->suspicion = std::make_unique<Suspicion>(
+  suspicions_[e] = std::make_unique<Suspicion>(
       sched_, s.from, k, min, max, [this, name, change](int confirmations) {
         Entry* target = entry(name);
-        if (!target || target->node.state != NodeState::Suspect ||
-            target->node.state_change != change)
+        if (!target || target->state != NodeState::Suspect || target->state_change != change)
           return;
         last_chance(name, change, confirmations);
       });
@@ -171,7 +182,7 @@ void Memberlist::Impl::last_chance(const std::string& name, TimePoint change, in
   if (!target) return;
   auto still_suspect = [this, name, change] {
     Entry* t = entry(name);
-    return t && t->node.state == NodeState::Suspect && t->node.state_change == change ? t : nullptr;
+    return t && t->state == NodeState::Suspect && t->state_change == change ? t : nullptr;
   };
   auto declare = [this, still_suspect, name, confirmations] {
     Entry* t = still_suspect();
@@ -179,14 +190,14 @@ void Memberlist::Impl::last_chance(const std::string& name, TimePoint change, in
     log_->info("Marking {} as failed, suspect timeout reached ({} peer confirmations)", name,
                confirmations);
     // dead_node resets the suspicion that may be calling us: defer to the loop.
-    Dead d{t->node.incarnation, name, config_.name};
+    Dead d{t->incarnation, name, config_.name};
     sched_.post([this, d, token = lifetime_.watch()] {
       if (!token.expired()) dead_node(d);
     });
   };
   auto token = lifetime_.watch();
   push_pull_node(
-      target->node.addr, false,
+      target->addr(), false,
       [this, token, declare, still_suspect, name](const std::string& error) {
         if (token.expired()) return;
         if (error.empty() && !still_suspect())
@@ -199,9 +210,9 @@ void Memberlist::Impl::last_chance(const std::string& name, TimePoint change, in
 void Memberlist::Impl::dead_node(const Dead& d) {
   Entry* e = entry(d.node);
   if (!e) return;
-  if (d.incarnation < e->node.incarnation) return;
-  e->suspicion.reset();
-  if (e->node.state == NodeState::Dead || e->node.state == NodeState::Left) return;
+  if (d.incarnation < e->incarnation) return;
+  end_suspicion(*e);
+  if (e->state == NodeState::Dead || e->state == NodeState::Left) return;
   if (d.node == config_.name) {
     if (!leaving_) {
       refute(*e, d.incarnation);
@@ -213,40 +224,38 @@ void Memberlist::Impl::dead_node(const Dead& d) {
   } else {
     broadcast(d.node, encode(d));
   }
-  e->node.incarnation = d.incarnation;
-  e->node.state = d.node == d.from ? NodeState::Left : NodeState::Dead;
-  e->node.state_change = sched_.now();
-  log_->info("Member {} ({}) is {}{}", e->node.name, e->node.addr.to_string(),
-             to_string(e->node.state),
-             e->node.state == NodeState::Dead ? " (declared by " + d.from + ")" : "");
-  if (delegates_.events) delegates_.events->notify_leave(e->node);
+  e->incarnation = d.incarnation;
+  set_state(*e, d.node == d.from ? NodeState::Left : NodeState::Dead);
+  e->state_change = sched_.now();
+  log_->info("Member {} ({}) is {}{}", e->name.str(), e->addr().to_string(), to_string(e->state),
+             e->state == NodeState::Dead ? " (declared by " + d.from + ")" : "");
+  if (delegates_.events) delegates_.events->notify_leave(e->to_node());
 }
 
 void Memberlist::Impl::refute(Entry& me, uint32_t accused) {
   uint32_t inc = ++incarnation_;
   if (accused >= inc) inc = incarnation_ = accused + 1;
-  me.node.incarnation = inc;
+  me.incarnation = inc;
   awareness_.apply_delta(1);
   ++stats_.refutations;
-  Alive a{inc,
-          me.node.name,
-          me.node.addr.ip,
-          me.node.addr.port,
-          me.node.meta,
-          Bytes(me.node.vsn.begin(), me.node.vsn.end())};
+  Address addr = me.addr();
+  Alive a{inc, me.name.str(), addr.ip, addr.port, me.meta_bytes(), me.vsn_bytes()};
   // Go names this broadcast by our address, not our name (a quirk kept for fidelity).
-  broadcast(me.node.addr.to_string(), encode(a));
+  broadcast(addr.to_string(), encode(a));
 }
 
 void Memberlist::Impl::reap_dead_nodes() {
   // memberlist 0.2.2 removes only dead nodes, after GossipToTheDeadTime; left nodes stay.
   TimePoint now = sched_.now();
   auto reapable = [&](const std::unique_ptr<Entry>& e) {
-    return e->node.state == NodeState::Dead &&
-           now - e->node.state_change > config_.gossip_to_the_dead_time;
+    return e->state == NodeState::Dead && now - e->state_change > config_.gossip_to_the_dead_time;
   };
   for (auto& e : nodes_)
-    if (reapable(e)) node_map_.erase(e->node.name);
+    if (reapable(e)) {
+      node_map_.erase(e->name.view());
+      end_suspicion(*e);
+      --state_counts_[size_t(NodeState::Dead)];
+    }
   std::erase_if(nodes_, reapable);
   std::shuffle(nodes_.begin(), nodes_.end(), rng_);
 }

@@ -57,7 +57,7 @@ void AgentServices::start_http() {
   ro.ready = [this](std::string& reason) { return ready(reason); };
   ro.incarnation = [this](const std::string& name) -> std::optional<uint32_t> {
     auto* ml = serf_.memberlist().memberlist();
-    auto* node = ml ? ml->find(name) : nullptr;
+    auto node = ml ? ml->find(name) : std::nullopt;
     if (!node) return std::nullopt;
     return node->incarnation;
   };

@@ -49,15 +49,16 @@ class SimCluster : public SimWorld<SimCluster, SimMember> {
 
   // How member `viewer` sees `name` (nullopt if unknown).
   std::optional<NodeState> state_in(size_t viewer, const std::string& name) {
-    auto* n = at(viewer).find(name);
-    if (!n) return std::nullopt;
-    return n->state;
+    return at(viewer).state_of(name);
   }
 
+  // O(members): each member keeps its count per state, and the running count is asked once
+  // (checked every virtual second, this is the harness's own cost at thousands of members).
   bool all_see_all_alive() {
+    size_t expected = running_count();
     for (size_t v = 0; v < size(); ++v) {
       if (!running(v)) continue;
-      if (at(v).count(NodeState::Alive) != running_count()) return false;
+      if (at(v).count(NodeState::Alive) != expected) return false;
     }
     return true;
   }

@@ -65,7 +65,7 @@ TEST(WireRules, IncompatibleDelegateVersionFailsTheJoin) {
   c.clock().run_until([&] { return joined >= 0; }, 5s);
   EXPECT_EQ(joined, 0);
   EXPECT_NE(error.find("delegate protocol version"), std::string::npos) << error;
-  EXPECT_EQ(c.at(0).find("odd"), nullptr);
+  EXPECT_FALSE(c.at(0).find("odd").has_value());
 }
 
 TEST(WireRules, RemoteDeadOnlyMakesUsSuspect) {
@@ -75,8 +75,8 @@ TEST(WireRules, RemoteDeadOnlyMakesUsSuspect) {
   // A push/pull claiming node-2 is dead: node-0 must suspect it (and node-2 refute), never
   // mark it dead outright.
   RawPeer raw(c.net(), Address{{10, 9, 9, 3}, 7946});
-  auto* n2 = c.at(0).find("node-2");
-  ASSERT_NE(n2, nullptr);
+  auto n2 = c.at(0).find("node-2");
+  ASSERT_TRUE(n2.has_value());
   Bytes msg{static_cast<uint8_t>(MsgType::PushPull)};
   encode_body(msg, PushPullHeader{1, 0, false});
   encode_body(msg, PushNodeState{"node-2", n2->addr.ip, n2->addr.port, n2->meta, n2->incarnation,
