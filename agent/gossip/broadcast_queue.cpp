@@ -33,7 +33,7 @@ void BroadcastQueue::finish(uint64_t id) {
   if (done) done();
 }
 
-void BroadcastQueue::queue(Bytes msg, std::string name, Finished finished) {
+void BroadcastQueue::queue(Bytes msg, const std::string& name, Finished finished) {
   if (!name.empty()) {
     if (const Item* found = by_name_.find(name)) {
       uint64_t replaced = found->id;

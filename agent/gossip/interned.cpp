@@ -43,7 +43,7 @@ Interned::Interned(std::string_view text) {
 }
 
 Interned& Interned::operator=(const Interned& o) noexcept {
-  if (rec_ != o.rec_) {
+  if (this != &o && rec_ != o.rec_) {
     o.retain();
     release();
     rec_ = o.rec_;

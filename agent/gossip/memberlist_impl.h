@@ -51,7 +51,7 @@ class Memberlist::Impl {
   void refute(Entry& me, uint32_t accused_incarnation);
   void broadcast(const std::string& name, Bytes msg, BroadcastQueue::Finished notify = {});
   Entry* entry(std::string_view name) const { return node_map_.find(name); }
-  Entry& local();
+  Entry& local() const;
   // Every change of an entry's state goes through here: the per-state counts stay exact.
   void set_state(Entry& e, NodeState state);
   // Lifeguard's timer for a suspect entry; only suspects have one.

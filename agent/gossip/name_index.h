@@ -71,7 +71,10 @@ class NameIndex {
   static constexpr uintptr_t kAddressMask = (uintptr_t(1) << kTagShift) - 1;
   static uintptr_t tag(size_t hash) { return uintptr_t(hash >> kTagShift); }
   static uintptr_t tag_of(uintptr_t slot) { return slot >> kTagShift; }
-  static Entry* entry_of(uintptr_t slot) { return reinterpret_cast<Entry*>(slot & kAddressMask); }
+  static Entry* entry_of(uintptr_t slot) {
+    // NOLINTNEXTLINE(performance-no-int-to-ptr): the slot is a tagged pointer by design.
+    return reinterpret_cast<Entry*>(slot & kAddressMask);
+  }
   static uintptr_t slot_of(Entry* e) {
     static_assert(sizeof(uintptr_t) == 8, "NameIndex packs a tag into 64-bit pointers");
     // Linux hands out addresses above 47 bits only to mmap calls that ask for them.

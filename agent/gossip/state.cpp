@@ -17,7 +17,7 @@ Vsn to_vsn(const Bytes& b) {
 
 }  // namespace
 
-Memberlist::Impl::Entry& Memberlist::Impl::local() {
+Memberlist::Impl::Entry& Memberlist::Impl::local() const {
   Entry* e = entry(config_.name);
   if (!e) throw std::logic_error("memberlist: no local entry before start()");
   return *e;
