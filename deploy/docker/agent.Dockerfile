@@ -17,7 +17,7 @@ ARG DEBIAN_FRONTEND=noninteractive
 # libyaml: the agent reads kubeconfig files (its Node lookup; the GET itself is Beast + OpenSSL).
 RUN apt-get update -q \
  && apt-get install -y -q --no-install-recommends \
-      ca-certificates libpq5 libssl3 zlib1g libspdlog1.10 libfmt9 libyaml-0-2 \
+      ca-certificates libpq5 libssl3 zlib1g libyaml-0-2 \
  && rm -rf /var/lib/apt/lists/* \
  && groupadd --system --gid 10001 kong-cluster \
  && useradd --system --uid 10001 --gid 10001 --home-dir /var/lib/kong-cluster --create-home \
