@@ -8,7 +8,8 @@
 #   hack/build.sh && hack/images/build.sh        # tags kong-cluster/agent:dev
 #
 # The binary must come from a Debian 12 (bookworm) build, the release this image runs, so its
-# glibc and libstdc++ match; docs/deploy.md has the two commands for other hosts.
+# glibc matches (libstdc++ and libgcc are linked in); docs/deploy.md has the two commands for
+# other hosts.
 FROM debian:bookworm-slim
 ARG DEBIAN_FRONTEND=noninteractive
 # First, so Docker reuses this layer until the list changes (a new binary only changes the COPY
