@@ -1,8 +1,5 @@
 #include "agent/http/services.h"
 
-#include <prometheus/counter.h>
-#include <prometheus/histogram.h>
-
 #include "agent/events/dispatch.h"
 #include "agent/gossip/memberlist.h"
 #include "agent/http/cluster_routes.h"
@@ -87,14 +84,12 @@ std::unique_ptr<http::Server> AgentServices::serve(const std::string& bind, http
                                                    const std::string& what) {
   // One family for both listeners: a route's label says which one it was.
   if (!http_requests_) {
-    http_requests_ = &prometheus::BuildCounter()
-                          .Name("kong_cluster_http_requests_total")
-                          .Help("HTTP requests answered, by route and status code.")
-                          .Register(metrics_->prom());
-    http_durations_ = &prometheus::BuildHistogram()
-                           .Name("kong_cluster_http_request_duration_seconds")
-                           .Help("Time from a request's arrival to its response, by route.")
-                           .Register(metrics_->prom());
+    http_requests_ = &metrics_->counter("kong_cluster_http_requests_total",
+                                        "HTTP requests answered, by route and status code.");
+    http_durations_ =
+        &metrics_->histogram("kong_cluster_http_request_duration_seconds",
+                             "Time from a request's arrival to its response, by route.",
+                             {0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30});
   }
   auto& requests = *http_requests_;
   auto& durations = *http_durations_;
@@ -107,10 +102,8 @@ std::unique_ptr<http::Server> AgentServices::serve(const std::string& bind, http
                                                std::chrono::steady_clock::duration took) {
     // Unmatched paths share one label so scanners cannot grow the series without bound.
     auto route = req.route.empty() ? std::string("unmatched") : req.route;
-    requests.Add({{"route", route}, {"code", std::to_string(res.status)}}).Increment();
-    static const prometheus::Histogram::BucketBoundaries buckets = {0.001, 0.005, 0.01, 0.05, 0.1,
-                                                                    0.5,   1,     5,    10,   30};
-    durations.Add({{"route", route}}, buckets).Observe(std::chrono::duration<double>(took).count());
+    requests.add({{"route", route}, {"code", std::to_string(res.status)}}).increment();
+    durations.add({{"route", route}}).observe(std::chrono::duration<double>(took).count());
   });
   try {
     server->start();

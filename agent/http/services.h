@@ -5,10 +5,6 @@
 // What happens to Serf's events is agent/events/dispatch.h.
 #pragma once
 
-#include <prometheus/counter.h>
-#include <prometheus/family.h>
-#include <prometheus/histogram.h>
-
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <memory>
@@ -76,8 +72,8 @@ class AgentServices {
   std::unique_ptr<http::Router> probe_router_;
   std::unique_ptr<http::Server> probe_;
   // Shared by both listeners (a family can be registered once).
-  prometheus::Family<prometheus::Counter>* http_requests_ = nullptr;
-  prometheus::Family<prometheus::Histogram>* http_durations_ = nullptr;
+  metrics::Family<metrics::Counter>* http_requests_ = nullptr;
+  metrics::Family<metrics::Histogram>* http_durations_ = nullptr;
   bool leaving_ = false;
   bool stopped_ = false;
 };

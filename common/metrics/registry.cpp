@@ -1,100 +1,88 @@
 #include "common/metrics/registry.h"
 
-#include <prometheus/check_names.h>
-#include <prometheus/text_serializer.h>
-
-#include <algorithm>
-#include <set>
 #include <stdexcept>
 
 #include "common/http/router.h"
+#include "common/metrics/names.h"
 
 namespace kc::metrics {
 
 namespace {
 
-prometheus::ClientMetric to_metric(const Labels& labels) {
-  prometheus::ClientMetric m;
-  for (auto& [k, v] : labels) m.label.push_back({k, v});
-  return m;
-}
+// A family whose series a callback reads at scrape time.
+template <class SampleType, MetricType Type>
+class ReadFamily final : public Collector {
+ public:
+  ReadFamily(std::string name, std::string help, std::function<std::vector<SampleType>()> read)
+      : name_(std::move(name)), help_(std::move(help)), read_(std::move(read)) {}
+
+  void write(TextWriter& out) const override {
+    out.header(name_, help_, Type);
+    // Labels in the order the callback gives them.
+    for (const auto& s : read_()) {
+      if constexpr (Type == MetricType::summary) {
+        out.summary(name_, s.labels, s.count, s.sum);
+      } else {
+        out.sample(name_, s.labels, s.value);
+      }
+    }
+  }
+
+ private:
+  std::string name_;
+  std::string help_;
+  std::function<std::vector<SampleType>()> read_;
+};
 
 }  // namespace
 
-// The scrape-time families, collected alongside the prometheus-cpp registry.
-class Registry::Callbacks : public prometheus::Collectable {
- public:
-  using Read = std::function<prometheus::MetricFamily()>;
-  std::vector<prometheus::MetricFamily> Collect() const override {
-    std::vector<prometheus::MetricFamily> out;
-    out.reserve(reads.size());
-    for (auto& r : reads) out.push_back(r());
-    return out;
-  }
-  std::vector<Read> reads;
-  std::set<std::string> names;
-};
-
-Registry::Registry()
-    : prom_(std::make_shared<prometheus::Registry>(prometheus::Registry::InsertBehavior::Throw)),
-      callbacks_(std::make_unique<Callbacks>()) {}
-
+Registry::Registry() = default;
 Registry::~Registry() = default;
 
 void Registry::check_new(const std::string& name) const {
-  if (!prometheus::CheckMetricName(name))
-    throw std::invalid_argument("invalid metric name '" + name + "'");
-  if (callbacks_->names.contains(name))
+  if (!valid_metric_name(name)) throw std::invalid_argument("invalid metric name '" + name + "'");
+  if (families_.contains(name))
     throw std::invalid_argument("metric '" + name + "' registered twice");
+}
+
+template <class C, class... Args>
+C& Registry::add(std::string name, std::string help, Args&&... args) {
+  check_new(name);
+  auto family = std::make_unique<C>(name, std::move(help), std::forward<Args>(args)...);
+  auto& stored = *family;
+  families_.emplace(std::move(name), std::move(family));
+  return stored;
+}
+
+Family<Counter>& Registry::counter(std::string name, std::string help) {
+  return add<Family<Counter>>(std::move(name), std::move(help));
+}
+
+Family<Gauge>& Registry::gauge(std::string name, std::string help) {
+  return add<Family<Gauge>>(std::move(name), std::move(help));
+}
+
+Family<Histogram>& Registry::histogram(std::string name, std::string help,
+                                       std::vector<double> bounds) {
+  check_bounds(bounds);
+  return add<Family<Histogram>>(std::move(name), std::move(help),
+                                Histogram::Options{std::move(bounds)});
 }
 
 void Registry::add_counter(std::string name, std::string help,
                            std::function<std::vector<Sample>()> read) {
-  check_new(name);
-  callbacks_->names.insert(name);
-  callbacks_->reads.emplace_back(
-      [name = std::move(name), help = std::move(help), read = std::move(read)] {
-        prometheus::MetricFamily f{name, help, prometheus::MetricType::Counter, {}};
-        for (auto& s : read()) {
-          auto m = to_metric(s.labels);
-          m.counter.value = s.value;
-          f.metric.push_back(std::move(m));
-        }
-        return f;
-      });
+  add<ReadFamily<Sample, MetricType::counter>>(std::move(name), std::move(help), std::move(read));
 }
 
 void Registry::add_gauge(std::string name, std::string help,
                          std::function<std::vector<Sample>()> read) {
-  check_new(name);
-  callbacks_->names.insert(name);
-  callbacks_->reads.emplace_back(
-      [name = std::move(name), help = std::move(help), read = std::move(read)] {
-        prometheus::MetricFamily f{name, help, prometheus::MetricType::Gauge, {}};
-        for (auto& s : read()) {
-          auto m = to_metric(s.labels);
-          m.gauge.value = s.value;
-          f.metric.push_back(std::move(m));
-        }
-        return f;
-      });
+  add<ReadFamily<Sample, MetricType::gauge>>(std::move(name), std::move(help), std::move(read));
 }
 
 void Registry::add_summary(std::string name, std::string help,
                            std::function<std::vector<SummarySample>()> read) {
-  check_new(name);
-  callbacks_->names.insert(name);
-  callbacks_->reads.emplace_back(
-      [name = std::move(name), help = std::move(help), read = std::move(read)] {
-        prometheus::MetricFamily f{name, help, prometheus::MetricType::Summary, {}};
-        for (auto& s : read()) {
-          auto m = to_metric(s.labels);
-          m.summary.sample_count = s.count;
-          m.summary.sample_sum = s.sum;
-          f.metric.push_back(std::move(m));
-        }
-        return f;
-      });
+  add<ReadFamily<SummarySample, MetricType::summary>>(std::move(name), std::move(help),
+                                                      std::move(read));
 }
 
 void Registry::add_counter(std::string name, std::string help, std::function<double()> read) {
@@ -110,13 +98,9 @@ void Registry::add_gauge(std::string name, std::string help, std::function<doubl
 }
 
 std::string Registry::text() const {
-  auto families = prom_->Collect();
-  auto more = callbacks_->Collect();
-  families.insert(families.end(), std::make_move_iterator(more.begin()),
-                  std::make_move_iterator(more.end()));
-  std::sort(families.begin(), families.end(),
-            [](const auto& a, const auto& b) { return a.name < b.name; });
-  return prometheus::TextSerializer().Serialize(families);
+  TextWriter out;
+  for (const auto& [name, family] : families_) family->write(out);
+  return out.take();
 }
 
 void add_metrics_route(http::Router& router, const Registry& registry, const std::string& path) {

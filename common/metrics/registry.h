@@ -1,26 +1,25 @@
-// Prometheus metrics for one process: a prometheus-cpp registry for metrics we update as
-// things happen (counters, gauges, histograms), plus families read at scrape time from
-// counters other components already keep as plain fields (gossip, RPC, datastore), so those
-// components need no metrics dependency. Exposed in the text format 0.0.4 by our own HTTP
-// server (no civetweb).
+// Prometheus metrics for one process: families we update as things happen (counters, gauges,
+// histograms: common/metrics/family.h), plus families read at scrape time from counters other
+// components already keep as plain fields (gossip, RPC, datastore), so those components need
+// no metrics dependency. Exposed in the text format 0.0.4 (common/metrics/text_writer.h) by
+// our own HTTP server.
 #pragma once
 
-#include <prometheus/metric_type.h>
-#include <prometheus/registry.h>
-
+#include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
-#include <utility>
 #include <vector>
+
+#include "common/metrics/family.h"
+#include "common/metrics/text_writer.h"
 
 namespace kc::http {
 class Router;
 }
 
 namespace kc::metrics {
-
-using Labels = std::vector<std::pair<std::string, std::string>>;
 
 struct Sample {
   Labels labels;
@@ -43,11 +42,15 @@ class Registry {
   Registry(const Registry&) = delete;
   Registry& operator=(const Registry&) = delete;
 
-  // For metrics updated in place: prometheus::BuildCounter().Name(..).Register(prom()).
-  prometheus::Registry& prom() { return *prom_; }
+  // Families updated in place. Every registration checks the name (std::invalid_argument on
+  // a bad one or one already registered); the family lives as long as the registry.
+  Family<Counter>& counter(std::string name, std::string help);
+  Family<Gauge>& gauge(std::string name, std::string help);
+  // `bounds`: the buckets' upper bounds, finite and strictly increasing.
+  Family<Histogram>& histogram(std::string name, std::string help, std::vector<double> bounds);
 
   // Families computed when scraped. `read` runs on the event loop during the scrape, must be
-  // cheap and must not throw. Names are checked (std::invalid_argument) and must be unique.
+  // cheap and must not throw.
   void add_counter(std::string name, std::string help, std::function<std::vector<Sample>()> read);
   void add_gauge(std::string name, std::string help, std::function<std::vector<Sample>()> read);
   void add_summary(std::string name, std::string help,
@@ -60,11 +63,11 @@ class Registry {
   std::string text() const;
 
  private:
-  class Callbacks;
   void check_new(const std::string& name) const;
+  template <class C, class... Args>
+  C& add(std::string name, std::string help, Args&&... args);
 
-  std::shared_ptr<prometheus::Registry> prom_;
-  std::unique_ptr<Callbacks> callbacks_;
+  std::map<std::string, std::unique_ptr<Collector>, std::less<>> families_;
 };
 
 // GET `path` on `router` answers with `registry`'s exposition.

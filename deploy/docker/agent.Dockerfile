@@ -8,7 +8,8 @@
 #   hack/build.sh && hack/images/build.sh        # tags kong-cluster/agent:dev
 #
 # The binary must come from a Debian 12 (bookworm) build, the release this image runs, so its
-# glibc and libstdc++ match; docs/deploy.md has the two commands for other hosts.
+# glibc matches (libstdc++ and libgcc are linked in); docs/deploy.md has the two commands for
+# other hosts.
 FROM debian:bookworm-slim
 ARG DEBIAN_FRONTEND=noninteractive
 # First, so Docker reuses this layer until the list changes (a new binary only changes the COPY
@@ -17,8 +18,7 @@ ARG DEBIAN_FRONTEND=noninteractive
 # libyaml: the agent reads kubeconfig files (its Node lookup; the GET itself is Beast + OpenSSL).
 RUN apt-get update -q \
  && apt-get install -y -q --no-install-recommends \
-      ca-certificates libpq5 libssl3 zlib1g libspdlog1.10 libfmt9 libyaml-0-2 \
-      libprometheus-cpp-core1.0 \
+      ca-certificates libpq5 libssl3 zlib1g libyaml-0-2 \
  && rm -rf /var/lib/apt/lists/* \
  && groupadd --system --gid 10001 kong-cluster \
  && useradd --system --uid 10001 --gid 10001 --home-dir /var/lib/kong-cluster --create-home \

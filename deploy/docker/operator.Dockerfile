@@ -14,12 +14,12 @@ FROM debian:bookworm-slim
 ARG DEBIAN_FRONTEND=noninteractive
 # First, so Docker reuses this layer until the list changes. Runtime libraries only (from
 # `ldd build/bin/kong-cluster-operator` mapped with `dpkg -S`): cpprestsdk (Kubernetes REST
-# client), libyaml (kubeconfig), libpq, prometheus-cpp core, spdlog/fmt, OpenSSL, zlib, Boost;
+# client), libyaml (kubeconfig), libpq, OpenSSL, zlib, Boost (spdlog and fmt are compiled in);
 # ca-certificates for TLS to the API server and Postgres.
 RUN apt-get update -q \
  && apt-get install -y -q --no-install-recommends \
-      ca-certificates libcpprest2.10 libyaml-0-2 libpq5 libssl3 zlib1g libspdlog1.10 libfmt9 \
-      libboost-system1.74.0 libprometheus-cpp-core1.0 \
+      ca-certificates libcpprest2.10 libyaml-0-2 libpq5 libssl3 zlib1g \
+      libboost-system1.74.0 \
  && rm -rf /var/lib/apt/lists/* \
  && groupadd --system --gid 10001 kong-cluster \
  && useradd --system --uid 10001 --gid 10001 --no-create-home --shell /usr/sbin/nologin kong-cluster

@@ -7,95 +7,70 @@ namespace kc::controller {
 
 namespace {
 // controller-runtime's reconcile_time_seconds buckets.
-prometheus::Histogram::BucketBoundaries reconcile_buckets() {
+std::vector<double> reconcile_buckets() {
   return {0.005, 0.01, 0.025, 0.05, 0.1,  0.15, 0.2,  0.25, 0.3, 0.35, 0.4, 0.45, 0.5, 0.6,
           0.7,   0.8,  0.9,   1.0,  1.25, 1.5,  1.75, 2.0,  2.5, 3.0,  3.5, 4.0,  4.5, 5,
           6,     7,    8,     9,    10,   15,   20,   25,   30,  40,   50,  60};
 }
 }  // namespace
 
-Metrics::Metrics(metrics::Registry& registry, const std::string& lease_name) {
-  auto& r = registry.prom();
+Metrics::Metrics(metrics::Registry& r, const std::string& lease_name) {
   const std::string ctl = "clusternode";
-  reconcile_total_ = &prometheus::BuildCounter()
-                          .Name("controller_runtime_reconcile_total")
-                          .Help("Total number of reconciliations per controller")
-                          .Register(r);
+  reconcile_total_ = &r.counter("controller_runtime_reconcile_total",
+                                "Total number of reconciliations per controller");
   for (const char* result : {"success", "error", "requeue", "requeue_after"})
-    reconcile_total_->Add({{"controller", ctl}, {"result", result}});
-  reconcile_time_ = &prometheus::BuildHistogram()
-                         .Name("controller_runtime_reconcile_time_seconds")
-                         .Help("Length of time per reconciliation per controller")
-                         .Register(r)
-                         .Add({{"controller", ctl}}, reconcile_buckets());
-  depth_ = &prometheus::BuildGauge()
-                .Name("workqueue_depth")
-                .Help("Current depth of workqueue (prunes in progress)")
-                .Register(r)
-                .Add({{"name", ctl}, {"controller", ctl}});
-  leader_ = &prometheus::BuildGauge()
-                 .Name("leader_election_master_status")
-                 .Help(
+    reconcile_total_->add({{"controller", ctl}, {"result", result}});
+  reconcile_time_ =
+      &r.histogram("controller_runtime_reconcile_time_seconds",
+                   "Length of time per reconciliation per controller", reconcile_buckets())
+           .add({{"controller", ctl}});
+  depth_ = &r.gauge("workqueue_depth", "Current depth of workqueue (prunes in progress)")
+                .add({{"name", ctl}, {"controller", ctl}});
+  leader_ = &r.gauge("leader_election_master_status",
                      "Gauge of if the reporting system is master of the relevant lease, 0 "
                      "indicates backup, 1 indicates master")
-                 .Register(r)
-                 .Add({{"name", lease_name}});
-  prunes_ = &prometheus::BuildCounter()
-                 .Name("kong_cluster_operator_prunes_total")
-                 .Help("Members force-left with prune, by reason")
-                 .Register(r);
+                 .add({{"name", lease_name}});
+  prunes_ =
+      &r.counter("kong_cluster_operator_prunes_total", "Members force-left with prune, by reason");
   for (const char* reason : {"pod_deleted", "pod_failed", "node_not_ready", "orphan"})
-    prunes_->Add({{"reason", reason}});
-  prune_errors_ = &prometheus::BuildCounter()
-                       .Name("kong_cluster_operator_prune_errors_total")
-                       .Help("Failed prune steps (retried), by step")
-                       .Register(r);
-  refused_ = &prometheus::BuildCounter()
-                  .Name("kong_cluster_operator_prunes_refused_total")
-                  .Help("Prunes not done, by reason (live_pod, disagreement, unconfirmed)")
-                  .Register(r);
+    prunes_->add({{"reason", reason}});
+  prune_errors_ = &r.counter("kong_cluster_operator_prune_errors_total",
+                             "Failed prune steps (retried), by step");
+  refused_ = &r.counter("kong_cluster_operator_prunes_refused_total",
+                        "Prunes not done, by reason (live_pod, disagreement, unconfirmed)");
   for (const char* why : {"live_pod", "disagreement", "unconfirmed"})
-    refused_->Add({{"reason", why}});
-  prune_latency_ = &prometheus::BuildHistogram()
-                        .Name("kong_cluster_operator_prune_latency_seconds")
-                        .Help(
-                            "From the pod deletion (or failure) event until the member was gone "
-                            "from every agent's view and its nodes row and ClusterNode deleted")
-                        .Register(r)
-                        .Add({}, prometheus::Histogram::BucketBoundaries{
-                                     0.01, 0.025, 0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1, 2, 5, 10, 30});
-  members_ = &prometheus::BuildGauge()
-                  .Name("kong_cluster_operator_members")
-                  .Help("Cluster members by status, as the agents report them")
-                  .Register(r);
-  rows_ = &prometheus::BuildGauge()
-               .Name("kong_cluster_operator_nodes_rows")
-               .Help("Live rows in the nodes table at the last reconcile")
-               .Register(r)
-               .Add({});
-  foreign_ = &prometheus::BuildGauge()
-                  .Name("kong_cluster_operator_foreign_members")
-                  .Help(
+    refused_->add({{"reason", why}});
+  prune_latency_ = &r.histogram("kong_cluster_operator_prune_latency_seconds",
+                                "From the pod deletion (or failure) event until the member was "
+                                "gone from every agent's view and its nodes row and ClusterNode "
+                                "deleted",
+                                {0.01, 0.025, 0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1, 2, 5, 10, 30})
+                        .add({});
+  members_ = &r.gauge("kong_cluster_operator_members",
+                      "Cluster members by status, as the agents report them");
+  rows_ = &r.gauge("kong_cluster_operator_nodes_rows",
+                   "Live rows in the nodes table at the last reconcile")
+               .add({});
+  foreign_ = &r.gauge("kong_cluster_operator_foreign_members",
                       "Members of another Kubernetes cluster (k8s-cluster tag), left to that "
                       "cluster's operator")
-                  .Register(r)
-                  .Add({});
+                  .add({});
 }
 
 void Metrics::reconcile(const std::string& result, double seconds) {
-  reconcile_total_->Add({{"controller", "clusternode"}, {"result", result}}).Increment();
-  reconcile_time_->Observe(seconds);
+  reconcile_total_->add({{"controller", "clusternode"}, {"result", result}}).increment();
+  reconcile_time_->observe(seconds);
 }
 
 void Metrics::prune(const std::string& reason, double latency_seconds) {
-  prunes_->Add({{"reason", reason}}).Increment();
-  if (latency_seconds >= 0) prune_latency_->Observe(latency_seconds);
+  prunes_->add({{"reason", reason}}).increment();
+  if (latency_seconds >= 0) prune_latency_->observe(latency_seconds);
 }
 
 void Metrics::set_members(const std::map<std::string, int>& by_status) {
   for (const char* s : {"alive", "leaving", "left", "failed"}) {
     auto it = by_status.find(s);
-    members_->Add({{"status", s}}).Set(it == by_status.end() ? 0 : it->second);
+    members_->add({{"status", s}}).set(it == by_status.end() ? 0 : it->second);
   }
 }
 
