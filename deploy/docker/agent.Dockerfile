@@ -13,11 +13,12 @@ FROM debian:bookworm-slim
 ARG DEBIAN_FRONTEND=noninteractive
 # First, so Docker reuses this layer until the list changes (a new binary only changes the COPY
 # below). Only the shared libraries the binary links (`ldd build/bin/kong-cluster` mapped to
-# packages with `dpkg -S`); apt adds their own dependencies (Kerberos, LDAP, GnuTLS for libpq).
+# packages with `dpkg -S`); apt adds their own dependencies. No libpq: the datastore client
+# speaks the Postgres protocol itself.
 # libyaml: the agent reads kubeconfig files (its Node lookup; the GET itself is Beast + OpenSSL).
 RUN apt-get update -q \
  && apt-get install -y -q --no-install-recommends \
-      ca-certificates libpq5 libssl3 zlib1g libspdlog1.10 libfmt9 libyaml-0-2 \
+      ca-certificates libssl3 zlib1g libspdlog1.10 libfmt9 libyaml-0-2 \
       libprometheus-cpp-core1.0 \
  && rm -rf /var/lib/apt/lists/* \
  && groupadd --system --gid 10001 kong-cluster \

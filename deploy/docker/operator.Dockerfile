@@ -14,11 +14,11 @@ FROM debian:bookworm-slim
 ARG DEBIAN_FRONTEND=noninteractive
 # First, so Docker reuses this layer until the list changes. Runtime libraries only (from
 # `ldd build/bin/kong-cluster-operator` mapped with `dpkg -S`): cpprestsdk (Kubernetes REST
-# client), libyaml (kubeconfig), libpq, prometheus-cpp core, spdlog/fmt, OpenSSL, zlib, Boost;
+# client), libyaml (kubeconfig), prometheus-cpp core, spdlog/fmt, OpenSSL, zlib, Boost;
 # ca-certificates for TLS to the API server and Postgres.
 RUN apt-get update -q \
  && apt-get install -y -q --no-install-recommends \
-      ca-certificates libcpprest2.10 libyaml-0-2 libpq5 libssl3 zlib1g libspdlog1.10 libfmt9 \
+      ca-certificates libcpprest2.10 libyaml-0-2 libssl3 zlib1g libspdlog1.10 libfmt9 \
       libboost-system1.74.0 libprometheus-cpp-core1.0 \
  && rm -rf /var/lib/apt/lists/* \
  && groupadd --system --gid 10001 kong-cluster \
