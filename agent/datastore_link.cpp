@@ -87,6 +87,10 @@ void DatastoreLink::export_metrics(metrics::Registry& r) const {
                 [&c] { return double(c.query_errors + c.rejected); });
   r.add_counter("kong_cluster_datastore_connect_failures_total", "Failed connection attempts",
                 [&c] { return double(c.connect_failures); });
+  r.add_counter("kong_cluster_datastore_protocol_errors_total",
+                "Connections dropped for a malformed server message or an unsupported "
+                "authentication method",
+                [&c] { return double(c.protocol_errors); });
   r.add_gauge("kong_cluster_datastore_live_rows", "Live rows in the nodes table at the last read",
               [&g] { return double(g.live_rows); });
   r.add_counter("kong_cluster_datastore_registrations_total", "Own nodes row inserted",

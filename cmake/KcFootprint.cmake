@@ -68,8 +68,8 @@ endif()
 # (libstdc++, libgcc) linked statically among them.
 function(kc_small_executable target)
   set_target_properties(${target} PROPERTIES KC_LINK_STATIC_DEPS ON)
-  # Symbols of the static archives stay private: a library loaded later (libpq brings its own
-  # libssl) must bind to its own copy, never to the agent's.
+  # Symbols of the static archives stay private: a library loaded later with its own libssl
+  # (an NSS module, say) must bind to its own copy, never to the agent's.
   target_link_options(${target} PRIVATE LINKER:--exclude-libs,ALL
     # Dead code and data out; no shared library that nothing calls into.
     LINKER:--gc-sections LINKER:-O1 LINKER:--as-needed

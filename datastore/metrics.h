@@ -12,10 +12,13 @@ struct ClientMetrics {
   uint64_t connects = 0;          // successful connections
   uint64_t connect_failures = 0;  // failed connection attempts
   uint64_t disconnects = 0;       // established connections that broke or timed out
-  uint64_t queries = 0;           // jobs completed (success or server error): latency count
-  double query_seconds_sum = 0;   // their summed latency, queue time excluded
-  uint64_t query_errors = 0;      // jobs that ended in any error
-  uint64_t rejected = 0;          // jobs failed at once: not connected, queue full or closed
+  // Connections dropped for a malformed or unexpected server message, or an authentication
+  // method the client does not implement (GSSAPI, SSPI, SCRAM-SHA-256-PLUS only, ...).
+  uint64_t protocol_errors = 0;
+  uint64_t queries = 0;          // jobs completed (success or server error): latency count
+  double query_seconds_sum = 0;  // their summed latency, queue time excluded
+  uint64_t query_errors = 0;     // jobs that ended in any error
+  uint64_t rejected = 0;         // jobs failed at once: not connected, queue full or closed
 };
 
 // Kept by Registrar.

@@ -1,9 +1,9 @@
-// A non-blocking Postgres client on the agent's io_context: libpq's asynchronous API
-// (PQconnectStart/PQconnectPoll, PQsendQueryParams/PQconsumeInput/PQisBusy) with the
-// connection's socket watched by Asio. One connection, jobs run one after another in
-// submission order, reconnect with exponential backoff and jitter when the connection drops.
-// libpq is called through a table loaded on the first PgClient (libpq_api.h), so a process
-// that never constructs one never maps libpq.
+// A non-blocking Postgres client on the agent's io_context, speaking the frontend/backend
+// protocol itself (pg_protocol.h over pg_stream.h: TCP, unix socket or TLS) instead of through
+// libpq, whose dependency chain (GnuTLS, Kerberos, LDAP, SASL) cost every agent with a
+// datastore about 6 MiB and ruled out a static binary. One connection, jobs run one after
+// another in submission order, reconnect with exponential backoff and jitter when the
+// connection drops.
 //
 // While disconnected and waiting to retry, new jobs fail at once (PgError::unavailable())
 // instead of piling up: callers such as the Registrar own their retry policy, and an agent
@@ -12,7 +12,6 @@
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <chrono>
 #include <deque>
@@ -24,7 +23,6 @@
 
 #include "common/backoff.h"
 #include "common/lifetime.h"
-#include "datastore/libpq_api.h"
 #include "datastore/metrics.h"
 #include "datastore/pg_config.h"
 #include "datastore/pg_result.h"
@@ -34,6 +32,10 @@ class logger;
 }
 
 namespace kc::datastore {
+
+class PgProtocol;  // pg_protocol.h
+class PgStream;    // pg_stream.h
+struct StepOutcome;
 
 struct ClientOptions {
   std::chrono::milliseconds connect_timeout{5000};  // name resolution + TCP + TLS + auth
@@ -46,8 +48,7 @@ struct ClientOptions {
 
 class PgClient {
  public:
-  // Throws std::invalid_argument for an invalid configuration, then LibPqMissing when libpq
-  // cannot be loaded.
+  // Throws std::invalid_argument for an invalid configuration.
   PgClient(boost::asio::io_context& io, PgConfig config, ClientOptions options = {});
   ~PgClient();  // close()
   PgClient(const PgClient&) = delete;
@@ -90,61 +91,61 @@ class PgClient {
 
   // Connection (pg_connect.cpp).
   void connect();
-  void start_connect(const std::string& hostaddr);
-  void wait_connect();
-  void continue_connect(uint64_t attempt);
+  void open_tcp(std::vector<boost::asio::ip::tcp::endpoint> endpoints);
+  std::function<void(const std::string& error)> when_open();
+  void on_stream_open(const std::string& error);
   void on_connected();
-  void connect_failed(const std::string& message);
-  void connection_lost(PgError::Kind kind, const std::string& message);
+  void connect_failed(const std::string& message, const std::string& sqlstate = "08001");
+  void connection_lost(PgError::Kind kind, const std::string& message,
+                       const std::string& sqlstate = "08006");
   void schedule_reconnect();
   void teardown();
-  void rebind_socket();
   void notify(bool up);
+
+  // Bytes to and from the server (pg_client_io.cpp).
+  void read_more();
+  void on_read(boost::system::error_code ec, std::string_view bytes);
+  void on_protocol_failure();
+  void flush();
+  void stream_failed(const std::string& message);
 
   // Jobs (pg_client.cpp).
   void submit(std::unique_ptr<Job> job);
-  void reject(std::unique_ptr<Job> job, PgError::Kind kind, const std::string& message);
-  void fail_all(PgError::Kind kind, const std::string& message);
+  void reject(std::unique_ptr<Job> job, PgError::Kind kind, const std::string& message,
+              const std::string& sqlstate);
+  void fail_all(PgError::Kind kind, const std::string& message, const std::string& sqlstate);
   void pump();
   void start_next_job();
   void send_step();
-  void flush();
-  void on_readable();
-  void process_results();
-  void take_result(PGresult* result);
+  void take_steps();
+  void step_finished(StepOutcome step);
   void step_done();
   void finish_job();
-  void arm_read();
-  void arm_write();
-  bool ssl_pending() const;
   PgError make_error(PgError::Kind kind, std::string message, std::string sqlstate) const;
-  static void on_notice(void* self, const char* message);
 
   boost::asio::io_context& io_;
-  const LibPq* pq_ = nullptr;
   PgConfig config_;
   ClientOptions options_;
   std::shared_ptr<spdlog::logger> log_;
   State state_ = State::idle;
-  PGconn* conn_ = nullptr;
-  PostgresPollingStatusType poll_status_ = PGRES_POLLING_WRITING;
-  boost::asio::posix::stream_descriptor socket_;
+  std::shared_ptr<PgStream> stream_;
+  std::unique_ptr<PgProtocol> protocol_;
+  std::string password_;  // for the attempt under way (pg_password_file is re-read each time)
   boost::asio::ip::tcp::resolver resolver_;
   boost::asio::steady_timer connect_timer_;
   boost::asio::steady_timer reconnect_timer_;
   boost::asio::steady_timer query_timer_;
   Backoff backoff_;
   uint64_t attempt_ = 0;     // connect attempts, to ignore stale completions
-  uint64_t socket_gen_ = 0;  // socket bindings, same purpose
-  bool reading_ = false;
+  uint64_t stream_gen_ = 0;  // streams, same purpose
   bool writing_ = false;
-  bool flush_pending_ = false;
   std::deque<std::unique_ptr<Job>> queue_;
   std::unique_ptr<Job> job_;
   uint64_t next_job_id_ = 1;
   std::map<int, std::function<void(bool)>> listeners_;
   int next_listener_ = 1;
   std::string last_error_;
+  std::string last_sqlstate_ = "08001";
   ClientMetrics metrics_;
   LifetimeToken lifetime_;  // last member: handlers check it before touching `this`
 };

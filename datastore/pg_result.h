@@ -12,7 +12,8 @@
 namespace kc::datastore {
 
 // A statement parameter in text form; nullopt is SQL NULL. Values never become SQL text:
-// they travel separately (PQsendQueryParams), so no quoting or escaping exists anywhere.
+// they travel separately (the protocol's Bind message), so no quoting or escaping exists
+// anywhere.
 using Param = std::optional<std::string>;
 
 struct Statement {
@@ -24,7 +25,7 @@ struct Statement {
 struct Rows {
   std::vector<std::string> columns;
   std::vector<std::vector<std::optional<std::string>>> rows;
-  uint64_t affected = 0;  // PQcmdTuples: rows inserted/updated/deleted
+  uint64_t affected = 0;  // from CommandComplete's tag: rows inserted/updated/deleted/selected
 
   // Index of a column by name, or -1.
   int column(std::string_view name) const;
@@ -42,7 +43,7 @@ struct PgError {
     overload,  // the queue was full
   };
   Kind kind = Kind::query;
-  std::string message;   // server or libpq text, one line
+  std::string message;   // the server's text or the client's, one line
   std::string sqlstate;  // from the server; for client-side failures a class 08 code
   std::string host;
   int port = 0;

@@ -4,17 +4,17 @@
 
 namespace kc::datastore {
 
-std::string one_line(const char* text) {
+std::string one_line(std::string_view text) {
   std::string out;
   bool space = false;
-  for (const char* p = text ? text : ""; *p; ++p) {
-    if (std::isspace(static_cast<unsigned char>(*p))) {
+  for (char c : text) {
+    if (std::isspace(static_cast<unsigned char>(c))) {
       space = !out.empty();
       continue;
     }
     if (space) out.push_back(' ');
     space = false;
-    out.push_back(*p);
+    out.push_back(c);
   }
   return out;
 }

@@ -10,7 +10,7 @@ packages=(
   # linker cmake/KcBuildSpeed.cmake picks when installed
   ninja-build mold
   libboost-all-dev nlohmann-json3-dev libmsgpack-cxx-dev libssl-dev zlib1g-dev
-  libcli11-dev libspdlog-dev libgtest-dev libgmock-dev libpq-dev libcpprest-dev
+  libcli11-dev libspdlog-dev libgtest-dev libgmock-dev libcpprest-dev
   libyaml-dev libre2-dev
   # tests and demo: real peers and real servers
   serf postgresql iproute2 iptables procps psmisc python3 python3-yaml

@@ -4,7 +4,7 @@
 #   hack/fuzz.sh [--seconds N] [--jobs J] [--timeout T] [--no-build] [--no-merge] [target ...]
 #
 # Builds build-fuzz/ with clang (KC_FUZZ=ON, KC_SANITIZE=ON), then runs each target (default:
-# all: lzw decrypt packet stream rpc config http receive_udp receive_tcp) for N seconds
+# all: lzw decrypt packet stream rpc config http receive_udp receive_tcp pg_receive) for N seconds
 # (default 540) on a scratch copy of its corpus in tests/fuzz/corpus/<target>. New inputs
 # that add coverage are merged back into tests/fuzz/corpus/<target> (libFuzzer -merge=1, so
 # only coverage-increasing inputs land); crashes are left as crash-* files in the log folder
@@ -34,7 +34,7 @@ while (($#)); do
     *) targets+=("$1"); shift ;;
   esac
 done
-((${#targets[@]})) || targets=(lzw decrypt packet stream rpc config http receive_udp receive_tcp)
+((${#targets[@]})) || targets=(lzw decrypt packet stream rpc config http receive_udp receive_tcp pg_receive)
 command -v clang++ >/dev/null || { echo "hack/fuzz.sh: clang++ is required (apt-get install clang)" >&2; exit 2; }
 
 if ((build)); then

@@ -14,11 +14,12 @@ FROM debian:bookworm-slim
 ARG DEBIAN_FRONTEND=noninteractive
 # First, so Docker reuses this layer until the list changes (a new binary only changes the COPY
 # below). Only the shared libraries the binary links (`ldd build/bin/kong-cluster` mapped to
-# packages with `dpkg -S`); apt adds their own dependencies (Kerberos, LDAP, GnuTLS for libpq).
-# libyaml: the agent reads kubeconfig files (its Node lookup; the GET itself is Beast + OpenSSL).
+# packages with `dpkg -S`): none beyond libc6, which the base has. OpenSSL, zlib and libyaml
+# are linked in (cmake/KcFootprint.cmake), and the datastore client speaks the Postgres protocol
+# itself (no libpq). ca-certificates: TLS to Postgres and to the API server.
 RUN apt-get update -q \
  && apt-get install -y -q --no-install-recommends \
-      ca-certificates libpq5 libssl3 zlib1g libyaml-0-2 \
+      ca-certificates \
  && rm -rf /var/lib/apt/lists/* \
  && groupadd --system --gid 10001 kong-cluster \
  && useradd --system --uid 10001 --gid 10001 --home-dir /var/lib/kong-cluster --create-home \

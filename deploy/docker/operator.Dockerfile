@@ -14,11 +14,11 @@ FROM debian:bookworm-slim
 ARG DEBIAN_FRONTEND=noninteractive
 # First, so Docker reuses this layer until the list changes. Runtime libraries only (from
 # `ldd build/bin/kong-cluster-operator` mapped with `dpkg -S`): cpprestsdk (Kubernetes REST
-# client), libyaml (kubeconfig), libpq, OpenSSL, zlib, Boost (spdlog and fmt are compiled in);
-# ca-certificates for TLS to the API server and Postgres.
+# client), libyaml (kubeconfig), OpenSSL, zlib, Boost (spdlog and fmt are compiled in, the
+# Postgres client speaks the protocol itself); ca-certificates for TLS to the API server and Postgres.
 RUN apt-get update -q \
  && apt-get install -y -q --no-install-recommends \
-      ca-certificates libcpprest2.10 libyaml-0-2 libpq5 libssl3 zlib1g \
+      ca-certificates libcpprest2.10 libyaml-0-2 libssl3 zlib1g \
       libboost-system1.74.0 \
  && rm -rf /var/lib/apt/lists/* \
  && groupadd --system --gid 10001 kong-cluster \

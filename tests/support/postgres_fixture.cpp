@@ -2,10 +2,13 @@
 
 #include <pwd.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <chrono>
 #include <filesystem>
+#include <fstream>
+#include <map>
 #include <sstream>
 #include <stdexcept>
 
@@ -16,6 +19,11 @@ namespace kc::test {
 namespace {
 
 const std::string kBin = "/usr/lib/postgresql/15/bin/";
+
+// pg_hba.conf matches "+role" against members of that role: members of these two must send
+// a password (rules are tried in order, so these go before initdb's trust lines).
+const std::map<std::string, std::string> kPasswordGroups = {{"md5", "kc_md5_users"},
+                                                            {"scram-sha-256", "kc_scram_users"}};
 
 std::string quote(const std::string& s) {  // an SQL literal, for test-provided values only
   std::string out = "'";
@@ -40,7 +48,8 @@ std::vector<std::string> PostgresFixture::as_postgres(std::vector<std::string> a
   return wrapped;
 }
 
-PostgresFixture::PostgresFixture() : dir_(std::make_unique<TempDir>()) {
+PostgresFixture::PostgresFixture(Options options)
+    : options_(options), dir_(std::make_unique<TempDir>()) {
   if (!postgres_available())
     throw std::runtime_error("PostgreSQL 15 server binaries not installed");
   if (geteuid() == 0) {
@@ -55,9 +64,12 @@ PostgresFixture::PostgresFixture() : dir_(std::make_unique<TempDir>()) {
                                        "--auth=trust", "--no-sync", "-E", "UTF8", "--locale=C"}),
                           120000);
   if (init.exit_code != 0) throw std::runtime_error("initdb failed:\n" + init.output);
+  require_passwords();
+  if (options_.tls) make_certificate();
   port_ = free_port();
   start();
-  psql("CREATE ROLE kong LOGIN", "postgres", "postgres");
+  psql("CREATE ROLE kong LOGIN; CREATE ROLE kc_md5_users; CREATE ROLE kc_scram_users", "postgres",
+       "postgres");
   psql("CREATE DATABASE kong OWNER kong", "postgres", "postgres");  // not in a transaction
 }
 
@@ -68,16 +80,75 @@ PostgresFixture::~PostgresFixture() {
   }
 }
 
+void PostgresFixture::require_passwords() {
+  std::string path = dir() + "/data/pg_hba.conf";
+  std::string rules = "# kong-cluster tests (postgres_fixture.cpp): password roles\n";
+  for (auto& [method, group] : kPasswordGroups)
+    rules +=
+        "local all +" + group + " " + method + "\nhost all +" + group + " all " + method + "\n";
+  std::string initdb_rules = read_text(path);
+  std::ofstream out(path, std::ios::trunc);  // truncating keeps the file's owner (postgres)
+  out << rules << initdb_rules;
+  if (!out.flush()) throw std::runtime_error("cannot write " + path);
+}
+
+void PostgresFixture::make_certificate() {
+  std::string key = dir() + "/server.key";
+  // P-256: key generation takes milliseconds, unlike RSA.
+  auto r = run_command(
+      {"openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
+       "-nodes", "-keyout", key, "-out", certificate_path(), "-days", "2", "-subj",
+       "/CN=kc-test-server", "-addext", "subjectAltName=IP:127.0.0.1"},
+      30000);
+  if (r.exit_code != 0) throw std::runtime_error("openssl req failed: " + r.output);
+  // Postgres refuses a key that others can read, or that another user owns.
+  if (chmod(key.c_str(), 0600) != 0) throw std::runtime_error("cannot chmod " + key);
+  if (geteuid() == 0) {
+    passwd* pw = getpwnam("postgres");
+    if (!pw || chown(key.c_str(), pw->pw_uid, pw->pw_gid) != 0)
+      throw std::runtime_error("cannot chown " + key + " to postgres");
+  }
+}
+
+void PostgresFixture::create_password_role(const std::string& role, const std::string& password,
+                                           const std::string& method) {
+  auto group = kPasswordGroups.find(method);
+  if (group == kPasswordGroups.end())
+    throw std::invalid_argument("create_password_role: unknown method " + method);
+  psql("SET password_encryption = " + quote(method) + "; CREATE ROLE " + role + " LOGIN PASSWORD " +
+           quote(password) + " IN ROLE " + group->second,
+       "postgres", "postgres");
+}
+
 void PostgresFixture::start() {
   if (running()) return;
   // A TimeZone far from UTC (+12:45/+13:45) makes any confusion between local time and
   // the UTC timestamps Kong stores show up as hours of error.
-  server_ = std::make_unique<Process>(
-      as_postgres({kBin + "postgres", "-D", dir() + "/data", "-p", std::to_string(port_), "-c",
-                   "listen_addresses=" + host_, "-c", "unix_socket_directories=" + dir(), "-c",
-                   "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off", "-c",
-                   "TimeZone=Pacific/Chatham"}),
-      dir() + "/postgres.log");
+  std::vector<std::string> argv = {kBin + "postgres",
+                                   "-D",
+                                   dir() + "/data",
+                                   "-p",
+                                   std::to_string(port_),
+                                   "-c",
+                                   "listen_addresses=" + host_,
+                                   "-c",
+                                   "unix_socket_directories=" + dir(),
+                                   "-c",
+                                   "fsync=off",
+                                   "-c",
+                                   "synchronous_commit=off",
+                                   "-c",
+                                   "full_page_writes=off",
+                                   "-c",
+                                   "TimeZone=Pacific/Chatham"};
+  if (options_.tls) {
+    for (const std::string& setting : {std::string("ssl=on"), "ssl_cert_file=" + certificate_path(),
+                                       "ssl_key_file=" + dir() + "/server.key"}) {
+      argv.push_back("-c");
+      argv.push_back(setting);
+    }
+  }
+  server_ = std::make_unique<Process>(as_postgres(argv), dir() + "/postgres.log");
   wait_ready();
 }
 

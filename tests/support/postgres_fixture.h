@@ -2,7 +2,9 @@
 // in a temporary folder, 127.0.0.1 on a free port, a unix socket in the same folder, and a
 // non-superuser role `kong` owning database `kong`, as a Kong 0.10 install had. Postgres
 // refuses to run as root, so under uid 0 it runs as the `postgres` system user.
-// stop()/start() simulate an outage: same port, same data.
+// stop()/start() simulate an outage: same port, same data. Roles made by
+// create_password_role() must log in with md5 or scram-sha-256 (everyone else is trusted),
+// and with Options::tls the server also accepts TLS, with a throwaway self-signed certificate.
 #pragma once
 
 #include <memory>
@@ -18,9 +20,16 @@ bool postgres_available();
 
 class PostgresFixture {
  public:
+  struct Options {
+    // ssl = on with a certificate for CN kc-test-server, subjectAltName IP:127.0.0.1 only
+    // (so a client verifying host name "localhost" must refuse it), made with the openssl CLI.
+    bool tls = false;
+  };
+
   // initdb, start, wait until it accepts connections, create role and database `kong`.
   // Throws std::runtime_error (with the server log) when any step fails.
-  PostgresFixture();
+  PostgresFixture() : PostgresFixture(Options{}) {}
+  explicit PostgresFixture(Options options);
   ~PostgresFixture();  // stop() and remove the directory
   PostgresFixture(const PostgresFixture&) = delete;
   PostgresFixture& operator=(const PostgresFixture&) = delete;
@@ -36,6 +45,13 @@ class PostgresFixture {
   const std::string& database() const { return database_; }  // "kong"
   const std::string& dir() const { return dir_->path(); }
   std::string log() const;
+  // The server's certificate (PEM), with Options::tls.
+  std::string certificate_path() const { return dir() + "/server.crt"; }
+
+  // A login role that must authenticate with `method` ("md5" or "scram-sha-256"): its
+  // password is stored in that form and pg_hba.conf asks for it.
+  void create_password_role(const std::string& role, const std::string& password,
+                            const std::string& method);
 
   // A new, empty database owned by `kong` (one per test keeps tests independent).
   std::string create_database(const std::string& prefix = "kong");
@@ -48,8 +64,11 @@ class PostgresFixture {
 
  private:
   void wait_ready();
+  void require_passwords();
+  void make_certificate();
   std::vector<std::string> as_postgres(std::vector<std::string> argv) const;
 
+  Options options_;
   std::unique_ptr<TempDir> dir_;
   std::unique_ptr<Process> server_;
   std::string host_ = "127.0.0.1";

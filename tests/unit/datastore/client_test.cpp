@@ -97,7 +97,7 @@ TEST_F(PgClientTest, NoServerMeansFastConnectErrors) {
 
 TEST_F(PgClientTest, HostNameIsResolvedWithoutBlocking) {
   PgConfig c = config();
-  c.host = "localhost";  // may resolve to ::1 first: libpq gets every address
+  c.host = "localhost";  // may resolve to ::1 first: every address is tried
   PgClient client(io_, c, kc::test::fast_client());
   auto r = run_sql(io_, client, {"SELECT 1 AS one", {}});
   ASSERT_TRUE(r.ok()) << r.error->describe();
