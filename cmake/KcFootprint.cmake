@@ -59,6 +59,14 @@ if(KC_STATIC_DEPS AND KC_YAML_SHARED AND KC_YAML_ARCHIVE)
   set(KC_YAML_LIBRARY "$<${kc_shared_head}:${KC_YAML_SHARED}>;$<${kc_static_head}:${KC_YAML_ARCHIVE}>")
 endif()
 
+# The agent binary fully static (glibc too): no shared library, no dynamic loader, nothing mapped
+# but the binary itself, whose untouched pages never become resident. Possible since nothing in
+# it loads a library at run time (the Postgres client speaks the protocol itself). Name lookups
+# still work in an image without glibc's shared libraries: glibc 2.36 builds its files and dns
+# NSS modules into a static binary (getaddrinfo of /etc/hosts names and DNS names checked in a
+# container made of nothing but such a binary).
+option(KC_STATIC_AGENT "Link the kong-cluster binary fully statically (-static)" ON)
+
 # One section per function and object, so the agent's link can drop what nothing refers to.
 if(KC_FUNCTION_SECTIONS)
   add_compile_options(-ffunction-sections -fdata-sections)
@@ -79,9 +87,11 @@ function(kc_small_executable target)
     # The C++ runtime inside the binary too: only the pages of libstdc++ and libgcc the agent
     # touches become resident, instead of the shared libraries' 1.6 MiB. Safe because no
     # shared C++ library is linked any more (spdlog and fmt: common/spdlog_runtime.cpp; the
-    # metrics: common/metrics), so there is one copy of the runtime; libpq, opened with
-    # dlopen when pg_host is set, is C.
+    # metrics: common/metrics), so there is one copy of the runtime.
     -static-libstdc++ -static-libgcc)
+  if(KC_STATIC_AGENT AND KC_STATIC_DEPS)
+    target_link_options(${target} PRIVATE -static)
+  endif()
   if(KC_LTO)
     set_target_properties(${target} PROPERTIES INTERPROCEDURAL_OPTIMIZATION ON)
   endif()

@@ -31,21 +31,28 @@ container runs the member: the agent, or Kong with kong-cluster as its serf.
 {{- end }}
 
 {{/*
-Kong mode's init container script: copies kong-cluster, every shared library it links and
-the dynamic loader into the emptyDir, then writes `serf`, a launcher that runs the binary
-through that loader under the name `serf` (so it speaks serf's command line in any Kong
-image, whatever its libc) and hands Kong's CLI calls the RPC token from rpc-auth.
+Kong mode's init container script: copies kong-cluster into the emptyDir, then writes `serf`,
+a launcher that runs it under the name `serf` (so it speaks serf's command line) and hands
+Kong's CLI calls the RPC token from rpc-auth. The image's binary is static, so it runs in any
+Kong image whatever its libc; a dynamically linked build (KC_STATIC_AGENT=OFF) gets every shared
+library it links and the dynamic loader copied beside it, and runs through that loader.
 */}}
 {{- define "kong-cluster.kongSerf.install" -}}
 set -eu
 dst={{ .Values.kong.serfPath.mountPath }}
 bin=/usr/local/bin/kong-cluster
 mkdir -p "$dst/lib"
-cp "$bin" "$dst/kong-cluster"
-for lib in $(ldd "$bin" | awk '$2 == "=>" && $3 ~ /^\// { print $3 } $1 ~ /^\// { print $1 }'); do
-  cp -L "$lib" "$dst/lib/"
-done
-loader=$(ldd "$bin" | awk '$1 ~ /^\// { print $1 }' | head -n 1)
+# lib/serf: the binary under the name it answers to as serf.
+cp "$bin" "$dst/lib/serf"
+run='"$here/lib/serf"'
+# ldd names a loader only for a dynamically linked binary (it fails for a static one).
+loader=$(ldd "$bin" 2>/dev/null | awk '$1 ~ /^\// { print $1 }' | head -n 1) || true
+if [ -n "$loader" ]; then
+  for lib in $(ldd "$bin" | awk '$2 == "=>" && $3 ~ /^\// { print $3 } $1 ~ /^\// { print $1 }'); do
+    cp -L "$lib" "$dst/lib/"
+  done
+  run="\"\$here/lib/${loader##*/}\" --library-path \"\$here/lib\" --argv0 serf $run"
+fi
 printf '%s' "${RPC_AUTH:-}" > "$dst/rpc-auth"
 chmod 0600 "$dst/rpc-auth"
 cat > "$dst/serf" <<LAUNCHER
@@ -54,7 +61,7 @@ here=\${0%/*}
 if [ -z "\${SERF_RPC_AUTH:-}" ] && [ -s "\$here/rpc-auth" ]; then
   SERF_RPC_AUTH=\$(cat "\$here/rpc-auth"); export SERF_RPC_AUTH
 fi
-exec "\$here/lib/${loader##*/}" --library-path "\$here/lib" --argv0 serf "\$here/kong-cluster" "\$@"
+exec $run "\$@"
 LAUNCHER
 chmod 0755 "$dst/serf"
 {{- end }}

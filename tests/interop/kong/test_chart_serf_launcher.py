@@ -4,7 +4,8 @@ tests/k8s/helmchart.py; exit 77 until hack/k8s/build.sh has built it) with
 kong.serfPath.enabled, runs its init container script on this machine with the freshly
 built kong-cluster in place of the image's /usr/local/bin/kong-cluster and a temporary
 directory as the emptyDir, then runs the Kong serf_path test with `<dir>/serf` as serf_path:
-the launcher must start the binary through the copied loader under the name `serf`.
+the launcher must start the binary under the name `serf` (directly when it is static, as built
+by default; through the copied loader when it is dynamically linked).
 
 Usage: test_chart_serf_launcher.py KONG_CLUSTER_BINARY"""
 
