@@ -2,8 +2,8 @@
 # CLI is included too, for `kubectl exec ... -- kong-cluster members -rpc-addr POD_IP:7373`.
 #
 # The image carries the binaries the project's build made and its tests ran, never a second
-# compile: hack/images/build.sh stages them (`objcopy --strip-debug` copies: the same code,
-# without the debug sections) into <build dir>/image-context/ and builds this file with that
+# compile: hack/images/build.sh stages them (`objcopy --strip-all` copies: the same code,
+# without the symbol table and debug sections) into <build dir>/image-context/ and builds this file with that
 # directory as the context, with the legacy builder (no BuildKit needed):
 #
 #   hack/build.sh && hack/images/build.sh        # tags kong-cluster/operator:dev

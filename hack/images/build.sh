@@ -6,8 +6,8 @@
 #       DIR: the build tree whose bin/ holds the binaries (default: build/ of the repository);
 #       names default to both. Prints "name tag" per image on stdout, progress on stderr.
 #
-# Stages <DIR>/image-context/: `objcopy --strip-debug` copies of the binaries (the code is
-# byte-identical to the tested binary; only the debug sections go). Each image is labelled with
+# Stages <DIR>/image-context/: `objcopy --strip-all` copies of the binaries (the code is
+# byte-identical to the tested binary; only the debug sections and the symbol table go). Each image is labelled with
 # the sha256 and the GNU build id of the tested binaries (kong-cluster.sha256.<binary>,
 # kong-cluster.build-id.<binary>); tests/k8s/nodes/test_images.py compares them with <DIR>/bin.
 # Plain `docker build` (the legacy builder): no BuildKit. Images are tagged
@@ -56,7 +56,7 @@ for name in "${names[@]}"; do
   for b in $(binaries_of "$name"); do
     if [ -z "${staged[$b]:-}" ]; then
       # Into a temporary name first: an interrupted copy never looks staged.
-      objcopy --strip-debug "$build_dir/bin/$b" "$context/$b.tmp"
+      objcopy --strip-all "$build_dir/bin/$b" "$context/$b.tmp"
       mv "$context/$b.tmp" "$context/$b"
       staged[$b]=1
     fi

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """The agent and operator images, assembled from deploy/docker/*.Dockerfile around this build
 tree's binaries (hack/images/build.sh --build-dir KC_BUILD_DIR):
-- carry the tested binaries: each binary in an image is the `objcopy --strip-debug` copy of the
+- carry the tested binaries: each binary in an image is the `objcopy --strip-all` copy of the
   one in KC_BUILD_DIR/bin (same bytes, same GNU build id), and the image's labels record that
   binary's sha256 and build id;
 - run as the non-root user 10001;
@@ -67,19 +67,19 @@ class Images(unittest.TestCase):
                     shipped = os.path.join(tmp, "shipped")
                     copy_from_image(tag, "/usr/local/bin/" + binary, shipped)
                     stripped = os.path.join(tmp, "stripped")
-                    h.run(["objcopy", "--strip-debug", tested, stripped])
+                    h.run(["objcopy", "--strip-all", tested, stripped])
                     self.assertEqual(file_sha256(shipped), file_sha256(stripped),
-                                     "%s in %s is not the strip-debug copy of %s" % (binary, tag, tested))
+                                     "%s in %s is not the strip-all copy of %s" % (binary, tag, tested))
                     self.assertEqual(build_id(shipped), build_id(tested))
                 self.assertEqual(labels.get("kong-cluster.sha256." + binary), file_sha256(tested), tag)
                 self.assertEqual(labels.get("kong-cluster.build-id." + binary), build_id(tested), tag)
-        h.log("every image carries the strip-debug copy of the tested binaries of %s/bin" % BUILD_DIR)
+        h.log("every image carries the strip-all copy of the tested binaries of %s/bin" % BUILD_DIR)
 
     def test_images_run_as_non_root(self):
         for name, tag in self.images.items():
             user = docker("image", "inspect", "-f", "{{.Config.User}}", tag).stdout.strip()
             self.assertEqual(user, "10001:10001", name)
-            out = docker("run", "--rm", "--label", LABEL, "--entrypoint", "/usr/bin/id", tag, "-u").stdout.strip()
+            out = docker("run", "--rm", "--label", LABEL, "--entrypoint", "/bin/id", tag, "-u").stdout.strip()
             self.assertEqual(out, "10001", name)
 
     def test_agent_image_joins_real_serf(self):
@@ -159,7 +159,7 @@ def file_sha256(path):
 
 
 def build_id(path):
-    """The GNU build id (readelf -n), which objcopy --strip-debug keeps."""
+    """The GNU build id (readelf -n), which objcopy --strip-all keeps."""
     m = re.search(r"Build ID:\s*([0-9a-f]+)", h.run(["readelf", "-n", path]).stdout)
     assert m, "%s has no GNU build id" % path
     return m.group(1)
