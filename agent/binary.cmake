@@ -19,6 +19,8 @@ target_link_libraries(kong-cluster PRIVATE kc_agent kc_cli kc_serf_cli CLI11::CL
 set_target_properties(kong-cluster PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${PROJECT_BINARY_DIR}/bin)
 # Static OpenSSL/zlib/libyaml, private symbols, optional LTO (cmake/KcFootprint.cmake).
 kc_small_executable(kong-cluster)
+# The functions an agent runs side by side in the text (cmake/KcFootprint.cmake).
+kc_text_order(kong-cluster ${CMAKE_CURRENT_SOURCE_DIR}/text-order.txt)
 # build/bin/serf: kong-cluster under serf's name speaks serf's command line (Kong's serf_path).
 add_custom_command(TARGET kong-cluster POST_BUILD
   COMMAND ${CMAKE_COMMAND} -E create_symlink kong-cluster ${PROJECT_BINARY_DIR}/bin/serf
