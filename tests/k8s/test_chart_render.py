@@ -777,7 +777,8 @@ class HelmTestPodsTest(HelmCase):
             self.assertEqual(pod["metadata"]["annotations"]["helm.sh/hook"], "test")
             self.assertEqual(pod["spec"]["restartPolicy"], "Never")
             c = pod["spec"]["containers"][0]
-            self.assertEqual(c["image"], "kong-cluster/agent:0.1.0")
+            # the Debian operator image (bash, getent): the agent image has only BusyBox
+            self.assertEqual(c["image"], "kong-cluster/operator:0.1.0")
             self.assertTrue(c["securityContext"]["readOnlyRootFilesystem"])
             self.assertEqual(c["command"], ["/bin/bash", "-c"])
             r = subprocess.run(["bash", "-n", "-c", c["args"][0]], capture_output=True, text=True)

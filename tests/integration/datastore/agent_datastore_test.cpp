@@ -55,10 +55,18 @@ TEST_F(AgentDatastore, FiveAgentsStartedTogetherConverge) {
   std::vector<std::unique_ptr<GossipAgent>> agents;
   for (int i = 0; i < 5; ++i)
     agents.push_back(std::make_unique<GossipAgent>(dir_, agent("burst-" + std::to_string(i))));
+  // On a failure, every agent's view and log: the one that sees too few, and the one it misses.
+  auto every_log = [&] {
+    std::string out;
+    for (auto& other : agents)
+      out += other->name() + " sees " + std::to_string(other->alive_count()) + ":\n" +
+             other->process().log() + "\n";
+    return out;
+  };
   for (auto& a : agents)
     ASSERT_TRUE(wait_until([&] { return a->alive_count() == 5; }, 60s))
         << a->name() << " sees " << a->alive_count() << "\n"
-        << a->process().log();
+        << every_log();
 }
 
 TEST_F(AgentDatastore, GhostRowsDoNotSlowAJoin) {

@@ -1,6 +1,7 @@
 {{/*
-Shell functions of the helm test pods (bash: its /dev/tcp is the HTTP client, the agent image
-has no curl). `http_get HOST PORT PATH [TOKEN]` prints the body and succeeds only on a 200;
+Shell functions of the helm test pods (bash: its /dev/tcp is the HTTP client; the pods run the
+operator image, the Debian one with bash and getent: the agent image is built from scratch and
+has only BusyBox). `http_get HOST PORT PATH [TOKEN]` prints the body and succeeds only on a 200;
 `retry WHAT CMD...` runs CMD until it succeeds or tests.timeoutSeconds pass.
 */}}
 {{- define "kong-cluster.test.functions" -}}
@@ -35,12 +36,12 @@ retry() {
 }
 {{- end }}
 
-{{/* What every test pod shares: hook annotations, no token, the agent image, non-root. */}}
+{{/* What every test pod shares: hook annotations, no token, the operator image, non-root. */}}
 {{- define "kong-cluster.test.podSpec" -}}
 restartPolicy: Never
 # These pods talk to the agents and the operator only, never to the apiserver.
 automountServiceAccountToken: false
-{{- with .Values.agent.imagePullSecrets }}
+{{- with .Values.operator.imagePullSecrets }}
 imagePullSecrets:
   {{- toYaml . | nindent 2 }}
 {{- end }}
