@@ -4,7 +4,7 @@
 // MemberlistSim.ThousandMembersConvergeAndDetectACrash, for any N, with the numbers a
 // footprint study needs: virtual seconds to converge and to detect, wall time, peak RSS and
 // the heap per member entry (N² entries: every member's table holds every member).
-// Not a CI test: hack/bench/sim_scale.sh builds and runs it (docs/benchmarks.md).
+// Not a CI test: hack/bench/sim_scale.py builds and runs it (docs/benchmarks.md).
 #include <malloc.h>
 #include <sys/resource.h>
 
