@@ -179,7 +179,8 @@ TEST_F(AgentEvents, KongAdminApiReceivesKongsEventJson) {
             .has_value();
       },
       20s))
-      << "kong-1's log:\n" << a.agent().process().log() << "\nkong-2's log:\n"
+      << "kong-1's log:\n"
+      << a.agent().process().log() << "\nkong-2's log:\n"
       << b.agent().process().log();
 }
 
