@@ -88,7 +88,7 @@ std::string md5_password(std::string_view user, std::string_view password, std::
   return "md5" + md5_hex(inner + std::string(salt));
 }
 
-ScramSha256::ScramSha256(std::string password, std::string user, std::string nonce)
+ScramSha256::ScramSha256(std::string password, const std::string& user, std::string nonce)
     : password_(std::move(password)), nonce_(std::move(nonce)) {
   if (nonce_.empty()) {
     std::array<unsigned char, 18> random{};

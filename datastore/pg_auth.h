@@ -27,7 +27,7 @@ class ScramSha256 {
   static constexpr long kMaxIterations = 1'000'000;
 
   // `nonce` is the client nonce: printable, no ','. Empty means 18 random bytes in base64.
-  explicit ScramSha256(std::string password, std::string user = "", std::string nonce = "");
+  explicit ScramSha256(std::string password, const std::string& user = "", std::string nonce = "");
 
   static constexpr const char* kMechanism = "SCRAM-SHA-256";
   // "n,,n=<user>,r=<nonce>"

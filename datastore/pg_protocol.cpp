@@ -122,7 +122,8 @@ void PgProtocol::receive(std::string_view bytes) {
   }
 }
 
-void PgProtocol::fail(ProtocolFailure::Cause cause, std::string message, std::string sqlstate) {
+void PgProtocol::fail(ProtocolFailure::Cause cause, const std::string& message,
+                      std::string sqlstate) {
   if (failure_) return;
   phase_ = Phase::failed;
   failure_ = ProtocolFailure{cause, one_line(message), std::move(sqlstate)};
@@ -203,7 +204,7 @@ void PgProtocol::handle(const wire::Message& m) {
                             (phase_ == Phase::idle ? " while idle" : ""));
 }
 
-const std::string& PgProtocol::password_or_fail() {
+const std::string& PgProtocol::password_or_fail() const {
   if (startup_.password.empty())
     throw auth::AuthError(
         "the server asks for a password, but none is configured (pg_password or "

@@ -91,8 +91,8 @@ class PgProtocol {
   void handle_data_row(wire::Reader& r);
   void handle_command_complete(wire::Reader& r);
   void ready_for_query(wire::Reader& r);
-  void fail(ProtocolFailure::Cause cause, std::string message, std::string sqlstate);
-  const std::string& password_or_fail();
+  void fail(ProtocolFailure::Cause cause, const std::string& message, std::string sqlstate);
+  const std::string& password_or_fail() const;
 
   Phase phase_ = Phase::created;
   wire::Decoder decoder_;

@@ -19,13 +19,16 @@ namespace asio = boost::asio;
 
 namespace {
 
-constexpr size_t kReadChunk = 16 * 1024;
+constexpr size_t kReadChunk = size_t{16} * 1024;
 
 // Notice a silently dead server (a partition, a killed VM) within about a minute, as the
 // libpq settings this client used before did (keepalives_idle 30, interval 10, count 3).
 void enable_keepalives(asio::ip::tcp::socket& s) {
   int fd = s.native_handle();
-  int on = 1, idle = 30, interval = 10, count = 3;
+  int on = 1;
+  int idle = 30;
+  int interval = 10;
+  int count = 3;
   setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &on, sizeof on);
   setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof idle);
   setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &interval, sizeof interval);
@@ -41,7 +44,7 @@ std::string endpoint_text(const asio::ip::tcp::endpoint& e) {
 
 }  // namespace
 
-PgStream::PgStream(asio::io_context& io) : io_(io), tcp_(io), unix_(io) {}
+PgStream::PgStream(asio::io_context& io) : tcp_(io), unix_(io) {}
 
 template <class Operation>
 void PgStream::with_stream(Operation&& op) {
@@ -105,7 +108,7 @@ void PgStream::request_tls(TlsOptions tls, OpenHandler done) {
                             }
                             char answer = self->read_buffer_[0];
                             if (answer == 'S') {
-                              self->handshake(std::move(tls), std::move(done));
+                              self->handshake(tls, std::move(done));
                             } else if (answer == 'N') {
                               done("pg_ssl is on, but the server does not support TLS");
                             } else {
@@ -116,7 +119,7 @@ void PgStream::request_tls(TlsOptions tls, OpenHandler done) {
                     });
 }
 
-void PgStream::handshake(TlsOptions tls, OpenHandler done) {
+void PgStream::handshake(const TlsOptions& tls, OpenHandler done) {
   tls_context_ = std::make_unique<asio::ssl::context>(asio::ssl::context::tls_client);
   tls_context_->set_options(asio::ssl::context::no_sslv2 | asio::ssl::context::no_sslv3 |
                             asio::ssl::context::no_tlsv1 | asio::ssl::context::no_tlsv1_1);

@@ -53,11 +53,10 @@ class PgStream : public std::enable_shared_from_this<PgStream> {
   using Tls = boost::asio::ssl::stream<Tcp&>;
 
   void request_tls(TlsOptions tls, OpenHandler done);
-  void handshake(TlsOptions tls, OpenHandler done);
+  void handshake(const TlsOptions& tls, OpenHandler done);
   template <class Operation>
   void with_stream(Operation&& op);
 
-  boost::asio::io_context& io_;
   Tcp tcp_;
   boost::asio::local::stream_protocol::socket unix_;
   bool is_unix_ = false;

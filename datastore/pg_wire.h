@@ -25,7 +25,7 @@ class ProtocolError : public std::runtime_error {
 
 // No legitimate answer to our statements comes near this; a larger length is hostile or a
 // desynchronised stream.
-constexpr size_t kMaxMessage = 16 * 1024 * 1024;
+constexpr size_t kMaxMessage = size_t{16} * 1024 * 1024;
 
 // Encoders: each appends one message to `out`. A string sent as a C string must not hold a
 // NUL byte (std::invalid_argument): the server would cut it there.

@@ -39,9 +39,17 @@ void check_labels(const std::string& family, const Labels& sorted, MetricType ty
   for (size_t i = 0; i < sorted.size(); ++i) {
     const auto& name = sorted[i].first;
     if (!valid_label_name(name, type))
-      throw std::invalid_argument("invalid label name '" + name + "' on metric '" + family + "'");
+      throw std::invalid_argument(std::string("invalid label name '")
+                                      .append(name)
+                                      .append("' on metric '")
+                                      .append(family)
+                                      .append("'"));
     if (i > 0 && sorted[i - 1].first == name)
-      throw std::invalid_argument("label '" + name + "' given twice on metric '" + family + "'");
+      throw std::invalid_argument(std::string("label '")
+                                      .append(name)
+                                      .append("' given twice on metric '")
+                                      .append(family)
+                                      .append("'"));
   }
 }
 
