@@ -74,6 +74,7 @@ void PgProtocol::send(const Statement& statement) {
   if (phase_ != Phase::idle) throw std::logic_error("PgProtocol::send while not idle");
   current_.emplace();
   has_row_description_ = false;
+  result_bytes_ = 0;
   std::string out;
   try {
     wire::parse(out, statement.sql);
@@ -344,18 +345,24 @@ void PgProtocol::handle_data_row(wire::Reader& r) {
   if (count < 0 || static_cast<size_t>(count) != rows.columns.size())
     throw wire::ProtocolError("DataRow has " + std::to_string(count) + " columns, not " +
                               std::to_string(rows.columns.size()));
+  result_bytes_ +=
+      sizeof(std::vector<std::optional<std::string>>) + count * sizeof(std::optional<std::string>);
   auto& row = rows.rows.emplace_back();
   row.reserve(rows.columns.size());
   for (int16_t i = 0; i < count; ++i) {
     int32_t length = r.int32();
-    if (length == -1)
+    if (length == -1) {
       row.emplace_back(std::nullopt);
-    else if (length < 0)
+    } else if (length < 0) {
       throw wire::ProtocolError("DataRow has a negative value length");
-    else
+    } else {
+      result_bytes_ += static_cast<size_t>(length);
       row.emplace_back(std::string(r.bytes(static_cast<size_t>(length))));
+    }
   }
   r.expect_end();
+  if (result_bytes_ > max_result_)
+    throw wire::ProtocolError("a result larger than " + std::to_string(max_result_) + " bytes");
 }
 
 void PgProtocol::handle_command_complete(wire::Reader& r) {

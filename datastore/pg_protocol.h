@@ -53,9 +53,15 @@ struct ProtocolFailure {
   std::string sqlstate;
 };
 
+// What one statement's rows may hold in memory (values plus per-value and per-row overhead).
+// Each message is already capped (wire::kMaxMessage), but a server can stream rows without
+// end; the agent's statements read a few rows of the nodes table.
+inline constexpr size_t kMaxResultBytes = size_t{64} * 1024 * 1024;
+
 class PgProtocol {
  public:
-  explicit PgProtocol(size_t max_message = wire::kMaxMessage) : decoder_(max_message) {}
+  explicit PgProtocol(size_t max_message = wire::kMaxMessage, size_t max_result = kMaxResultBytes)
+      : decoder_(max_message), max_result_(max_result) {}
 
   // Queues the StartupMessage. Once.
   void start(StartupParameters parameters);
@@ -102,6 +108,8 @@ class PgProtocol {
   bool sasl_continued_ = false;
   bool sasl_verified_ = false;
   bool has_row_description_ = false;
+  size_t max_result_;
+  size_t result_bytes_ = 0;  // the current statement's rows, as counted against max_result_
   std::optional<StepOutcome> current_;
   std::optional<StepOutcome> finished_;
   std::optional<ProtocolFailure> failure_;

@@ -259,6 +259,24 @@ TEST_F(PgProtocolTest, HostileInputFailsCleanly) {
   EXPECT_NE(protocol_.failure()->message.find("DataRow has 2 columns, not 1"), std::string::npos);
 }
 
+TEST_F(PgProtocolTest, AResultOverTheLimitEndsTheConnection) {
+  // Rows without end, each one small: the per-message cap alone would let memory grow.
+  PgProtocol p(wire::kMaxMessage, 4096);
+  p.start({"kong", "kong", "test", ""});
+  p.receive(startup_done());
+  ASSERT_TRUE(p.idle());
+  p.send({"SELECT a FROM t", {}});
+  p.receive(row_description({"a"}));
+  std::string row = data_row({std::string(100, 'x')});
+  for (int i = 0; i < 20; ++i) p.receive(row);
+  EXPECT_FALSE(p.failure()) << "20 rows of 100 bytes fit in 4096";
+  for (int i = 0; i < 40 && !p.failure(); ++i) p.receive(row);
+  ASSERT_TRUE(p.failure());
+  EXPECT_EQ(p.failure()->cause, ProtocolFailure::Cause::malformed);
+  EXPECT_NE(p.failure()->message.find("a result larger than 4096 bytes"), std::string::npos)
+      << p.failure()->message;
+}
+
 TEST_F(PgProtocolTest, StatementWithANulByteFailsWithoutSending) {
   connect();
   protocol_.send({"SELECT 1\0"s, {}});
