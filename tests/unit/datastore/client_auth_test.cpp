@@ -31,24 +31,25 @@ class PgClientAuthTest : public kc::test::FreshDatabaseTest {
             role + "'",
         "postgres", "postgres");
   }
+  // Connects with `c` and checks the session runs as c.user.
+  void expect_logged_in_as_its_user(const PgConfig& c) {
+    PgClient client(io_, c, kc::test::fast_client());
+    auto r = run_sql(io_, client, {"SELECT current_user AS u", {}});
+    ASSERT_TRUE(r.ok()) << r.error->describe();
+    EXPECT_EQ(r.statements[0].get(0, "u"), c.user);
+  }
 };
 
 TEST_F(PgClientAuthTest, Md5Password) {
   PgConfig c = password_config("md5", "s3cret-md5");
   ASSERT_EQ(stored_password_kind(c.user), "md5\n") << "the server would not ask for md5";
-  PgClient client(io_, c, kc::test::fast_client());
-  auto r = run_sql(io_, client, {"SELECT current_user AS u", {}});
-  ASSERT_TRUE(r.ok()) << r.error->describe();
-  EXPECT_EQ(r.statements[0].get(0, "u"), c.user);
+  expect_logged_in_as_its_user(c);
 }
 
 TEST_F(PgClientAuthTest, ScramSha256Password) {
   PgConfig c = password_config("scram-sha-256", "s3cret scram, with a comma");
   ASSERT_EQ(stored_password_kind(c.user), "scram\n");
-  PgClient client(io_, c, kc::test::fast_client());
-  auto r = run_sql(io_, client, {"SELECT current_user AS u", {}});
-  ASSERT_TRUE(r.ok()) << r.error->describe();
-  EXPECT_EQ(r.statements[0].get(0, "u"), c.user);
+  expect_logged_in_as_its_user(c);
 }
 
 TEST_F(PgClientAuthTest, ScramPasswordFromAFile) {
