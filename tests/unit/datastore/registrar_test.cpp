@@ -8,6 +8,7 @@
 
 #include "datastore/schema.h"
 #include "ds_test_util.h"
+#include "support/own_postgres_test.h"
 
 using namespace kc::datastore;
 using namespace std::chrono_literals;
@@ -241,31 +242,34 @@ TEST_F(RegistrarTest, SimultaneousStartsFindEachOther) {
 }
 
 // Servers of their own: these tests stop and restart Postgres. Each has one registrar, node-a.
-class RegistrarOutage : public ::testing::Test {
+class RegistrarOutage : public kc::test::OwnPostgresTest {
  protected:
   void SetUp() override {
-    KC_REQUIRE_POSTGRES();
-    parts_ = std::make_unique<Parts>();
+    OwnPostgresTest::SetUp();
+    if (IsSkipped()) return;
+    parts_ = std::make_unique<Parts>(*pg_, db_);
   }
   // Starts the registrar and waits until its row is in.
   void start_registered() {
     r().start();
     ASSERT_TRUE(run_until(io(), [&] { return r().registered(); }));
   }
-  kc::test::PostgresFixture& pg() { return parts_->pg; }
+  kc::test::PostgresFixture& pg() { return *pg_; }
+  std::string sql(const std::string& query) { return pg_->psql(query, db_); }
   boost::asio::io_context& io() { return parts_->io; }
   PgClient& client() { return parts_->client; }
   Registrar& r() { return parts_->registrar; }
 
  private:
   struct Parts {
-    kc::test::PostgresFixture pg;
+    Parts(kc::test::PostgresFixture& pg, const std::string& db)
+        : client{io, kc::test::config_for(pg, db), kc::test::fast_client()} {}
     boost::asio::io_context io;
     FakeAgent agent;
-    PgClient client{io, kc::test::config_for(pg, "kong"), kc::test::fast_client()};
+    PgClient client;
     Registrar registrar{io, client, fast("node-a", "10.1.0.1:7946"), agent.join(), agent.count()};
   };
-  std::unique_ptr<Parts> parts_;  // made once Postgres is known to be installed
+  std::unique_ptr<Parts> parts_;  // destroyed before the server it talks to
 };
 
 TEST_F(RegistrarOutage, PostgresDownAtStartRegistersOnceItReturns) {
@@ -279,15 +283,15 @@ TEST_F(RegistrarOutage, PostgresDownAtStartRegistersOnceItReturns) {
   ASSERT_TRUE(run_until(io(), [&] { return r().registered(); }));
   // Keep going for a few keepalives: still exactly one row and one TTL.
   ASSERT_TRUE(run_until(io(), [&] { return r().metrics().keepalives >= 3; }));
-  EXPECT_EQ(pg().psql("SELECT count(*) || ' ' || max(cluster_listening_address) FROM nodes"),
+  EXPECT_EQ(sql("SELECT count(*) || ' ' || max(cluster_listening_address) FROM nodes"),
             "1 10.1.0.1:7946\n");
-  EXPECT_EQ(pg().psql("SELECT count(*) FROM ttls"), "1\n");
+  EXPECT_EQ(sql("SELECT count(*) FROM ttls"), "1\n");
   EXPECT_EQ(r().metrics().registrations, 1u);
 }
 
 TEST_F(RegistrarOutage, OutageWhileRegisteredResumesAndCatchesUpOnLeaves) {
   ASSERT_NO_FATAL_FAILURE(start_registered());
-  pg().psql("INSERT INTO nodes(name, cluster_listening_address) VALUES ('peer', '10.1.0.2:7946')");
+  sql("INSERT INTO nodes(name, cluster_listening_address) VALUES ('peer', '10.1.0.2:7946')");
 
   pg().stop();
   ASSERT_TRUE(run_until(io(), [&] { return r().metrics().keepalive_failures >= 2; }));
@@ -299,8 +303,8 @@ TEST_F(RegistrarOutage, OutageWhileRegisteredResumesAndCatchesUpOnLeaves) {
   ASSERT_TRUE(run_until(io(), [&] {
     return r().metrics().keepalives > keepalives && r().metrics().member_deletes == 1;
   }));
-  EXPECT_EQ(pg().psql("SELECT string_agg(name, ',') FROM nodes"), "node-a\n");
-  EXPECT_EQ(pg().psql("SELECT count(*) FROM ttls"), "1\n");
+  EXPECT_EQ(sql("SELECT string_agg(name, ',') FROM nodes"), "node-a\n");
+  EXPECT_EQ(sql("SELECT count(*) FROM ttls"), "1\n");
   EXPECT_TRUE(r().registered());
 }
 
@@ -312,7 +316,7 @@ TEST_F(RegistrarOutage, StopWithPostgresDownStillFinishes) {
   ASSERT_TRUE(run_until(
       io(), [&] { return stopped; }, 5s));  // within stop_timeout (2 s)
   pg().start();
-  EXPECT_EQ(pg().psql("SELECT count(*) FROM nodes"), "1\n");  // left to expire by its TTL
+  EXPECT_EQ(sql("SELECT count(*) FROM nodes"), "1\n");  // left to expire by its TTL
 }
 
 TEST_F(RegistrarTest, DestroyingMidSequenceIsSafe) {

@@ -42,8 +42,9 @@ struct Gate : Harness {
     gate->request(PruneRequest{m, reason, std::nullopt, std::chrono::steady_clock::now()});
     run_until([&] { return prunes->has(m.name) || refusals() > before; });
   }
+  // Refusals counted for this reason (0 before the first: the series appears with it).
   int refused(const std::string& why) const {
-    return metric("kong_cluster_operator_prunes_refused_total{reason=\"" + why + "\"}");
+    return metric("kong_cluster_operator_prunes_refused_total{reason=\"" + why + "\"}").value_or(0);
   }
   int refusals() const {
     return refused("live_pod") + refused("disagreement") + refused("unconfirmed");

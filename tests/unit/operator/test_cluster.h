@@ -9,6 +9,7 @@
 #include <functional>
 #include <initializer_list>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "common/metrics/registry.h"
@@ -180,13 +181,16 @@ struct Harness {
                  std::chrono::milliseconds limit = std::chrono::seconds(5)) {
     return kc::controller::testing::run_until(io, done, limit);
   }
-  // The value of one series of the metrics page (its name and labels as printed), 0 if absent.
-  int metric(const std::string& series) const {
+  // The value of one series of the metrics page (its name and labels as printed), nullopt if
+  // the page has no such line.
+  std::optional<int> metric(const std::string& series) const {
     auto text = "\n" + registry.text();
     const auto line = "\n" + series + " ";
     auto at = text.find(line);
-    return at == std::string::npos ? 0 : std::stoi(text.substr(at + line.size()));
+    if (at == std::string::npos) return std::nullopt;
+    return std::stoi(text.substr(at + line.size()));
   }
+  // True when the series is on the page with this value (an absent series is not 0).
   bool metric_is(const std::string& series, int value) const { return metric(series) == value; }
 };
 
