@@ -57,6 +57,11 @@ OPERATOR_METRICS_PORT = 8080
 GOSSIP_PORT, HTTP_PORT = 7946, 8946
 
 
+class ApiUnavailable(OSError):
+    """The apiserver answered 429 or 5xx, or does not serve a resource yet (just after a
+    restart): an OSError, so every poll (wait_until) counts it as not yet and asks again."""
+
+
 def skip_reason():
     why = nodes.skip_reason()
     if why:
@@ -283,6 +288,8 @@ class Deployment:
 
     def rest(self, path):
         status, obj = self.api.request("GET", path, timeout=10)
+        if status == 429 or status >= 500:
+            raise ApiUnavailable("GET %s: HTTP %d %r" % (path, status, obj))
         if status not in (200, 404):
             raise AssertionError("GET %s: HTTP %d %r" % (path, status, obj))
         return obj if status == 200 else None
@@ -291,7 +298,10 @@ class Deployment:
         return self.rest("/api/v1/namespaces/%s/pods/%s" % (NS, name)) is not None
 
     def clusternodes(self):
-        return {o["spec"]["memberName"]: o for o in self.rest(CLUSTERNODES)["items"]}
+        listed = self.rest(CLUSTERNODES)
+        if listed is None:  # the namespace list of a served CRD is never 404
+            raise ApiUnavailable("GET %s: HTTP 404: the ClusterNode resource is not served (yet)" % CLUSTERNODES)
+        return {o["spec"]["memberName"]: o for o in listed["items"]}
 
     def lease(self):
         return self.rest("/apis/coordination.k8s.io/v1/namespaces/%s/leases/%s" % (NS, LEASE))
@@ -388,14 +398,19 @@ class Deployment:
         shown = None
         while True:
             now = time.monotonic()
-            if pod_gone is None and not self.pod_exists(pod_name):
-                pod_gone = now
-            if now - t0 > 2:  # slower than expected: log what is left whenever it changes
-                left = self.remains(pod_name, survivors)
-                if left != shown:
-                    log("%.2fs after the act: %s" % (now - t0, left))
-                    shown = left
-            if self.gone_everywhere(pod_name, survivors):
+            try:
+                if pod_gone is None and not self.pod_exists(pod_name):
+                    pod_gone = now
+                if now - t0 > 2:  # slower than expected: log what is left whenever it changes
+                    left = self.remains(pod_name, survivors)
+                    if left != shown:
+                        log("%.2fs after the act: %s" % (now - t0, left))
+                        shown = left
+                gone = self.gone_everywhere(pod_name, survivors)
+            except ApiUnavailable as e:  # not yet known: ask again (the timeout still holds)
+                log("%.2fs after the act: %s" % (now - t0, e))
+                gone = False
+            if gone:
                 done = time.monotonic()
                 if pod_gone is None and not self.pod_exists(pod_name):
                     pod_gone = done

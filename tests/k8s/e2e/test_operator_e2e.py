@@ -160,8 +160,12 @@ class OperatorE2E(e.DeploymentTestCase):
         t0 = time.monotonic()
         d.api.start_apiserver()
         up = time.monotonic() - t0
-        e.wait_until(lambda: d.gone_everywhere(victim, survivors), 60,
-                     "%s cleaned up after the apiserver restart" % victim, interval=POLL)
+        try:
+            e.wait_until(lambda: d.gone_everywhere(victim, survivors), 60,
+                         "%s cleaned up after the apiserver restart" % victim, interval=POLL)
+        except AssertionError:
+            d.dump()  # the pods, ClusterNodes, Lease, agents' and operators' logs
+            raise
         e.log("apiserver down and up again in %.1fs; %s (force-deleted just before) gone %.2fs after it was up"
               % (up, victim, time.monotonic() - t0 - up))
         d.wait_steady()
