@@ -84,24 +84,27 @@ endif()
 # The agent's executed functions side by side in its text. The kernel maps a file's pages around
 # every fault (fault-around, 64 KiB), so executed code scattered over ~10 MB of text makes most of
 # it resident although the agent runs ~1 MB of it. agent/text-order.txt (hack/text_order.py
-# regenerates it from callgrind) lists those functions' sections; gold places them first. mold
-# 1.10 has no ordering option, so this target links with gold. Functions are orderable one by one
-# when they have a section of their own: templates, inline functions and libstdc++ always; the
-# project's own functions with KC_FUNCTION_SECTIONS. A stale entry names no section: harmless.
-option(KC_TEXT_ORDER "Link kong-cluster with gold, its executed functions first (agent/text-order.txt)" ON)
+# regenerates it from callgrind) lists those functions; lld places the sections that define them
+# first. lld because it orders by symbol: glibc's libc.a has one `.text` per object, which a
+# section-name order (gold's) cannot tell apart, and mold 1.10 has no ordering option. A
+# function is orderable when it has a section of its own: templates, inline functions, each
+# libc object's; the project's own functions with KC_FUNCTION_SECTIONS. A stale entry names no
+# symbol: harmless (--no-warn-symbol-ordering).
+option(KC_TEXT_ORDER "Link kong-cluster with lld, its executed functions first (agent/text-order.txt)" ON)
 
 # kc_text_order(<target> <ordering file>)
 function(kc_text_order target order_file)
   if(NOT KC_TEXT_ORDER)
     return()
   endif()
-  find_program(KC_GOLD_PROGRAM ld.gold)
-  if(NOT KC_GOLD_PROGRAM)
-    message(WARNING "KC_TEXT_ORDER: no ld.gold (binutils); ${target} keeps the default text layout")
+  find_program(KC_LLD_PROGRAM ld.lld)
+  if(NOT KC_LLD_PROGRAM)
+    message(WARNING "KC_TEXT_ORDER: no ld.lld (Debian package lld); ${target} keeps the default text layout")
     return()
   endif()
   # After the global -fuse-ld (cmake/KcBuildSpeed.cmake): the last one wins.
-  target_link_options(${target} PRIVATE -fuse-ld=gold LINKER:--section-ordering-file=${order_file})
+  target_link_options(${target} PRIVATE -fuse-ld=lld LINKER:--symbol-ordering-file=${order_file}
+    LINKER:--no-warn-symbol-ordering)
   set_property(TARGET ${target} APPEND PROPERTY LINK_DEPENDS ${order_file})
 endfunction()
 

@@ -7,14 +7,17 @@ packages=(
   # build
   cmake g++ make pkg-config clang libclang-rt-14-dev ccache
   # Ninja for new build dirs (hack/build_env.sh): one scheduler for the whole tree; mold, the
-  # linker cmake/KcBuildSpeed.cmake picks when installed
-  ninja-build mold
+  # linker cmake/KcBuildSpeed.cmake picks when installed; lld, which lays the agent's executed
+  # functions out together (cmake/KcFootprint.cmake, KC_TEXT_ORDER)
+  ninja-build mold lld
   libboost-all-dev nlohmann-json3-dev libmsgpack-cxx-dev libssl-dev zlib1g-dev
   libcli11-dev libspdlog-dev libgtest-dev libgmock-dev libcpprest-dev
   libyaml-dev libre2-dev
   # tests and demo: real peers and real servers
   serf postgresql iproute2 iptables procps psmisc python3 python3-yaml
   prometheus openssl curl
+  # hack/text_order.py (regenerates agent/text-order.txt): callgrind and lackey, perf
+  valgrind linux-perf
   # lint (hack/lint/): the clang-format and clang-tidy of the installed clang (14), flake8
   clang-format-14 clang-tidy-14 flake8
   # k8s nodes and images: the Debian base image (hack/images/base.sh); the real kubelet Node's

@@ -29,6 +29,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import gossip_bench  # noqa: E402
+import resident_sections  # noqa: E402
 import smaps  # noqa: E402
 
 # libpq and what only libpq brings in (Debian 12's libpq5 dependencies): none may be mapped.
@@ -86,13 +87,18 @@ def wait_logged(p, log, needle, timeout):
     return False
 
 
-def report(title, pid, top):
+def report(title, pid, top, binary=None, symbols=0):
     st = gossip_bench.proc_status(pid)
     pss = gossip_bench.proc_pss_kib(pid)
     print("%s: VmRSS %d KiB, RssAnon %d KiB, RssFile %d KiB, PSS %s KiB"
           % (title, st["VmRSS"], st["RssAnon"], st["RssFile"], pss))
     for line in smaps.format_table(smaps.top(pid, top)):
         print(line)
+    if binary:
+        rows, syms = resident_sections.by_section(pid, binary)
+        print("  resident per section of %s:" % os.path.basename(binary))
+        for line in resident_sections.format_table(rows, symbols, syms):
+            print(line)
 
 
 def main():
@@ -104,6 +110,10 @@ def main():
     ap.add_argument("--timeout", type=float, default=30.0, help="deadline for each wait")
     ap.add_argument("--pg-port", type=int,
                     help="a Postgres on 127.0.0.1 that trusts user kong (default: a closed port)")
+    ap.add_argument("--sections", action="store_true",
+                    help="also the binary's resident KiB per ELF section (reads /proc/PID/pagemap: root)")
+    ap.add_argument("--symbols", type=int, default=0, metavar="K",
+                    help="with --sections: the K largest symbols on each section's resident pages")
     ap.add_argument("--check", action="store_true", help="exit 2 unless the mapping checks hold")
     ap.add_argument("--static-deps", action="store_true",
                     help="with --check: OpenSSL/zlib/libyaml must be linked statically")
@@ -117,7 +127,7 @@ def main():
         procs.append(p)
         time.sleep(a.settle)  # a measurement window, not a wait for a condition
         files = mapped_files(p.pid)
-        report("without pg_host", p.pid, a.top)
+        report("without pg_host", p.pid, a.top, a.ours_bin if a.sections else None, a.symbols)
         failures += ["without pg_host: %s is mapped" % f for f in sorted(files)
                      if f.startswith(LIBPQ_CHAIN)]
         if a.static_deps:
@@ -138,7 +148,8 @@ def main():
                 failures += ["with pg_host: %s is mapped (expected static)" % f for f in sorted(files)
                              if f.startswith(STATIC_DEPS)]
             report("with pg_host (%s)" % ("connected to port %d" % a.pg_port if a.pg_port
-                                          else "server down, client retrying"), q.pid, a.top)
+                                          else "server down, client retrying"), q.pid, a.top,
+                   a.ours_bin if a.sections else None, a.symbols)
     except RuntimeError as e:
         print("ERROR: %s" % e)
         failures.append(str(e))
