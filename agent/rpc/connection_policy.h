@@ -5,7 +5,9 @@
 // them locked every client (the operator included) out of the agent. Now:
 //   - the handshake and, with a token, `auth` must be done within auth_timeout of connecting;
 //   - an authenticated connection with nothing in progress (no command waiting for the
-//     agent, no stream, monitor or query open) closes after idle_timeout without a request;
+//     agent, no stream, monitor or query open) closes after idle_timeout without a request,
+//     when one is set: by default it stays, as serf keeps it (a client of serf's RPC may hold
+//     one connection for hours between calls); shedding below keeps the slots free;
 //   - at max_connections a new connection is still accepted: the unauthenticated connection
 //     that connected first is closed for it, else the authenticated one idle longest; only
 //     when every connection is busy is the new one refused.
@@ -22,7 +24,7 @@ using Clock = std::chrono::steady_clock;
 
 struct ConnectionDeadlines {
   std::chrono::milliseconds auth_timeout{5000};
-  std::chrono::milliseconds idle_timeout{60000};  // 0 = idle authenticated connections stay
+  std::chrono::milliseconds idle_timeout{0};  // 0 = idle authenticated connections stay
 };
 
 // What the server knows about one connection.

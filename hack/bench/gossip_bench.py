@@ -14,7 +14,7 @@ measures for both:
   * where the median agent's resident memory is: the mappings with the most RSS
     (/proc/PID/smaps, summed per file);
   * time until every other agent lists a `kill -9`ed member `failed` (--kills victims per
-    cluster, the two implementations taking turns so that both meet the same machine load),
+    cluster in every round, the two implementations taking turns so that both meet the same machine load),
     with the spread over kills, the load average at each kill and whether the difference of
     the means is outside its 95 % interval;
   * time from a user event (`event` RPC, coalescing off, --events of them from random
@@ -57,6 +57,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import traceback
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import smaps  # noqa: E402  (next to this script)
@@ -929,20 +930,22 @@ def run_size(n, cfg, reg, logdir, rnd, log):
                     alls = [e["all_s"] for e in ev]
                     log("  [N=%d] %s user events (coalescing off): all %d handlers ran after %s"
                         % (n, impl, n, ", ".join(fmt_s(x) if x is not None else "TIMEOUT" for x in alls)))
-                kills = min(cfg.kills, max(0, n - 2))
-                victims = {impl: rnd.sample(clusters[impl].agents[1:], kills) for impl in order}
-                # One kill of each in turn, not all of one then all of the other: both
-                # implementations then meet the same machine load (it drifts on a shared host).
-                for i in range(kills):
-                    for impl in order:
-                        c, v = clusters[impl], victims[impl][i]
-                        k = c.kill_and_detect(v, cfg.timeout, cfg.poll)
-                        res["kills"][impl].append(k)
-                        log("  [N=%d] %s kill -9 %s: first failed %s, all %d observers %s (load %.1f)"
-                            % (n, impl, v.name, fmt_s(k["first_s"]), k["observers"],
-                               fmt_s(k["all_s"]) if k["all_s"] is not None
-                               else "TIMEOUT (%d saw it)" % k["saw_failed"], k["loadavg"]))
-                        time.sleep(1.0)
+            # Kills in every round (fresh clusters each round): many kills per size without
+            # shrinking one cluster to a few members.
+            kills = min(cfg.kills, max(0, n - 2))
+            victims = {impl: rnd.sample(clusters[impl].agents[1:], kills) for impl in order}
+            # One kill of each in turn, not all of one then all of the other: both
+            # implementations then meet the same machine load (it drifts on a shared host).
+            for i in range(kills):
+                for impl in order:
+                    c, v = clusters[impl], victims[impl][i]
+                    k = c.kill_and_detect(v, cfg.timeout, cfg.poll)
+                    res["kills"][impl].append(k)
+                    log("  [N=%d round %d] %s kill -9 %s: first failed %s, all %d observers %s (load %.1f)"
+                        % (n, r + 1, impl, v.name, fmt_s(k["first_s"]), k["observers"],
+                           fmt_s(k["all_s"]) if k["all_s"] is not None
+                           else "TIMEOUT (%d saw it)" % k["saw_failed"], k["loadavg"]))
+                    time.sleep(1.0)
         finally:
             for c in clusters.values():
                 c.close()
@@ -1158,11 +1161,12 @@ def parse_args(argv):
     p.add_argument("--json", metavar="FILE", help="write all results as JSON to FILE")
     p.add_argument("--timeout", type=float, default=150.0,
                    help="deadline in seconds for each convergence and each detection phase")
-    p.add_argument("--kills", type=int, default=3, help="kill -9 victims per cluster, one after another")
+    p.add_argument("--kills", type=int, default=3,
+                   help="kill -9 victims per cluster (in every round), one after another")
     p.add_argument("--events", type=int, default=5,
                    help="user events (coalescing off) per cluster, timed until every handler ran")
     p.add_argument("--rounds", type=int, default=3,
-                   help="mass-join rounds per N, each on fresh clusters (idle and kills in round 1)")
+                   help="mass-join rounds per N, each on fresh clusters (idle and events in round 1, kills in each)")
     p.add_argument("--straggler", type=float, default=10.0,
                    help="an agent slower than this to see all N alive counts as left waiting")
     p.add_argument("--poll", type=float, default=0.1, help="RPC poll interval in seconds")
@@ -1236,7 +1240,7 @@ def main(argv=None):
     ours_bt = build_type_of(cfg.ours_bin) if cfg.only != "serf" else None
     impls = 1 if cfg.only else 2
     bound = sum(impls * cfg.rounds * (2 * 30 + cfg.timeout + 10) + cfg.settle + cfg.idle + 20
-                + impls * min(cfg.kills, max(0, n - 2)) * (cfg.timeout + 2)
+                + impls * cfg.rounds * min(cfg.kills, max(0, n - 2)) * (cfg.timeout + 2)
                 + impls * cfg.events * (cfg.timeout + 1) for n in cfg.sizes)
     log("gossip_bench: N=%s, idle %g s, seed %d, %d round(s), %d kill(s); worst-case run time %.0f s"
         % (",".join(map(str, cfg.sizes)), cfg.idle, cfg.seed, cfg.rounds, cfg.kills, bound))
@@ -1303,6 +1307,7 @@ def main(argv=None):
         rc = e.code if isinstance(e.code, int) else 1
     except Exception as e:
         log("ERROR: %s: %s (agent logs kept in %s)" % (type(e).__name__, e, logdir))
+        traceback.print_exc()  # where in the harness: the run's numbers so far are in the log above
         rc = 1
     finally:
         signal.signal(signal.SIGINT, signal.SIG_IGN)
