@@ -10,8 +10,9 @@ lld moves the section that defines a listed symbol, so glibc's functions (one ob
 with KC_FUNCTION_SECTIONS).
 
 How: runs a kong-cluster binary built with -DKC_FUNCTION_SECTIONS=ON through an agent's ordinary
-life (start, join a second agent, a user event sent and received and handled, RPC members, an HTTP
-/metrics scrape, idle, SIGTERM leave), once without and once with pg_host (a closed port: the
+life (start, join three agents, user events sent and received and handled, one peer killed and
+seen failed, RPC members, an HTTP /metrics scrape, idle, SIGTERM leave), once without and once with
+pg_host (a closed port: the
 datastore client retries), three ways:
   * under callgrind: every function executed, with the other names at its address;
   * under lackey (--no-data skips it): every load and store; the data symbols on the 64-byte
@@ -73,18 +74,29 @@ def member_count(rpc):
     return len([m for m in rpc.call("members", timeout=30.0)["Members"] if m.get("Status") == "alive"])
 
 
+PEERS = 3  # unprofiled agents the profiled one joins; the last is killed (failure detection)
+
+
+def member_status(rpc, name):
+    return {m.get("Name"): m.get("Status") for m in rpc.call("members", timeout=30.0)["Members"]}.get(name)
+
+
 def scenario(binary, workdir, pg, timeout, idle, wrapper, pass_fds=()):
-    """One agent's life run by the wrapper command (valgrind or perf and their arguments); the
-    other agent, its peer, runs as it is."""
-    ports, held = gossip_bench.probe_ports(5)
+    """One agent's life run by the wrapper command (valgrind or perf and their arguments): start,
+    join PEERS agents (which run as they are), user events both ways, one peer killed with
+    SIGKILL until the profiled agent lists it failed, RPC members, /metrics, idle, leave."""
+    ports, held = gossip_bench.probe_ports(3 + 2 * PEERS)
     for s in held:
         s.close()
-    gossip_a, rpc_a, http_a, gossip_b, rpc_b = ports
+    gossip_a, rpc_a, http_a = ports[:3]
+    peer_ports = [(ports[3 + 2 * i], ports[4 + 2 * i]) for i in range(PEERS)]
     handled = os.path.join(workdir, "handled.txt")
     handler = os.path.join(workdir, "on_event.sh")
     with open(handler, "w") as f:
         f.write("#!/bin/sh\ncat > /dev/null\necho handled >> %s\n" % handled)
     os.chmod(handler, 0o755)
+    if os.path.exists(handled):
+        os.unlink(handled)
     env = gossip_bench.clean_env()
     env["KONG_CLUSTER_HTTP_LISTEN"] = "127.0.0.1:%d" % http_a
     if pg:
@@ -92,14 +104,17 @@ def scenario(binary, workdir, pg, timeout, idle, wrapper, pass_fds=()):
             s.bind(("127.0.0.1", 0))
             env.update({"KONG_PG_HOST": "127.0.0.1", "KONG_PG_PORT": str(s.getsockname()[1])})
     common = ["agent", "--profile", "lan", "--log-level", "info", "--event-handler", "user=" + handler]
-    procs = []
+    procs, rpcs = [], []
     try:
-        b = subprocess.Popen([binary] + common + ["--node", "peer", "--bind", "127.0.0.1:%d" % gossip_b,
-                                                  "--rpc-addr", "127.0.0.1:%d" % rpc_b],
-                             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                             env=gossip_bench.clean_env(), start_new_session=True,
-                             preexec_fn=gossip_bench._child_setup)
-        procs.append(b)
+        peers = []
+        for i, (gossip_p, rpc_p) in enumerate(peer_ports):
+            peers.append(subprocess.Popen([binary] + common + ["--node", "peer-%d" % i,
+                                                              "--bind", "127.0.0.1:%d" % gossip_p,
+                                                              "--rpc-addr", "127.0.0.1:%d" % rpc_p],
+                                          stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                          stderr=subprocess.DEVNULL, env=gossip_bench.clean_env(),
+                                          start_new_session=True, preexec_fn=gossip_bench._child_setup))
+            procs.append(peers[-1])
         a_log = open(os.path.join(workdir, "profiled-%s.log" % ("pg" if pg else "plain")), "wb")
         a = subprocess.Popen(wrapper + [binary] + common
                              + ["--node", "profiled", "--bind", "127.0.0.1:%d" % gossip_a,
@@ -110,19 +125,28 @@ def scenario(binary, workdir, pg, timeout, idle, wrapper, pass_fds=()):
         a_log.close()
         procs.append(a)
         ra = wait_for("the profiled agent's RPC", lambda: try_rpc(rpc_a), timeout)
-        rb = wait_for("the peer's RPC", lambda: try_rpc(rpc_b), timeout)
-        ra.call("join", {"Existing": ["127.0.0.1:%d" % gossip_b], "Replay": False}, timeout=timeout)
-        wait_for("both members alive", lambda: member_count(ra) == 2, timeout)
-        rb.call("event", {"Name": "deploy", "Payload": b"from-peer", "Coalesce": False}, timeout=timeout)
+        rpcs.append(ra)
+        for _, rpc_p in peer_ports:
+            rpcs.append(wait_for("a peer's RPC", lambda: try_rpc(rpc_p), timeout))
+        ra.call("join", {"Existing": ["127.0.0.1:%d" % g for g, _ in peer_ports], "Replay": False},
+                timeout=timeout)
+        wait_for("all members alive", lambda: member_count(ra) == 1 + PEERS, timeout)
+        rpcs[1].call("event", {"Name": "deploy", "Payload": b"from-peer", "Coalesce": False}, timeout=timeout)
         ra.call("event", {"Name": "deploy", "Payload": b"from-profiled", "Coalesce": False}, timeout=timeout)
-        wait_for("the user events handled on both agents",
-                 lambda: os.path.exists(handled) and open(handled).read().count("handled") >= 4, timeout)
+        wait_for("the user events handled on every agent",
+                 lambda: os.path.exists(handled) and open(handled).read().count("handled") >= 2 * (1 + PEERS),
+                 timeout)
+        victim = peers[-1]
+        victim.send_signal(signal.SIGKILL)
+        victim.wait()
+        wait_for("the killed peer seen failed",
+                 lambda: member_status(ra, "peer-%d" % (PEERS - 1)) == "failed", timeout)
         ra.call("members", timeout=timeout)
         with urllib.request.urlopen("http://127.0.0.1:%d/metrics" % http_a, timeout=timeout) as r:
             r.read()
         time.sleep(idle)  # the idle agent's timers (gossip, probes, push-pull) are what it runs most
-        ra.close()
-        rb.close()
+        for r in rpcs:
+            r.close()
         a.send_signal(signal.SIGTERM)  # graceful leave; callgrind writes its output at exit
         a.wait(timeout=timeout)
     finally:
