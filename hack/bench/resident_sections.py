@@ -13,6 +13,7 @@ PAGE = os.sysconf("SC_PAGE_SIZE")
 SHF_ALLOC = 0x2
 SHT_NOBITS = 8
 SHT_SYMTAB = 2
+SHF_EXECINSTR = 0x4
 
 
 class Elf:
@@ -40,14 +41,18 @@ class Elf:
                               for i in range(phnum)
                               if struct.unpack_from("<I", data, phoff + i * phentsize)[0] == 1), default=0)
         self.symbols = []  # (vaddr, size, name), sorted
-        for i, h in enumerate(headers):
+        self.function_names = set()  # names defined in code sections (nm's t/T/w/W/i)
+        for h in headers:
             if h[1] != SHT_SYMTAB:
                 continue
             link_off = headers[h[6]][4]
             for k in range(h[5] // 24):
                 st_name, _info, _other, shndx, value, size = struct.unpack_from("<IBBHQQ", data, h[4] + k * 24)
                 if shndx != 0 and value and st_name:
-                    self.symbols.append((value, size, name_at(link_off, st_name)))
+                    name = name_at(link_off, st_name)
+                    self.symbols.append((value, size, name))
+                    if shndx < len(headers) and headers[shndx][2] & SHF_EXECINSTR:
+                        self.function_names.add(name)
         self.symbols.sort()
         self.symbol_starts = [s[0] for s in self.symbols]
 

@@ -408,7 +408,9 @@ class Deployment:
                         shown = left
                 gone = self.gone_everywhere(pod_name, survivors)
             except ApiUnavailable as e:  # not yet known: ask again (the timeout still holds)
-                log("%.2fs after the act: %s" % (now - t0, e))
+                if str(e) != shown:  # once per distinct answer, not every poll
+                    log("%.2fs after the act: %s" % (now - t0, e))
+                    shown = str(e)
                 gone = False
             if gone:
                 done = time.monotonic()
