@@ -11,6 +11,7 @@
 #include "agent/gossip/crypto/keyring.h"
 #include "agent/http/services.h"
 #include "agent/node_lookup.h"
+#include "agent/page_release.h"
 #include "agent/rpc/log_source.h"
 #include "agent/rpc/server.h"
 #include "agent/serf/serf.h"
@@ -143,6 +144,9 @@ void Agent::start() {
     datastore_->export_metrics(services_->metrics());
     datastore_->start();
   }
+  page_release_ = std::make_unique<PageRelease>(io_, config_.page_release_interval);
+  page_release_->export_metrics(services_->metrics());
+  page_release_->start();
   log->info("kong-cluster agent '{}' started: gossip {} (advertise {}), rpc {}, profile {}{}",
             name_, transport_->local_address().to_string(), sc.memberlist.advertise.to_string(),
             config_.rpc_addr, config_.profile, keyring->empty() ? "" : ", encrypted");
@@ -207,6 +211,7 @@ void Agent::leave_and_stop(std::function<void(int)> done) {
 void Agent::stop() {
   stopping_ = true;
   if (join_timer_) join_timer_->cancel();
+  if (page_release_) page_release_->stop();
   if (events_) events_->stop();
   if (services_) services_->stop();
   if (rpc_) rpc_->stop();

@@ -32,6 +32,7 @@ namespace kc::agent {
 
 class SerfApi;
 class DatastoreLink;
+class PageRelease;
 
 class Agent {
  public:
@@ -70,6 +71,7 @@ class Agent {
   std::unique_ptr<events::EventDispatch> events_;
   std::unique_ptr<agent_http::AgentServices> services_;
   std::unique_ptr<DatastoreLink> datastore_;
+  std::unique_ptr<PageRelease> page_release_;
   std::unique_ptr<boost::asio::steady_timer> join_timer_;
   bool stopping_ = false;
   std::function<void(int)> on_stopped_;

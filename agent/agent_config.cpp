@@ -111,6 +111,10 @@ std::vector<KeySpec> agent_keys() {
       {"cluster_tags", std::nullopt, "comma-separated key=value list", check_tags},
       {"cluster_keepalive_interval", "30", "seconds between nodes-row refreshes (Kong: 30)",
        [](const std::string& v) { return check_uint(v, 1, 3600); }},
+      {"cluster_page_release_interval", "30",
+       "seconds between returns of the agent's unused code and constant pages to the kernel "
+       "(0 = never; turn off while a debugger or uprobes set breakpoints in the agent)",
+       [](const std::string& v) { return check_uint(v, 0, 86400); }},
       {"cluster_leave_timeout", "15", "seconds to wait for a graceful leave",
        [](const std::string& v) { return check_uint(v, 1, 3600); }},
       {"log_level", "info", "trace|debug|info|warn|err",
@@ -212,6 +216,7 @@ AgentConfig agent_config_from(const config::Settings& s) {
                     "pg_database", "pg_ssl", "pg_ssl_verify"})
     if (s.has(key)) c.pg[key] = s.get(key);
   c.keepalive_interval = std::chrono::seconds(std::stoi(s.get("cluster_keepalive_interval")));
+  c.page_release_interval = std::chrono::seconds(std::stoi(s.get("cluster_page_release_interval")));
   c.leave_timeout = std::chrono::seconds(std::stoi(s.get("cluster_leave_timeout")));
   return c;
 }

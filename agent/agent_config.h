@@ -49,6 +49,8 @@ struct AgentConfig {
   std::map<std::string, std::string> pg;  // pg_* keys as given (with Kong's defaults)
   std::chrono::milliseconds leave_timeout{15000};
   std::chrono::milliseconds keepalive_interval{30000};
+  // cluster_page_release_interval (0 = never): agent/page_release.h.
+  std::chrono::milliseconds page_release_interval{30000};
   // Started by Kong 0.9/0.10 as its serf (see kong_mode()).
   bool kong_mode = false;
 };

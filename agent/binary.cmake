@@ -7,6 +7,7 @@ add_library(kc_agent STATIC
   ${CMAKE_CURRENT_SOURCE_DIR}/node_lookup.cpp
   ${CMAKE_CURRENT_SOURCE_DIR}/serf_api.cpp
   ${CMAKE_CURRENT_SOURCE_DIR}/datastore_link.cpp
+  ${CMAKE_CURRENT_SOURCE_DIR}/page_release.cpp
 )
 target_include_directories(kc_agent PUBLIC ${PROJECT_SOURCE_DIR})
 # kc_kube_core (kube/: configuration and a one-shot Beast GET, no cpprestsdk): the agent

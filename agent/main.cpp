@@ -3,6 +3,7 @@
 #include <CLI/CLI.hpp>
 #include <cstdlib>
 #include <iostream>
+#include <optional>
 
 #include "agent/agent.h"
 #include "agent/cli/commands.h"
@@ -10,13 +11,22 @@
 
 namespace {
 
+void report_config_error(const kc::config::ConfigError& e, int& exit_code) {
+  std::cerr << "kong-cluster agent: " << e.what() << "\n";
+  exit_code = 2;
+}
+
 struct AgentFlags {
   std::string conf, node, bind, advertise, advertise_mode, rpc_addr, encrypt, keyring_file, profile,
       log_level, data_dir, rpc_auth, http_addr, probe_addr, kong_admin_url, kubeconfig, cluster_id;
   std::vector<std::string> join, tags, event_handlers;
 };
 
-void add_agent_command(CLI::App& app, AgentFlags& f, int& exit_code) {
+// The agent's settings, once parsed; the agent itself runs after the command line's parser is
+// gone (run()), so the parser's objects do not stay on the heap for the agent's whole life.
+using AgentToRun = std::optional<kc::agent::AgentConfig>;
+
+void add_agent_command(CLI::App& app, AgentFlags& f, AgentToRun& to_run, int& exit_code) {
   auto* cmd = app.add_subcommand("agent", "Run a cluster member (a Serf-compatible gossip agent)");
   cmd->footer(
       "Settings come from --conf (kong.conf keys), then KONG_<KEY> environment variables,\n"
@@ -51,7 +61,7 @@ void add_agent_command(CLI::App& app, AgentFlags& f, int& exit_code) {
                   "[filter=]command as serf's -event-handler (repeatable; cluster_event_handlers)");
   cmd->add_option("--kong-admin-url", f.kong_admin_url,
                   "local Kong Admin API that receives events (cluster_kong_admin_url)");
-  cmd->callback([&f, &exit_code] {
+  cmd->callback([&f, &to_run, &exit_code] {
     using kc::config::Settings;
     try {
       Settings s(kc::agent::agent_keys(), kc::agent::kong_foreign_keys(),
@@ -85,10 +95,9 @@ void add_agent_command(CLI::App& app, AgentFlags& f, int& exit_code) {
       flag(join_list(f.tags), "cluster_tags", "--tag");
       flag(join_list(f.event_handlers), "cluster_event_handlers", "--event-handler");
       flag(f.kong_admin_url, "cluster_kong_admin_url", "--kong-admin-url");
-      exit_code = kc::agent::run_agent(kc::agent::agent_config_from(s));
+      to_run = kc::agent::agent_config_from(s);
     } catch (const kc::config::ConfigError& e) {
-      std::cerr << "kong-cluster agent: " << e.what() << "\n";
-      exit_code = 2;
+      report_config_error(e, exit_code);
     }
   });
 }
@@ -102,18 +111,27 @@ int run(int argc, char** argv) {
   if (argc > 0 && kc::serf_cli::invoked_as_serf(argv[0]))
     return kc::serf_cli::serf_main(std::vector<std::string>(argv + 1, argv + argc),
                                    {std::cout, std::cerr});
-  CLI::App app{"kong-cluster: the clustering layer for Kong-style API gateways"};
-  app.require_subcommand(1);
   int exit_code = 0;
-  AgentFlags flags;
-  add_agent_command(app, flags, exit_code);
-  kc::cli::register_commands(app, exit_code);
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::ParseError& e) {
-    return app.exit(e);
+  AgentToRun agent;
+  {
+    CLI::App app{"kong-cluster: the clustering layer for Kong-style API gateways"};
+    app.require_subcommand(1);
+    AgentFlags flags;
+    add_agent_command(app, flags, agent, exit_code);
+    kc::cli::register_commands(app, exit_code);
+    try {
+      app.parse(argc, argv);
+    } catch (const CLI::ParseError& e) {
+      return app.exit(e);
+    }
   }
-  return exit_code;
+  if (!agent) return exit_code;
+  try {
+    return kc::agent::run_agent(*agent);
+  } catch (const kc::config::ConfigError& e) {
+    report_config_error(e, exit_code);
+    return exit_code;
+  }
 }
 
 }  // namespace

@@ -5,10 +5,9 @@
 #include <unistd.h>
 
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 
 #include "common/metrics/registry.h"
+#include "common/proc_file.h"
 
 namespace kc::metrics {
 
@@ -20,17 +19,17 @@ struct ProcStat {
 
 ProcStat read_stat() {
   ProcStat s;
-  std::ifstream in("/proc/self/stat");
-  std::string line;
-  if (!std::getline(in, line)) return s;
+  auto line = proc_file::read("/proc/self/stat");
+  if (!line) return s;
   // The command name is in parentheses and may contain spaces: fields start after ')'.
-  auto close = line.rfind(')');
+  auto close = line->rfind(')');
   if (close == std::string::npos) return s;
-  std::istringstream fields(line.substr(close + 2));
-  std::vector<std::string> f;
-  for (std::string x; fields >> x;) f.push_back(x);
+  auto f = proc_file::fields(std::string_view(*line).substr(close + 1));
   // f[0] is field 3 (state); utime is field 14, stime 15, starttime 22, vsize 23, rss 24.
-  auto at = [&](size_t field) { return field - 3 < f.size() ? std::stod(f[field - 3]) : 0.0; };
+  auto at = [&](size_t field) {
+    auto v = field - 3 < f.size() ? proc_file::to_u64(f[field - 3]) : std::nullopt;
+    return v ? double(*v) : 0.0;
+  };
   s.utime = at(14);
   s.stime = at(15);
   s.starttime = at(22);
@@ -40,16 +39,14 @@ ProcStat read_stat() {
 }
 
 double boot_time() {
-  std::ifstream in("/proc/stat");
-  for (std::string key; in >> key;) {
-    if (key == "btime") {
-      double v = 0;
-      in >> v;
-      return v;
+  auto stat = proc_file::read("/proc/stat");
+  if (!stat) return 0;
+  auto f = proc_file::fields(*stat);
+  for (size_t i = 0; i + 1 < f.size(); ++i)
+    if (f[i] == "btime") {
+      auto v = proc_file::to_u64(f[i + 1]);
+      return v ? double(*v) : 0.0;
     }
-    std::string rest;
-    std::getline(in, rest);
-  }
   return 0;
 }
 

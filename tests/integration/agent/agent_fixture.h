@@ -56,6 +56,15 @@ class HttpAgent {
   std::unique_ptr<GossipAgent> agent_;
 };
 
+// The value of one metric series in the agent's /metrics (-1 if absent).
+inline double metric(const HttpAgent& a, const std::string& series) {
+  auto r = get(a.base(), "/metrics");
+  auto& body = r.response.body;
+  auto at = body.find("\n" + series + " ");
+  if (at == std::string::npos) return -1;
+  return std::stod(body.substr(at + series.size() + 2));
+}
+
 // A handler script that writes each run's SERF_* variables (sorted; SERF_SELF_NAME left out
 // with `without_self_name`, for comparing runs on different agents) and its stdin to
 // dir/run.<pid>.out, renamed into place so a reader never sees half a file.

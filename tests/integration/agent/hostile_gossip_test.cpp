@@ -32,15 +32,6 @@ void send_udp(int port, const std::string& bytes) {
   ::close(fd);
 }
 
-// The value of one metric series in the agent's /metrics (-1 if absent).
-double metric(const HttpAgent& a, const std::string& series) {
-  auto r = get(a.base(), "/metrics");
-  auto& body = r.response.body;
-  auto at = body.find("\n" + series + " ");
-  if (at == std::string::npos) return -1;
-  return std::stod(body.substr(at + series.size() + 2));
-}
-
 }  // namespace
 
 TEST(HostileGossip, ThirtySevenBytePingIsCountedAndTheAgentStaysUp) {
