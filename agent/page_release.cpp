@@ -33,16 +33,19 @@ void PageRelease::release() {
     log->warn("page release stopped: {}", r.error);
     return;
   }
+  size_t heap = image_pages::release_free_heap();
   ++releases_;
-  resident_bytes_released_ += r.resident_bytes;
-  log->debug("returned {} KiB of resident code and constants to the kernel ({} KiB mapped)",
-             r.resident_bytes / 1024, r.mapped_bytes / 1024);
+  resident_bytes_released_ += r.resident_bytes + heap;
+  log->debug("returned {} KiB of resident code and constants ({} KiB mapped) and {} KiB of free "
+             "heap to the kernel",
+             r.resident_bytes / 1024, r.mapped_bytes / 1024, heap / 1024);
   arm();
 }
 
 void PageRelease::export_metrics(metrics::Registry& r) const {
   r.add_counter("kong_cluster_agent_page_releases_total",
-                "Times the agent returned its unused code and constant pages to the kernel",
+                "Times the agent returned its unused code and constant pages, and its free heap, "
+                "to the kernel",
                 [this] { return double(releases_); });
   r.add_counter("kong_cluster_agent_page_release_resident_bytes_total",
                 "Resident bytes those releases took off the agent's resident set",

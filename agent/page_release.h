@@ -2,6 +2,7 @@
 // (common/image_pages.h): the code and constants it touched only while starting up, or not
 // since the last release, stop counting in its resident set; what it runs again is mapped back
 // on first use, a minor fault each 64 KiB of the page cache (docs/benchmarks.md, "Eighth run").
+// The heap's free pages go back too (after a mass join, megabytes of freed stream buffers).
 // cluster_page_release_interval (0 = never) sets the interval; a debugger's or uprobe's
 // breakpoints in the code are lost at a release, so turn it off while using them.
 #pragma once

@@ -4,6 +4,7 @@
 
 #include <elf.h>
 #include <link.h>
+#include <malloc.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -29,13 +30,13 @@ int collect(dl_phdr_info* info, size_t, void* data) {
     uintptr_t begin = info->dlpi_addr + ph.p_vaddr;
     uintptr_t end = begin + ph.p_memsz;
     bool load = ph.p_type == PT_LOAD;
+    // Whole pages: a page a read-only segment shares with another read-only one is read-only
+    // too; one it shares with a writable segment is cut out below.
+    Range pages{begin & ~(page - 1), (end + page - 1) & ~(page - 1)};
     if ((load && (ph.p_flags & PF_W)) || ph.p_type == PT_GNU_RELRO || ph.p_type == PT_TLS) {
-      s->keep.push_back({begin & ~(page - 1), (end + page - 1) & ~(page - 1)});
+      s->keep.push_back(pages);
     } else if (load) {
-      // Inward: a page the segment shares with another stays.
-      uintptr_t b = (begin + page - 1) & ~(page - 1);
-      uintptr_t e = end & ~(page - 1);
-      if (b < e) s->read_only.push_back({b, e});
+      s->read_only.push_back(pages);
     }
   }
   return 1;  // the first object reported is the executable itself: stop there
@@ -46,9 +47,10 @@ int collect(dl_phdr_info* info, size_t, void* data) {
 std::vector<Range> read_only_ranges() {
   Segments s;
   dl_iterate_phdr(collect, &s);
+  std::ranges::sort(s.keep, {}, &Range::begin);
   std::vector<Range> out;
   for (Range r : s.read_only) {
-    // Cut out any page a kept segment reaches (never expected with the usual layouts).
+    // Cut out every page a writable segment reaches (lld starts one mid-page after the code).
     for (const Range& k : s.keep) {
       if (k.end <= r.begin || k.begin >= r.end) continue;
       if (k.begin > r.begin) out.push_back({r.begin, k.begin});
@@ -88,6 +90,13 @@ Released release_read_only() {
   size_t after = resident_bytes();
   r.resident_bytes = before > after ? before - after : 0;
   return r;
+}
+
+size_t release_free_heap() {
+  size_t before = resident_bytes();
+  malloc_trim(0);
+  size_t after = resident_bytes();
+  return before > after ? before - after : 0;
 }
 
 }  // namespace kc::image_pages

@@ -20,7 +20,8 @@ struct Range {
   uintptr_t end = 0;    // page-aligned, > begin
 };
 
-// The executable's read-only PT_LOAD segments, shrunk to whole pages that hold nothing else.
+// The executable's read-only PT_LOAD segments as whole pages, less every page that holds a
+// byte of a writable segment, RELRO or TLS.
 std::vector<Range> read_only_ranges();
 
 struct Released {
@@ -32,6 +33,12 @@ struct Released {
 // madvise(MADV_DONTNEED) over read_only_ranges(). Safe at any time on the thread that calls it;
 // another thread running code meanwhile just takes a minor fault.
 Released release_read_only();
+
+// The heap's free memory back to the kernel (glibc's malloc_trim(0): whole free pages anywhere
+// in the heap, not only at its top). A burst (a mass join: one push/pull stream per member at
+// once) otherwise leaves its freed buffers resident for the process's life. Returns how much
+// the resident set shrank (/proc/self/statm).
+size_t release_free_heap();
 
 // The process's resident set in bytes (/proc/self/statm), 0 if unreadable.
 size_t resident_bytes();

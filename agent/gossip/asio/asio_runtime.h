@@ -7,6 +7,7 @@
 #include <memory>
 #include <unordered_map>
 
+#include "agent/gossip/asio/read_buffer.h"
 #include "agent/gossip/runtime.h"
 #include "common/lifetime.h"
 
@@ -74,7 +75,7 @@ class AsioTransport : public Transport {
   Address local_;
   PacketHandler on_packet_;
   StreamHandler on_stream_;
-  std::array<uint8_t, 65536> recv_buf_{};
+  ReadBuffer<65536> recv_buf_;
   boost::asio::ip::udp::endpoint recv_from_;
   std::list<std::shared_ptr<InboundStream>> inbound_;  // oldest first
   TransportCounters counters_;

@@ -119,7 +119,7 @@ class AsioTransport::InboundStream : public std::enable_shared_from_this<Inbound
       if (!self->alive_.expired()) ++self->t_.counters_.streams_idle;
       self->finish();
     });
-    sock_.async_read_some(net::buffer(buf_),
+    sock_.async_read_some(buf_.buffer(),
                           [self = shared_from_this()](const boost::system::error_code& ec,
                                                       size_t n) { self->on_read(ec, n); });
   }
@@ -156,7 +156,7 @@ class AsioTransport::InboundStream : public std::enable_shared_from_this<Inbound
   net::steady_timer read_timer_;
   std::list<std::shared_ptr<InboundStream>>::iterator slot_;
   Address from_;
-  std::array<uint8_t, 16384> buf_{};
+  ReadBuffer<16384> buf_;
   MessageReader reader_;
   Bytes reply_;
   bool dispatched_ = false;
@@ -201,7 +201,7 @@ class AsioTransport::OutboundStream : public std::enable_shared_from_this<Outbou
   }
 
   void read() {
-    sock_.async_read_some(net::buffer(buf_), [self = shared_from_this()](
+    sock_.async_read_some(buf_.buffer(), [self = shared_from_this()](
                                                  const boost::system::error_code& ec, size_t n) {
       if (ec) return self->complete(std::nullopt, ec == net::error::eof ? "EOF" : ec.message());
       try {
@@ -229,7 +229,7 @@ class AsioTransport::OutboundStream : public std::enable_shared_from_this<Outbou
   Bytes request_;
   bool expect_reply_;
   ReplyHandler done_;
-  std::array<uint8_t, 16384> buf_{};
+  ReadBuffer<16384> buf_;
   MessageReader reader_;
   bool finished_ = false;
 };
@@ -274,7 +274,7 @@ void AsioTransport::set_handlers(PacketHandler on_packet, StreamHandler on_strea
 
 void AsioTransport::receive_packet() {
   udp_.async_receive_from(
-      net::buffer(recv_buf_), recv_from_,
+      recv_buf_.buffer(), recv_from_,
       [this, alive = lifetime_.watch()](const boost::system::error_code& ec, size_t n) {
         if (alive.expired() || closed_) return;
         if (!ec && n > 0 && on_packet_)
