@@ -36,9 +36,10 @@ void PageRelease::release() {
   size_t heap = image_pages::release_free_heap();
   ++releases_;
   resident_bytes_released_ += r.resident_bytes + heap;
-  log->debug("returned {} KiB of resident code and constants ({} KiB mapped) and {} KiB of free "
-             "heap to the kernel",
-             r.resident_bytes / 1024, r.mapped_bytes / 1024, heap / 1024);
+  log->debug(
+      "returned {} KiB of resident code and constants ({} KiB mapped) and {} KiB of free "
+      "heap to the kernel",
+      r.resident_bytes / 1024, r.mapped_bytes / 1024, heap / 1024);
   arm();
 }
 

@@ -1,7 +1,5 @@
 #include "common/image_pages.h"
 
-#include "common/proc_file.h"
-
 #include <elf.h>
 #include <link.h>
 #include <malloc.h>
@@ -11,6 +9,8 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+
+#include "common/proc_file.h"
 
 namespace kc::image_pages {
 

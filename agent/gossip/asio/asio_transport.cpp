@@ -119,9 +119,10 @@ class AsioTransport::InboundStream : public std::enable_shared_from_this<Inbound
       if (!self->alive_.expired()) ++self->t_.counters_.streams_idle;
       self->finish();
     });
-    sock_.async_read_some(buf_.buffer(),
-                          [self = shared_from_this()](const boost::system::error_code& ec,
-                                                      size_t n) { self->on_read(ec, n); });
+    sock_.async_read_some(
+        buf_.buffer(), [self = shared_from_this()](const boost::system::error_code& ec, size_t n) {
+          self->on_read(ec, n);
+        });
   }
 
   void on_read(const boost::system::error_code& ec, size_t n) {
@@ -201,17 +202,17 @@ class AsioTransport::OutboundStream : public std::enable_shared_from_this<Outbou
   }
 
   void read() {
-    sock_.async_read_some(buf_.buffer(), [self = shared_from_this()](
-                                                 const boost::system::error_code& ec, size_t n) {
-      if (ec) return self->complete(std::nullopt, ec == net::error::eof ? "EOF" : ec.message());
-      try {
-        if (auto msg = self->reader_.feed(self->buf_.data(), n))
-          return self->complete(std::move(msg), "");
-      } catch (const mp::DecodeError& e) {
-        return self->complete(std::nullopt, e.what());
-      }
-      self->read();
-    });
+    sock_.async_read_some(
+        buf_.buffer(), [self = shared_from_this()](const boost::system::error_code& ec, size_t n) {
+          if (ec) return self->complete(std::nullopt, ec == net::error::eof ? "EOF" : ec.message());
+          try {
+            if (auto msg = self->reader_.feed(self->buf_.data(), n))
+              return self->complete(std::move(msg), "");
+          } catch (const mp::DecodeError& e) {
+            return self->complete(std::nullopt, e.what());
+          }
+          self->read();
+        });
   }
 
   void complete(std::optional<Bytes> reply, std::string error) {

@@ -44,7 +44,9 @@ const Mapping* mapping_of(const std::vector<Mapping>& maps, uintptr_t addr) {
   return nullptr;
 }
 
-__attribute__((noinline)) int code_in_the_image(int x) { return x * 3 + 1; }
+__attribute__((noinline)) int code_in_the_image(int x) {
+  return x * 3 + 1;
+}
 
 TEST(ImagePages, RangesAreTheReadOnlyMappingsOfTheExecutable) {
   auto ranges = kc::image_pages::read_only_ranges();
@@ -88,7 +90,9 @@ TEST(ImagePages, ReleaseKeepsCodeConstantsAndWrittenData) {
   EXPECT_EQ(code_in_the_image(13), before);
 }
 
-TEST(ImagePages, ResidentBytesReadsStatm) { EXPECT_GT(kc::image_pages::resident_bytes(), 0u); }
+TEST(ImagePages, ResidentBytesReadsStatm) {
+  EXPECT_GT(kc::image_pages::resident_bytes(), 0u);
+}
 
 }  // namespace
 
