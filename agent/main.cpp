@@ -11,11 +11,6 @@
 
 namespace {
 
-void report_config_error(const kc::config::ConfigError& e, int& exit_code) {
-  std::cerr << "kong-cluster agent: " << e.what() << "\n";
-  exit_code = 2;
-}
-
 struct AgentFlags {
   std::string conf, node, bind, advertise, advertise_mode, rpc_addr, encrypt, keyring_file, profile,
       log_level, data_dir, rpc_auth, http_addr, probe_addr, kong_admin_url, kubeconfig, cluster_id;
@@ -97,7 +92,8 @@ void add_agent_command(CLI::App& app, AgentFlags& f, AgentToRun& to_run, int& ex
       flag(f.kong_admin_url, "cluster_kong_admin_url", "--kong-admin-url");
       to_run = kc::agent::agent_config_from(s);
     } catch (const kc::config::ConfigError& e) {
-      report_config_error(e, exit_code);
+      std::cerr << "kong-cluster agent: " << e.what() << "\n";
+      exit_code = 2;
     }
   });
 }
@@ -125,13 +121,8 @@ int run(int argc, char** argv) {
       return app.exit(e);
     }
   }
-  if (!agent) return exit_code;
-  try {
-    return kc::agent::run_agent(*agent);
-  } catch (const kc::config::ConfigError& e) {
-    report_config_error(e, exit_code);
-    return exit_code;
-  }
+  // run_agent reports its own start-up errors (a bad key, an address in use) and returns 1.
+  return agent ? kc::agent::run_agent(*agent) : exit_code;
 }
 
 }  // namespace

@@ -71,7 +71,8 @@ size_t resident_bytes() {
 
 Released release_read_only() {
   Released r;
-  auto ranges = read_only_ranges();
+  // The program headers do not change while the process runs: read them once.
+  static const std::vector<Range> ranges = read_only_ranges();
   if (ranges.empty()) {
     r.error = "no read-only segment found in the program headers";
     return r;

@@ -7,10 +7,10 @@
 #include <csignal>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
 #include <vector>
 
 #include "common/logging.h"
+#include "common/proc_file.h"
 
 namespace kc::events {
 
@@ -22,9 +22,10 @@ std::vector<pid_t> children() {
   std::vector<pid_t> out;
   std::error_code ec;
   for (const auto& task : std::filesystem::directory_iterator("/proc/self/task", ec)) {
-    std::ifstream in(task.path() / "children");
-    pid_t pid = 0;
-    while (in >> pid) out.push_back(pid);
+    auto list = proc_file::read((task.path() / "children").c_str());
+    if (!list) continue;
+    for (auto field : proc_file::fields(*list))
+      if (auto pid = proc_file::to_u64(field)) out.push_back(pid_t(*pid));
   }
   return out;
 }
