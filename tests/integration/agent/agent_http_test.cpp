@@ -161,5 +161,8 @@ TEST_F(AgentHttp, GracefulLeaveIsSeenAsLeft) {
   ASSERT_TRUE(wait_until([&] { return a.status_of("kong-g2") == "alive"; }, 20s));
   b.agent().process().signal(SIGTERM);
   EXPECT_EQ(b.agent().process().wait_exit(30000), 0) << b.agent().process().log();
-  EXPECT_TRUE(wait_until([&] { return a.status_of("kong-g2") == "left"; }, 20s));
+  EXPECT_TRUE(wait_until([&] { return a.status_of("kong-g2") == "left"; }, 20s))
+      << "kong-g1 lists kong-g2 as '" << a.status_of("kong-g2") << "'\n--- kong-g1:\n"
+      << a.agent().process().log() << "\n--- kong-g2:\n"
+      << b.agent().process().log();
 }
