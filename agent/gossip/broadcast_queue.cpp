@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <utility>
 
 namespace kc::gossip {
 
@@ -33,7 +34,7 @@ void BroadcastQueue::finish(uint64_t id) {
   if (done) done();
 }
 
-void BroadcastQueue::queue(Bytes msg, const std::string& name, Finished finished) {
+void BroadcastQueue::queue(Bytes msg, std::string_view name, Finished finished) {
   if (!name.empty()) {
     if (const Item* found = by_name_.find(name)) {
       uint64_t replaced = found->id;
@@ -59,24 +60,30 @@ std::vector<Bytes> BroadcastQueue::get(size_t overhead, size_t limit) {
   std::vector<Items::node_type> resend;
   std::vector<uint64_t> finished;
   uint32_t max_tier = items_.rbegin()->transmits;
+  auto it = items_.end();  // the item after the one sent last
   for (uint32_t tier = items_.begin()->transmits; tier <= max_tier;) {
     if (used + overhead >= limit) break;
     size_t free = limit - used - overhead;
-    // First item of this tier whose length fits: the set is ordered by length descending.
+    // First item of this tier whose length fits: the set is ordered by length descending. The
+    // item after the one just sent is it when it fits (every item before that one in the tier
+    // was too long already), so a packet of similar messages costs one search, not one each.
     uint32_t fits = uint32_t(std::min<size_t>(free, UINT32_MAX));
-    auto it = items_.lower_bound(Item{tier, fits, UINT64_MAX, {}, {}});
+    if (it == items_.end() || it->transmits != tier || it->len > fits)
+      it = items_.lower_bound(Item{tier, fits, UINT64_MAX, {}, {}});
     if (it == items_.end() || it->transmits != tier) {
       ++tier;
+      it = items_.end();
       continue;
     }
     used += overhead + it->len;
     auto bytes = it->msg.bytes();
     out.emplace_back(bytes.begin(), bytes.end());
-    if (int(it->transmits) + 1 >= transmit_limit) {
-      finished.push_back(it->id);
-      erase(it);
+    auto sent = std::exchange(it, std::next(it));
+    if (int(sent->transmits) + 1 >= transmit_limit) {
+      finished.push_back(sent->id);
+      erase(sent);
     } else {
-      resend.push_back(items_.extract(it));
+      resend.push_back(items_.extract(sent));
       ++resend.back().value().transmits;
     }
   }

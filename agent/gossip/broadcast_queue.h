@@ -12,6 +12,7 @@
 #include <functional>
 #include <set>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
@@ -32,7 +33,7 @@ class BroadcastQueue {
   ~BroadcastQueue();
 
   // `name` empty = unique broadcast.
-  void queue(Bytes msg, const std::string& name = {}, Finished finished = {});
+  void queue(Bytes msg, std::string_view name = {}, Finished finished = {});
   // Messages to send now: each costs len + overhead; the total stays ≤ limit.
   std::vector<Bytes> get(size_t overhead, size_t limit);
   size_t size() const { return items_.size(); }

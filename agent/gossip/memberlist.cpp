@@ -44,7 +44,7 @@ void Memberlist::Impl::start() {
   Node self = make_local_node();
   Alive a{++incarnation_, self.name, self.addr.ip,
           self.addr.port, self.meta, Bytes(self.vsn.begin(), self.vsn.end())};
-  alive_node(a, /*bootstrap=*/true);
+  alive_node(view_of(a), /*bootstrap=*/true);
   schedule_probe(random_duration(config_.probe_interval));
   schedule_gossip(random_duration(config_.gossip_interval));
   schedule_push_pull(random_duration(config_.push_pull_interval));
@@ -153,7 +153,7 @@ void Memberlist::update_node() {
   uint32_t inc = ++m.incarnation_;
   Alive a{inc,  self.name.str(), Bytes(self.ip_bytes().begin(), self.ip_bytes().end()), self.port,
           meta, self.vsn_bytes()};
-  m.alive_node(a, /*bootstrap=*/true);
+  m.alive_node(view_of(a), /*bootstrap=*/true);
 }
 
 bool Memberlist::declare_dead(const std::string& name) {

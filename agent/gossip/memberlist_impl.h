@@ -43,13 +43,13 @@ class Memberlist::Impl {
 
   // --- state (state.cpp)
   using Entry = MemberEntry;
-  void alive_node(const Alive& a, bool bootstrap, BroadcastQueue::Finished notify = {});
+  void alive_node(const AliveView& a, bool bootstrap, BroadcastQueue::Finished notify = {});
   // Suspicion timed out: one push/pull with the suspect, then dead unless it refuted.
   void last_chance(const std::string& name, TimePoint change, int confirmations);
   void suspect_node(const Suspect& s);
   void dead_node(const Dead& d);
   void refute(Entry& me, uint32_t accused_incarnation);
-  void broadcast(const std::string& name, Bytes msg, BroadcastQueue::Finished notify = {});
+  void broadcast(std::string_view name, Bytes msg, BroadcastQueue::Finished notify = {});
   Entry* entry(std::string_view name) const { return node_map_.find(name); }
   Entry& local() const;
   // Every change of an entry's state goes through here: the per-state counts stay exact.
@@ -108,15 +108,16 @@ class Memberlist::Impl {
 
   // --- push/pull (push_pull.cpp)
   Bytes encode_local_state(bool join);
+  // Views into the message it was decoded from, which must outlive it.
   struct RemoteState {
     bool join = false;
-    std::vector<PushNodeState> nodes;
-    Bytes user_state;
+    std::vector<PushNodeStateView> nodes;
+    ByteSpill spill;
+    std::span<const uint8_t> user_state;
   };
-  static RemoteState decode_remote_state(std::span<const uint8_t> msg);  // msg starts with 06
-  // Takes the state by value: each alive record's fields move into the alive it becomes.
-  bool merge_remote_state(RemoteState remote, std::string& error);
-  std::string verify_protocol(const std::vector<PushNodeState>& remote) const;
+  RemoteState decode_remote_state(std::span<const uint8_t> msg);  // msg starts with 06
+  bool merge_remote_state(const RemoteState& remote, std::string& error);
+  std::string verify_protocol(const std::vector<PushNodeStateView>& remote) const;
   // `timeout` 0 means config_.tcp_timeout.
   void push_pull_node(const Address& to, bool join, std::function<void(std::string error)> done,
                       Duration timeout = Duration::zero());
@@ -135,6 +136,8 @@ class Memberlist::Impl {
   Delegates delegates_;
   std::shared_ptr<Keyring> keyring_;
   Envelope envelope_;
+  // Every received message is decoded with it, one at a time (one event loop).
+  mp::Parser parser_;
   std::shared_ptr<spdlog::logger> log_;
   std::mt19937_64 rng_;
 

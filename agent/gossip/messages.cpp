@@ -19,6 +19,10 @@ Bytes start(MsgType t) {
   return Bytes{static_cast<uint8_t>(t)};
 }
 
+Bytes copy(std::span<const uint8_t> b) {
+  return Bytes(b.begin(), b.end());
+}
+
 }  // namespace
 
 Bytes encode(const Ping& m) {
@@ -88,7 +92,19 @@ Bytes encode(const Dead& m) {
   return encode_accusation(MsgType::Dead, m.from, m.incarnation, m.node);
 }
 
+AliveView view_of(const Alive& m) {
+  return AliveView{m.incarnation, m.node, m.addr, m.port, m.meta, m.vsn};
+}
+
+PushNodeStateView view_of(const PushNodeState& m) {
+  return PushNodeStateView{m.name, m.addr, m.port, m.meta, m.incarnation, m.state, m.vsn};
+}
+
 Bytes encode(const Alive& m) {
+  return encode(view_of(m));
+}
+
+Bytes encode(const AliveView& m) {
   Bytes out = start(MsgType::Alive);
   mp::Writer w(out);
   w.map(6);
@@ -125,6 +141,10 @@ void encode_body(Bytes& out, const PushPullHeader& m) {
 }
 
 void encode_body(Bytes& out, const PushNodeState& m) {
+  encode_body(out, view_of(m));
+}
+
+void encode_body(Bytes& out, const PushNodeStateView& m) {
   mp::Writer w(out);
   w.map(7);
   w.key("Addr").bytes_or_nil(m.addr);
@@ -140,11 +160,24 @@ void encode_body(Bytes& out, const UserMsgHeader& m) {
   mp::Writer(out).map(1).key("UserMsgLen").sint(m.user_msg_len);
 }
 
-Bytes decode_ip(const mp::Value& v, const char* key, bool optional) {
-  Bytes ip = v.get(key).bytes();
+// A byte field in place, or (sent as an array of integers) decoded into `spill`.
+std::span<const uint8_t> bytes_in(const mp::Value& v, ByteSpill& spill) {
+  if (auto in_place = v.byte_view()) return *in_place;
+  return spill.emplace_back(v.bytes());
+}
+
+std::span<const uint8_t> decode_ip_view(const mp::Value& v, const char* key, bool optional,
+                                        ByteSpill& spill) {
+  auto ip = bytes_in(v.get(key), spill);
   if ((ip.empty() && optional) || ip.size() == 4 || ip.size() == 16) return ip;
   throw BadAddressError(std::string(key) + " must be a 4- or 16-byte IP, not " +
                         std::to_string(ip.size()) + " bytes");
+}
+
+Bytes decode_ip(const mp::Value& v, const char* key, bool optional) {
+  ByteSpill spill;
+  auto ip = decode_ip_view(v, key, optional, spill);
+  return Bytes(ip.begin(), ip.end());
 }
 
 Ping decode_ping(const mp::Value& v) {
@@ -175,8 +208,18 @@ Dead decode_dead(const mp::Value& v) {
 }
 
 Alive decode_alive(const mp::Value& v) {
-  return Alive{v.get("Incarnation").u32(), v.get("Node").string(), decode_ip(v, "Addr", false),
-               v.get("Port").u16(),        v.get("Meta").bytes(),  v.get("Vsn").bytes()};
+  ByteSpill spill;
+  auto a = decode_alive_view(v, spill);
+  return Alive{a.incarnation, std::string(a.node), copy(a.addr), a.port, copy(a.meta), copy(a.vsn)};
+}
+
+AliveView decode_alive_view(const mp::Value& v, ByteSpill& spill) {
+  return AliveView{v.get("Incarnation").u32(),
+                   v.get("Node").string_view(),
+                   decode_ip_view(v, "Addr", false, spill),
+                   v.get("Port").u16(),
+                   bytes_in(v.get("Meta"), spill),
+                   bytes_in(v.get("Vsn"), spill)};
 }
 
 ErrResp decode_err(const mp::Value& v) {
@@ -192,13 +235,20 @@ PushPullHeader decode_push_pull_header(const mp::Value& v) {
 }
 
 PushNodeState decode_push_node_state(const mp::Value& v) {
+  ByteSpill spill;
+  auto n = decode_push_node_state_view(v, spill);
+  return PushNodeState{std::string(n.name), copy(n.addr), n.port,     copy(n.meta),
+                       n.incarnation,       n.state,      copy(n.vsn)};
+}
+
+PushNodeStateView decode_push_node_state_view(const mp::Value& v, ByteSpill& spill) {
   auto state = v.get("State").sint();
   if (state < 0 || state > 3) throw mp::DecodeError("push node state: unknown State");
   // Lenient here: one odd node must not fail a whole join; merging skips (and counts) it.
-  return PushNodeState{v.get("Name").string(),     v.get("Addr").bytes(),
-                       v.get("Port").u16(),        v.get("Meta").bytes(),
-                       v.get("Incarnation").u32(), static_cast<NodeState>(state),
-                       v.get("Vsn").bytes()};
+  return PushNodeStateView{v.get("Name").string_view(),  bytes_in(v.get("Addr"), spill),
+                           v.get("Port").u16(),          bytes_in(v.get("Meta"), spill),
+                           v.get("Incarnation").u32(),   static_cast<NodeState>(state),
+                           bytes_in(v.get("Vsn"), spill)};
 }
 
 UserMsgHeader decode_user_msg_header(const mp::Value& v) {

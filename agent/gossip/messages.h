@@ -2,9 +2,11 @@
 // sorted by field name, smallest ints, raw strings) and lenient decoding.
 #pragma once
 
+#include <deque>
 #include <optional>
 #include <span>
 #include <string>
+#include <string_view>
 
 #include "agent/gossip/types.h"
 #include "common/msgpack/reader.h"
@@ -110,6 +112,36 @@ struct PushNodeState {
   Bytes vsn;
 };
 
+// Alive and PushNodeState as views into a received message (or into the owning struct): what
+// the member table reads from them, so the alive of every member that every member hears
+// several times while a cluster forms, and each node of a push/pull, cost no allocation.
+// Views into a message are valid while that message's bytes live.
+struct AliveView {
+  uint32_t incarnation = 0;
+  std::string_view node;
+  std::span<const uint8_t> addr;
+  uint16_t port = 0;
+  std::span<const uint8_t> meta;
+  std::span<const uint8_t> vsn;
+};
+
+struct PushNodeStateView {
+  std::string_view name;
+  std::span<const uint8_t> addr;
+  uint16_t port = 0;
+  std::span<const uint8_t> meta;
+  uint32_t incarnation = 0;
+  NodeState state = NodeState::Alive;
+  std::span<const uint8_t> vsn;
+};
+
+AliveView view_of(const Alive& m);
+PushNodeStateView view_of(const PushNodeState& m);
+
+// Where a view decoder keeps a byte field sent as an array of integers (a form the lenient
+// decoding accepts but that has no bytes to point at); a deque, so earlier fields stay put.
+using ByteSpill = std::deque<Bytes>;
+
 struct Compress {
   uint8_t algo = 0;
   Bytes buf;
@@ -126,12 +158,14 @@ Bytes encode(const Ack& m);
 Bytes encode(const Nack& m);
 Bytes encode(const Suspect& m);
 Bytes encode(const Alive& m);
+Bytes encode(const AliveView& m);
 Bytes encode(const Dead& m);
 Bytes encode(const ErrResp& m);
 Bytes encode(const Compress& m);
 // Bodies without a type byte (push/pull pieces).
 void encode_body(Bytes& out, const PushPullHeader& m);
 void encode_body(Bytes& out, const PushNodeState& m);
+void encode_body(Bytes& out, const PushNodeStateView& m);
 void encode_body(Bytes& out, const UserMsgHeader& m);
 
 // Decoders take the msgpack value of the body; throw kc::mp::DecodeError (BadAddressError
@@ -142,11 +176,13 @@ Ack decode_ack(const mp::Value& v);
 Nack decode_nack(const mp::Value& v);
 Suspect decode_suspect(const mp::Value& v);
 Alive decode_alive(const mp::Value& v);
+AliveView decode_alive_view(const mp::Value& v, ByteSpill& spill);
 Dead decode_dead(const mp::Value& v);
 ErrResp decode_err(const mp::Value& v);
 Compress decode_compress(const mp::Value& v);
 PushPullHeader decode_push_pull_header(const mp::Value& v);
 PushNodeState decode_push_node_state(const mp::Value& v);
+PushNodeStateView decode_push_node_state_view(const mp::Value& v, ByteSpill& spill);
 UserMsgHeader decode_user_msg_header(const mp::Value& v);
 
 }  // namespace kc::gossip

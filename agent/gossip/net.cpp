@@ -8,8 +8,8 @@ namespace kc::gossip {
 namespace {
 
 template <typename T>
-T decode_msg(std::span<const uint8_t> body, T (*decoder)(const mp::Value&)) {
-  return decoder(mp::Document::parse(body).root());
+T decode_msg(mp::Parser& parser, std::span<const uint8_t> body, T (*decoder)(const mp::Value&)) {
+  return decoder(parser.parse(body));
 }
 
 constexpr size_t kUserMsgOverhead = 1;
@@ -72,22 +72,23 @@ void Memberlist::Impl::handle_message(std::span<const uint8_t> msg, const Addres
         return;
       }
       case MsgType::Ping:
-        return handle_ping(decode_msg(body, decode_ping), from);
+        return handle_ping(decode_msg(parser_, body, decode_ping), from);
       case MsgType::IndirectPing:
-        return handle_indirect_ping(decode_msg(body, decode_indirect_ping), from);
+        return handle_indirect_ping(decode_msg(parser_, body, decode_indirect_ping), from);
       case MsgType::Ack:
-        return handle_ack(decode_msg(body, decode_ack));
+        return handle_ack(decode_msg(parser_, body, decode_ack));
       case MsgType::Nack:
-        return handle_nack(decode_msg(body, decode_nack));
+        return handle_nack(decode_msg(parser_, body, decode_nack));
       case MsgType::Suspect:
-        return suspect_node(decode_msg(body, decode_suspect));
+        return suspect_node(decode_msg(parser_, body, decode_suspect));
       case MsgType::Alive: {
-        auto a = decode_msg(body, decode_alive);
+        ByteSpill spill;
+        auto a = decode_alive_view(parser_.parse(body), spill);
         if (a.node.empty()) throw mp::DecodeError("alive without a name");
         return alive_node(a, false);
       }
       case MsgType::Dead:
-        return dead_node(decode_msg(body, decode_dead));
+        return dead_node(decode_msg(parser_, body, decode_dead));
       case MsgType::User:
         if (delegates_.delegate && !body.empty()) delegates_.delegate->notify_msg(body);
         return;
@@ -147,18 +148,18 @@ void Memberlist::Impl::handle_stream(const Bytes& msg, const Address& from,
       ++stats_.push_pulls;
       answer(seal_stream(encode_local_state(remote.join)));
       std::string error;
-      if (!merge_remote_state(std::move(remote), error))
+      if (!merge_remote_state(remote, error))
         log_->error("Failed push/pull merge from {}: {}", from.to_string(), error);
       return;
     }
     case MsgType::Ping: {
-      auto p = decode_msg(body, decode_ping);
+      auto p = decode_msg(parser_, body, decode_ping);
       if (!p.node.empty() && p.node != config_.name) return answer({});
       return answer(seal_stream(encode(Ack{p.seq_no, {}})));
     }
     case MsgType::User: {
       size_t off = 0;
-      auto header = decode_user_msg_header(mp::Document::parse(body, off).root());
+      auto header = decode_user_msg_header(parser_.parse(body, off));
       auto payload = body.subspan(off);
       if (header.user_msg_len < 0 || size_t(header.user_msg_len) > payload.size())
         throw mp::DecodeError("user message shorter than its header says");

@@ -137,7 +137,7 @@ void Memberlist::Impl::probe_node(const std::string& name) {
               auto msg = open_stream(*reply, why);
               if (msg && (*msg)[0] == static_cast<uint8_t>(MsgType::Ack)) {
                 try {
-                  auto ack = decode_ack(mp::Document::parse(std::span(*msg).subspan(1)).root());
+                  auto ack = decode_ack(parser_.parse(std::span(*msg).subspan(1)));
                   contacted = ack.seq_no == seq;
                 } catch (const mp::DecodeError&) {
                 }

@@ -14,9 +14,8 @@ Bytes Memberlist::Impl::encode_local_state(bool join) {
   Bytes out{static_cast<uint8_t>(MsgType::PushPull)};
   encode_body(out, PushPullHeader{int64_t(nodes_.size()), int64_t(user.size()), join});
   for (auto& e : nodes_)
-    encode_body(out,
-                PushNodeState{e->name.str(), Bytes(e->ip_bytes().begin(), e->ip_bytes().end()),
-                              e->port, e->meta_bytes(), e->incarnation, e->state, e->vsn_bytes()});
+    encode_body(out, PushNodeStateView{e->name.view(), e->ip_bytes(), e->port, e->meta.bytes(),
+                                       e->incarnation, e->state, e->vsn});
   out.insert(out.end(), user.begin(), user.end());
   return out;
 }
@@ -26,20 +25,21 @@ Memberlist::Impl::RemoteState Memberlist::Impl::decode_remote_state(std::span<co
     throw mp::DecodeError("not a push/pull message");
   auto data = msg.subspan(1);
   size_t off = 0;
-  auto header = decode_push_pull_header(mp::Document::parse(data, off).root());
+  auto header = decode_push_pull_header(parser_.parse(data, off));
   if (header.nodes < 0 || header.user_state_len < 0) throw mp::DecodeError("negative counts");
   RemoteState out;
   out.join = header.join;
+  // Every node takes at least a byte: a count beyond the message's length is not reserved.
+  out.nodes.reserve(std::min(size_t(header.nodes), data.size() - off));
   for (int64_t i = 0; i < header.nodes; ++i)
-    out.nodes.push_back(decode_push_node_state(mp::Document::parse(data, off).root()));
+    out.nodes.push_back(decode_push_node_state_view(parser_.parse(data, off), out.spill));
   if (data.size() - off < size_t(header.user_state_len))
     throw mp::DecodeError("push/pull user state truncated");
-  auto user = data.subspan(off, size_t(header.user_state_len));
-  out.user_state.assign(user.begin(), user.end());
+  out.user_state = data.subspan(off, size_t(header.user_state_len));
   return out;
 }
 
-std::string Memberlist::Impl::verify_protocol(const std::vector<PushNodeState>& remote) const {
+std::string Memberlist::Impl::verify_protocol(const std::vector<PushNodeStateView>& remote) const {
   // Every node's current versions must lie inside every alive node's range.
   uint8_t maxpmin = 0;
   uint8_t minpmax = 255;
@@ -51,7 +51,7 @@ std::string Memberlist::Impl::verify_protocol(const std::vector<PushNodeState>& 
     maxdmin = std::max(maxdmin, v[3]);
     mindmax = std::min(mindmax, v[4]);
   };
-  auto vsn_of = [](const Bytes& b) {
+  auto vsn_of = [](std::span<const uint8_t> b) {
     Vsn v{};
     std::copy_n(b.begin(), std::min<size_t>(6, b.size()), v.begin());
     return v;
@@ -60,13 +60,13 @@ std::string Memberlist::Impl::verify_protocol(const std::vector<PushNodeState>& 
     if (r.state == NodeState::Alive && !r.vsn.empty()) widen(vsn_of(r.vsn));
   for (auto& e : nodes_)
     if (e->state == NodeState::Alive) widen(e->vsn);
-  auto check = [&](const std::string& name, const Vsn& v) -> std::string {
+  auto check = [&](std::string_view name, const Vsn& v) -> std::string {
     if (v[2] < maxpmin || v[2] > minpmax)
-      return "Node '" + name + "' protocol version (" + std::to_string(v[2]) +
+      return "Node '" + std::string(name) + "' protocol version (" + std::to_string(v[2]) +
              ") is incompatible: [" + std::to_string(maxpmin) + ", " + std::to_string(minpmax) +
              "]";
     if (v[5] < maxdmin || v[5] > mindmax)
-      return "Node '" + name + "' delegate protocol version (" + std::to_string(v[5]) +
+      return "Node '" + std::string(name) + "' delegate protocol version (" + std::to_string(v[5]) +
              ") is incompatible: [" + std::to_string(maxdmin) + ", " + std::to_string(mindmax) +
              "]";
     return {};
@@ -74,14 +74,14 @@ std::string Memberlist::Impl::verify_protocol(const std::vector<PushNodeState>& 
   for (auto& r : remote)
     if (auto err = check(r.name, vsn_of(r.vsn)); !err.empty()) return err;
   for (auto& e : nodes_)
-    if (auto err = check(e->name.str(), e->vsn); !err.empty()) return err;
+    if (auto err = check(e->name.view(), e->vsn); !err.empty()) return err;
   return {};
 }
 
-bool Memberlist::Impl::merge_remote_state(RemoteState remote, std::string& error) {
+bool Memberlist::Impl::merge_remote_state(const RemoteState& remote, std::string& error) {
   error = verify_protocol(remote.nodes);
   if (!error.empty()) return false;
-  for (auto& r : remote.nodes) {
+  for (const auto& r : remote.nodes) {
     uint16_t port = r.port ? r.port : config_.advertise.port;
     if (r.name.empty()) continue;
     if (r.addr.size() != 4 && r.addr.size() != 16) {
@@ -90,16 +90,14 @@ bool Memberlist::Impl::merge_remote_state(RemoteState remote, std::string& error
     }
     switch (r.state) {
       case NodeState::Alive:
-        alive_node(Alive{r.incarnation, std::move(r.name), std::move(r.addr), port,
-                         std::move(r.meta), std::move(r.vsn)},
-                   false);
+        alive_node(AliveView{r.incarnation, r.name, r.addr, port, r.meta, r.vsn}, false);
         break;
       case NodeState::Left:
-        dead_node(Dead{r.incarnation, r.name, r.name});
+        dead_node(Dead{r.incarnation, std::string(r.name), std::string(r.name)});
         break;
       case NodeState::Dead:  // a remote "dead" only makes us suspect
       case NodeState::Suspect:
-        suspect_node(Suspect{r.incarnation, r.name, config_.name});
+        suspect_node(Suspect{r.incarnation, std::string(r.name), config_.name});
         break;
     }
   }
@@ -111,38 +109,39 @@ bool Memberlist::Impl::merge_remote_state(RemoteState remote, std::string& error
 void Memberlist::Impl::push_pull_node(const Address& to, bool join,
                                       std::function<void(std::string)> done, Duration timeout) {
   auto token = lifetime_.watch();
-  transport_.stream_request(
-      to, seal_stream(encode_local_state(join)), true,
-      timeout > Duration::zero() ? timeout : config_.tcp_timeout,
-      [this, token, to, done = std::move(done)](std::optional<Bytes> reply,
-                                                const std::string& error) {
-        if (token.expired()) return done("shut down");
-        if (!reply) return done(error.empty() ? "no reply" : error);
-        // The reply is input from the network like any packet: same boundary.
-        std::string result;
-        bool completed = guarded("push/pull reply", to, [&] {
-          std::string why;
-          auto msg = open_stream(*reply, why);
-          if (!msg) {
-            result = why;
-            return;
-          }
-          try {
-            if ((*msg)[0] == static_cast<uint8_t>(MsgType::Err)) {
-              auto err = decode_err(mp::Document::parse(std::span(*msg).subspan(1)).root());
-              result = "remote error: " + err.error;
-              return;
-            }
-            auto remote = decode_remote_state(*msg);
-            ++stats_.push_pulls;
-            std::string merge_error;
-            if (!merge_remote_state(std::move(remote), merge_error)) result = merge_error;
-          } catch (const mp::DecodeError& e) {
-            result = std::string("bad push/pull reply: ") + e.what();
-          }
-        });
-        done(completed ? result : "push/pull reply could not be handled");
-      });
+  transport_.stream_request(to, seal_stream(encode_local_state(join)), true,
+                            timeout > Duration::zero() ? timeout : config_.tcp_timeout,
+                            [this, token, to, done = std::move(done)](std::optional<Bytes> reply,
+                                                                      const std::string& error) {
+                              if (token.expired()) return done("shut down");
+                              if (!reply) return done(error.empty() ? "no reply" : error);
+                              // The reply is input from the network like any packet: same boundary.
+                              std::string result;
+                              bool completed = guarded("push/pull reply", to, [&] {
+                                std::string why;
+                                auto msg = open_stream(*reply, why);
+                                if (!msg) {
+                                  result = why;
+                                  return;
+                                }
+                                try {
+                                  if ((*msg)[0] == static_cast<uint8_t>(MsgType::Err)) {
+                                    auto err =
+                                        decode_err(parser_.parse(std::span(*msg).subspan(1)));
+                                    result = "remote error: " + err.error;
+                                    return;
+                                  }
+                                  auto remote = decode_remote_state(*msg);
+                                  ++stats_.push_pulls;
+                                  std::string merge_error;
+                                  if (!merge_remote_state(remote, merge_error))
+                                    result = merge_error;
+                                } catch (const mp::DecodeError& e) {
+                                  result = std::string("bad push/pull reply: ") + e.what();
+                                }
+                              });
+                              done(completed ? result : "push/pull reply could not be handled");
+                            });
 }
 
 void Memberlist::Impl::push_pull() {

@@ -9,7 +9,7 @@ namespace kc::gossip {
 
 namespace {
 
-Vsn to_vsn(const Bytes& b) {
+Vsn to_vsn(std::span<const uint8_t> b) {
   Vsn v{};
   std::copy_n(b.begin(), std::min<size_t>(6, b.size()), v.begin());
   return v;
@@ -41,12 +41,13 @@ bool Memberlist::Impl::any_alive_other() const {
   return false;
 }
 
-void Memberlist::Impl::broadcast(const std::string& name, Bytes msg,
+void Memberlist::Impl::broadcast(std::string_view name, Bytes msg,
                                  BroadcastQueue::Finished notify) {
   broadcasts_.queue(std::move(msg), name, std::move(notify));
 }
 
-void Memberlist::Impl::alive_node(const Alive& a, bool bootstrap, BroadcastQueue::Finished notify) {
+void Memberlist::Impl::alive_node(const AliveView& a, bool bootstrap,
+                                  BroadcastQueue::Finished notify) {
   if (leaving_ && a.node == config_.name) return;
   if (auto bad = member_name_error(a.node); !bad.empty()) {
     ++stats_.dropped(DropReason::BadName);
@@ -78,7 +79,7 @@ void Memberlist::Impl::alive_node(const Alive& a, bool bootstrap, BroadcastQueue
     size_t offset = std::uniform_int_distribution<size_t>(0, nodes_.size() - 1)(rng_);
     std::swap(nodes_[offset], nodes_.back());
   } else if (!e->has_addr(a.addr, a.port)) {
-    Address addr{a.addr, a.port};
+    Address addr{Bytes(a.addr.begin(), a.addr.end()), a.port};
     if (e->state == NodeState::Left) {
       log_->info("Updating address for left node {} from {} to {}", a.node, e->addr().to_string(),
                  addr.to_string());
@@ -88,9 +89,9 @@ void Memberlist::Impl::alive_node(const Alive& a, bool bootstrap, BroadcastQueue
                   e->addr().to_string(), addr.to_string(), to_string(e->state));
       if (delegates_.conflict) {
         Node other;
-        other.name = a.node;
+        other.name = std::string(a.node);
         other.addr = addr;
-        other.meta = a.meta;
+        other.meta = Bytes(a.meta.begin(), a.meta.end());
         delegates_.conflict->notify_conflict(e->to_node(), other);
       }
       return;
@@ -105,10 +106,12 @@ void Memberlist::Impl::alive_node(const Alive& a, bool bootstrap, BroadcastQueue
   Interned old_meta = e->meta;
   if (!bootstrap && is_local) {
     // Same incarnation with identical content is our own alive coming back: nothing to do.
-    if (a.incarnation == e->incarnation && e->meta_is(a.meta) && a.vsn == e->vsn_bytes()) return;
+    if (a.incarnation == e->incarnation && e->meta_is(a.meta) &&
+        std::ranges::equal(a.vsn, e->vsn_bytes()))
+      return;
     refute(*e, a.incarnation);
     log_->warn("Refuting an alive message for '{}' ({})", a.node,
-               Address{a.addr, a.port}.to_string());
+               Address{Bytes(a.addr.begin(), a.addr.end()), a.port}.to_string());
   } else {
     broadcast(a.node, encode(a), std::move(notify));
     if (a.vsn.size() > 5) e->vsn = to_vsn(a.vsn);

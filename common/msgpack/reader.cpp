@@ -10,13 +10,14 @@ msgpack::unpack_limit network_limits() {
                                /*bin=*/20 << 20, /*ext=*/1 << 16, /*depth=*/32);
 }
 
-Document Document::parse(std::span<const uint8_t> data, size_t& offset) {
+namespace {
+
+// msgpack-cxx's exceptions as this module's: the end of the input, or malformed input.
+template <typename Unpack>
+void translating_errors(std::span<const uint8_t> data, size_t offset, Unpack unpack) {
   if (offset >= data.size()) throw NeedMoreData();
-  Document doc;
   try {
-    doc.handle_ = std::make_shared<msgpack::object_handle>(
-        msgpack::unpack(reinterpret_cast<const char*>(data.data()), data.size(), offset, nullptr,
-                        nullptr, network_limits()));
+    unpack();
   } catch (const msgpack::insufficient_bytes&) {
     throw NeedMoreData();
   } catch (const std::bad_alloc&) {
@@ -24,7 +25,32 @@ Document Document::parse(std::span<const uint8_t> data, size_t& offset) {
   } catch (const std::exception& e) {
     throw DecodeError(std::string("msgpack: ") + e.what());
   }
+}
+
+// Strings and binaries stay in the input instead of being copied into the zone.
+bool reference_input(msgpack::type::object_type /*type*/, size_t /*size*/, void* /*user*/) {
+  return true;
+}
+
+}  // namespace
+
+Document Document::parse(std::span<const uint8_t> data, size_t& offset) {
+  Document doc;
+  translating_errors(data, offset, [&] {
+    doc.handle_ = std::make_shared<msgpack::object_handle>(
+        msgpack::unpack(reinterpret_cast<const char*>(data.data()), data.size(), offset, nullptr,
+                        nullptr, network_limits()));
+  });
   return doc;
+}
+
+Value Parser::parse(std::span<const uint8_t> data, size_t& offset) {
+  zone_.clear();  // keeps its first chunk: the next object is decoded without a malloc
+  translating_errors(data, offset, [&] {
+    root_ = msgpack::unpack(zone_, reinterpret_cast<const char*>(data.data()), data.size(), offset,
+                            reference_input, nullptr, network_limits());
+  });
+  return Value(&root_);
 }
 
 void Value::require(bool ok, const char* what) {
@@ -42,17 +68,26 @@ bool Value::is_array() const {
 }
 
 std::string Value::string() const {
+  return std::string(string_view());
+}
+
+std::string_view Value::string_view() const {
   if (is_nil()) return {};
   require(o_->type == msgpack::type::STR, "string");
-  return std::string(o_->via.str.ptr, o_->via.str.size);
+  return {o_->via.str.ptr, o_->via.str.size};
+}
+
+std::optional<std::span<const uint8_t>> Value::byte_view() const {
+  if (is_nil()) return std::span<const uint8_t>();
+  if (o_->type == msgpack::type::STR)
+    return std::span(reinterpret_cast<const uint8_t*>(o_->via.str.ptr), o_->via.str.size);
+  if (o_->type == msgpack::type::BIN)
+    return std::span(reinterpret_cast<const uint8_t*>(o_->via.bin.ptr), o_->via.bin.size);
+  return std::nullopt;
 }
 
 Bytes Value::bytes() const {
-  if (is_nil()) return {};
-  if (o_->type == msgpack::type::STR)
-    return Bytes(o_->via.str.ptr, o_->via.str.ptr + o_->via.str.size);
-  if (o_->type == msgpack::type::BIN)
-    return Bytes(o_->via.bin.ptr, o_->via.bin.ptr + o_->via.bin.size);
+  if (auto in_place = byte_view()) return Bytes(in_place->begin(), in_place->end());
   require(o_->type == msgpack::type::ARRAY, "bytes");
   Bytes out;
   for (auto& v : items()) out.push_back(v.u8());

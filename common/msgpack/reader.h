@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <memory>
 #include <msgpack.hpp>
+#include <optional>
 #include <span>
 #include <stdexcept>
 #include <string>
@@ -40,8 +41,12 @@ class Value {
   bool is_map() const;
   bool is_array() const;
 
-  std::string string() const;  // str family (or nil → ""); bin is an error, as in Go
-  Bytes bytes() const;         // str, bin, array of small ints, or nil → empty
+  std::string string() const;            // str family (or nil → ""); bin is an error, as in Go
+  std::string_view string_view() const;  // the same, in place (see Parser for how long)
+  Bytes bytes() const;                   // str, bin, array of small ints, or nil → empty
+  // A str's or bin's bytes in place (nil → empty); nullopt for an array of small ints, which
+  // has no contiguous bytes (bytes() decodes it).
+  std::optional<std::span<const uint8_t>> byte_view() const;
   uint64_t uint(uint64_t max = UINT64_MAX) const;
   uint32_t u32() const { return static_cast<uint32_t>(uint(UINT32_MAX)); }
   uint16_t u16() const { return static_cast<uint16_t>(uint(UINT16_MAX)); }
@@ -89,6 +94,29 @@ class Document {
 
  private:
   std::shared_ptr<msgpack::object_handle> handle_;
+};
+
+// Decodes many objects one after another into one reused zone, for a receive path that turns
+// each object into its own types at once (a datagram's message, each node of a push/pull).
+// Document::parse allocates a zone (an 8 KiB chunk) and copies every string per object; a
+// member decoding a 1,000-node push/pull did that 1,000 times. A Value from parse() points
+// into this parser's zone and into `data` (strings are not copied): it is valid until the
+// next parse() and while `data` lives. Same limits and errors as Document::parse.
+class Parser {
+ public:
+  Value parse(std::span<const uint8_t> data, size_t& offset);
+  Value parse(std::span<const uint8_t> data) {
+    size_t off = 0;
+    return parse(data, off);
+  }
+
+ private:
+  // A gossip message or one push/pull node decodes to a few hundred bytes of objects; larger
+  // objects take more chunks, freed at the next parse. Small, since a simulation holds one
+  // parser per member.
+  static constexpr size_t kChunkBytes = 1024;
+  msgpack::zone zone_{kChunkBytes};
+  msgpack::object root_;
 };
 
 }  // namespace kc::mp

@@ -15,7 +15,7 @@ using Bytes = std::vector<uint8_t>;
 struct Vector {
   std::map<std::string, std::string> fields;
   const std::string& name() const { return fields.at("name"); }
-  bool has(const std::string& key) const { return fields.count(key) != 0; }
+  bool has(const std::string& key) const { return fields.contains(key); }
   const std::string& text(const std::string& key) const { return fields.at(key); }
   Bytes bytes(const std::string& key) const;  // field decoded from hex
 };

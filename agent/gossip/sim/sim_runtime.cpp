@@ -68,7 +68,9 @@ class SimNetwork::SimTransport : public Transport {
       return;
     }
     ++net_.stats_.packets_sent;
-    if (!net_.reachable(addr_, to) || net_.dropped_.contains({addr_, to}) || net_.lose()) {
+    // (dropped_ is empty in most runs: no pair of addresses copied just to look it up)
+    if (!net_.reachable(addr_, to) ||
+        (!net_.dropped_.empty() && net_.dropped_.contains({addr_, to})) || net_.lose()) {
       ++net_.stats_.packets_lost;
       return;
     }
@@ -158,6 +160,7 @@ void SimNetwork::partition(const std::vector<std::set<Address>>& groups) {
 }
 
 bool SimNetwork::reachable(const Address& a, const Address& b) const {
+  if (group_of_.empty()) return true;
   auto ga = group_of_.find(a);
   auto gb = group_of_.find(b);
   if (ga == group_of_.end() || gb == group_of_.end()) return true;

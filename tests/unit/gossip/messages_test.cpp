@@ -7,6 +7,7 @@
 #include "agent/gossip/compound.h"
 #include "agent/gossip/envelope.h"
 #include "common/msgpack/reader.h"
+#include "common/msgpack/writer.h"
 #include "support/vectors.h"
 
 using namespace kc::gossip;
@@ -144,4 +145,48 @@ TEST(Messages, MistypedFieldsAreErrors) {
   EXPECT_THROW(decode_ping(kc::mp::Document::parse(not_a_map).root()), kc::mp::DecodeError);
   Bytes huge_array = {0xdd, 0xff, 0xff, 0xff, 0xff};
   EXPECT_THROW(kc::mp::Document::parse(huge_array), kc::mp::DecodeError);
+}
+
+TEST(Messages, ViewsDecodeAndEncodeAsTheOwningStructs) {
+  Alive alive{7, "node-a", kLocal, 7946, ip({1, 2}), kVsn};
+  Bytes encoded = encode(alive);
+  EXPECT_EQ(encode(view_of(alive)), encoded);
+  kc::mp::Parser parser;
+  ByteSpill spill;
+  auto view = decode_alive_view(parser.parse(std::span(encoded).subspan(1)), spill);
+  EXPECT_TRUE(spill.empty());  // every field in place
+  EXPECT_EQ(view.node, "node-a");
+  EXPECT_EQ(Bytes(view.addr.begin(), view.addr.end()), kLocal);
+  EXPECT_EQ(Bytes(view.vsn.begin(), view.vsn.end()), kVsn);
+  EXPECT_EQ(encode(view), encoded);
+
+  PushNodeState node{"node-b", kLocal, 7946, {}, 3, NodeState::Suspect, kVsn};
+  Bytes body;
+  encode_body(body, node);
+  Bytes from_view;
+  encode_body(from_view, view_of(node));
+  EXPECT_EQ(from_view, body);
+  auto node_view = decode_push_node_state_view(parser.parse(body), spill);
+  EXPECT_EQ(node_view.name, "node-b");
+  EXPECT_EQ(node_view.state, NodeState::Suspect);
+  EXPECT_EQ(node_view.incarnation, 3u);
+  EXPECT_TRUE(node_view.meta.empty());
+}
+
+TEST(Messages, AViewOfAByteFieldSentAsAnArrayOfIntegersIsKeptInTheSpill) {
+  // Addr as an array of four small integers (accepted leniently), Node as a string.
+  Bytes body;
+  kc::mp::Writer w(body);
+  w.map(3).key("Addr").array(4).uint(10).uint(0).uint(0).uint(2);
+  w.key("Node").str("node-c").key("Port").uint(7946);
+  kc::mp::Parser parser;
+  ByteSpill spill;
+  auto view = decode_alive_view(parser.parse(body), spill);
+  ASSERT_EQ(spill.size(), 1u);
+  EXPECT_EQ(Bytes(view.addr.begin(), view.addr.end()), ip({10, 0, 0, 2}));
+  EXPECT_EQ(decode_alive(parser.parse(body)).addr, ip({10, 0, 0, 2}));
+  // A three-byte address is refused in either form.
+  Bytes bad;
+  kc::mp::Writer(bad).map(1).key("Addr").array(3).uint(1).uint(2).uint(3);
+  EXPECT_THROW(decode_alive_view(parser.parse(bad), spill), BadAddressError);
 }
