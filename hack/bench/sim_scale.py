@@ -6,9 +6,9 @@ sees everyone alive, one crashes, every other member must see it dead) and print
 virtual seconds to converge and to detect, wall and CPU time, peak RSS and bytes per member
 entry (N² entries), then whether each goal was met:
 
-  * N = 1000: wall time and peak RSS under half the baseline (--baseline-wall, --baseline-cpu,
-    --baseline-rss-mib: the packed member table's predecessor, measured on this machine; see
-    docs/benchmarks.md). The machine is shared, so CPU time is judged beside wall time.
+  * N = 1000: wall time, CPU time and peak RSS under half the baseline (--baseline-wall,
+    --baseline-cpu, --baseline-rss-mib: the packed member table's predecessor; see
+    docs/benchmarks.md). Wall time depends on the machine's load, so CPU time is judged too.
   * any N: converged, crash detected, peak RSS within --memory-limit-gib (the machine's 24).
 
 Not a CI test: 10,000 members take hours of CPU. --time-limit bounds each run (the binary's
@@ -71,9 +71,12 @@ def main():
     ap.add_argument("--binary", help="a built sim_gossip_scale (default: build it)")
     ap.add_argument("--time-limit", type=float, default=4 * 3600, help="seconds per run")
     ap.add_argument("--memory-limit-gib", type=float, default=24)
-    ap.add_argument("--baseline-wall", type=float, default=109.1,
-                    help="1,000 members before the packed table, wall s (same machine)")
-    ap.add_argument("--baseline-cpu", type=float, default=66.8, help="likewise, CPU s")
+    # The lowest of the baselines measured (docs/benchmarks.md): the 56 s, and the CPU
+    # time of the less loaded of the two runs before the packed table. That code no longer
+    # builds here (it needs prometheus-cpp), so it cannot be run beside each new one.
+    ap.add_argument("--baseline-wall", type=float, default=56.0,
+                    help="1,000 members before the packed table, wall s")
+    ap.add_argument("--baseline-cpu", type=float, default=61.2, help="likewise, CPU s")
     ap.add_argument("--baseline-rss-mib", type=float, default=573.2, help="likewise, peak RSS")
     ap.add_argument("--logs", default="/tmp", help="where each run's progress lines go")
     args = ap.parse_args()
