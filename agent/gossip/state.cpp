@@ -9,6 +9,10 @@ namespace kc::gossip {
 
 namespace {
 
+Address address_of(const AliveView& a) {
+  return Address{Bytes(a.addr.begin(), a.addr.end()), a.port};
+}
+
 Vsn to_vsn(std::span<const uint8_t> b) {
   Vsn v{};
   std::copy_n(b.begin(), std::min<size_t>(6, b.size()), v.begin());
@@ -79,7 +83,7 @@ void Memberlist::Impl::alive_node(const AliveView& a, bool bootstrap,
     size_t offset = std::uniform_int_distribution<size_t>(0, nodes_.size() - 1)(rng_);
     std::swap(nodes_[offset], nodes_.back());
   } else if (!e->has_addr(a.addr, a.port)) {
-    Address addr{Bytes(a.addr.begin(), a.addr.end()), a.port};
+    Address addr = address_of(a);
     if (e->state == NodeState::Left) {
       log_->info("Updating address for left node {} from {} to {}", a.node, e->addr().to_string(),
                  addr.to_string());
@@ -110,8 +114,7 @@ void Memberlist::Impl::alive_node(const AliveView& a, bool bootstrap,
         std::ranges::equal(a.vsn, e->vsn_bytes()))
       return;
     refute(*e, a.incarnation);
-    log_->warn("Refuting an alive message for '{}' ({})", a.node,
-               Address{Bytes(a.addr.begin(), a.addr.end()), a.port}.to_string());
+    log_->warn("Refuting an alive message for '{}' ({})", a.node, address_of(a).to_string());
   } else {
     broadcast(a.node, encode(a), std::move(notify));
     if (a.vsn.size() > 5) e->vsn = to_vsn(a.vsn);
